@@ -1,0 +1,60 @@
+// Builds the package: ES modules and declarations with tsc (ts-patch applies the nameof
+// transformer), then CommonJS from the ES output with esbuild, keeping the file layout so the
+// handler runner (plain .mjs, shared by both builds) sits at the same relative path.
+import { execFileSync } from "node:child_process";
+import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { transformSync } from "esbuild";
+import { readFileSync } from "node:fs";
+
+const root = new URL("..", import.meta.url).pathname;
+const dist = join(root, "dist");
+rmSync(dist, { recursive: true, force: true });
+
+execFileSync(join(root, "node_modules/.bin/tsc"), ["-p", join(root, "tsconfig.json")], {
+	stdio: "inherit"
+});
+
+const esm = join(dist, "esm");
+const cjs = join(dist, "cjs");
+writeFileSync(join(esm, "package.json"), '{ "type": "module" }\n');
+mkdirSync(cjs, { recursive: true });
+writeFileSync(join(cjs, "package.json"), '{ "type": "commonjs" }\n');
+
+/**
+ * Every file under a directory.
+ * @param dir The directory.
+ * @returns The paths.
+ */
+function files(dir) {
+	return readdirSync(dir, { withFileTypes: true }).flatMap(e =>
+		e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)]
+	);
+}
+
+for (const file of files(join(root, "src"))) {
+	if (file.endsWith(".mjs")) {
+		const rel = relative(join(root, "src"), file);
+		for (const out of [esm, cjs]) {
+			mkdirSync(dirname(join(out, rel)), { recursive: true });
+			cpSync(file, join(out, rel));
+		}
+	}
+}
+
+for (const file of files(esm)) {
+	if (!file.endsWith(".js")) {
+		continue;
+	}
+	const { code } = transformSync(readFileSync(file, "utf8"), {
+		format: "cjs",
+		platform: "node",
+		target: "node20",
+		define: { "import.meta.url": "__importMetaUrl" },
+		banner: 'const __importMetaUrl = require("node:url").pathToFileURL(__filename).href;'
+	});
+	const out = join(cjs, relative(esm, file));
+	mkdirSync(dirname(out), { recursive: true });
+	writeFileSync(out, code);
+}
+console.log("Built dist/esm, dist/cjs and dist/types");

@@ -1,0 +1,113 @@
+// Copyright 2024 IOTA Stiftung, 2026 the contributors.
+// SPDX-License-Identifier: Apache-2.0.
+import type { TaskStatus } from "@twin.org/background-task-models";
+import type { IError } from "@twin.org/core";
+import { entity, property, SortDirection } from "@twin.org/entity";
+
+/**
+ * The storage entity of a background task. The schema is unchanged from the original connector so
+ * existing tables keep working.
+ */
+@entity()
+export class BackgroundTask {
+	/**
+	 * The id: 32 lower-case hex characters.
+	 */
+	@property({ type: "string", isPrimary: true })
+	public id!: string;
+
+	/**
+	 * The type of the task.
+	 */
+	@property({ type: "string", sortDirection: SortDirection.Ascending })
+	public type!: string;
+
+	/**
+	 * The thread that owns the task: "main" on the main thread, else the worker thread id.
+	 */
+	@property({ type: "string", isSecondary: true })
+	public threadId!: string;
+
+	/**
+	 * The retry interval in milliseconds, undefined for the configured default.
+	 */
+	@property({ type: "number", optional: true })
+	public retryInterval?: number;
+
+	/**
+	 * The number of retries remaining.
+	 */
+	@property({ type: "number", optional: true })
+	public retriesRemaining?: number;
+
+	/**
+	 * The date the task was created, ISO 8601.
+	 */
+	@property({ type: "string", format: "date-time", sortDirection: SortDirection.Ascending })
+	public dateCreated!: string;
+
+	/**
+	 * The date the task was last modified, ISO 8601.
+	 */
+	@property({ type: "string", format: "date-time", sortDirection: SortDirection.Ascending })
+	public dateModified!: string;
+
+	/**
+	 * The date the task is next due, set while pending or processing.
+	 */
+	@property({
+		type: "string",
+		format: "date-time",
+		sortDirection: SortDirection.Ascending,
+		optional: true
+	})
+	public dateNextProcess?: string;
+
+	/**
+	 * The date the task was cancelled.
+	 */
+	@property({ type: "string", format: "date-time", optional: true })
+	public dateCancelled?: string;
+
+	/**
+	 * The date the task reached success or failed.
+	 */
+	@property({ type: "string", format: "date-time", optional: true })
+	public dateCompleted?: string;
+
+	/**
+	 * How long to keep the task once final, in ms: 0 remove at once, -1 keep forever.
+	 */
+	@property({ type: "number", optional: true })
+	public retainFor?: number;
+
+	/**
+	 * Epoch milliseconds after which a final task is swept, -1 for never.
+	 */
+	@property({ type: "integer", format: "uint64", optional: true })
+	public retainUntil?: number;
+
+	/**
+	 * The status: pending, processing, success, failed or cancelled.
+	 */
+	@property({ type: "string" })
+	public status!: TaskStatus;
+
+	/**
+	 * The payload passed to the handler.
+	 */
+	@property({ type: "object", optional: true })
+	public payload?: unknown;
+
+	/**
+	 * The value the handler returned.
+	 */
+	@property({ type: "object", optional: true })
+	public result?: unknown;
+
+	/**
+	 * The error of the last attempt.
+	 */
+	@property({ type: "object", optional: true })
+	public error?: IError;
+}

@@ -1,0 +1,379 @@
+// Copyright 2024 IOTA Stiftung, 2026 the contributors.
+// SPDX-License-Identifier: Apache-2.0.
+import {
+	TaskStatus,
+	type IBackgroundTask,
+	type IBackgroundTaskConnector
+} from "@twin.org/background-task-models";
+import {
+	ComponentFactory,
+	GeneralError,
+	Guards,
+	Is,
+	Urn,
+	Validation,
+	type IValidationFailure
+} from "@twin.org/core";
+import { SortDirection } from "@twin.org/entity";
+import {
+	EntityStorageConnectorFactory,
+	type IEntityStorageConnector
+} from "@twin.org/entity-storage-models";
+import type { ILoggingComponent } from "@twin.org/logging-models";
+import { nameof } from "@twin.org/nameof";
+import type { BackgroundTask } from "./entities/backgroundTask.js";
+import { InlineExecutor } from "./execution/inlineExecutor.js";
+import { WorkerPoolExecutor } from "./execution/workerPoolExecutor.js";
+import { ExecutionMode } from "./models/executionMode.js";
+import type { IEntityStorageBackgroundTaskConnectorConstructorOptions } from "./models/IEntityStorageBackgroundTaskConnectorConstructorOptions.js";
+import type { IHandlerOptions } from "./models/IHandlerOptions.js";
+import { cancelled, iso, removeOnSettle, retriedNow } from "./scheduling/rules.js";
+import { Scheduler } from "./scheduling/scheduler.js";
+import { TaskStore } from "./store/taskStore.js";
+import { jsonProblem } from "./utils/jsonValue.js";
+import { resolveConfig, validateConfig, type IResolvedConfig } from "./utils/settings.js";
+import { TaskLog } from "./utils/taskLog.js";
+import { fromTaskUrn, newTaskId, toTaskModel, toTaskUrn } from "./utils/taskModel.js";
+
+/**
+ * The properties query() may sort by.
+ */
+const SORT_PROPERTIES = ["dateCreated", "dateModified", "dateCompleted", "status"] as const;
+
+/**
+ * Class for performing background task operations in entity storage: a drop-in replacement for
+ * the original connector that runs tasks in a reused worker pool, many at once.
+ *
+ * Data flows one way: this facade validates input and maps ids, the store persists, the
+ * scheduler decides what runs when, the executor runs handlers, the store records, and the
+ * state-change callback hears about it.
+ */
+export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConnector {
+	/**
+	 * The namespace supported by the background task connector.
+	 */
+	public static readonly NAMESPACE: string = "entity-storage";
+
+	/**
+	 * Runtime name for the class.
+	 */
+	public readonly CLASS_NAME: string = nameof<EntityStorageBackgroundTaskConnector>();
+
+	/**
+	 * The resolved configuration.
+	 * @internal
+	 */
+	private readonly _config: IResolvedConfig;
+
+	/**
+	 * The task store.
+	 * @internal
+	 */
+	private readonly _store: TaskStore;
+
+	/**
+	 * The scheduler.
+	 * @internal
+	 */
+	private readonly _scheduler: Scheduler;
+
+	/**
+	 * Create a new instance of EntityStorageBackgroundTaskConnector.
+	 * @param options The options for the connector.
+	 */
+	constructor(options?: IEntityStorageBackgroundTaskConnectorConstructorOptions) {
+		const failures = validateConfig(options?.config);
+		Validation.asValidationError(this.CLASS_NAME, "options", failures);
+		this._config = resolveConfig(EntityStorageBackgroundTaskConnector.NAMESPACE, options?.config);
+
+		const storageType = options?.backgroundTaskEntityStorageType ?? "background-task";
+		const storage =
+			EntityStorageConnectorFactory.getIfExists<IEntityStorageConnector<BackgroundTask>>(storageType);
+		if (!storage) {
+			throw new GeneralError(this.CLASS_NAME, "storageNotRegistered", { storageType });
+		}
+		this._store = new TaskStore(storage);
+
+		const log = new TaskLog(
+			this.CLASS_NAME,
+			ComponentFactory.getIfExists<ILoggingComponent>(
+				options?.loggingComponentType ?? options?.loggingConnectorType ?? "logging"
+			)
+		);
+		this._scheduler = new Scheduler(
+			this._store,
+			() =>
+				this._config.executionMode === ExecutionMode.Inline
+					? new InlineExecutor()
+					: new WorkerPoolExecutor(this._config),
+			this._config,
+			log
+		);
+	}
+
+	/**
+	 * The component needs to be started when the node is initialized: sweeps expired retained
+	 * tasks, recovers this thread's tasks left processing by a crash and starts processing.
+	 * @param nodeIdentity The identity of the node starting the component.
+	 * @param nodeLoggingComponentType The node logging component type.
+	 * @returns Nothing.
+	 */
+	public async start(nodeIdentity: string, nodeLoggingComponentType?: string): Promise<void> {
+		await this._scheduler.start();
+	}
+
+	/**
+	 * The component needs to be stopped when the node is closed: starts no new task, waits up to
+	 * shutdownTimeout for running ones, then terminates the workers.
+	 * @param nodeIdentity The identity of the node stopping the component.
+	 * @param nodeLoggingComponentType The node logging component type.
+	 * @returns Nothing.
+	 */
+	public async stop(nodeIdentity: string, nodeLoggingComponentType?: string): Promise<void> {
+		await this._scheduler.stop();
+	}
+
+	/**
+	 * Register a handler for a task.
+	 * @param taskType The type of the task the handler can process.
+	 * @param module The module the handler is in: a file URL, an absolute path or a package name.
+	 * @param method The method in the module to execute, or Export.member.
+	 * @param stateChangeCallback The callback to execute when the task state is updated.
+	 * @param options Per-type concurrency and timeout, overriding the config.
+	 * @returns Nothing.
+	 */
+	public async registerHandler<T, U>(
+		taskType: string,
+		module: string,
+		method: string,
+		stateChangeCallback?: (task: IBackgroundTask<T, U>) => Promise<void>,
+		options?: IHandlerOptions
+	): Promise<void> {
+		const failures: IValidationFailure[] = [];
+		Validation.stringValue(nameof(taskType), taskType, failures);
+		Validation.stringValue(nameof(module), module, failures);
+		Validation.stringValue(nameof(method), method, failures);
+		if (!Is.undefined(stateChangeCallback) && !Is.function(stateChangeCallback)) {
+			failures.push({ property: nameof(stateChangeCallback), reason: "validation.beFunction" });
+		}
+		if (!Is.undefined(options) && Validation.object(nameof(options), options, failures)) {
+			optionalInteger("options.concurrency", options.concurrency, 1, failures);
+			optionalInteger("options.timeout", options.timeout, 1, failures);
+		}
+		Validation.asValidationError(this.CLASS_NAME, "registerHandler", failures);
+
+		this._scheduler.register(taskType, {
+			module,
+			method,
+			stateChangeCallback: stateChangeCallback as (task: IBackgroundTask) => Promise<void>,
+			concurrency: options?.concurrency ?? this._config.concurrency,
+			timeout: options?.timeout ?? this._config.taskTimeout
+		});
+	}
+
+	/**
+	 * Unregister a handler for a task.
+	 * @param taskType The type of the task handler to remove.
+	 * @returns Nothing.
+	 */
+	public async unregisterHandler(taskType: string): Promise<void> {
+		Guards.stringValue(this.CLASS_NAME, nameof(taskType), taskType);
+		this._scheduler.unregister(taskType);
+	}
+
+	/**
+	 * Create a new task.
+	 * @param type The type of the task.
+	 * @param payload The payload for the task, any JSON value.
+	 * @param options Additional options for the task.
+	 * @param options.retryCount The number of times to retry the task if it fails; undefined means
+	 * no retry (the original's behaviour, see the README).
+	 * @param options.retryInterval The interval in milliseconds to wait between retries, defaults
+	 * to config.retryInterval.
+	 * @param options.retainFor The amount of time in milliseconds to retain the result until
+	 * removal, defaults to 0 for immediate removal, set to -1 to keep forever.
+	 * @returns The id of the created task.
+	 */
+	public async create<T>(
+		type: string,
+		payload?: T,
+		options?: { retryCount?: number; retryInterval?: number; retainFor?: number }
+	): Promise<string> {
+		const failures: IValidationFailure[] = [];
+		Validation.stringValue(nameof(type), type, failures);
+		if (!Is.undefined(options) && Validation.object(nameof(options), options, failures)) {
+			optionalInteger("options.retryCount", options.retryCount, 1, failures);
+			optionalInteger("options.retryInterval", options.retryInterval, 1, failures);
+			optionalInteger("options.retainFor", options.retainFor, -1, failures);
+		}
+		const payloadProblem = Is.empty(payload) ? undefined : jsonProblem(payload, nameof(payload));
+		if (payloadProblem) {
+			failures.push({
+				property: nameof(payload),
+				reason: "validation.beJson",
+				properties: { problem: payloadProblem }
+			});
+		}
+		Validation.asValidationError(this.CLASS_NAME, "create", failures);
+
+		const now = iso(Date.now());
+		const task: BackgroundTask = {
+			id: newTaskId(),
+			type,
+			threadId: this._config.threadId,
+			dateCreated: now,
+			dateModified: now,
+			dateNextProcess: now,
+			status: TaskStatus.Pending,
+			retainFor: options?.retainFor ?? 0
+		};
+		if (!Is.empty(payload)) {
+			task.payload = JSON.parse(JSON.stringify(payload));
+		}
+		if (!Is.undefined(options?.retryCount)) {
+			task.retriesRemaining = options.retryCount;
+		}
+		if (!Is.undefined(options?.retryInterval)) {
+			task.retryInterval = options.retryInterval;
+		}
+		await this._store.insert(task);
+		this._scheduler.notifyDue(task);
+		return toTaskUrn(EntityStorageBackgroundTaskConnector.NAMESPACE, task.id);
+	}
+
+	/**
+	 * Get the task details.
+	 * @param taskId The id of the task to get the details for.
+	 * @returns The details of the task, undefined when unknown.
+	 */
+	public async get<T, U>(taskId: string): Promise<IBackgroundTask<T, U> | undefined> {
+		const task = await this._store.get(this.storageId(nameof(taskId), taskId));
+		return task ? toTaskModel<T, U>(EntityStorageBackgroundTaskConnector.NAMESPACE, task) : undefined;
+	}
+
+	/**
+	 * Retry a task now: a pending task waiting for a retry becomes due at once, a failed task gets
+	 * one more attempt.
+	 * @param taskId The id of the task to retry.
+	 * @returns Nothing.
+	 */
+	public async retry(taskId: string): Promise<void> {
+		const id = this.storageId(nameof(taskId), taskId);
+		const task = await this._store.update(id, t => retriedNow(t, Date.now()));
+		if (task) {
+			this._scheduler.notifyDue(task);
+		}
+	}
+
+	/**
+	 * Remove a task ignoring any retain until date; a running task is not written back.
+	 * @param taskId The id of the task to remove.
+	 * @returns Nothing.
+	 */
+	public async remove(taskId: string): Promise<void> {
+		const id = this.storageId(nameof(taskId), taskId);
+		await this._store.remove(id);
+		this._scheduler.notifyGone(id);
+	}
+
+	/**
+	 * Cancel a task, will only be actioned if the task is currently pending.
+	 * @param taskId The id of the task to cancel.
+	 * @returns Nothing.
+	 */
+	public async cancel(taskId: string): Promise<void> {
+		const id = this.storageId(nameof(taskId), taskId);
+		const task = await this._store.update(id, t => cancelled(t, Date.now()), removeOnSettle);
+		if (task) {
+			this._scheduler.notifyGone(id);
+		}
+	}
+
+	/**
+	 * Get a list of tasks.
+	 * @param taskType The type of the task to get.
+	 * @param taskStatus The status of the task to get.
+	 * @param sortProperty The property to sort by, defaults to dateCreated.
+	 * @param sortDirection The order to sort by, defaults to ascending.
+	 * @param cursor The cursor to get the next page of tasks.
+	 * @param pageSize The maximum number of entities in a page.
+	 * @returns The list of tasks.
+	 */
+	public async query(
+		taskType?: string,
+		taskStatus?: TaskStatus,
+		sortProperty?: "dateCreated" | "dateModified" | "dateCompleted" | "status",
+		sortDirection?: SortDirection,
+		cursor?: string,
+		pageSize?: number
+	): Promise<{ entities: IBackgroundTask[]; cursor?: string }> {
+		const failures: IValidationFailure[] = [];
+		if (!Is.undefined(taskType)) {
+			Validation.stringValue(nameof(taskType), taskType, failures);
+		}
+		if (!Is.undefined(taskStatus)) {
+			Validation.arrayOneOf(nameof(taskStatus), taskStatus, Object.values(TaskStatus), failures);
+		}
+		if (!Is.undefined(sortProperty)) {
+			Validation.arrayOneOf(nameof(sortProperty), sortProperty, [...SORT_PROPERTIES], failures);
+		}
+		if (!Is.undefined(sortDirection)) {
+			Validation.arrayOneOf(
+				nameof(sortDirection),
+				sortDirection,
+				Object.values(SortDirection),
+				failures
+			);
+		}
+		if (!Is.undefined(cursor)) {
+			Validation.string(nameof(cursor), cursor, failures);
+		}
+		optionalInteger(nameof(pageSize), pageSize, 1, failures);
+		Validation.asValidationError(this.CLASS_NAME, "query", failures);
+
+		const page = await this._store.query(
+			taskType,
+			taskStatus,
+			sortProperty ?? "dateCreated",
+			sortDirection ?? SortDirection.Ascending,
+			cursor,
+			pageSize
+		);
+		return {
+			entities: page.entities.map(t =>
+				toTaskModel(EntityStorageBackgroundTaskConnector.NAMESPACE, t)
+			),
+			cursor: page.cursor
+		};
+	}
+
+	/**
+	 * The storage id of a task URN.
+	 * @param property The argument name, for errors.
+	 * @param taskId The URN.
+	 * @returns The storage id.
+	 * @internal
+	 */
+	private storageId(property: string, taskId: string): string {
+		Urn.guard(this.CLASS_NAME, property, taskId);
+		return fromTaskUrn(this.CLASS_NAME, EntityStorageBackgroundTaskConnector.NAMESPACE, taskId);
+	}
+}
+
+/**
+ * Validate an optional integer with a minimum.
+ * @param property The property name.
+ * @param value The value.
+ * @param minValue The minimum.
+ * @param failures The failures to add to.
+ */
+function optionalInteger(
+	property: string,
+	value: unknown,
+	minValue: number,
+	failures: IValidationFailure[]
+): void {
+	if (!Is.undefined(value)) {
+		Validation.integer(property, value, failures, undefined, { minValue });
+	}
+}

@@ -1,0 +1,169 @@
+// Copyright 2026 the contributors.
+// SPDX-License-Identifier: Apache-2.0.
+/**
+ * Runs task handlers. Loaded as the worker entry of the pool (worker mode) and imported directly
+ * on the calling thread (inline mode), so both modes share one implementation.
+ *
+ * Plain JavaScript with no dependency on the rest of the package, so the same file serves the
+ * ES module and CommonJS builds and the tests without a compile step.
+ *
+ * It never throws: every outcome comes back as an envelope, { ok: true, result } or
+ * { ok: false, error }, with the handler's own error name and message kept (a structured clone of
+ * a thrown error would lose a custom class name).
+ */
+import { isAbsolute, resolve as resolvePath } from "node:path";
+import { pathToFileURL } from "node:url";
+import { resolve as resolveImport } from "import-meta-resolve";
+
+/**
+ * Imported handler modules by specifier: each module is imported once per thread.
+ * @type {Map<string, Promise<Record<string, unknown>>>}
+ */
+const modules = new Map();
+
+/**
+ * Run one handler.
+ * @param {{ module: string, method: string, engineCloneData?: unknown, payload?: unknown, hasPayload: boolean }} job
+ *   The handler to call and its arguments.
+ * @returns {Promise<{ ok: true, result?: unknown } | { ok: false, error: { name: string, message: string, stack?: string, properties?: Record<string, unknown> } }>}
+ *   The outcome.
+ */
+export default async function runHandler(job) {
+	try {
+		const handler = await resolveHandler(job.module, job.method);
+		const result = job.hasPayload
+			? await handler(job.engineCloneData, job.payload)
+			: await handler(job.engineCloneData);
+		return { ok: true, result: toJson(result) };
+	} catch (err) {
+		return { ok: false, error: toErrorObject(err) };
+	}
+}
+
+/**
+ * Find the handler function: an export name, or Export.member for a static method.
+ * @param {string} specifier The module specifier.
+ * @param {string} method The method name.
+ * @returns {Promise<(...args: unknown[]) => unknown>} The bound handler.
+ */
+async function resolveHandler(specifier, method) {
+	const mod = await loadModule(specifier);
+	const [exportName, ...members] = method.split(".");
+	let owner = mod;
+	let value = mod[exportName] ?? /** @type {any} */ (mod.default)?.[exportName];
+	for (const member of members) {
+		owner = value;
+		value = value?.[member];
+	}
+	if (typeof value !== "function") {
+		throw namedError(
+			"HandlerNotFoundError",
+			`Method "${method}" is not a function exported by module "${specifier}"`
+		);
+	}
+	return value.bind(owner);
+}
+
+/**
+ * Import a module once per thread; a failed import is forgotten so a later task can try again.
+ * @param {string} specifier The module specifier.
+ * @returns {Promise<Record<string, unknown>>} The module namespace.
+ */
+function loadModule(specifier) {
+	let loading = modules.get(specifier);
+	if (!loading) {
+		loading = import(toImportable(specifier)).catch(err => {
+			modules.delete(specifier);
+			throw namedError(
+				"ModuleNotFoundError",
+				`Module "${specifier}" could not be loaded: ${err instanceof Error ? err.message : String(err)}`
+			);
+		});
+		modules.set(specifier, loading);
+	}
+	return loading;
+}
+
+/**
+ * Turn a specifier into something import() accepts from this file: URLs as they are, paths
+ * relative to the working directory, and package names resolved from the application's working
+ * directory (falling back to this package's own location).
+ * @param {string} specifier The module specifier.
+ * @returns {string} The specifier to import.
+ */
+function toImportable(specifier) {
+	if (/^(file|node|data):/.test(specifier)) {
+		return specifier;
+	}
+	if (isAbsolute(specifier) || specifier.startsWith("./") || specifier.startsWith("../")) {
+		return pathToFileURL(resolvePath(process.cwd(), specifier)).href;
+	}
+	try {
+		return resolveImport(specifier, pathToFileURL(`${process.cwd()}/`).href);
+	} catch {
+		return specifier;
+	}
+}
+
+/**
+ * Copy a result as JSON, as storage will hold it; fail clearly when it cannot be.
+ * @param {unknown} result The handler's return value.
+ * @returns {unknown} The JSON copy.
+ */
+function toJson(result) {
+	if (result === undefined) {
+		return undefined;
+	}
+	let text;
+	try {
+		text = JSON.stringify(result);
+	} catch (err) {
+		throw namedError(
+			"ResultNotSerializableError",
+			`The handler's result is not JSON-serialisable: ${err instanceof Error ? err.message : String(err)}`
+		);
+	}
+	return text === undefined ? undefined : JSON.parse(text);
+}
+
+/**
+ * Describe anything thrown as a plain error object.
+ * @param {unknown} err What was thrown.
+ * @returns {{ name: string, message: string, stack?: string, source?: string, properties?: Record<string, unknown> }}
+ *   The error.
+ */
+function toErrorObject(err) {
+	if (err instanceof Error) {
+		const withJson = /** @type {any} */ (err);
+		if (typeof withJson.toJsonObject === "function") {
+			try {
+				return JSON.parse(JSON.stringify(withJson.toJsonObject(true)));
+			} catch {
+				// fall through to the plain description
+			}
+		}
+		return { name: err.name, message: err.message, stack: err.stack };
+	}
+	if (typeof err === "string") {
+		return { name: "Error", message: err };
+	}
+	let message;
+	try {
+		message = JSON.stringify(err) ?? String(err);
+	} catch {
+		message = String(err);
+	}
+	return { name: "Error", message };
+}
+
+/**
+ * Create an error with a given name.
+ * @param {string} name The error name.
+ * @param {string} message The message.
+ * @returns {Error} The error.
+ */
+function namedError(name, message) {
+	const err = new Error(message);
+	err.name = name;
+	return err;
+}

@@ -1,0 +1,9 @@
+// Copyright 2024 IOTA Stiftung, 2026 the contributors.
+// SPDX-License-Identifier: Apache-2.0.
+export * from "./entities/backgroundTask.js";
+export * from "./entityStorageBackgroundTaskConnector.js";
+export * from "./models/executionMode.js";
+export * from "./models/IEntityStorageBackgroundTaskConnectorConfig.js";
+export * from "./models/IEntityStorageBackgroundTaskConnectorConstructorOptions.js";
+export * from "./models/IHandlerOptions.js";
+export * from "./schema.js";

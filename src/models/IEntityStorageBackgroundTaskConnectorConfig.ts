@@ -1,0 +1,77 @@
+// Copyright 2024 IOTA Stiftung, 2026 the contributors.
+// SPDX-License-Identifier: Apache-2.0.
+import type { ExecutionMode } from "./executionMode.js";
+
+/**
+ * Configuration for the entity storage background task connector. Every field is optional and
+ * validated at construction.
+ */
+export interface IEntityStorageBackgroundTaskConnectorConfig {
+	/**
+	 * The name of the engine whose clone data is passed to handlers.
+	 * @default engine
+	 */
+	engineName?: string;
+
+	/**
+	 * Minimum gap in milliseconds between two task starts of one type, integer >= 0.
+	 * @default 0
+	 */
+	taskInterval?: number;
+
+	/**
+	 * Retry delay in milliseconds for tasks created without one, integer >= 1.
+	 * @default 5000
+	 */
+	retryInterval?: number;
+
+	/**
+	 * How often expired retained tasks are swept, in milliseconds, integer >= 1000.
+	 * @default 120000
+	 */
+	cleanupInterval?: number;
+
+	/**
+	 * Tasks of one type that may run at once, integer >= 1. 1 keeps strict per-type order.
+	 * @default 1
+	 */
+	concurrency?: number;
+
+	/**
+	 * Worker threads shared by all types, integer >= 1.
+	 * @default os.availableParallelism()
+	 */
+	maxWorkers?: number;
+
+	/**
+	 * Milliseconds after which a running handler is stopped and the attempt fails, integer >= 1.
+	 * @default undefined (no timeout)
+	 */
+	taskTimeout?: number;
+
+	/**
+	 * How long stop() waits for running tasks, in milliseconds, integer >= 0.
+	 * @default 10000
+	 */
+	shutdownTimeout?: number;
+
+	/**
+	 * How often storage is checked for due tasks this instance did not schedule itself, in
+	 * milliseconds, integer >= 100.
+	 * @default 5000
+	 */
+	pollInterval?: number;
+
+	/**
+	 * Where handlers run: "worker" (default) or "inline".
+	 * @default worker
+	 */
+	executionMode?: ExecutionMode;
+
+	/**
+	 * Heap limit of each worker thread in MB, integer >= 16; a handler exceeding it fails its
+	 * attempt with an out-of-memory error and its worker is replaced.
+	 * @default undefined (Node's default)
+	 */
+	maxWorkerMemoryMb?: number;
+}

@@ -1,0 +1,208 @@
+// Copyright 2026 the contributors.
+// SPDX-License-Identifier: Apache-2.0.
+import { TaskStatus } from "@twin.org/background-task-models";
+import type { IError } from "@twin.org/core";
+import type { BackgroundTask } from "../entities/backgroundTask.js";
+
+/**
+ * The task rules as pure functions: each takes a task (never mutated) and the current time and
+ * returns the next state. They hold every decision about statuses, retries and retention, so they
+ * are tested without timers or storage.
+ *
+ * State machine:
+ *   pending --claim--> processing --success--> success
+ *                                 --failure, retries left--> pending (due after retryInterval)
+ *                                 --failure, none left--> failed
+ *   pending --cancel--> cancelled
+ *   pending (waiting) --retry--> pending (due now);  failed --retry--> pending (due now)
+ *   processing left by a crash --claim--> processing (runs again: at-least-once)
+ * A final task (success, failed, cancelled) is removed at once when retainFor is 0, kept forever
+ * when -1, else swept once retainUntil has passed.
+ */
+
+/**
+ * The outcome of one attempt to run a handler.
+ */
+export type AttemptOutcome = { ok: true; result?: unknown } | { ok: false; error: IError };
+
+/**
+ * The statuses after which a task never runs again.
+ */
+const FINAL_STATUSES: ReadonlySet<string> = new Set([
+	TaskStatus.Success,
+	TaskStatus.Failed,
+	TaskStatus.Cancelled
+]);
+
+/**
+ * Is the status final.
+ * @param status The status.
+ * @returns True for success, failed and cancelled.
+ */
+export function isFinal(status: string): boolean {
+	return FINAL_STATUSES.has(status);
+}
+
+/**
+ * Can this thread claim the task now: its own, pending or left processing, and due.
+ * @param task The task as read from storage.
+ * @param threadId The claiming thread.
+ * @param nowMs The current time.
+ * @returns True if the task may be claimed.
+ */
+export function isClaimable(task: BackgroundTask, threadId: string, nowMs: number): boolean {
+	return (
+		task.threadId === threadId &&
+		(task.status === TaskStatus.Pending || task.status === TaskStatus.Processing) &&
+		dueAt(task) <= nowMs
+	);
+}
+
+/**
+ * When the task is due, in epoch ms; Infinity when it has no next process date.
+ * @param task The task.
+ * @returns The due time.
+ */
+export function dueAt(task: Pick<BackgroundTask, "dateNextProcess">): number {
+	return task.dateNextProcess ? Date.parse(task.dateNextProcess) : Number.POSITIVE_INFINITY;
+}
+
+/**
+ * The task once claimed.
+ * @param task The claimable task.
+ * @param nowMs The current time.
+ * @returns The task in processing.
+ */
+export function claimed(task: BackgroundTask, nowMs: number): BackgroundTask {
+	return { ...task, status: TaskStatus.Processing, dateModified: iso(nowMs) };
+}
+
+/**
+ * The task after an attempt: success, a scheduled retry, or failed.
+ * @param task The task that ran.
+ * @param outcome The outcome of the attempt.
+ * @param nowMs The current time.
+ * @param defaultRetryInterval The retry interval for tasks created without one.
+ * @returns The next state; applyRetain decides whether it is kept.
+ */
+export function settled(
+	task: BackgroundTask,
+	outcome: AttemptOutcome,
+	nowMs: number,
+	defaultRetryInterval: number
+): BackgroundTask {
+	const next: BackgroundTask = { ...task, dateModified: iso(nowMs) };
+	if (outcome.ok) {
+		next.status = TaskStatus.Success;
+		next.dateCompleted = next.dateModified;
+		delete next.dateNextProcess;
+		delete next.retriesRemaining;
+		delete next.retryInterval;
+		delete next.error;
+		if (outcome.result === undefined) {
+			delete next.result;
+		} else {
+			next.result = outcome.result;
+		}
+		return withRetain(next, nowMs);
+	}
+	next.error = outcome.error;
+	const retriesRemaining = task.retriesRemaining ?? 0;
+	if (retriesRemaining > 0) {
+		next.status = TaskStatus.Pending;
+		next.retriesRemaining = retriesRemaining - 1;
+		next.dateNextProcess = iso(nowMs + (task.retryInterval ?? defaultRetryInterval));
+		return next;
+	}
+	next.status = TaskStatus.Failed;
+	next.dateCompleted = next.dateModified;
+	delete next.dateNextProcess;
+	return withRetain(next, nowMs);
+}
+
+/**
+ * The task once cancelled, or undefined when it is not pending (only pending tasks cancel).
+ * @param task The task.
+ * @param nowMs The current time.
+ * @returns The cancelled task or undefined.
+ */
+export function cancelled(task: BackgroundTask, nowMs: number): BackgroundTask | undefined {
+	if (task.status !== TaskStatus.Pending) {
+		return undefined;
+	}
+	const next: BackgroundTask = {
+		...task,
+		status: TaskStatus.Cancelled,
+		dateModified: iso(nowMs),
+		dateCancelled: iso(nowMs)
+	};
+	delete next.dateNextProcess;
+	return withRetain(next, nowMs);
+}
+
+/**
+ * The task made due now: a pending task waiting for a retry, or a failed task given one more
+ * attempt. Undefined for any other status.
+ * @param task The task.
+ * @param nowMs The current time.
+ * @returns The task due now, or undefined.
+ */
+export function retriedNow(task: BackgroundTask, nowMs: number): BackgroundTask | undefined {
+	if (task.status !== TaskStatus.Pending && task.status !== TaskStatus.Failed) {
+		return undefined;
+	}
+	const next: BackgroundTask = {
+		...task,
+		status: TaskStatus.Pending,
+		dateModified: iso(nowMs),
+		dateNextProcess: iso(nowMs)
+	};
+	delete next.dateCompleted;
+	delete next.retainUntil;
+	return next;
+}
+
+/**
+ * Should a final task be removed instead of stored: retainFor 0 (the default).
+ * @param task The task.
+ * @returns True if it should be removed.
+ */
+export function removeOnSettle(task: BackgroundTask): boolean {
+	return isFinal(task.status) && (task.retainFor ?? 0) === 0;
+}
+
+/**
+ * Has a retained final task passed its retain date.
+ * @param task The task.
+ * @param nowMs The current time.
+ * @returns True if the sweep should remove it.
+ */
+export function isExpired(task: Pick<BackgroundTask, "status" | "retainUntil">, nowMs: number): boolean {
+	const until = task.retainUntil ?? -1;
+	return isFinal(task.status) && until > 0 && until < nowMs;
+}
+
+/**
+ * Set retainUntil on a final task from its retainFor: -1 forever, n > 0 now + n.
+ * @param task The final task (a copy owned by the caller).
+ * @param nowMs The current time.
+ * @returns The same task.
+ */
+function withRetain(task: BackgroundTask, nowMs: number): BackgroundTask {
+	const retainFor = task.retainFor ?? 0;
+	if (retainFor === -1) {
+		task.retainUntil = -1;
+	} else if (retainFor > 0) {
+		task.retainUntil = nowMs + retainFor;
+	}
+	return task;
+}
+
+/**
+ * Format epoch ms as ISO 8601.
+ * @param ms The time.
+ * @returns The ISO string.
+ */
+export function iso(ms: number): string {
+	return new Date(ms).toISOString();
+}

@@ -1,0 +1,419 @@
+// Copyright 2026 the contributors.
+// SPDX-License-Identifier: Apache-2.0.
+import { TaskStatus } from "@twin.org/background-task-models";
+import type { BackgroundTask } from "../entities/backgroundTask.js";
+import type { ITaskExecutor } from "../execution/ITaskExecutor.js";
+import type { TaskStore } from "../store/taskStore.js";
+import type { TaskLog } from "../utils/taskLog.js";
+import { dueAt, isExpired } from "./rules.js";
+import { TaskQueue, type ITaskRef } from "./taskQueue.js";
+import type { IRegisteredHandler, ISchedulerSettings } from "./schedulerModels.js";
+import { TaskRunner } from "./taskRunner.js";
+import { Timers } from "./timers.js";
+
+/**
+ * Decides which task runs next and when.
+ *
+ * Each registered type has a TaskQueue (its runnable tasks, in order) and a number of slots
+ * (its concurrency); all types share `globalLimit` in-flight tasks (twice the worker count in worker
+ * mode, so a worker never waits for the main thread's storage work). `pump()` fills free slots
+ * round-robin, one task per type per round, so a busy type never starves another.
+ *
+ * Work reaches a queue by three routes: `notifyCreated` (a task this instance created: no storage
+ * query), scans of storage (at start, on registering a type, when a partial queue runs low, and
+ * every pollInterval for tasks that reached storage by other routes), and re-queuing after a failed
+ * attempt. The only timers are: one wake-up for the earliest future due time (or taskInterval gap),
+ * the poll, the retained-task sweep, and backoff pauses while storage fails.
+ */
+export class Scheduler {
+	/**
+	 * The queues of registered types.
+	 * @internal
+	 */
+	private readonly _queues = new Map<string, TaskQueue>();
+
+	/**
+	 * The queues as a list, for round-robin.
+	 * @internal
+	 */
+	private _order: TaskQueue[] = [];
+
+	/**
+	 * Where round-robin starts next.
+	 * @internal
+	 */
+	private _next = 0;
+
+	/**
+	 * Tasks taken from a queue and not yet finished, all types.
+	 * @internal
+	 */
+	private _inFlight = 0;
+
+	/**
+	 * Insertion counter for queue order.
+	 * @internal
+	 */
+	private _seq = 0;
+
+	/**
+	 * Background work (runs, scans, sweeps) that stop() waits for.
+	 * @internal
+	 */
+	private readonly _work = new Set<Promise<void>>();
+
+	/**
+	 * A pump is queued as a microtask.
+	 * @internal
+	 */
+	private _pumpQueued = false;
+
+	/**
+	 * The state of the scheduler.
+	 * @internal
+	 */
+	private _state: "stopped" | "started" | "stopping" = "stopped";
+
+	/**
+	 * Runs one task from claim to record.
+	 * @internal
+	 */
+	private _runner?: TaskRunner;
+
+	/**
+	 * The timers of this instance.
+	 * @internal
+	 */
+	private readonly _timers = new Timers();
+
+	/**
+	 * Create a new Scheduler.
+	 * @param store The task store.
+	 * @param createExecutor Creates the executor on start.
+	 * @param settings The settings.
+	 * @param log The log.
+	 */
+	constructor(
+		private readonly store: TaskStore,
+		private readonly createExecutor: () => ITaskExecutor,
+		private readonly settings: ISchedulerSettings,
+		private readonly log: TaskLog
+	) {}
+
+	/**
+	 * Is the scheduler running.
+	 * @returns True between start and stop.
+	 */
+	public get started(): boolean {
+		return this._state === "started";
+	}
+
+	/**
+	 * Start: sweep expired tasks, scan every registered type (this recovers tasks left processing
+	 * by a crash), and start the poll and sweep timers. Harmless when already started.
+	 */
+	public async start(): Promise<void> {
+		if (this._state !== "stopped") {
+			return;
+		}
+		this._state = "started";
+		this._timers.reset();
+		this._runner = new TaskRunner(this.store, this.createExecutor(), this.settings, this.log, this._timers);
+		await this.sweep();
+		for (const queue of this._order) {
+			queue.clear();
+			this.track(this.scan(queue));
+		}
+		this._timers.every(this.settings.pollInterval, () => this.poll());
+		this._timers.every(this.settings.cleanupInterval, () => this.track(this.sweep()));
+	}
+
+	/**
+	 * Stop: start nothing new, wait up to shutdownTimeout for running tasks to be recorded, then
+	 * terminate the workers. A task still running stays processing in storage and the next start
+	 * recovers it. Afterwards no timer, worker or storage write of this instance remains.
+	 */
+	public async stop(): Promise<void> {
+		if (this._state !== "started") {
+			return;
+		}
+		this._state = "stopping";
+		this._timers.clearAll();
+		const settled = Promise.allSettled([...this._work]);
+		await this._timers.race(settled, this.settings.shutdownTimeout);
+		await this._runner?.abandon();
+		this._runner = undefined;
+		this._timers.clearAll();
+		this._state = "stopped";
+	}
+
+	/**
+	 * Register or replace the handler of a type; when started, its tasks start being processed.
+	 * @param type The task type.
+	 * @param handler The handler.
+	 */
+	public register(type: string, handler: IRegisteredHandler): void {
+		const existing = this._queues.get(type);
+		if (existing) {
+			existing.handler = handler;
+		} else {
+			const queue = new TaskQueue(type, handler);
+			this._queues.set(type, queue);
+			this._order = [...this._queues.values()];
+			if (this.started) {
+				this.track(this.scan(queue));
+			}
+		}
+		this.schedulePump();
+	}
+
+	/**
+	 * Stop processing a type; running tasks of the type finish and are recorded.
+	 * @param type The task type.
+	 */
+	public unregister(type: string): void {
+		if (this._queues.delete(type)) {
+			this._order = [...this._queues.values()];
+		}
+	}
+
+	/**
+	 * A task was created or made due by this instance: queue it without a storage query.
+	 * @param task The task as stored.
+	 */
+	public notifyDue(task: BackgroundTask): void {
+		const queue = this._queues.get(task.type);
+		if (this.started && queue && !queue.running.has(task.id) && dueAt(task) <= queue.horizon) {
+			queue.push(this.toRef(task));
+			this.schedulePump();
+		}
+	}
+
+	/**
+	 * A task was cancelled or removed by this instance: drop it from the queues.
+	 * @param id The task id.
+	 */
+	public notifyGone(id: string): void {
+		for (const queue of this._order) {
+			queue.drop(id);
+		}
+	}
+
+	/**
+	 * Queue a pump for the end of the current microtask run, once.
+	 * @internal
+	 */
+	private schedulePump(): void {
+		if (!this._pumpQueued && this.started) {
+			this._pumpQueued = true;
+			queueMicrotask(() => {
+				this._pumpQueued = false;
+				this.pump();
+			});
+		}
+	}
+
+	/**
+	 * Start every task that may start now, round-robin across types; then arm the wake-up timer
+	 * for the earliest future start and refill queues that run low.
+	 * @internal
+	 */
+	private pump(): void {
+		if (!this.started || !this._runner) {
+			return;
+		}
+		const now = Date.now();
+		let wakeAt = Number.POSITIVE_INFINITY;
+		let startedOne = true;
+		while (startedOne && this._inFlight < this.settings.globalLimit) {
+			startedOne = false;
+			const count = this._order.length;
+			for (let i = 0; i < count && this._inFlight < this.settings.globalLimit; i++) {
+				const queue = this._order[(this._next + i) % count];
+				const readyAt = this.readyAt(queue, now);
+				if (readyAt <= now) {
+					this.startNext(queue, now);
+					startedOne = true;
+				} else {
+					wakeAt = Math.min(wakeAt, readyAt);
+				}
+			}
+			this._next = count > 0 ? (this._next + 1) % count : 0;
+		}
+		if (wakeAt < Number.POSITIVE_INFINITY) {
+			this._timers.wakeAt(wakeAt, () => this.pump());
+		}
+		for (const queue of this._order) {
+			if (queue.horizon < Number.POSITIVE_INFINITY && queue.size < this.settings.batchSize / 4) {
+				this.track(this.scan(queue));
+			}
+		}
+	}
+
+	/**
+	 * When the queue's next task may start: now or earlier if it may start at once, a future time
+	 * if it waits for its due time or the taskInterval gap, Infinity if it has nothing to start or
+	 * all its slots are taken.
+	 * @param queue The queue.
+	 * @param now The current time.
+	 * @returns The time.
+	 * @internal
+	 */
+	private readyAt(queue: TaskQueue, now: number): number {
+		if (queue.running.size >= queue.handler.concurrency) {
+			return Number.POSITIVE_INFINITY;
+		}
+		const next = queue.peek();
+		if (!next) {
+			return Number.POSITIVE_INFINITY;
+		}
+		return Math.max(next.due, queue.lastStart + this.settings.taskInterval, now - 1);
+	}
+
+	/**
+	 * Take the queue's next task and run it.
+	 * @param queue The queue.
+	 * @param now The current time.
+	 * @internal
+	 */
+	private startNext(queue: TaskQueue, now: number): void {
+		const ref = queue.take() as ITaskRef;
+		queue.lastStart = now;
+		this._inFlight++;
+		const runner = this._runner as TaskRunner;
+		this.track(
+			runner
+				.run(queue.type, queue.handler, ref.id, () => this.started)
+				.then(retry => {
+					if (retry && this._queues.get(queue.type) === queue) {
+						queue.running.delete(ref.id);
+						this.notifyDue(retry);
+					}
+				})
+				.finally(() => {
+					queue.running.delete(ref.id);
+					this._inFlight--;
+					this.schedulePump();
+				})
+		);
+	}
+
+	/**
+	 * Read a batch of the type's active tasks from storage and queue those not yet known.
+	 * @param queue The queue.
+	 * @internal
+	 */
+	private async scan(queue: TaskQueue): Promise<void> {
+		if (queue.scanning) {
+			return;
+		}
+		queue.scanning = true;
+		try {
+			const { tasks, complete } = await this.store.scanActive(
+				queue.type,
+				this.settings.threadId,
+				this.settings.batchSize
+			);
+			if (!this.started || this._queues.get(queue.type) !== queue) {
+				return;
+			}
+			for (const task of tasks) {
+				if (!queue.has(task.id)) {
+					queue.push(this.toRef(task));
+				}
+			}
+			queue.horizon = complete
+				? Number.POSITIVE_INFINITY
+				: dueAt(tasks[tasks.length - 1] ?? { dateNextProcess: undefined });
+			this.schedulePump();
+		} catch (err) {
+			this.log.log("error", "scanFailed", { type: queue.type }, err);
+		} finally {
+			queue.scanning = false;
+		}
+	}
+
+	/**
+	 * The poll: scan every type for tasks that reached storage by other routes, and report due
+	 * tasks of types that have no handler.
+	 * @internal
+	 */
+	private poll(): void {
+		for (const queue of this._order) {
+			this.track(this.scan(queue));
+		}
+		if (this.log.enabled) {
+			this.track(this.reportUnhandled());
+		}
+	}
+
+	/**
+	 * Log an error for each type with due tasks of this thread and no handler.
+	 * @internal
+	 */
+	private async reportUnhandled(): Promise<void> {
+		try {
+			const now = Date.now();
+			const { tasks } = await this.store.scanActive(undefined, this.settings.threadId, 100);
+			const unhandled = new Set(
+				tasks
+					.filter(t => t.status === TaskStatus.Pending && dueAt(t) <= now && !this._queues.has(t.type))
+					.map(t => t.type)
+			);
+			for (const type of unhandled) {
+				this.log.log("error", "noHandler", { type });
+			}
+		} catch (err) {
+			this.log.log("error", "scanFailed", {}, err);
+		}
+	}
+
+	/**
+	 * Remove final tasks whose retain date has passed.
+	 * @internal
+	 */
+	private async sweep(): Promise<void> {
+		try {
+			const now = Date.now();
+			const removed = await this.store.sweep(task => isExpired(task, now));
+			if (removed > 0) {
+				this.log.log("info", "tasksSwept", { count: removed });
+			}
+		} catch (err) {
+			this.log.log("error", "sweepFailed", {}, err);
+		}
+	}
+
+	/**
+	 * The in-memory ref of a task.
+	 * @param task The task.
+	 * @returns The ref.
+	 * @internal
+	 */
+	private toRef(task: BackgroundTask): ITaskRef {
+		return {
+			id: task.id,
+			due: dueAt(task),
+			created: Date.parse(task.dateCreated),
+			seq: this._seq++
+		};
+	}
+
+	/**
+	 * Keep a background promise until it settles, so stop() can wait for it. It never rejects.
+	 * @param work The work.
+	 * @internal
+	 */
+	private track(work: Promise<unknown>): void {
+		const tracked: Promise<void> = work.then(
+			() => {
+				this._work.delete(tracked);
+			},
+			err => {
+				this._work.delete(tracked);
+				this.log.log("error", "unexpectedError", {}, err);
+			}
+		);
+		this._work.add(tracked);
+	}
+}

@@ -1,0 +1,88 @@
+// Copyright 2026 the contributors.
+// SPDX-License-Identifier: Apache-2.0.
+import type { IBackgroundTask } from "@twin.org/background-task-models";
+
+/**
+ * A registered handler with its effective per-type options.
+ */
+export interface IRegisteredHandler {
+	/**
+	 * The module specifier.
+	 */
+	module: string;
+
+	/**
+	 * The export name, or Export.member.
+	 */
+	method: string;
+
+	/**
+	 * Called with the task when it is claimed and when it settles.
+	 */
+	stateChangeCallback?: (task: IBackgroundTask) => Promise<void>;
+
+	/**
+	 * Tasks of the type that may run at once.
+	 */
+	concurrency: number;
+
+	/**
+	 * Milliseconds after which a running handler is stopped, if set.
+	 */
+	timeout?: number;
+}
+
+/**
+ * The resolved settings the scheduler runs with.
+ */
+export interface ISchedulerSettings {
+	/**
+	 * The connector namespace, for task URNs passed to callbacks.
+	 */
+	namespace: string;
+
+	/**
+	 * The thread whose tasks this instance runs.
+	 */
+	threadId: string;
+
+	/**
+	 * The engine whose clone data handlers receive.
+	 */
+	engineName: string;
+
+	/**
+	 * Minimum gap between two starts of one type, ms.
+	 */
+	taskInterval: number;
+
+	/**
+	 * Retry delay for tasks created without one, ms.
+	 */
+	retryInterval: number;
+
+	/**
+	 * How often storage is polled, ms.
+	 */
+	pollInterval: number;
+
+	/**
+	 * How often expired tasks are swept, ms.
+	 */
+	cleanupInterval: number;
+
+	/**
+	 * How long stop() waits for running tasks, ms.
+	 */
+	shutdownTimeout: number;
+
+	/**
+	 * Tasks in flight at once across all types.
+	 */
+	globalLimit: number;
+
+	/**
+	 * Tasks read per storage scan.
+	 */
+	batchSize: number;
+}

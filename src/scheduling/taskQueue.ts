@@ -1,0 +1,175 @@
+// Copyright 2026 the contributors.
+// SPDX-License-Identifier: Apache-2.0.
+import { Heap } from "heap-js";
+import type { IRegisteredHandler } from "./schedulerModels.js";
+
+/**
+ * What the scheduler keeps in memory about a task it may run: enough to order it, nothing else.
+ */
+export interface ITaskRef {
+	/**
+	 * The task id.
+	 */
+	id: string;
+
+	/**
+	 * When it is due, epoch ms.
+	 */
+	due: number;
+
+	/**
+	 * When it was created, epoch ms (tie-break).
+	 */
+	created: number;
+
+	/**
+	 * Insertion order (last tie-break), so tasks created in one millisecond keep their order.
+	 */
+	seq: number;
+}
+
+/**
+ * The in-memory view of one type's runnable tasks: a min-heap ordered by due time, then creation
+ * time, then insertion order.
+ *
+ * The view may be partial. `horizon` says how far it is complete: every active task of this type
+ * with due <= horizon is either queued or running. A full scan sets it to Infinity; a scan that
+ * stopped at its batch size sets it to the last due time it saw. A task created with a due time
+ * beyond the horizon is left for the next refill scan, so a large backlog in storage is never
+ * overtaken by newer tasks and never loaded into memory at once.
+ *
+ * Re-queuing a task (a retry, or a retry() call making it due now) pushes a new ref; the old one
+ * stays in the heap but is stale (no longer the live ref for that id) and is skipped when popped.
+ */
+export class TaskQueue {
+	/**
+	 * The handler of the type; replaced when the type is registered again.
+	 */
+	public handler: IRegisteredHandler;
+
+	/**
+	 * Every active task of the type with due <= horizon is queued or running.
+	 */
+	public horizon = Number.NEGATIVE_INFINITY;
+
+	/**
+	 * Ids taken from the queue and not yet finished.
+	 */
+	public readonly running = new Set<string>();
+
+	/**
+	 * When a task of this type last started, epoch ms.
+	 */
+	public lastStart = Number.NEGATIVE_INFINITY;
+
+	/**
+	 * True while a scan for this type is in flight.
+	 */
+	public scanning = false;
+
+	/**
+	 * The heap (heap-js), ordered by due, then created, then insertion.
+	 * @internal
+	 */
+	private readonly _heap = new Heap<ITaskRef>(compare);
+
+	/**
+	 * The live ref of each queued id.
+	 * @internal
+	 */
+	private readonly _live = new Map<string, ITaskRef>();
+
+	/**
+	 * Create a new TaskQueue.
+	 * @param type The task type.
+	 * @param handler The handler of the type.
+	 */
+	constructor(
+		public readonly type: string,
+		handler: IRegisteredHandler
+	) {
+		this.handler = handler;
+	}
+
+	/**
+	 * The number of live queued tasks.
+	 * @returns The count.
+	 */
+	public get size(): number {
+		return this._live.size;
+	}
+
+	/**
+	 * Is the task queued or running.
+	 * @param id The task id.
+	 * @returns True if known.
+	 */
+	public has(id: string): boolean {
+		return this._live.has(id) || this.running.has(id);
+	}
+
+	/**
+	 * Queue a task, replacing any earlier ref of the same id.
+	 * @param ref The task ref.
+	 */
+	public push(ref: ITaskRef): void {
+		this._live.set(ref.id, ref);
+		this._heap.push(ref);
+	}
+
+	/**
+	 * The earliest live task, without removing it.
+	 * @returns The ref or undefined.
+	 */
+	public peek(): ITaskRef | undefined {
+		let top = this._heap.peek();
+		while (top && this._live.get(top.id) !== top) {
+			this._heap.pop();
+			top = this._heap.peek();
+		}
+		return top;
+	}
+
+	/**
+	 * Take the earliest live task and mark it running.
+	 * @returns The ref or undefined.
+	 */
+	public take(): ITaskRef | undefined {
+		const ref = this.peek();
+		if (ref) {
+			this._heap.pop();
+			this._live.delete(ref.id);
+			this.running.add(ref.id);
+		}
+		return ref;
+	}
+
+	/**
+	 * Forget a queued task (cancelled or removed).
+	 * @param id The task id.
+	 */
+	public drop(id: string): void {
+		this._live.delete(id);
+	}
+
+	/**
+	 * Forget everything (used when the scheduler restarts: storage is the source of truth).
+	 */
+	public clear(): void {
+		this._heap.clear();
+		this._live.clear();
+		this.running.clear();
+		this.horizon = Number.NEGATIVE_INFINITY;
+		this.lastStart = Number.NEGATIVE_INFINITY;
+	}
+}
+
+/**
+ * The queue order: due, then created, then insertion.
+ * @param a One ref.
+ * @param b Another ref.
+ * @returns Negative if a goes first.
+ */
+function compare(a: ITaskRef, b: ITaskRef): number {
+	return a.due - b.due || a.created - b.created || a.seq - b.seq;
+}

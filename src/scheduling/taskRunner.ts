@@ -1,0 +1,185 @@
+// Copyright 2026 the contributors.
+// SPDX-License-Identifier: Apache-2.0.
+import { TaskStatus } from "@twin.org/background-task-models";
+import { BaseError } from "@twin.org/core";
+import { EngineCoreFactory } from "@twin.org/engine-models";
+import type { BackgroundTask } from "../entities/backgroundTask.js";
+import type { IHandlerJob, ITaskExecutor } from "../execution/ITaskExecutor.js";
+import type { TaskStore } from "../store/taskStore.js";
+import type { TaskLog } from "../utils/taskLog.js";
+import { toTaskModel } from "../utils/taskModel.js";
+import { claimed, isClaimable, removeOnSettle, settled, type AttemptOutcome } from "./rules.js";
+import type { IRegisteredHandler, ISchedulerSettings } from "./schedulerModels.js";
+import type { Timers } from "./timers.js";
+
+/**
+ * Backoff between attempts of a storage call that failed: first and longest pause, ms.
+ */
+const BACKOFF_FIRST_MS = 10;
+const BACKOFF_MAX_MS = 2000;
+
+/**
+ * Runs one task from claim to record: claim (re-read from storage), state-change callback,
+ * handler in the executor, settle by the rules, record, state-change callback.
+ *
+ * A storage call that fails during claim or record is retried with backoff while the instance
+ * lives, the outcome held in memory meanwhile, so a task is never lost or left processing because
+ * one write failed. After abandon() (stop() ran out of time) nothing more is written: a task
+ * still running stays processing in storage and the next start recovers it.
+ */
+export class TaskRunner {
+	/**
+	 * Set once stop() gives up on running tasks.
+	 * @internal
+	 */
+	private _abandoned = false;
+
+	/**
+	 * Create a new TaskRunner.
+	 * @param store The task store.
+	 * @param executor The executor.
+	 * @param settings The scheduler settings.
+	 * @param log The log.
+	 * @param timers The timers, for backoff pauses.
+	 */
+	constructor(
+		private readonly store: TaskStore,
+		private readonly executor: ITaskExecutor,
+		private readonly settings: ISchedulerSettings,
+		private readonly log: TaskLog,
+		private readonly timers: Timers
+	) {}
+
+	/**
+	 * Run one task.
+	 * @param type The task type.
+	 * @param handler The handler.
+	 * @param id The task id.
+	 * @param mayStart Whether a new task may still start (false once stop() began).
+	 * @returns The task when it is pending again (a retry to queue), else undefined.
+	 */
+	public async run(
+		type: string,
+		handler: IRegisteredHandler,
+		id: string,
+		mayStart: () => boolean
+	): Promise<BackgroundTask | undefined> {
+		const threadId = this.settings.threadId;
+		const task = await this.withRetries(
+			async () => (mayStart() ? this.store.claim(id, t => claimOrSkip(t, threadId)) : undefined),
+			"claimFailed",
+			id
+		);
+		if (!task) {
+			return undefined;
+		}
+		this.log.log("info", "taskStarted", { type, id });
+		await this.notify(handler, task);
+
+		const outcome = await this.execute(
+			{
+				module: handler.module,
+				method: handler.method,
+				engineCloneData: EngineCoreFactory.getIfExists(this.settings.engineName)?.getCloneData(),
+				payload: task.payload,
+				hasPayload: task.payload !== undefined && task.payload !== null
+			},
+			handler.timeout
+		);
+
+		const next = settled(task, outcome, Date.now(), this.settings.retryInterval);
+		const recorded = await this.withRetries(
+			async () => {
+				await this.store.settle(next, removeOnSettle(next));
+				return true;
+			},
+			"settleFailed",
+			id
+		);
+		if (!recorded) {
+			this.store.release(id);
+			return undefined;
+		}
+		this.log.log(next.status === TaskStatus.Failed ? "error" : "info", "taskFinished", {
+			type,
+			id,
+			status: next.status,
+			error: next.error?.message
+		});
+		await this.notify(handler, next);
+		return next.status === TaskStatus.Pending ? next : undefined;
+	}
+
+	/**
+	 * Run the handler; the executor reports failures as outcomes, and anything it throws
+	 * regardless becomes a failed attempt rather than a task left processing.
+	 * @param job The handler call.
+	 * @param timeout The timeout.
+	 * @returns The outcome.
+	 * @internal
+	 */
+	private async execute(job: IHandlerJob, timeout: number | undefined): Promise<AttemptOutcome> {
+		try {
+			return await this.executor.run(job, timeout);
+		} catch (err) {
+			return { ok: false, error: BaseError.fromError(err).toJsonObject() };
+		}
+	}
+
+	/**
+	 * Give up on running tasks: end backoff pauses, write nothing more, terminate the workers.
+	 */
+	public async abandon(): Promise<void> {
+		this._abandoned = true;
+		this.timers.cancelPauses();
+		await this.executor.close();
+	}
+
+	/**
+	 * Call the state-change callback; a callback that throws is logged and otherwise ignored.
+	 * @param handler The handler.
+	 * @param task The task.
+	 * @internal
+	 */
+	private async notify(handler: IRegisteredHandler, task: BackgroundTask): Promise<void> {
+		if (!handler.stateChangeCallback || this._abandoned) {
+			return;
+		}
+		try {
+			await handler.stateChangeCallback(toTaskModel(this.settings.namespace, task));
+		} catch (err) {
+			this.log.log("error", "stateChangeCallbackFailed", { type: task.type, id: task.id }, err);
+		}
+	}
+
+	/**
+	 * Run a storage operation, retrying with backoff until it succeeds or the runner is abandoned.
+	 * @param op The operation.
+	 * @param message The log key for a failure.
+	 * @param id The task id, for the log.
+	 * @returns The result, or undefined once abandoned.
+	 * @internal
+	 */
+	private async withRetries<T>(op: () => Promise<T>, message: string, id: string): Promise<T | undefined> {
+		for (let pause = BACKOFF_FIRST_MS; !this._abandoned; pause = Math.min(pause * 2, BACKOFF_MAX_MS)) {
+			try {
+				return await op();
+			} catch (err) {
+				this.log.log("warn", message, { id }, err);
+				await this.timers.pause(pause);
+			}
+		}
+		return undefined;
+	}
+}
+
+/**
+ * The claimed task, or undefined when the task may not be claimed now.
+ * @param task The task as read from storage.
+ * @param threadId The claiming thread.
+ * @returns The claimed task or undefined.
+ */
+function claimOrSkip(task: BackgroundTask, threadId: string): BackgroundTask | undefined {
+	const now = Date.now();
+	return isClaimable(task, threadId, now) ? claimed(task, now) : undefined;
+}
