@@ -2,18 +2,23 @@
 // transformer), then CommonJS from the ES output with esbuild, keeping the file layout so the
 // handler runner (plain .mjs, shared by both builds) sits at the same relative path.
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { transformSync } from "esbuild";
 import { readFileSync } from "node:fs";
 
 const root = new URL("..", import.meta.url).pathname;
-const dist = join(root, "dist");
+// Build into a fresh directory and swap it in at the end, so a test run reading dist/ never sees
+// a half-built tree.
+const finalDist = join(root, "dist");
+const dist = join(root, `.dist-build-${process.pid}`);
 rmSync(dist, { recursive: true, force: true });
 
-execFileSync(join(root, "node_modules/.bin/tsc"), ["-p", join(root, "tsconfig.json")], {
-	stdio: "inherit"
-});
+execFileSync(
+	join(root, "node_modules/.bin/tsc"),
+	["-p", join(root, "tsconfig.json"), "--outDir", join(dist, "esm"), "--declarationDir", join(dist, "types")],
+	{ stdio: "inherit" }
+);
 
 const esm = join(dist, "esm");
 const cjs = join(dist, "cjs");
@@ -57,4 +62,12 @@ for (const file of files(esm)) {
 	mkdirSync(dirname(out), { recursive: true });
 	writeFileSync(out, code);
 }
+const old = join(root, `.dist-old-${process.pid}`);
+try {
+	renameSync(finalDist, old);
+} catch {
+	// no previous build
+}
+renameSync(dist, finalDist);
+rmSync(old, { recursive: true, force: true });
 console.log("Built dist/esm, dist/cjs and dist/types");
