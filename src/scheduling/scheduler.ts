@@ -183,8 +183,14 @@ export class Scheduler {
 	 */
 	public notifyDue(task: BackgroundTask): void {
 		const queue = this._queues.get(task.type);
-		if (this.started && queue && !queue.running.has(task.id) && dueAt(task) <= queue.horizon) {
-			queue.push(this.toRef(task));
+		if (!this.started || !queue || queue.running.has(task.id)) {
+			return;
+		}
+		const ref = this.toRef(task);
+		if (queue.scanning) {
+			queue.arrivedDuringScan.push(ref);
+		} else if (ref.due <= queue.horizon) {
+			queue.push(ref);
 			this.schedulePump();
 		}
 	}
@@ -322,14 +328,21 @@ export class Scheduler {
 					queue.push(this.toRef(task));
 				}
 			}
-			queue.horizon = complete
-				? Number.POSITIVE_INFINITY
-				: dueAt(tasks[tasks.length - 1] ?? { dateNextProcess: undefined });
-			this.schedulePump();
+			if (complete) {
+				queue.horizon = Number.POSITIVE_INFINITY;
+			} else if (tasks.length > 0) {
+				queue.horizon = dueAt(tasks[tasks.length - 1]);
+			}
 		} catch (err) {
 			this.log.log("error", "scanFailed", { type: queue.type }, err);
 		} finally {
 			queue.scanning = false;
+			for (const ref of queue.arrivedDuringScan.splice(0)) {
+				if (ref.due <= queue.horizon && !queue.running.has(ref.id)) {
+					queue.push(ref);
+				}
+			}
+			this.schedulePump();
 		}
 	}
 

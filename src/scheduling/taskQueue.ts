@@ -68,6 +68,12 @@ export class TaskQueue {
 	public scanning = false;
 
 	/**
+	 * Tasks made due while a scan was in flight: the scan's result may predate them, so they are
+	 * queued once the scan has set the new horizon.
+	 */
+	public readonly arrivedDuringScan: ITaskRef[] = [];
+
+	/**
 	 * The heap (heap-js), ordered by due, then created, then insertion.
 	 * @internal
 	 */
@@ -159,6 +165,7 @@ export class TaskQueue {
 		this._heap.clear();
 		this._live.clear();
 		this.running.clear();
+		this.arrivedDuringScan.length = 0;
 		this.horizon = Number.NEGATIVE_INFINITY;
 		this.lastStart = Number.NEGATIVE_INFINITY;
 	}

@@ -56,7 +56,8 @@ export class TaskRunner {
 	 * @param handler The handler.
 	 * @param id The task id.
 	 * @param mayStart Whether a new task may still start (false once stop() began).
-	 * @returns The task when it is pending again (a retry to queue), else undefined.
+	 * @returns The task when it is pending and should be queued again (a retry, or a task that was
+	 * not due yet), else undefined.
 	 */
 	public async run(
 		type: string,
@@ -65,13 +66,22 @@ export class TaskRunner {
 		mayStart: () => boolean
 	): Promise<BackgroundTask | undefined> {
 		const threadId = this.settings.threadId;
+		let seen: BackgroundTask | undefined;
 		const task = await this.withRetries(
-			async () => (mayStart() ? this.store.claim(id, t => claimOrSkip(t, threadId)) : undefined),
+			async () =>
+				mayStart()
+					? this.store.claim(id, t => {
+							seen = t;
+							return claimOrSkip(t, threadId);
+						})
+					: undefined,
 			"claimFailed",
 			id
 		);
 		if (!task) {
-			return undefined;
+			// Not claimable now. If storage says it is still pending for this thread (its due time
+			// moved, e.g. our queue held a stale ref), hand it back to be queued at its real due time.
+			return seen?.status === TaskStatus.Pending && seen.threadId === threadId ? seen : undefined;
 		}
 		this.log.log("info", "taskStarted", { type, id });
 		await this.notify(handler, task);

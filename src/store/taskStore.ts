@@ -8,6 +8,12 @@ import type { BackgroundTask } from "../entities/backgroundTask.js";
 import { KeyedLock } from "./keyedLock.js";
 
 /**
+ * Tasks read per page while sweeping: large pages, since every page of the in-memory connector
+ * sorts the whole store.
+ */
+const SWEEP_PAGE_SIZE = 1000;
+
+/**
  * Every storage call of the package. Portability rules, for every TWIN entity-storage connector:
  * - one condition per storage query; any further filter runs in code here
  *   (the PostgreSQL connector numbers placeholders wrongly with two or more conditions);
@@ -240,7 +246,8 @@ export class TaskStore {
 				{ property: "retainUntil", comparison: ComparisonOperator.GreaterThan, value: 0 },
 				undefined,
 				["id", "status", "retainUntil"],
-				cursor
+				cursor,
+				SWEEP_PAGE_SIZE
 			);
 			for (const task of mapPage(page.entities)) {
 				if (isExpired(task)) {
