@@ -8,6 +8,7 @@ import {
 import {
 	ComponentFactory,
 	GeneralError,
+	GuardError,
 	Guards,
 	Is,
 	Urn,
@@ -228,7 +229,7 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 			retainFor: options?.retainFor ?? 0
 		};
 		if (!Is.empty(payload)) {
-			task.payload = JSON.parse(JSON.stringify(payload));
+			task.payload = JSON.parse(JSON.stringify(payload) as string);
 		}
 		if (!Is.undefined(options?.retryCount)) {
 			task.retriesRemaining = options.retryCount;
@@ -356,7 +357,11 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 	 */
 	private storageId(property: string, taskId: string): string {
 		Urn.guard(this.CLASS_NAME, property, taskId);
-		return fromTaskUrn(this.CLASS_NAME, EntityStorageBackgroundTaskConnector.NAMESPACE, taskId);
+		const id = fromTaskUrn(this.CLASS_NAME, EntityStorageBackgroundTaskConnector.NAMESPACE, taskId);
+		if (!Is.stringValue(id)) {
+			throw new GuardError(this.CLASS_NAME, "guard.urn", property, taskId);
+		}
+		return id;
 	}
 }
 

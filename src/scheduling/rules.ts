@@ -155,7 +155,8 @@ export function retriedNow(task: BackgroundTask, nowMs: number): BackgroundTask 
 		...task,
 		status: TaskStatus.Pending,
 		dateModified: iso(nowMs),
-		dateNextProcess: iso(nowMs)
+		// Never later than it already was: retry() must not delay a task that is already due.
+		dateNextProcess: iso(Math.min(dueAt(task), nowMs))
 	};
 	delete next.dateCompleted;
 	delete next.retainUntil;

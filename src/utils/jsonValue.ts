@@ -48,10 +48,21 @@ function visitObject(value: object, path: string, ancestors: Set<object>): strin
 	if (value instanceof Map || value instanceof Set || ArrayBuffer.isView(value)) {
 		return `${path} is a ${value.constructor.name}, which JSON cannot hold`;
 	}
-	if (typeof (value as { toJSON?: unknown }).toJSON === "function") {
-		return undefined;
-	}
 	ancestors.add(value);
+	const toJSON = (value as { toJSON?: unknown }).toJSON;
+	if (typeof toJSON === "function") {
+		// JSON.stringify stores what toJSON returns (a Date becomes its ISO string): check that.
+		try {
+			const replaced: unknown = toJSON.call(value, "");
+			return replaced === undefined
+				? `${path}.toJSON() returns undefined, which JSON cannot hold`
+				: visit(replaced, path, ancestors);
+		} catch (err) {
+			return `${path}.toJSON() threw: ${err instanceof Error ? err.message : String(err)}`;
+		} finally {
+			ancestors.delete(value);
+		}
+	}
 	try {
 		const isArray = Array.isArray(value);
 		for (const [key, item] of Object.entries(value)) {
