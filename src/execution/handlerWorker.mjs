@@ -23,14 +23,17 @@ const modules = new Map();
 
 /**
  * Run one handler.
- * @param {{ module: string, method: string, engineCloneData?: unknown, payload?: unknown, hasPayload: boolean }} job
- *   The handler to call and its arguments.
+ * @param {{ module: string, method: string, engineCloneData?: unknown, payload?: unknown, hasPayload: boolean, started?: import("node:worker_threads").MessagePort }} job
+ *   The handler to call and its arguments; `started`, when given, is told when the handler is called.
  * @returns {Promise<{ ok: true, result?: unknown } | { ok: false, error: { name: string, message: string, stack?: string, properties?: Record<string, unknown> } }>}
  *   The outcome.
  */
 export default async function runHandler(job) {
 	try {
 		const handler = await resolveHandler(job.module, job.method);
+		// Worker mode with a timeout: tell the pool the handler starts now, so its timeout starts
+		// now, not counting the start-up of a fresh worker or the first import of the module.
+		job.started?.postMessage("started");
 		const result = job.hasPayload
 			? await handler(job.engineCloneData, job.payload)
 			: await handler(job.engineCloneData);

@@ -39,6 +39,15 @@ export class Scheduler {
 	private _order: TaskQueue[] = [];
 
 	/**
+	 * The running sets of types unregistered in this session. Registering such a type again gives
+	 * the new queue the same set, so the tasks still running from before are neither queued and
+	 * claimed again (a processing task is claimable, for recovery) nor left out of the type's
+	 * concurrency. Cleared on start, which begins from storage.
+	 * @internal
+	 */
+	private readonly _unregisteredRunning = new Map<string, Set<string>>();
+
+	/**
 	 * Where round-robin starts next.
 	 * @internal
 	 */
@@ -55,6 +64,15 @@ export class Scheduler {
 	 * @internal
 	 */
 	private _seq = 0;
+
+	/**
+	 * The number of the current session (one start..stop). A run abandoned by stop() can still
+	 * settle after a later start() (inline mode: its handler cannot be terminated); its bookkeeping
+	 * belongs to its own session and must not touch the new session's queues or in-flight count,
+	 * or the new session would forget that it is running the recovered task and claim it again.
+	 * @internal
+	 */
+	private _session = 0;
 
 	/**
 	 * Background work (runs, scans, sweeps) that stop() waits for.
@@ -117,9 +135,18 @@ export class Scheduler {
 			return;
 		}
 		this._state = "started";
+		// A new session: runs abandoned by the last stop() no longer count (see _session).
+		const session = ++this._session;
+		this._inFlight = 0;
 		this._timers.reset();
 		this._runner = new TaskRunner(this.store, this.createExecutor(), this.settings, this.log, this._timers);
 		await this.sweep();
+		if (session !== this._session || this._state !== "started") {
+			// stop() ran while the sweep was in flight (and maybe another start()): arming timers or
+			// scanning now would outlive that stop and keep the process alive.
+			return;
+		}
+		this._unregisteredRunning.clear();
 		for (const queue of this._order) {
 			queue.clear();
 			this.track(this.scan(queue));
@@ -157,7 +184,8 @@ export class Scheduler {
 		if (existing) {
 			existing.handler = handler;
 		} else {
-			const queue = new TaskQueue(type, handler);
+			const queue = new TaskQueue(type, handler, this._unregisteredRunning.get(type));
+			this._unregisteredRunning.delete(type);
 			this._queues.set(type, queue);
 			this._order = [...this._queues.values()];
 			if (this.started) {
@@ -172,8 +200,14 @@ export class Scheduler {
 	 * @param type The task type.
 	 */
 	public unregister(type: string): void {
-		if (this._queues.delete(type)) {
+		const queue = this._queues.get(type);
+		if (queue) {
+			this._queues.delete(type);
 			this._order = [...this._queues.values()];
+			// Remember what still runs, for a later registration of the type (see _unregisteredRunning).
+			if (queue.running.size > 0) {
+				this._unregisteredRunning.set(type, queue.running);
+			}
 		}
 	}
 
@@ -287,19 +321,25 @@ export class Scheduler {
 		queue.lastStart = now;
 		this._inFlight++;
 		const runner = this._runner as TaskRunner;
+		const session = this._session;
 		this.track(
 			runner
 				.run(queue.type, queue.handler, ref.id, () => this.started)
 				.then(retry => {
-					if (retry && this._queues.get(queue.type) === queue) {
+					// Queued again in the type's current queue, which may be a new one when the type was
+					// registered again meanwhile (it shares this queue's running set); none if unregistered.
+					if (retry && session === this._session) {
 						queue.running.delete(ref.id);
 						this.notifyDue(retry);
 					}
 				})
 				.finally(() => {
-					queue.running.delete(ref.id);
-					this._inFlight--;
-					this.schedulePump();
+					// A run of an earlier session (abandoned by stop()) leaves this session's state alone.
+					if (session === this._session) {
+						queue.running.delete(ref.id);
+						this._inFlight--;
+						this.schedulePump();
+					}
 				})
 		);
 	}

@@ -53,9 +53,10 @@ export class TaskQueue {
 	public horizon = Number.NEGATIVE_INFINITY;
 
 	/**
-	 * Ids taken from the queue and not yet finished.
+	 * Ids taken from the queue and not yet finished. Shared with the type's earlier queue when the
+	 * type is registered again while tasks of it still run (see the constructor).
 	 */
-	public readonly running = new Set<string>();
+	public readonly running: Set<string>;
 
 	/**
 	 * When a task of this type last started, epoch ms.
@@ -89,12 +90,16 @@ export class TaskQueue {
 	 * Create a new TaskQueue.
 	 * @param type The task type.
 	 * @param handler The handler of the type.
+	 * @param running The running set of the type's previous queue, when the type was unregistered
+	 * while tasks of it ran: they must not be claimed again nor exceed the concurrency.
 	 */
 	constructor(
 		public readonly type: string,
-		handler: IRegisteredHandler
+		handler: IRegisteredHandler,
+		running?: Set<string>
 	) {
 		this.handler = handler;
+		this.running = running ?? new Set<string>();
 	}
 
 	/**

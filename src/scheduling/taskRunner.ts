@@ -35,6 +35,12 @@ export class TaskRunner {
 	private _abandoned = false;
 
 	/**
+	 * The tasks this runner has claimed and not yet recorded.
+	 * @internal
+	 */
+	private readonly _claims = new Set<string>();
+
+	/**
 	 * Create a new TaskRunner.
 	 * @param store The task store.
 	 * @param executor The executor.
@@ -83,6 +89,12 @@ export class TaskRunner {
 			// moved, e.g. our queue held a stale ref), hand it back to be queued at its real due time.
 			return seen?.status === TaskStatus.Pending && seen.threadId === threadId ? seen : undefined;
 		}
+		if (this._abandoned) {
+			// The claim completed after stop() gave up: leave the task processing for recovery.
+			this.store.release(id);
+			return undefined;
+		}
+		this._claims.add(id);
 		this.log.log("info", "taskStarted", { type, id });
 		await this.notify(handler, task);
 
@@ -107,9 +119,12 @@ export class TaskRunner {
 			id
 		);
 		if (!recorded) {
-			this.store.release(id);
+			// Abandoned: abandon() already released the claim. Releasing it here, possibly after a
+			// later start() claimed the task again, would clear that newer claim's mark, and a
+			// remove() during the newer run would then be written back when it finishes.
 			return undefined;
 		}
+		this._claims.delete(id);
 		this.log.log(next.status === TaskStatus.Failed ? "error" : "info", "taskFinished", {
 			type,
 			id,
@@ -141,6 +156,12 @@ export class TaskRunner {
 	 */
 	public async abandon(): Promise<void> {
 		this._abandoned = true;
+		// Release the claims now, while no later start() can have claimed these tasks again: they
+		// stay processing in storage and the next start recovers them.
+		for (const id of this._claims) {
+			this.store.release(id);
+		}
+		this._claims.clear();
 		this.timers.cancelPauses();
 		await this.executor.close();
 	}

@@ -1,0 +1,301 @@
+// Running handlers, through the public API: results, failures of every kind, module and method
+// resolution, engine clone data and timeouts, in both execution modes; then what needs worker
+// isolation (terminating a spinning handler, surviving process.exit) in worker mode only.
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { TaskStatus } from "@twin.org/background-task-models";
+import { EngineCoreFactory, type IEngineCore } from "@twin.org/engine-models";
+import { afterEach, describe, expect, test } from "vitest";
+import { createConnector, waitForStatus } from "./helpers/harness.js";
+import {
+	HANDLERS,
+	MODES,
+	openGate,
+	scratch,
+	starts,
+	statusRecorder,
+	waitForStarts
+} from "./fixtures/support.js";
+
+const MISSING_MODULE = pathToFileURL(fileURLToPath(new URL("./fixtures/no-such-module.mjs", import.meta.url))).href;
+
+describe.each(MODES)("handler execution in %s mode", executionMode => {
+	test("a task runs to success and its result is stored", async () => {
+		const { connector, start } = createConnector({ executionMode });
+		await connector.registerHandler("echo", HANDLERS, "echo");
+		await start();
+		const payload = { text: "hello", list: [1, 2, { deep: true }], none: null };
+		const id = await connector.create("echo", payload, { retainFor: -1 });
+		const task = await waitForStatus(connector, id, [TaskStatus.Success, TaskStatus.Failed]);
+		expect(task.status).toBe(TaskStatus.Success);
+		expect(task.result).toEqual({ payload });
+		expect(task.dateCompleted).toBeDefined();
+		expect(task.error).toBeUndefined();
+		expect(task.retriesRemaining).toBeUndefined();
+	});
+
+	test("a task without payload calls the handler with the engine clone data only", async () => {
+		const { connector, start } = createConnector({ executionMode });
+		await connector.registerHandler("count", HANDLERS, "argCount");
+		await start();
+		const without = await connector.create("count", undefined, { retainFor: -1 });
+		const withPayload = await connector.create("count", { a: 1 }, { retainFor: -1 });
+		expect((await waitForStatus(connector, without, [TaskStatus.Success])).result).toEqual({ count: 1 });
+		expect((await waitForStatus(connector, withPayload, [TaskStatus.Success])).result).toEqual({
+			count: 2
+		});
+	});
+
+	test("a failure without retryCount fails at once and the callback sees failed", async () => {
+		const { connector, start } = createConnector({ executionMode });
+		const { seen, callback } = statusRecorder();
+		await connector.registerHandler("fail", HANDLERS, "fail", callback);
+		await start();
+		const id = await connector.create("fail", { message: "boom" }, { retainFor: -1 });
+		const task = await waitForStatus(connector, id, [TaskStatus.Failed, TaskStatus.Success]);
+		expect(task.status).toBe(TaskStatus.Failed);
+		expect(task.error).toMatchObject({ name: "Error", message: "boom" });
+		expect(task.dateCompleted).toBeDefined();
+		expect(seen.get(id)).toEqual([TaskStatus.Processing, TaskStatus.Failed]);
+	});
+
+	test.each([
+		["throwString", { name: "Error", message: "a plain string was thrown" }],
+		["throwObject", { message: expect.stringContaining("object thrown") }],
+		["throwCustom", { name: "CustomHandlerError", message: "custom failure" }],
+		["badResult", { name: "ResultNotSerializableError" }]
+	])("a handler failing by %s is recorded with its error", async (method, error) => {
+		const { connector, start } = createConnector({ executionMode });
+		await connector.registerHandler("odd", HANDLERS, method);
+		await start();
+		const id = await connector.create("odd", undefined, { retainFor: -1 });
+		const task = await waitForStatus(connector, id, [TaskStatus.Failed, TaskStatus.Success]);
+		expect(task.status).toBe(TaskStatus.Failed);
+		expect(task.error).toMatchObject(error);
+		// The scheduler keeps serving the type.
+		await connector.registerHandler("echo", HANDLERS, "echo");
+		const next = await connector.create("echo", { after: method }, { retainFor: -1 });
+		expect((await waitForStatus(connector, next, [TaskStatus.Success])).result).toEqual({
+			payload: { after: method }
+		});
+	});
+
+	test("a missing module or export fails the task; fixing the registration makes the next one run", async () => {
+		const { connector, start } = createConnector({ executionMode });
+		await connector.registerHandler("nomodule", MISSING_MODULE, "echo");
+		await connector.registerHandler("noexport", HANDLERS, "doesNotExist");
+		await start();
+		const noModule = await connector.create("nomodule", { a: 1 }, { retainFor: -1 });
+		const noExport = await connector.create("noexport", { a: 1 }, { retainFor: -1 });
+		const moduleTask = await waitForStatus(connector, noModule, [TaskStatus.Failed, TaskStatus.Success]);
+		const exportTask = await waitForStatus(connector, noExport, [TaskStatus.Failed, TaskStatus.Success]);
+		expect(moduleTask.status).toBe(TaskStatus.Failed);
+		expect(moduleTask.error).toMatchObject({ name: "ModuleNotFoundError" });
+		expect(moduleTask.error?.message).toContain("no-such-module.mjs");
+		expect(exportTask.status).toBe(TaskStatus.Failed);
+		expect(exportTask.error).toMatchObject({ name: "HandlerNotFoundError" });
+		expect(exportTask.error?.message).toContain("doesNotExist");
+
+		await connector.registerHandler("nomodule", HANDLERS, "echo");
+		const fixed = await connector.create("nomodule", { b: 2 }, { retainFor: -1 });
+		expect((await waitForStatus(connector, fixed, [TaskStatus.Success])).result).toEqual({
+			payload: { b: 2 }
+		});
+	});
+
+	test("Export.member calls a static method bound to its class", async () => {
+		const { connector, start } = createConnector({ executionMode });
+		await connector.registerHandler("static", HANDLERS, "Tasks.run");
+		await connector.registerHandler("staticMissing", HANDLERS, "Tasks.nope");
+		await start();
+		const id = await connector.create("static", { n: 7 }, { retainFor: -1 });
+		const missing = await connector.create("staticMissing", { n: 7 }, { retainFor: -1 });
+		expect((await waitForStatus(connector, id, [TaskStatus.Success])).result).toEqual({
+			payload: { n: 7 },
+			self: "Tasks"
+		});
+		expect((await waitForStatus(connector, missing, [TaskStatus.Failed])).error).toMatchObject({
+			name: "HandlerNotFoundError"
+		});
+	});
+
+	test("a module given as an absolute path is imported", async () => {
+		const { connector, start } = createConnector({ executionMode });
+		await connector.registerHandler("path", fileURLToPath(HANDLERS), "echo");
+		await start();
+		const id = await connector.create("path", { p: true }, { retainFor: -1 });
+		expect((await waitForStatus(connector, id, [TaskStatus.Success])).result).toEqual({
+			payload: { p: true }
+		});
+	});
+
+	describe("engine clone data", () => {
+		const engineName = `test-engine-${executionMode}`;
+		afterEach(() => {
+			EngineCoreFactory.unregister(engineName);
+		});
+
+		test("the named engine's clone data is the handler's first argument", async () => {
+			const cloneData = { config: { debug: true, types: { a: [1, 2] } }, state: { bootstrapped: true } };
+			const engine = { getCloneData: () => cloneData } as unknown as IEngineCore;
+			EngineCoreFactory.register(engineName, () => engine);
+			const { connector, start } = createConnector({ executionMode, engineName });
+			await connector.registerHandler("echo", HANDLERS, "echo");
+			await start();
+			const id = await connector.create("echo", { x: 1 }, { retainFor: -1 });
+			expect((await waitForStatus(connector, id, [TaskStatus.Success])).result).toEqual({
+				payload: { x: 1 },
+				engineCloneData: cloneData
+			});
+		});
+	});
+
+	test("config.taskTimeout fails a hung attempt with a timeout error, and retries apply", async () => {
+		const files = scratch();
+		const { connector, start } = createConnector({ executionMode, taskTimeout: 200, shutdownTimeout: 200 });
+		const { seen, callback } = statusRecorder();
+		await connector.registerHandler("hang", HANDLERS, "hang", callback);
+		await start();
+		const id = await connector.create(
+			"hang",
+			{ id: "h", log: files.log },
+			{ retainFor: -1, retryCount: 1, retryInterval: 1 }
+		);
+		const task = await waitForStatus(connector, id, [TaskStatus.Failed, TaskStatus.Success]);
+		expect(task.status).toBe(TaskStatus.Failed);
+		expect(task.error).toMatchObject({ name: "TimeoutError" });
+		expect(task.retriesRemaining).toBe(0);
+		expect(starts(files.log)).toEqual(["h", "h"]);
+		expect(seen.get(id)).toEqual([
+			TaskStatus.Processing,
+			TaskStatus.Pending,
+			TaskStatus.Processing,
+			TaskStatus.Failed
+		]);
+	});
+
+	test("registerHandler's timeout option applies to its type only", async () => {
+		const files = scratch();
+		const { connector, start } = createConnector({ executionMode, shutdownTimeout: 200 });
+		await connector.registerHandler("hang", HANDLERS, "hang", undefined, { timeout: 150 });
+		await connector.registerHandler("gated", HANDLERS, "gated");
+		await start();
+		const hung = await connector.create("hang", { id: "h" }, { retainFor: -1 });
+		const slow = await connector.create("gated", { id: "g", log: files.log, gate: files.gate }, { retainFor: -1 });
+		const task = await waitForStatus(connector, hung, [TaskStatus.Failed, TaskStatus.Success]);
+		expect(task.error).toMatchObject({ name: "TimeoutError" });
+		expect(task.error?.message).toContain("150");
+		// The gated task of another type had no timeout: it is still running, then succeeds.
+		await waitForStarts(files.log, 1);
+		expect((await connector.get(slow))?.status).toBe(TaskStatus.Processing);
+		openGate(files.gate);
+		expect((await waitForStatus(connector, slow, [TaskStatus.Success, TaskStatus.Failed])).status).toBe(
+			TaskStatus.Success
+		);
+	});
+
+	test("a hung handler does not block other types", async () => {
+		const files = scratch();
+		const { connector, start } = createConnector({ executionMode, shutdownTimeout: 100 });
+		await connector.registerHandler("hang", HANDLERS, "hang");
+		await connector.registerHandler("echo", HANDLERS, "echo");
+		await start();
+		const hung = await connector.create("hang", { id: "h", log: files.log }, { retainFor: -1 });
+		await waitForStarts(files.log, 1);
+		const ids: string[] = [];
+		for (let i = 0; i < 5; i++) {
+			ids.push(await connector.create("echo", { i }, { retainFor: -1 }));
+		}
+		for (const id of ids) {
+			expect((await waitForStatus(connector, id, [TaskStatus.Success])).status).toBe(TaskStatus.Success);
+		}
+		expect((await connector.get(hung))?.status).toBe(TaskStatus.Processing);
+	});
+});
+
+describe("handler isolation in worker mode", () => {
+	test("a spinning handler past its timeout is terminated and its worker replaced", async () => {
+		const files = scratch();
+		const { connector, start } = createConnector({ maxWorkers: 1, shutdownTimeout: 200 });
+		await connector.registerHandler("spin", HANDLERS, "spin", undefined, { timeout: 200 });
+		await connector.registerHandler("echo", HANDLERS, "echo");
+		await start();
+		const spun = await connector.create("spin", { id: "s", log: files.log }, { retainFor: -1 });
+		const task = await waitForStatus(connector, spun, [TaskStatus.Failed, TaskStatus.Success]);
+		expect(task.status).toBe(TaskStatus.Failed);
+		expect(task.error).toMatchObject({ name: "TimeoutError" });
+		// The only worker was terminated: the next task runs in its replacement.
+		const id = await connector.create("echo", { after: "spin" }, { retainFor: -1 });
+		expect((await waitForStatus(connector, id, [TaskStatus.Success])).result).toEqual({
+			payload: { after: "spin" }
+		});
+	});
+
+	test("a spinning handler without timeout does not block other types", async () => {
+		const files = scratch();
+		const { connector, start } = createConnector({ maxWorkers: 2, shutdownTimeout: 100 });
+		await connector.registerHandler("spin", HANDLERS, "spin");
+		await connector.registerHandler("echo", HANDLERS, "echo");
+		await start();
+		const spun = await connector.create("spin", { id: "s", log: files.log, maxSpinMs: 15000 }, { retainFor: -1 });
+		await waitForStarts(files.log, 1);
+		const ids: string[] = [];
+		for (let i = 0; i < 5; i++) {
+			ids.push(await connector.create("echo", { i }, { retainFor: -1 }));
+		}
+		for (const id of ids) {
+			expect((await waitForStatus(connector, id, [TaskStatus.Success])).status).toBe(TaskStatus.Success);
+		}
+		expect((await connector.get(spun))?.status).toBe(TaskStatus.Processing);
+		// stop() terminates the spinning worker within shutdownTimeout; the task stays processing.
+		await connector.stop("test");
+		expect((await connector.get(spun))?.status).toBe(TaskStatus.Processing);
+	});
+
+	test("a task waiting for a free worker is not timed out before its handler starts", async () => {
+		const files = scratch();
+		const { connector, start } = createConnector({ maxWorkers: 1 });
+		await connector.registerHandler("held", HANDLERS, "gated");
+		await connector.registerHandler("quick", HANDLERS, "logged", undefined, { timeout: 1000 });
+		await start();
+		openGate(files.gate);
+		// The held handler keeps the only worker for 1.5 s, longer than the quick task's timeout.
+		const held = await connector.create(
+			"held",
+			{ id: "h", log: files.log, gate: files.gate, holdMs: 1500 },
+			{ retainFor: -1 }
+		);
+		await waitForStarts(files.log, 1);
+		const quick = await connector.create("quick", { id: "q", log: files.log }, { retainFor: -1 });
+		await waitForStatus(connector, held, [TaskStatus.Success]);
+		const task = await waitForStatus(connector, quick, [TaskStatus.Success, TaskStatus.Failed]);
+		expect(task.error).toBeUndefined();
+		expect(task.status).toBe(TaskStatus.Success);
+		expect(starts(files.log)).toEqual(["h", "q"]);
+	});
+
+	test("a handler calling process.exit fails its task; the host and later tasks carry on", async () => {
+		const files = scratch();
+		const { connector, start } = createConnector({ maxWorkers: 1 });
+		const { seen, callback } = statusRecorder();
+		await connector.registerHandler("exit", HANDLERS, "exit", callback);
+		await connector.registerHandler("echo", HANDLERS, "echo");
+		await start();
+		const exited = await connector.create(
+			"exit",
+			{ id: "x", log: files.log },
+			{ retainFor: -1, retryCount: 1, retryInterval: 1 }
+		);
+		const task = await waitForStatus(connector, exited, [TaskStatus.Failed, TaskStatus.Success]);
+		expect(task.status).toBe(TaskStatus.Failed);
+		expect(task.error).toMatchObject({ name: "WorkerError" });
+		expect(starts(files.log)).toEqual(["x", "x"]);
+		expect(seen.get(exited)?.at(-1)).toBe(TaskStatus.Failed);
+		const ids: string[] = [];
+		for (let i = 0; i < 3; i++) {
+			ids.push(await connector.create("echo", { i }, { retainFor: -1 }));
+		}
+		for (const id of ids) {
+			expect((await waitForStatus(connector, id, [TaskStatus.Success])).status).toBe(TaskStatus.Success);
+		}
+	});
+});
