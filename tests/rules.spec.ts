@@ -296,6 +296,12 @@ describe("isClaimable", () => {
 		expect(isClaimable(frozen({ status: TaskStatus.Processing }), "main", NOW)).toBe(true);
 	});
 
+	test("a processing task modified after this instance started is running elsewhere: not claimable", () => {
+		const task = frozen({ status: TaskStatus.Processing, dateModified: iso(NOW - 10) });
+		expect(isClaimable(task, "main", NOW, NOW - 20)).toBe(false);
+		expect(isClaimable(task, "main", NOW, NOW - 10)).toBe(true);
+	});
+
 	test("a task of another thread is not claimable", () => {
 		expect(isClaimable(frozen({ threadId: "7" }), "main", NOW)).toBe(false);
 	});

@@ -281,7 +281,10 @@ describe.each(MODES)("scheduling in %s mode", executionMode => {
 	test("remove() of a running task: it is not written back when it finishes", async () => {
 		const files = scratch();
 		const { connector, start, storage } = createConnector({ executionMode });
-		await connector.registerHandler("gated", HANDLERS, "gated");
+		const reported: string[] = [];
+		await connector.registerHandler("gated", HANDLERS, "gated", async task => {
+			reported.push(`${(task.payload as { id: string }).id}:${task.status}`);
+		});
 		await start();
 		const gate = { log: files.log, gate: files.gate };
 		const ok = await connector.create("gated", { ...gate, id: "ok" }, { retainFor: -1 });
@@ -295,6 +298,8 @@ describe.each(MODES)("scheduling in %s mode", executionMode => {
 		expect(await connector.get(ok)).toBeUndefined();
 		const stored = await storage.query();
 		expect(stored.entities.map(e => e.id)).toEqual([next.split(":").at(-1)]);
+		// The removed task's final state is not reported: it no longer exists.
+		expect(reported).toEqual(["ok:processing", "n:processing", "n:success"]);
 	});
 
 	test("remove() of a running task that fails with retries left: no retry, no write", async () => {

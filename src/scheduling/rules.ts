@@ -44,17 +44,26 @@ export function isFinal(status: string): boolean {
 }
 
 /**
- * Can this thread claim the task now: its own, pending or left processing, and due.
+ * Can this thread claim the task now: its own, due, and pending, or processing since before this
+ * instance started (left by a crash or an abandoned stop). A task that went processing after the
+ * start is running somewhere: it is not taken over.
  * @param task The task as read from storage.
  * @param threadId The claiming thread.
  * @param nowMs The current time.
+ * @param startedAt When this instance started, epoch ms (default: recover any processing task).
  * @returns True if the task may be claimed.
  */
-export function isClaimable(task: BackgroundTask, threadId: string, nowMs: number): boolean {
+export function isClaimable(
+	task: BackgroundTask,
+	threadId: string,
+	nowMs: number,
+	startedAt = Number.POSITIVE_INFINITY
+): boolean {
 	return (
 		task.threadId === threadId &&
-		(task.status === TaskStatus.Pending || task.status === TaskStatus.Processing) &&
-		dueAt(task) <= nowMs
+		dueAt(task) <= nowMs &&
+		(task.status === TaskStatus.Pending ||
+			(task.status === TaskStatus.Processing && Date.parse(task.dateModified) <= startedAt))
 	);
 }
 

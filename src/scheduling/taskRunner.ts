@@ -41,6 +41,13 @@ export class TaskRunner {
 	private readonly _claims = new Set<string>();
 
 	/**
+	 * When this runner (one start of the scheduler) was created: processing tasks modified before
+	 * then are recovered, later ones are running elsewhere.
+	 * @internal
+	 */
+	private readonly _startedAt = Date.now();
+
+	/**
 	 * Create a new TaskRunner.
 	 * @param store The task store.
 	 * @param executor The executor.
@@ -78,7 +85,7 @@ export class TaskRunner {
 				mayStart()
 					? this.store.claim(id, t => {
 							seen = t;
-							return claimOrSkip(t, threadId);
+							return claimOrSkip(t, threadId, this._startedAt);
 						})
 					: undefined,
 			"claimFailed",
@@ -111,10 +118,7 @@ export class TaskRunner {
 
 		const next = settled(task, outcome, Date.now(), this.settings.retryInterval);
 		const recorded = await this.withRetries(
-			async () => {
-				await this.store.settle(next, removeOnSettle(next));
-				return true;
-			},
+			async () => ({ written: await this.store.settle(next, removeOnSettle(next)) }),
 			"settleFailed",
 			id
 		);
@@ -131,6 +135,10 @@ export class TaskRunner {
 			status: next.status,
 			error: next.error?.message
 		});
+		if (!recorded.written) {
+			// Removed while it ran: the task no longer exists, so there is no state to report.
+			return undefined;
+		}
 		await this.notify(handler, next);
 		return next.status === TaskStatus.Pending ? next : undefined;
 	}
@@ -210,7 +218,11 @@ export class TaskRunner {
  * @param threadId The claiming thread.
  * @returns The claimed task or undefined.
  */
-function claimOrSkip(task: BackgroundTask, threadId: string): BackgroundTask | undefined {
+function claimOrSkip(
+	task: BackgroundTask,
+	threadId: string,
+	startedAt: number
+): BackgroundTask | undefined {
 	const now = Date.now();
-	return isClaimable(task, threadId, now) ? claimed(task, now) : undefined;
+	return isClaimable(task, threadId, now, startedAt) ? claimed(task, now) : undefined;
 }

@@ -152,14 +152,17 @@ export class TaskStore {
 	 * Record the outcome of a claimed task, unless it was removed while running.
 	 * @param task The settled task.
 	 * @param remove True to remove it (retainFor 0) rather than write it.
+	 * @returns False when the task was removed while it ran, so nothing was written.
 	 */
-	public async settle(task: BackgroundTask, remove: boolean): Promise<void> {
-		await this._lock.run(task.id, async () => {
-			if (!this._removedWhileClaimed.has(task.id)) {
+	public async settle(task: BackgroundTask, remove: boolean): Promise<boolean> {
+		return this._lock.run(task.id, async () => {
+			const removed = this._removedWhileClaimed.has(task.id);
+			if (!removed) {
 				await this.write(task, remove);
 			}
 			this._claimed.delete(task.id);
 			this._removedWhileClaimed.delete(task.id);
+			return !removed;
 		});
 	}
 
