@@ -89,7 +89,9 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 
 		const storageType = options?.backgroundTaskEntityStorageType ?? "background-task";
 		const storage =
-			EntityStorageConnectorFactory.getIfExists<IEntityStorageConnector<BackgroundTask>>(storageType);
+			EntityStorageConnectorFactory.getIfExists<IEntityStorageConnector<BackgroundTask>>(
+				storageType
+			);
 		if (!storage) {
 			throw new GeneralError(this.CLASS_NAME, "storageNotRegistered", { storageType });
 		}
@@ -249,7 +251,9 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 	 */
 	public async get<T, U>(taskId: string): Promise<IBackgroundTask<T, U> | undefined> {
 		const task = await this._store.get(this.storageId(nameof(taskId), taskId));
-		return task ? toTaskModel<T, U>(EntityStorageBackgroundTaskConnector.NAMESPACE, task) : undefined;
+		return task
+			? toTaskModel<T, U>(EntityStorageBackgroundTaskConnector.NAMESPACE, task)
+			: undefined;
 	}
 
 	/**

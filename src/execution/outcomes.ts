@@ -35,5 +35,8 @@ export function fromEnvelope(envelope: AttemptOutcome): AttemptOutcome {
  * @returns The outcome.
  */
 export function timedOut(timeoutMs: number): AttemptOutcome {
-	return failure("TimeoutError", `The handler did not finish within ${timeoutMs} ms and was stopped`);
+	return failure(
+		"TimeoutError",
+		`The handler did not finish within ${timeoutMs} ms and was stopped`
+	);
 }

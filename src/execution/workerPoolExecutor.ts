@@ -149,7 +149,10 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 		});
 		try {
 			return fromEnvelope(
-				await this._pool.run({ ...job, started: port2 }, { signal: abort.signal, transferList: [port2] })
+				await this._pool.run(
+					{ ...job, started: port2 },
+					{ signal: abort.signal, transferList: [port2] }
+				)
 			);
 		} catch (err) {
 			if (abort.signal.aborted) {

@@ -187,7 +187,10 @@ export function removeOnSettle(task: BackgroundTask): boolean {
  * @param nowMs The current time.
  * @returns True if the sweep should remove it.
  */
-export function isExpired(task: Pick<BackgroundTask, "status" | "retainUntil">, nowMs: number): boolean {
+export function isExpired(
+	task: Pick<BackgroundTask, "status" | "retainUntil">,
+	nowMs: number
+): boolean {
 	const until = task.retainUntil ?? -1;
 	return isFinal(task.status) && until > 0 && until < nowMs;
 }

@@ -139,7 +139,13 @@ export class Scheduler {
 		const session = ++this._session;
 		this._inFlight = 0;
 		this._timers.reset();
-		this._runner = new TaskRunner(this.store, this.createExecutor(), this.settings, this.log, this._timers);
+		this._runner = new TaskRunner(
+			this.store,
+			this.createExecutor(),
+			this.settings,
+			this.log,
+			this._timers
+		);
 		await this.sweep();
 		if (session !== this._session || this._state !== "started") {
 			// stop() ran while the sweep was in flight (and maybe another start()): arming timers or
@@ -410,7 +416,9 @@ export class Scheduler {
 			const { tasks } = await this.store.scanActive(undefined, this.settings.threadId, 100);
 			const unhandled = new Set(
 				tasks
-					.filter(t => t.status === TaskStatus.Pending && dueAt(t) <= now && !this._queues.has(t.type))
+					.filter(
+						t => t.status === TaskStatus.Pending && dueAt(t) <= now && !this._queues.has(t.type)
+					)
 					.map(t => t.type)
 			);
 			for (const type of unhandled) {

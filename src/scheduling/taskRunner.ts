@@ -135,12 +135,10 @@ export class TaskRunner {
 			status: next.status,
 			error: next.error?.message
 		});
-		if (!recorded.written) {
-			// Removed while it ran: the task no longer exists, so there is no state to report.
-			return undefined;
-		}
+		// A task removed while it ran is not written back, but its outcome is still reported: the
+		// handler did run, and the callback may be how the caller learns its result.
 		await this.notify(handler, next);
-		return next.status === TaskStatus.Pending ? next : undefined;
+		return recorded.written && next.status === TaskStatus.Pending ? next : undefined;
 	}
 
 	/**
@@ -199,8 +197,16 @@ export class TaskRunner {
 	 * @returns The result, or undefined once abandoned.
 	 * @internal
 	 */
-	private async withRetries<T>(op: () => Promise<T>, message: string, id: string): Promise<T | undefined> {
-		for (let pause = BACKOFF_FIRST_MS; !this._abandoned; pause = Math.min(pause * 2, BACKOFF_MAX_MS)) {
+	private async withRetries<T>(
+		op: () => Promise<T>,
+		message: string,
+		id: string
+	): Promise<T | undefined> {
+		for (
+			let pause = BACKOFF_FIRST_MS;
+			!this._abandoned;
+			pause = Math.min(pause * 2, BACKOFF_MAX_MS)
+		) {
 			try {
 				return await op();
 			} catch (err) {

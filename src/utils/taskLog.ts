@@ -33,7 +33,12 @@ export class TaskLog {
 	 * @param data Data for the message.
 	 * @param error An error to attach.
 	 */
-	public log(level: LogLevel, message: string, data?: { [key: string]: unknown }, error?: unknown): void {
+	public log(
+		level: LogLevel,
+		message: string,
+		data?: { [key: string]: unknown },
+		error?: unknown
+	): void {
 		if (!this.logging) {
 			return;
 		}
