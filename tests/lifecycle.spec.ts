@@ -247,6 +247,23 @@ describe.each(MODES)("lifecycle in %s mode", executionMode => {
 		expect(await connector.get(id)).toBeUndefined();
 	});
 
+	test("start() called while stop() is still draining waits for it and ends started", async () => {
+		const files = scratch();
+		const { connector, start } = createConnector({ executionMode, shutdownTimeout: 5000 });
+		await connector.registerHandler("gated", HANDLERS, "gated");
+		await start();
+		const gate = { log: files.log, gate: files.gate };
+		await connector.create("gated", { ...gate, id: "draining" }, { retainFor: -1 });
+		await waitForStarts(files.log, 1);
+		const stopping = connector.stop("test");
+		const starting = connector.start("test");
+		openGate(files.gate);
+		await Promise.all([stopping, starting]);
+		const id = await connector.create("gated", { ...gate, id: "after" }, { retainFor: -1 });
+		await waitForStatus(connector, id, [TaskStatus.Success]);
+		expect(starts(files.log)).toEqual(["draining", "after"]);
+	});
+
 	test("start() and stop() twice are harmless", async () => {
 		const files = scratch();
 		const { connector, start } = createConnector({ executionMode });

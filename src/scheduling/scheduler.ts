@@ -93,6 +93,12 @@ export class Scheduler {
 	private _state: "stopped" | "started" | "stopping" = "stopped";
 
 	/**
+	 * The stop in progress, which a start() or a second stop() waits for.
+	 * @internal
+	 */
+	private _stopping: Promise<void> = Promise.resolve();
+
+	/**
 	 * Runs one task from claim to record.
 	 * @internal
 	 */
@@ -131,6 +137,10 @@ export class Scheduler {
 	 * by a crash), and start the poll and sweep timers. Harmless when already started.
 	 */
 	public async start(): Promise<void> {
+		if (this._state === "stopping") {
+			// Finish the stop in progress first, then start: the caller expects a started connector.
+			await this._stopping;
+		}
 		if (this._state !== "stopped") {
 			return;
 		}
@@ -167,10 +177,22 @@ export class Scheduler {
 	 * recovers it. Afterwards no timer, worker or storage write of this instance remains.
 	 */
 	public async stop(): Promise<void> {
+		if (this._state === "stopping") {
+			return this._stopping;
+		}
 		if (this._state !== "started") {
 			return;
 		}
 		this._state = "stopping";
+		this._stopping = this.drain();
+		return this._stopping;
+	}
+
+	/**
+	 * The body of stop(): wait for in-flight work within shutdownTimeout, then abandon the rest.
+	 * @internal
+	 */
+	private async drain(): Promise<void> {
 		this._timers.clearAll();
 		const settled = Promise.allSettled([...this._work]);
 		await this._timers.race(settled, this.settings.shutdownTimeout);
