@@ -16,7 +16,14 @@ rmSync(dist, { recursive: true, force: true });
 
 execFileSync(
 	join(root, "node_modules/.bin/tsc"),
-	["-p", join(root, "tsconfig.json"), "--outDir", join(dist, "esm"), "--declarationDir", join(dist, "types")],
+	[
+		"-p",
+		join(root, "tsconfig.json"),
+		"--outDir",
+		join(dist, "esm"),
+		"--declarationDir",
+		join(dist, "types")
+	],
 	{ stdio: "inherit" }
 );
 

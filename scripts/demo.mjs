@@ -105,14 +105,19 @@ async function main(argv) {
 		return 0;
 	}
 	// Loaded after the command line is checked, so --help and usage errors answer at once.
-	const [{ default: cliProgress }, { EntityStorageConnectorFactory }, connectorModule, statsModule, storesModule] =
-		await Promise.all([
-			import("cli-progress"),
-			import("@twin.org/entity-storage-models"),
-			import("../dist/esm/index.js"),
-			import("./demo-lib/stats.mjs"),
-			import("./demo-lib/stores.mjs")
-		]);
+	const [
+		{ default: cliProgress },
+		{ EntityStorageConnectorFactory },
+		connectorModule,
+		statsModule,
+		storesModule
+	] = await Promise.all([
+		import("cli-progress"),
+		import("@twin.org/entity-storage-models"),
+		import("../dist/esm/index.js"),
+		import("./demo-lib/stats.mjs"),
+		import("./demo-lib/stores.mjs")
+	]);
 	const { EntityStorageBackgroundTaskConnector, initSchema } = connectorModule;
 	const { TypeStats, summaryTable } = statsModule;
 	const { openStore } = storesModule;
@@ -151,14 +156,16 @@ async function main(argv) {
 	for (const t of types) {
 		const s = stats.get(t.type);
 		s.resumed = resumed[t.type];
-		const share = Math.floor(toCreate / types.length) + (types.indexOf(t) < toCreate % types.length ? 1 : 0);
+		const share =
+			Math.floor(toCreate / types.length) + (types.indexOf(t) < toCreate % types.length ? 1 : 0);
 		s.total = resumed[t.type] + share;
 	}
 
 	const bars = tty
 		? new cliProgress.MultiBar(
 				{
-					format: " {type} [{bar}] {value}/{total} | running {running} | retries {retries} | failed {failed}",
+					format:
+						" {type} [{bar}] {value}/{total} | running {running} | retries {retries} | failed {failed}",
 					barsize: 20,
 					hideCursor: true,
 					clearOnComplete: false,
@@ -170,7 +177,10 @@ async function main(argv) {
 	const bar = new Map(
 		types.map(t => {
 			const s = stats.get(t.type);
-			return [t.type, bars?.create(s.total, 0, { type: t.type.padEnd(5), running: 0, retries: 0, failed: 0 })];
+			return [
+				t.type,
+				bars?.create(s.total, 0, { type: t.type.padEnd(5), running: 0, retries: 0, failed: 0 })
+			];
 		})
 	);
 
@@ -192,7 +202,9 @@ async function main(argv) {
 			t.method,
 			async task => {
 				s.record(task, Date.now());
-				bar.get(t.type)?.update(s.finished, { running: s.running, retries: s.retries, failed: s.failed });
+				bar
+					.get(t.type)
+					?.update(s.finished, { running: s.running, retries: s.retries, failed: s.failed });
 				checkDone();
 			},
 			{ concurrency: t.concurrency }
@@ -258,7 +270,9 @@ async function main(argv) {
 	const remaining = Object.values(unfinished).reduce((a, b) => a + b, 0);
 
 	say();
-	say(`Summary: ${outcome === "interrupted" ? "interrupted" : "finished"} after ${(elapsed / 1000).toFixed(1)} s`);
+	say(
+		`Summary: ${outcome === "interrupted" ? "interrupted" : "finished"} after ${(elapsed / 1000).toFixed(1)} s`
+	);
 	say(summaryTable([...stats.values()], unfinished));
 	say("start = time from a task's creation to its first start (tasks created in this run)");
 	if (remaining > 0) {

@@ -28,7 +28,10 @@ interface IDemoRun {
  * @returns The run.
  */
 function startDemo(args: string[]): IDemoRun {
-	const child = spawn(process.execPath, [DEMO, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+	const child = spawn(process.execPath, [DEMO, ...args], {
+		cwd: ROOT,
+		stdio: ["ignore", "pipe", "pipe"]
+	});
 	const output = { stdout: "", stderr: "" };
 	child.stdout?.on("data", chunk => (output.stdout += String(chunk)));
 	child.stderr?.on("data", chunk => (output.stderr += String(chunk)));
@@ -47,7 +50,9 @@ function startDemo(args: string[]): IDemoRun {
  * @param args The arguments.
  * @returns The exit code and output.
  */
-async function runDemo(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function runDemo(
+	args: string[]
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
 	const run = startDemo(args);
 	const code = await run.exited;
 	return { code, ...run.output };
@@ -124,9 +129,24 @@ describe("demo (npm start)", () => {
 	test("Ctrl-C stops gracefully and says what remains; the next run on the file store resumes it", async () => {
 		const dir = join(scratch, "file-store");
 		// One slow task at a time: the run lasts long enough to be interrupted.
-		const args = ["--store", "file", "--dir", dir, "--tasks", "60", "--workers", "2", "--slow-concurrency", "1"];
+		const args = [
+			"--store",
+			"file",
+			"--dir",
+			dir,
+			"--tasks",
+			"60",
+			"--workers",
+			"2",
+			"--slow-concurrency",
+			"1"
+		];
 		const first = startDemo(args);
-		await waitFor(() => first.output.stdout.includes("Created 60 tasks"), 20000, "the tasks to be created");
+		await waitFor(
+			() => first.output.stdout.includes("Created 60 tasks"),
+			20000,
+			"the tasks to be created"
+		);
 		first.child.kill("SIGINT");
 		expect(await first.exited, first.output.stdout + first.output.stderr).toBe(130);
 		expect(first.output.stdout).toContain("Summary: interrupted");

@@ -16,7 +16,9 @@ import {
 	waitForStarts
 } from "./fixtures/support.js";
 
-const MISSING_MODULE = pathToFileURL(fileURLToPath(new URL("./fixtures/no-such-module.mjs", import.meta.url))).href;
+const MISSING_MODULE = pathToFileURL(
+	fileURLToPath(new URL("./fixtures/no-such-module.mjs", import.meta.url))
+).href;
 
 describe.each(MODES)("handler execution in %s mode", executionMode => {
 	test("a task runs to success and its result is stored", async () => {
@@ -39,7 +41,9 @@ describe.each(MODES)("handler execution in %s mode", executionMode => {
 		await start();
 		const without = await connector.create("count", undefined, { retainFor: -1 });
 		const withPayload = await connector.create("count", { a: 1 }, { retainFor: -1 });
-		expect((await waitForStatus(connector, without, [TaskStatus.Success])).result).toEqual({ count: 1 });
+		expect((await waitForStatus(connector, without, [TaskStatus.Success])).result).toEqual({
+			count: 1
+		});
 		expect((await waitForStatus(connector, withPayload, [TaskStatus.Success])).result).toEqual({
 			count: 2
 		});
@@ -86,8 +90,14 @@ describe.each(MODES)("handler execution in %s mode", executionMode => {
 		await start();
 		const noModule = await connector.create("nomodule", { a: 1 }, { retainFor: -1 });
 		const noExport = await connector.create("noexport", { a: 1 }, { retainFor: -1 });
-		const moduleTask = await waitForStatus(connector, noModule, [TaskStatus.Failed, TaskStatus.Success]);
-		const exportTask = await waitForStatus(connector, noExport, [TaskStatus.Failed, TaskStatus.Success]);
+		const moduleTask = await waitForStatus(connector, noModule, [
+			TaskStatus.Failed,
+			TaskStatus.Success
+		]);
+		const exportTask = await waitForStatus(connector, noExport, [
+			TaskStatus.Failed,
+			TaskStatus.Success
+		]);
 		expect(moduleTask.status).toBe(TaskStatus.Failed);
 		expect(moduleTask.error).toMatchObject({ name: "ModuleNotFoundError" });
 		expect(moduleTask.error?.message).toContain("no-such-module.mjs");
@@ -135,7 +145,10 @@ describe.each(MODES)("handler execution in %s mode", executionMode => {
 		});
 
 		test("the named engine's clone data is the handler's first argument", async () => {
-			const cloneData = { config: { debug: true, types: { a: [1, 2] } }, state: { bootstrapped: true } };
+			const cloneData = {
+				config: { debug: true, types: { a: [1, 2] } },
+				state: { bootstrapped: true }
+			};
 			const engine = { getCloneData: () => cloneData } as unknown as IEngineCore;
 			EngineCoreFactory.register(engineName, () => engine);
 			const { connector, start } = createConnector({ executionMode, engineName });
@@ -151,7 +164,11 @@ describe.each(MODES)("handler execution in %s mode", executionMode => {
 
 	test("config.taskTimeout fails a hung attempt with a timeout error, and retries apply", async () => {
 		const files = scratch();
-		const { connector, start } = createConnector({ executionMode, taskTimeout: 200, shutdownTimeout: 200 });
+		const { connector, start } = createConnector({
+			executionMode,
+			taskTimeout: 200,
+			shutdownTimeout: 200
+		});
 		const { seen, callback } = statusRecorder();
 		await connector.registerHandler("hang", HANDLERS, "hang", callback);
 		await start();
@@ -180,7 +197,11 @@ describe.each(MODES)("handler execution in %s mode", executionMode => {
 		await connector.registerHandler("gated", HANDLERS, "gated");
 		await start();
 		const hung = await connector.create("hang", { id: "h" }, { retainFor: -1 });
-		const slow = await connector.create("gated", { id: "g", log: files.log, gate: files.gate }, { retainFor: -1 });
+		const slow = await connector.create(
+			"gated",
+			{ id: "g", log: files.log, gate: files.gate },
+			{ retainFor: -1 }
+		);
 		const task = await waitForStatus(connector, hung, [TaskStatus.Failed, TaskStatus.Success]);
 		expect(task.error).toMatchObject({ name: "TimeoutError" });
 		expect(task.error?.message).toContain("150");
@@ -188,9 +209,9 @@ describe.each(MODES)("handler execution in %s mode", executionMode => {
 		await waitForStarts(files.log, 1);
 		expect((await connector.get(slow))?.status).toBe(TaskStatus.Processing);
 		openGate(files.gate);
-		expect((await waitForStatus(connector, slow, [TaskStatus.Success, TaskStatus.Failed])).status).toBe(
-			TaskStatus.Success
-		);
+		expect(
+			(await waitForStatus(connector, slow, [TaskStatus.Success, TaskStatus.Failed])).status
+		).toBe(TaskStatus.Success);
 	});
 
 	test("a hung handler does not block other types", async () => {
@@ -206,7 +227,9 @@ describe.each(MODES)("handler execution in %s mode", executionMode => {
 			ids.push(await connector.create("echo", { i }, { retainFor: -1 }));
 		}
 		for (const id of ids) {
-			expect((await waitForStatus(connector, id, [TaskStatus.Success])).status).toBe(TaskStatus.Success);
+			expect((await waitForStatus(connector, id, [TaskStatus.Success])).status).toBe(
+				TaskStatus.Success
+			);
 		}
 		expect((await connector.get(hung))?.status).toBe(TaskStatus.Processing);
 	});
@@ -236,14 +259,20 @@ describe("handler isolation in worker mode", () => {
 		await connector.registerHandler("spin", HANDLERS, "spin");
 		await connector.registerHandler("echo", HANDLERS, "echo");
 		await start();
-		const spun = await connector.create("spin", { id: "s", log: files.log, maxSpinMs: 15000 }, { retainFor: -1 });
+		const spun = await connector.create(
+			"spin",
+			{ id: "s", log: files.log, maxSpinMs: 15000 },
+			{ retainFor: -1 }
+		);
 		await waitForStarts(files.log, 1);
 		const ids: string[] = [];
 		for (let i = 0; i < 5; i++) {
 			ids.push(await connector.create("echo", { i }, { retainFor: -1 }));
 		}
 		for (const id of ids) {
-			expect((await waitForStatus(connector, id, [TaskStatus.Success])).status).toBe(TaskStatus.Success);
+			expect((await waitForStatus(connector, id, [TaskStatus.Success])).status).toBe(
+				TaskStatus.Success
+			);
 		}
 		expect((await connector.get(spun))?.status).toBe(TaskStatus.Processing);
 		// stop() terminates the spinning worker within shutdownTimeout; the task stays processing.
@@ -295,7 +324,9 @@ describe("handler isolation in worker mode", () => {
 			ids.push(await connector.create("echo", { i }, { retainFor: -1 }));
 		}
 		for (const id of ids) {
-			expect((await waitForStatus(connector, id, [TaskStatus.Success])).status).toBe(TaskStatus.Success);
+			expect((await waitForStatus(connector, id, [TaskStatus.Success])).status).toBe(
+				TaskStatus.Success
+			);
 		}
 	});
 });

@@ -32,7 +32,10 @@ async function runChild(
 	script: string,
 	...args: string[]
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-	const child = spawn(process.execPath, [script, ...args], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+	const child = spawn(process.execPath, [script, ...args], {
+		cwd: REPO_ROOT,
+		stdio: ["ignore", "pipe", "pipe"]
+	});
 	let stdout = "";
 	let stderr = "";
 	let code: number | null | undefined;
@@ -72,9 +75,13 @@ describe.each(MODES)("lifecycle in %s mode", executionMode => {
 		const kept = await waitForStatus(connector, forever, [TaskStatus.Success]);
 		expect(kept.dateRetainUntil).toBeUndefined();
 		const shortTask = await waitForStatus(connector, short, [TaskStatus.Success]);
-		expect(Date.parse(shortTask.dateRetainUntil ?? "")).toBe(Date.parse(shortTask.dateModified) + 50);
+		expect(Date.parse(shortTask.dateRetainUntil ?? "")).toBe(
+			Date.parse(shortTask.dateModified) + 50
+		);
 		const longTask = await waitForStatus(connector, long, [TaskStatus.Success]);
-		expect(Date.parse(longTask.dateRetainUntil ?? "")).toBe(Date.parse(longTask.dateModified) + 600000);
+		expect(Date.parse(longTask.dateRetainUntil ?? "")).toBe(
+			Date.parse(longTask.dateModified) + 600000
+		);
 
 		// The sweep (every cleanupInterval) removes the short one once its retain date has passed.
 		await waitFor(async () => (await connector.get(short)) === undefined, 8000, "the sweep");
@@ -87,7 +94,11 @@ describe.each(MODES)("lifecycle in %s mode", executionMode => {
 		const past = Date.now() - 60000;
 		const final = { status: TaskStatus.Success, dateNextProcess: undefined, retainFor: 10 };
 		const expired = await storeTask(storage, { ...final, retainUntil: past });
-		const expiredFailed = await storeTask(storage, { ...final, status: TaskStatus.Failed, retainUntil: past });
+		const expiredFailed = await storeTask(storage, {
+			...final,
+			status: TaskStatus.Failed,
+			retainUntil: past
+		});
 		const notYet = await storeTask(storage, { ...final, retainUntil: Date.now() + 600000 });
 		const forever = await storeTask(storage, { ...final, retainFor: -1, retainUntil: -1 });
 		await start();
@@ -122,11 +133,18 @@ describe.each(MODES)("lifecycle in %s mode", executionMode => {
 			payload: { id: "future", log: files.log }
 		});
 		await start();
-		const task = await waitForStatus(connector, interrupted, [TaskStatus.Success, TaskStatus.Failed]);
+		const task = await waitForStatus(connector, interrupted, [
+			TaskStatus.Success,
+			TaskStatus.Failed
+		]);
 		expect(task).toMatchObject({ status: TaskStatus.Success, result: { id: "interrupted" } });
 		expect(seen.get(interrupted)).toEqual([TaskStatus.Processing, TaskStatus.Success]);
 		// A task created now runs after the recovered one; the others were not touched.
-		const after = await connector.create("logged", { id: "after", log: files.log }, { retainFor: -1 });
+		const after = await connector.create(
+			"logged",
+			{ id: "after", log: files.log },
+			{ retainFor: -1 }
+		);
 		await waitForStatus(connector, after, [TaskStatus.Success]);
 		expect(starts(files.log)).toEqual(["interrupted", "after"]);
 		expect((await connector.get(otherThread))?.status).toBe(TaskStatus.Processing);
@@ -181,7 +199,11 @@ describe.each(MODES)("lifecycle in %s mode", executionMode => {
 		// The gate opens: an inline handler abandoned by stop() finishes, but nothing is written.
 		openGate(files.gate);
 		if (executionMode === "inline") {
-			await waitFor(() => readLog(files.log).includes("end g"), 10000, "the abandoned handler to end");
+			await waitFor(
+				() => readLog(files.log).includes("end g"),
+				10000,
+				"the abandoned handler to end"
+			);
 		}
 		expect((await first.connector.get(id))?.status).toBe(TaskStatus.Processing);
 
@@ -196,7 +218,11 @@ describe.each(MODES)("lifecycle in %s mode", executionMode => {
 
 	test("after a restart, an attempt abandoned by stop() that ends late does not start a third one", async () => {
 		const files = scratch();
-		const { connector, start, storage } = createConnector({ executionMode, shutdownTimeout: 100, pollInterval: 100 });
+		const { connector, start, storage } = createConnector({
+			executionMode,
+			shutdownTimeout: 100,
+			pollInterval: 100
+		});
 		await connector.registerHandler("g", HANDLERS, "gatedPerAttempt");
 		await connector.registerHandler("echo", HANDLERS, "echo");
 		await start();
@@ -209,7 +235,11 @@ describe.each(MODES)("lifecycle in %s mode", executionMode => {
 		expect(await waitForStarts(files.log, 2)).toEqual(["g-1", "g-2"]);
 		openGate(files.gateFor(1));
 		if (executionMode === "inline") {
-			await waitFor(() => readLog(files.log).includes("end g-1"), 10000, "the abandoned attempt to end");
+			await waitFor(
+				() => readLog(files.log).includes("end g-1"),
+				10000,
+				"the abandoned attempt to end"
+			);
 		}
 		// Let polls run: each of these tasks is found only by a poll, the second after the first ran.
 		for (const n of [1, 2]) {
@@ -236,7 +266,11 @@ describe.each(MODES)("lifecycle in %s mode", executionMode => {
 		expect(await waitForStarts(files.log, 2)).toEqual(["g-1", "g-2"]);
 		openGate(files.gateFor(1));
 		if (executionMode === "inline") {
-			await waitFor(() => readLog(files.log).includes("end g-1"), 10000, "the abandoned attempt to end");
+			await waitFor(
+				() => readLog(files.log).includes("end g-1"),
+				10000,
+				"the abandoned attempt to end"
+			);
 		}
 		await connector.remove(id);
 		openGate(files.gateFor(2));
@@ -275,7 +309,11 @@ describe.each(MODES)("lifecycle in %s mode", executionMode => {
 		expect(starts(files.log)).toEqual(["once"]);
 		await connector.stop("test");
 		await connector.stop("test");
-		const pending = await connector.create("logged", { id: "later", log: files.log }, { retainFor: -1 });
+		const pending = await connector.create(
+			"logged",
+			{ id: "later", log: files.log },
+			{ retainFor: -1 }
+		);
 		expect((await connector.get(pending))?.status).toBe(TaskStatus.Pending);
 	});
 

@@ -37,7 +37,11 @@ describe("create", () => {
 	test("stores a pending task with dates equal to now and the given options", async () => {
 		freezeDate(NOW);
 		const { connector, storage } = createConnector();
-		const id = await connector.create("build", { n: 1 }, { retryCount: 3, retryInterval: 250, retainFor: 60_000 });
+		const id = await connector.create(
+			"build",
+			{ n: 1 },
+			{ retryCount: 3, retryInterval: 250, retainFor: 60_000 }
+		);
 
 		expect(id).toMatch(/^background-task:entity-storage:[\da-f]{32}$/);
 		expect(await stored(storage, id)).toEqual({
@@ -226,7 +230,12 @@ describe("get", () => {
 		const { connector, storage } = createConnector();
 		const [id] = await seed(
 			storage,
-			taskEntity({ status: TaskStatus.Success, retainFor: -1, retainUntil, dateNextProcess: undefined })
+			taskEntity({
+				status: TaskStatus.Success,
+				retainFor: -1,
+				retainUntil,
+				dateNextProcess: undefined
+			})
 		);
 		const task = await connector.get(id);
 		expect(task).toBeDefined();
@@ -252,7 +261,12 @@ describe("get", () => {
 		const { connector, storage } = createConnector();
 		const [id] = await seed(
 			storage,
-			taskEntity({ status: TaskStatus.Success, payload: { a: [1] }, result: { r: { x: 1 } }, retainFor: -1 })
+			taskEntity({
+				status: TaskStatus.Success,
+				payload: { a: [1] },
+				result: { r: { x: 1 } },
+				retainFor: -1
+			})
 		);
 		const before = snapshot(storage);
 		const task = await connector.get<{ a: number[] }, { r: { x: number } }>(id);
@@ -301,14 +315,20 @@ describe("cancel", () => {
 		const id = await connector.create("t", undefined, { retainFor: 5000 });
 		vi.setSystemTime(NOW + 10);
 		await connector.cancel(id);
-		expect((await connector.get(id))?.dateRetainUntil).toBe(new Date(NOW + 10 + 5000).toISOString());
+		expect((await connector.get(id))?.dateRetainUntil).toBe(
+			new Date(NOW + 10 + 5000).toISOString()
+		);
 	});
 
 	test("a pending task waiting for a retry can be cancelled", async () => {
 		const { connector, storage } = createConnector();
 		const [id] = await seed(
 			storage,
-			taskEntity({ retainFor: -1, retriesRemaining: 1, dateNextProcess: new Date(Date.now() + HOUR).toISOString() })
+			taskEntity({
+				retainFor: -1,
+				retriesRemaining: 1,
+				dateNextProcess: new Date(Date.now() + HOUR).toISOString()
+			})
 		);
 		await connector.cancel(id);
 		expect((await connector.get(id))?.status).toBe(TaskStatus.Cancelled);
@@ -323,7 +343,8 @@ describe("cancel", () => {
 				taskEntity({
 					status,
 					retainFor: 0,
-					dateNextProcess: status === TaskStatus.Processing ? "2026-01-01T00:00:00.000Z" : undefined,
+					dateNextProcess:
+						status === TaskStatus.Processing ? "2026-01-01T00:00:00.000Z" : undefined,
 					dateCompleted:
 						status === TaskStatus.Success || status === TaskStatus.Failed
 							? "2026-01-01T00:00:01.000Z"
@@ -362,7 +383,10 @@ describe("retry", () => {
 		freezeDate(NOW);
 		const { connector, storage } = createConnector();
 		const due = new Date(NOW - HOUR).toISOString();
-		const [id] = await seed(storage, taskEntity({ dateCreated: due, dateModified: due, dateNextProcess: due }));
+		const [id] = await seed(
+			storage,
+			taskEntity({ dateCreated: due, dateModified: due, dateNextProcess: due })
+		);
 		await connector.retry(id);
 		const entity = await stored(storage, id);
 		expect(entity?.status).toBe(TaskStatus.Pending);
@@ -418,7 +442,10 @@ describe("retry", () => {
 	);
 
 	test("when started, a retried task runs promptly instead of waiting for its old due time", async () => {
-		const { connector, storage, start } = createConnector({ executionMode: "inline", pollInterval: 60_000 });
+		const { connector, storage, start } = createConnector({
+			executionMode: "inline",
+			pollInterval: 60_000
+		});
 		await connector.registerHandler("echo", HANDLERS, "echo");
 		const [id] = await seed(
 			storage,
@@ -487,7 +514,10 @@ describe("registerHandler and unregisterHandler", () => {
 		const { connector } = createConnector();
 		await expect(connector.registerHandler("a", HANDLERS, "echo")).resolves.toBeUndefined();
 		await expect(
-			connector.registerHandler("b", "@scope/pkg", "Export.member", async () => {}, { concurrency: 2, timeout: 1 })
+			connector.registerHandler("b", "@scope/pkg", "Export.member", async () => {}, {
+				concurrency: 2,
+				timeout: 1
+			})
 		).resolves.toBeUndefined();
 		await expect(connector.registerHandler("a", HANDLERS, "fail")).resolves.toBeUndefined();
 	});
@@ -506,7 +536,9 @@ describe("registerHandler and unregisterHandler", () => {
 		["options.timeout", ["t", HANDLERS, "echo", undefined, { timeout: "1000" }]]
 	] as const)("a bad %s is rejected with a ValidationError naming it", async (property, args) => {
 		const { connector } = createConnector();
-		const err = await errorOf(() => (connector.registerHandler as (...a: unknown[]) => unknown)(...args));
+		const err = await errorOf(() =>
+			(connector.registerHandler as (...a: unknown[]) => unknown)(...args)
+		);
 		expect(err.name).toBe("ValidationError");
 		expect(failedProperties(err)).toEqual([property]);
 	});
@@ -514,16 +546,28 @@ describe("registerHandler and unregisterHandler", () => {
 	test("every bad registerHandler argument is named in one error", async () => {
 		const { connector } = createConnector();
 		const err = await errorOf(() =>
-			(connector.registerHandler as (...a: unknown[]) => unknown)("", "", "", 1, { concurrency: 0, timeout: 0 })
+			(connector.registerHandler as (...a: unknown[]) => unknown)("", "", "", 1, {
+				concurrency: 0,
+				timeout: 0
+			})
 		);
 		expect(failedProperties(err)).toEqual(
-			["taskType", "module", "method", "stateChangeCallback", "options.concurrency", "options.timeout"].sort()
+			[
+				"taskType",
+				"module",
+				"method",
+				"stateChangeCallback",
+				"options.concurrency",
+				"options.timeout"
+			].sort()
 		);
 	});
 
 	test("a rejected registration does not register the type", async () => {
 		const { connector, start } = createConnector({ executionMode: "inline" });
-		await errorOf(() => connector.registerHandler("echo", HANDLERS, "echo", undefined, { concurrency: 0 }));
+		await errorOf(() =>
+			connector.registerHandler("echo", HANDLERS, "echo", undefined, { concurrency: 0 })
+		);
 		await connector.registerHandler("other", HANDLERS, "echo");
 		await start();
 		const rejected = await connector.create("echo", undefined, { retainFor: -1 });

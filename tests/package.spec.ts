@@ -24,7 +24,12 @@ const PACKAGE_NAME = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")
 /**
  * The value exports: SPEC section 1 names plus ExecutionMode (the interfaces are types only).
  */
-const VALUE_EXPORTS = ["BackgroundTask", "EntityStorageBackgroundTaskConnector", "ExecutionMode", "initSchema"];
+const VALUE_EXPORTS = [
+	"BackgroundTask",
+	"EntityStorageBackgroundTaskConnector",
+	"ExecutionMode",
+	"initSchema"
+];
 
 /**
  * What each consumer script prints.
@@ -78,7 +83,11 @@ beforeAll(() => {
 	mkdirSync(scope, { recursive: true });
 	symlinkSync(ROOT, join(dir, "node_modules", PACKAGE_NAME), "dir");
 	// The consumer's own dependencies (storage connector, models) come from the repository's.
-	symlinkSync(join(ROOT, "node_modules", "@twin.org"), join(dir, "node_modules", "@twin.org"), "dir");
+	symlinkSync(
+		join(ROOT, "node_modules", "@twin.org"),
+		join(dir, "node_modules", "@twin.org"),
+		"dir"
+	);
 
 	writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "consumer", private: true }));
 	writeFileSync(
@@ -198,8 +207,14 @@ export const entity: BackgroundTask = new BackgroundTask();
 		// The consumer project lives outside the repository; its node_modules link resolves both
 		// the package and @twin.org/*.
 		mkdirSync(join(check, "node_modules"), { recursive: true });
-		symlinkSync(join(dir, "node_modules", "@twin.org"), join(check, "node_modules", "@twin.org"), "dir");
-		mkdirSync(join(check, "node_modules", ...PACKAGE_NAME.split("/").slice(0, -1)), { recursive: true });
+		symlinkSync(
+			join(dir, "node_modules", "@twin.org"),
+			join(check, "node_modules", "@twin.org"),
+			"dir"
+		);
+		mkdirSync(join(check, "node_modules", ...PACKAGE_NAME.split("/").slice(0, -1)), {
+			recursive: true
+		});
 		symlinkSync(ROOT, join(check, "node_modules", PACKAGE_NAME), "dir");
 
 		let output = "";

@@ -191,7 +191,10 @@ describe("sorting", () => {
 		return { connector, letters: page => page.entities.map(t => byUrn.get(t.id) as string) };
 	}
 
-	const orders: [NonNullable<Parameters<EntityStorageBackgroundTaskConnector["query"]>[2]>, string][] = [
+	const orders: [
+		NonNullable<Parameters<EntityStorageBackgroundTaskConnector["query"]>[2]>,
+		string
+	][] = [
 		["dateCreated", "ABCDE"],
 		["dateModified", "BDEAC"],
 		["dateCompleted", "CEADB"],
@@ -206,17 +209,26 @@ describe("sorting", () => {
 
 	test.each(orders)("by %s descending", async (sortProperty, expected) => {
 		const { connector, letters } = await five();
-		const page = await connector.query(undefined, undefined, sortProperty, SortDirection.Descending);
+		const page = await connector.query(
+			undefined,
+			undefined,
+			sortProperty,
+			SortDirection.Descending
+		);
 		expect(letters(page).join("")).toBe([...expected].reverse().join(""));
 	});
 
 	test("the sort property defaults to dateCreated and the direction to ascending", async () => {
 		const { connector, letters } = await five();
 		expect(letters(await connector.query()).join("")).toBe("ABCDE");
-		expect(letters(await connector.query(undefined, undefined, undefined, SortDirection.Descending)).join("")).toBe(
-			"EDCBA"
+		expect(
+			letters(
+				await connector.query(undefined, undefined, undefined, SortDirection.Descending)
+			).join("")
+		).toBe("EDCBA");
+		expect(letters(await connector.query(undefined, undefined, "dateModified")).join("")).toBe(
+			"BDEAC"
 		);
-		expect(letters(await connector.query(undefined, undefined, "dateModified")).join("")).toBe("BDEAC");
 	});
 
 	test("sorting applies within a type filter", async () => {
@@ -227,10 +239,9 @@ describe("sorting", () => {
 			taskEntity({ type: "y", dateCreated: at(2) }),
 			taskEntity({ type: "x", dateCreated: at(1) })
 		);
-		expect(ids(await connector.query("x", undefined, "dateCreated", SortDirection.Descending))).toEqual([
-			first,
-			third
-		]);
+		expect(
+			ids(await connector.query("x", undefined, "dateCreated", SortDirection.Descending))
+		).toEqual([first, third]);
 		expect(ids(await connector.query("x"))).toEqual([third, first]);
 	});
 
@@ -243,9 +254,9 @@ describe("sorting", () => {
 			created.push(await connector.create("api", { i }));
 		}
 		expect(ids(await connector.query())).toEqual(created);
-		expect(ids(await connector.query("api", TaskStatus.Pending, undefined, SortDirection.Descending))).toEqual(
-			[...created].reverse()
-		);
+		expect(
+			ids(await connector.query("api", TaskStatus.Pending, undefined, SortDirection.Descending))
+		).toEqual([...created].reverse());
 	});
 });
 
@@ -297,7 +308,11 @@ describe("cursor paging", () => {
 	test("pages descending by dateCreated", async () => {
 		const { connector, storage } = createConnector();
 		const tasks = await many(storage, 7);
-		const pages = await allPages(connector, [undefined, undefined, "dateCreated", SortDirection.Descending], 2);
+		const pages = await allPages(
+			connector,
+			[undefined, undefined, "dateCreated", SortDirection.Descending],
+			2
+		);
 		expect(pages).toHaveLength(4);
 		expect(pages.flatMap(ids)).toEqual(tasks.map(urn).reverse());
 	});
@@ -324,7 +339,12 @@ describe("cursor paging", () => {
 		const { connector, storage } = createConnector();
 		const tasks = await many(storage, 20, i =>
 			i % 3 === 0
-				? { status: TaskStatus.Success, dateNextProcess: undefined, dateCompleted: at(i), retainFor: -1 }
+				? {
+						status: TaskStatus.Success,
+						dateNextProcess: undefined,
+						dateCompleted: at(i),
+						retainFor: -1
+					}
 				: {}
 		);
 		const pages = await allPages(connector, [undefined, TaskStatus.Pending], 4);
@@ -338,7 +358,12 @@ describe("cursor paging", () => {
 		const tasks = await many(storage, 30, i => ({
 			type: i < 6 || i % 2 === 1 ? "other" : "wanted",
 			...(i % 5 === 0
-				? { status: TaskStatus.Failed, dateNextProcess: undefined, dateCompleted: at(i), retainFor: -1 }
+				? {
+						status: TaskStatus.Failed,
+						dateNextProcess: undefined,
+						dateCompleted: at(i),
+						retainFor: -1
+					}
 				: {})
 		}));
 		const expected = tasks
@@ -367,8 +392,22 @@ describe("cursor paging", () => {
 		const { connector, storage } = createConnector();
 		await many(storage, 6);
 		const first = await connector.query(undefined, undefined, undefined, undefined, undefined, 2);
-		const second = await connector.query(undefined, undefined, undefined, undefined, first.cursor, 2);
-		const again = await connector.query(undefined, undefined, undefined, undefined, first.cursor, 2);
+		const second = await connector.query(
+			undefined,
+			undefined,
+			undefined,
+			undefined,
+			first.cursor,
+			2
+		);
+		const again = await connector.query(
+			undefined,
+			undefined,
+			undefined,
+			undefined,
+			first.cursor,
+			2
+		);
 		expect(ids(again)).toEqual(ids(second));
 		expect(ids(second)).not.toEqual(ids(first));
 	});

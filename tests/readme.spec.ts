@@ -19,7 +19,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
  * @returns The code.
  */
 function block(file: string): string {
-	const match = new RegExp(`\`${file.replace(".", "\\.")}\`:\\s*\\n\\s*\`\`\`js\\n([\\s\\S]*?)\`\`\``).exec(readme);
+	const match = new RegExp(
+		`\`${file.replace(".", "\\.")}\`:\\s*\\n\\s*\`\`\`js\\n([\\s\\S]*?)\`\`\``
+	).exec(readme);
 	if (!match) {
 		throw new Error(`README has no js block for ${file}`);
 	}
@@ -41,12 +43,22 @@ describe("README usage example", () => {
 	test("runs as pasted and prints the handler's result", () => {
 		const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { name: string };
 		link(pkg.name, root);
-		link("@twin.org/entity-storage-connector-memory", join(root, "node_modules/@twin.org/entity-storage-connector-memory"));
-		link("@twin.org/entity-storage-models", join(root, "node_modules/@twin.org/entity-storage-models"));
+		link(
+			"@twin.org/entity-storage-connector-memory",
+			join(root, "node_modules/@twin.org/entity-storage-connector-memory")
+		);
+		link(
+			"@twin.org/entity-storage-models",
+			join(root, "node_modules/@twin.org/entity-storage-models")
+		);
 		writeFileSync(join(dir, "handlers.mjs"), block("handlers.mjs"));
 		writeFileSync(join(dir, "main.mjs"), block("main.mjs"));
 
-		const output = execFileSync(process.execPath, ["main.mjs"], { cwd: dir, encoding: "utf8", timeout: 30000 });
+		const output = execFileSync(process.execPath, ["main.mjs"], {
+			cwd: dir,
+			encoding: "utf8",
+			timeout: 30000
+		});
 
 		expect(output.trim()).toBe("true { doubled: 42 }");
 	});

@@ -56,7 +56,11 @@ describe("iso, isFinal, dueAt", () => {
 	});
 
 	test("only success, failed and cancelled are final", () => {
-		expect(Object.values(TaskStatus).filter(isFinal).sort()).toEqual(["cancelled", "failed", "success"]);
+		expect(Object.values(TaskStatus).filter(isFinal).sort()).toEqual([
+			"cancelled",
+			"failed",
+			"success"
+		]);
 	});
 
 	test("dueAt is dateNextProcess in ms, Infinity without one", () => {
@@ -92,7 +96,12 @@ describe("settled: success", () => {
 	});
 
 	test("an undefined result leaves no result field", () => {
-		const next = settled(running({ result: { old: true }, retainFor: -1 }), { ok: true }, NOW, DEFAULT_RETRY);
+		const next = settled(
+			running({ result: { old: true }, retainFor: -1 }),
+			{ ok: true },
+			NOW,
+			DEFAULT_RETRY
+		);
 		expect(next.status).toBe(TaskStatus.Success);
 		expect("result" in next).toBe(false);
 	});
@@ -147,7 +156,12 @@ describe("settled: failure", () => {
 	});
 
 	test("with retries left and no retryInterval: due after the default interval", () => {
-		const next = settled(running({ retriesRemaining: 1 }), { ok: false, error: ERROR }, NOW, DEFAULT_RETRY);
+		const next = settled(
+			running({ retriesRemaining: 1 }),
+			{ ok: false, error: ERROR },
+			NOW,
+			DEFAULT_RETRY
+		);
 		expect(next.status).toBe(TaskStatus.Pending);
 		expect(next.retriesRemaining).toBe(0);
 		expect(next.dateNextProcess).toBe(iso(NOW + DEFAULT_RETRY));
@@ -169,14 +183,24 @@ describe("settled: failure", () => {
 	});
 
 	test("without retriesRemaining (created without retryCount): fails on the first error", () => {
-		const next = settled(running({ retriesRemaining: undefined }), { ok: false, error: ERROR }, NOW, DEFAULT_RETRY);
+		const next = settled(
+			running({ retriesRemaining: undefined }),
+			{ ok: false, error: ERROR },
+			NOW,
+			DEFAULT_RETRY
+		);
 		expect(next.status).toBe(TaskStatus.Failed);
 		expect(next.dateCompleted).toBe(iso(NOW));
 		expect(removeOnSettle(next)).toBe(true);
 	});
 
 	test("a final failure applies retainFor n", () => {
-		const next = settled(running({ retainFor: 10 }), { ok: false, error: ERROR }, NOW, DEFAULT_RETRY);
+		const next = settled(
+			running({ retainFor: 10 }),
+			{ ok: false, error: ERROR },
+			NOW,
+			DEFAULT_RETRY
+		);
 		expect(next.retainUntil).toBe(NOW + 10);
 		expect(removeOnSettle(next)).toBe(false);
 	});
@@ -213,7 +237,11 @@ describe("cancelled", () => {
 
 describe("retriedNow", () => {
 	test("a pending task waiting for a retry becomes due now", () => {
-		const task = frozen({ dateNextProcess: iso(NOW + 3_600_000), retriesRemaining: 1, error: ERROR });
+		const task = frozen({
+			dateNextProcess: iso(NOW + 3_600_000),
+			retriesRemaining: 1,
+			error: ERROR
+		});
 		const next = retriedNow(task, NOW);
 		expect(next?.status).toBe(TaskStatus.Pending);
 		expect(next?.dateNextProcess).toBe(iso(NOW));

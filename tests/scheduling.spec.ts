@@ -43,11 +43,15 @@ describe.each(MODES)("scheduling in %s mode", executionMode => {
 			TaskStatus.Success
 		]);
 		const history = tasks.get(id) ?? [];
-		expect(history[1]).toMatchObject({ retriesRemaining: 2, error: { name: "FirstAttemptsError" } });
+		expect(history[1]).toMatchObject({
+			retriesRemaining: 2,
+			error: { name: "FirstAttemptsError" }
+		});
 		expect(history[3]).toMatchObject({ retriesRemaining: 1 });
 		// Each retry was claimed no earlier than retryInterval after the failure was recorded.
 		for (const failedAt of [1, 3]) {
-			const gap = Date.parse(history[failedAt + 1].dateModified) - Date.parse(history[failedAt].dateModified);
+			const gap =
+				Date.parse(history[failedAt + 1].dateModified) - Date.parse(history[failedAt].dateModified);
 			expect(gap).toBeGreaterThanOrEqual(150);
 		}
 	});
@@ -59,7 +63,9 @@ describe.each(MODES)("scheduling in %s mode", executionMode => {
 		await start();
 		const ids: string[] = [];
 		for (let i = 0; i < 8; i++) {
-			ids.push(await connector.create("ordered", { id: `t${i}`, log: files.log }, { retainFor: -1 }));
+			ids.push(
+				await connector.create("ordered", { id: `t${i}`, log: files.log }, { retainFor: -1 })
+			);
 		}
 		await waitForStatus(connector, ids[7], [TaskStatus.Success]);
 		expect(starts(files.log)).toEqual(ids.map((_, i) => `t${i}`));
@@ -134,10 +140,18 @@ describe.each(MODES)("scheduling in %s mode", executionMode => {
 		// Each of these returns only once three starts are in the log: they must overlap.
 		const wide: string[] = [];
 		for (let i = 0; i < 3; i++) {
-			wide.push(await connector.create("wide", { id: `w${i}`, log: files.log, starts: 3 }, { retainFor: -1 }));
+			wide.push(
+				await connector.create(
+					"wide",
+					{ id: `w${i}`, log: files.log, starts: 3 },
+					{ retainFor: -1 }
+				)
+			);
 		}
 		for (const id of wide) {
-			expect((await waitForStatus(connector, id, [TaskStatus.Success])).result).toMatchObject({ sawAll: true });
+			expect((await waitForStatus(connector, id, [TaskStatus.Success])).result).toMatchObject({
+				sawAll: true
+			});
 		}
 		expect(maxRunning(files.log)).toBe(3);
 
@@ -149,7 +163,9 @@ describe.each(MODES)("scheduling in %s mode", executionMode => {
 			pairs.push(await connector.create("pairs", payload, { retainFor: -1 }));
 		}
 		for (const id of pairs) {
-			expect((await waitForStatus(connector, id, [TaskStatus.Success])).result).toMatchObject({ sawAll: true });
+			expect((await waitForStatus(connector, id, [TaskStatus.Success])).result).toMatchObject({
+				sawAll: true
+			});
 		}
 		expect(maxRunning(pairsLog)).toBe(2);
 	});
@@ -214,7 +230,11 @@ describe.each(MODES)("scheduling in %s mode", executionMode => {
 		for (let i = 0; i < 4; i++) {
 			ids.push(await connector.create("echo", { i }, { retainFor: -1 }));
 		}
-		const failing = await connector.create("fail", { message: "x" }, { retainFor: -1, retryCount: 1, retryInterval: 1 });
+		const failing = await connector.create(
+			"fail",
+			{ message: "x" },
+			{ retainFor: -1, retryCount: 1, retryInterval: 1 }
+		);
 		for (const [i, id] of ids.entries()) {
 			const task = await waitForStatus(connector, id, [TaskStatus.Success, TaskStatus.Failed]);
 			expect(task).toMatchObject({ status: TaskStatus.Success, result: { payload: { i } } });
@@ -333,7 +353,9 @@ describe.each(MODES)("scheduling in %s mode", executionMode => {
 		await start();
 		const created: string[] = [];
 		for (let i = 0; i < 3; i++) {
-			created.push(await connector.create("late", { id: `c${i}`, log: files.log }, { retainFor: -1 }));
+			created.push(
+				await connector.create("late", { id: `c${i}`, log: files.log }, { retainFor: -1 })
+			);
 		}
 		// Another type runs meanwhile; the tasks without a handler stay pending.
 		const other = await connector.create("echo", {}, { retainFor: -1 });
@@ -350,7 +372,11 @@ describe.each(MODES)("scheduling in %s mode", executionMode => {
 
 	test("registering a type again while its task runs: no second start, and its retry is queued", async () => {
 		const files = scratch();
-		const { connector, start } = createConnector({ executionMode, maxWorkers: 3, pollInterval: 60000 });
+		const { connector, start } = createConnector({
+			executionMode,
+			maxWorkers: 3,
+			pollInterval: 60000
+		});
 		await connector.registerHandler("gated", HANDLERS, "gated");
 		await start();
 		const running = await connector.create(

@@ -30,21 +30,24 @@ describe("constructor config", () => {
 		["executionMode", "thread"]
 	];
 
-	test.each(badFields)("config.%s = %j is rejected with a ValidationError naming it", async (field, value) => {
-		const { storageType, storage } = registerStorage();
-		const err = await errorOf(
-			() =>
-				new EntityStorageBackgroundTaskConnector({
-					backgroundTaskEntityStorageType: storageType,
-					config: { [field]: value } as IEntityStorageBackgroundTaskConnectorConfig
-				})
-		);
-		expect(err.name).toBe("ValidationError");
-		expect(err.source).toBe("EntityStorageBackgroundTaskConnector");
-		expect(failedProperties(err)).toEqual([`config.${field}`]);
-		expect(err.properties?.validationFailures?.[0].properties?.value).toEqual(value);
-		expect(snapshot(storage)).toEqual([]);
-	});
+	test.each(badFields)(
+		"config.%s = %j is rejected with a ValidationError naming it",
+		async (field, value) => {
+			const { storageType, storage } = registerStorage();
+			const err = await errorOf(
+				() =>
+					new EntityStorageBackgroundTaskConnector({
+						backgroundTaskEntityStorageType: storageType,
+						config: { [field]: value } as IEntityStorageBackgroundTaskConnectorConfig
+					})
+			);
+			expect(err.name).toBe("ValidationError");
+			expect(err.source).toBe("EntityStorageBackgroundTaskConnector");
+			expect(failedProperties(err)).toEqual([`config.${field}`]);
+			expect(err.properties?.validationFailures?.[0].properties?.value).toEqual(value);
+			expect(snapshot(storage)).toEqual([]);
+		}
+	);
 
 	test.each([
 		["concurrency", "2"],
@@ -240,28 +243,34 @@ describe("create validation", () => {
 		["undefined inside an array", [1, undefined]]
 	];
 
-	test.each(badPayloads)("a payload with %s is rejected naming payload, nothing stored", async (_, payload) => {
-		const { connector, storage } = createConnector();
-		const err = await errorOf(() => connector.create("t", payload));
-		expect(err.name).toBe("ValidationError");
-		expect(failedProperties(err)).toEqual(["payload"]);
-		const problem = err.properties?.validationFailures?.[0].properties?.problem;
-		expect(problem).toMatch(/^payload/);
-		expect(snapshot(storage)).toEqual([]);
-		expect((await connector.query()).entities).toEqual([]);
-	});
+	test.each(badPayloads)(
+		"a payload with %s is rejected naming payload, nothing stored",
+		async (_, payload) => {
+			const { connector, storage } = createConnector();
+			const err = await errorOf(() => connector.create("t", payload));
+			expect(err.name).toBe("ValidationError");
+			expect(failedProperties(err)).toEqual(["payload"]);
+			const problem = err.properties?.validationFailures?.[0].properties?.problem;
+			expect(problem).toMatch(/^payload/);
+			expect(snapshot(storage)).toEqual([]);
+			expect((await connector.query()).entities).toEqual([]);
+		}
+	);
 
 	test.each([
 		["a bigint", () => BigInt(1)],
 		["a function", () => () => 1],
 		["an object holding a function", () => ({ f: () => 1 })]
-	])("a payload whose toJSON returns %s is rejected naming payload, nothing stored", async (_, toJSON) => {
-		const { connector, storage } = createConnector();
-		const err = await errorOf(() => connector.create("t", { inner: { toJSON } }));
-		expect(err.name).toBe("ValidationError");
-		expect(failedProperties(err)).toEqual(["payload"]);
-		expect(snapshot(storage)).toEqual([]);
-	});
+	])(
+		"a payload whose toJSON returns %s is rejected naming payload, nothing stored",
+		async (_, toJSON) => {
+			const { connector, storage } = createConnector();
+			const err = await errorOf(() => connector.create("t", { inner: { toJSON } }));
+			expect(err.name).toBe("ValidationError");
+			expect(failedProperties(err)).toEqual(["payload"]);
+			expect(snapshot(storage)).toEqual([]);
+		}
+	);
 
 	test("a top-level payload whose toJSON returns undefined is rejected naming payload, nothing stored", async () => {
 		const { connector, storage } = createConnector();
@@ -344,7 +353,10 @@ describe("task id (URN) validation", () => {
 		test.each([
 			["another connector namespace", "background-task:other:0123456789abcdef0123456789abcdef"],
 			["another URN namespace", "document:entity-storage:0123456789abcdef0123456789abcdef"],
-			["a differently cased namespace", "background-task:Entity-Storage:0123456789abcdef0123456789abcdef"]
+			[
+				"a differently cased namespace",
+				"background-task:Entity-Storage:0123456789abcdef0123456789abcdef"
+			]
 		])("rejects %s with GeneralError namespaceMismatch, nothing written", async (_, taskId) => {
 			const { connector, storage, before } = await withOneTask();
 			const err = await errorOf(() => connector[operation](taskId));
@@ -403,7 +415,14 @@ describe("query argument validation", () => {
 	test("every bad argument is named in one error", async () => {
 		const { connector } = createConnector();
 		const err = await errorOf(() =>
-			connector.query("", "done" as TaskStatus, "type" as "status", "up" as SortDirection, 5 as unknown as string, 0)
+			connector.query(
+				"",
+				"done" as TaskStatus,
+				"type" as "status",
+				"up" as SortDirection,
+				5 as unknown as string,
+				0
+			)
 		);
 		expect(failedProperties(err)).toEqual(
 			["taskType", "taskStatus", "sortProperty", "sortDirection", "cursor", "pageSize"].sort()

@@ -124,7 +124,9 @@ export function parseOptions(argv) {
 			throw new UsageError(`--url is not a URL: '${values.url}'`);
 		}
 		if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
-			throw new UsageError(`--url must start with postgres:// or postgresql://, got '${values.url}'`);
+			throw new UsageError(
+				`--url must start with postgres:// or postgresql://, got '${values.url}'`
+			);
 		}
 		if (url.username === "" || url.hostname === "") {
 			throw new UsageError("--url must name a user and a host: postgres://user:password@host:port");
@@ -139,8 +141,15 @@ export function parseOptions(argv) {
 	let failRate = 0.3;
 	if (values["fail-rate"] !== undefined) {
 		failRate = Number(values["fail-rate"]);
-		if (values["fail-rate"].trim() === "" || !Number.isFinite(failRate) || failRate < 0 || failRate > 0.9) {
-			throw new UsageError(`--fail-rate must be a number from 0 to 0.9, got '${values["fail-rate"]}'`);
+		if (
+			values["fail-rate"].trim() === "" ||
+			!Number.isFinite(failRate) ||
+			failRate < 0 ||
+			failRate > 0.9
+		) {
+			throw new UsageError(
+				`--fail-rate must be a number from 0 to 0.9, got '${values["fail-rate"]}'`
+			);
 		}
 	}
 	return {

@@ -161,11 +161,16 @@ export function summaryTable(stats, unfinished) {
 		String(sum("failed")),
 		String(Object.values(unfinished).reduce((a, b) => a + b, 0)),
 		String(sum("retries")),
-		throughput(sum("finished"), stats[0]?.runStart ?? 0, Number.isFinite(lastFinish) ? lastFinish : undefined),
+		throughput(
+			sum("finished"),
+			stats[0]?.runStart ?? 0,
+			Number.isFinite(lastFinish) ? lastFinish : undefined
+		),
 		duration(percentile(allLatencies, 50)),
 		duration(percentile(allLatencies, 99))
 	]);
 	const widths = header.map((h, i) => Math.max(h.length, ...rows.map(r => r[i].length)));
-	const line = cells => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+	const line = cells =>
+		cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
 	return [line(header), widths.map(w => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }

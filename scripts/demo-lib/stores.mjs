@@ -26,7 +26,10 @@ const TABLE_SQL = new URL("../../docs/background-task.postgresql.sql", import.me
 export async function openStore(options) {
 	if (options.store === "file") {
 		const directory = resolve(options.dir);
-		const storage = new FileEntityStorageConnector({ entitySchema: "BackgroundTask", config: { directory } });
+		const storage = new FileEntityStorageConnector({
+			entitySchema: "BackgroundTask",
+			config: { directory }
+		});
 		if (!(await storage.bootstrap())) {
 			throw new Error(`Cannot create the file store directory ${directory}`);
 		}
@@ -58,7 +61,9 @@ export async function openStore(options) {
  * @returns {Promise<IDemoStore>} The store.
  */
 async function openPostgres(url, table) {
-	const { PostgreSqlEntityStorageConnector } = await import("@twin.org/entity-storage-connector-postgresql");
+	const { PostgreSqlEntityStorageConnector } = await import(
+		"@twin.org/entity-storage-connector-postgresql"
+	);
 	// postgres.js is the PostgreSQL connector's own client (a dependency of it); the demo uses it only
 	// to create the table with the right column types.
 	const { default: postgres } = await import("postgres");
@@ -76,12 +81,22 @@ async function openPostgres(url, table) {
 	}
 
 	// Same connection settings as the connector (no database: the user's default one).
-	const sql = postgres({ host, port, user, password, max: 1, onnotice: () => {}, connect_timeout: 10 });
+	const sql = postgres({
+		host,
+		port,
+		user,
+		password,
+		max: 1,
+		onnotice: () => {},
+		connect_timeout: 10
+	});
 	try {
 		const ddl = readFileSync(TABLE_SQL, "utf8").replaceAll("background_task", table);
 		await sql.unsafe(ddl);
 	} catch (err) {
-		throw new Error(`Cannot prepare the table '${table}' on ${host}:${port} as '${user}': ${err.message}`);
+		throw new Error(
+			`Cannot prepare the table '${table}' on ${host}:${port} as '${user}': ${err.message}`
+		);
 	} finally {
 		await sql.end({ timeout: 5 });
 	}

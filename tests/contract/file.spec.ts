@@ -50,10 +50,14 @@ describe("file connector behaviours", () => {
 		const storage = await file();
 		const { connector } = createConnector({ executionMode: "inline" }, storage);
 		const ids = await Promise.all(
-			Array.from({ length: 20 }, async (_, i) => connector.create("overlap", { i }, { retainFor: -1 }))
+			Array.from({ length: 20 }, async (_, i) =>
+				connector.create("overlap", { i }, { retainFor: -1 })
+			)
 		);
 		const page = await storage.query(undefined, undefined, undefined, undefined, 100);
-		expect(page.entities.map(e => `background-task:entity-storage:${e.id}`).sort()).toEqual([...ids].sort());
+		expect(page.entities.map(e => `background-task:entity-storage:${e.id}`).sort()).toEqual(
+			[...ids].sort()
+		);
 	});
 
 	test("a new process on the same directory resumes unfinished tasks", async () => {

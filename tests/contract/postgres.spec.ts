@@ -10,7 +10,12 @@ import { PostgreSqlEntityStorageConnector } from "@twin.org/entity-storage-conne
 import { beforeEach, describe, expect, test } from "vitest";
 import type { BackgroundTask } from "../../src/index.js";
 import { createConnector, waitForStatus } from "../helpers/harness.js";
-import { MIGRATE_SQL_FILE, TABLE_NAME, usePostgres, type ITestPostgres } from "../setup/postgres.js";
+import {
+	MIGRATE_SQL_FILE,
+	TABLE_NAME,
+	usePostgres,
+	type ITestPostgres
+} from "../setup/postgres.js";
 import { CONTRACT_HANDLERS, storageContract, storedTask } from "./storageContract.js";
 
 const postgresServer = usePostgres();
@@ -45,7 +50,14 @@ function connectorFor(
 ): PostgreSqlEntityStorageConnector<BackgroundTask> {
 	return new PostgreSqlEntityStorageConnector<BackgroundTask>({
 		entitySchema: "BackgroundTask",
-		config: { host: pg().host, port: pg().port, user: pg().user, password: "trust", database, tableName }
+		config: {
+			host: pg().host,
+			port: pg().port,
+			user: pg().user,
+			password: "trust",
+			database,
+			tableName
+		}
 	});
 }
 
@@ -121,7 +133,9 @@ describe("postgresql connector behaviours", () => {
 			],
 			logicalOperator: LogicalOperator.And
 		});
-		expect(await rejection(twoConditions)).toContain("could not determine data type of parameter $2");
+		expect(await rejection(twoConditions)).toContain(
+			"could not determine data type of parameter $2"
+		);
 
 		const single = await storage.query({
 			property: "status",
@@ -144,7 +158,8 @@ describe("postgresql connector behaviours", () => {
 		// The row is in the user's default database, where the admin client is connected.
 		const rows = await pg().sql`SELECT "type" FROM background_task WHERE "id" = ${task.id}`;
 		expect(rows.map(r => r.type)).toEqual(["database"]);
-		const databases = await pg().sql`SELECT datname FROM pg_database WHERE datname = 'no_such_database'`;
+		const databases = await pg()
+			.sql`SELECT datname FROM pg_database WHERE datname = 'no_such_database'`;
 		expect(databases.length).toBe(0);
 	});
 
@@ -158,9 +173,15 @@ describe("postgresql connector behaviours", () => {
 			retriesRemaining: "real",
 			retainFor: "real"
 		});
-		const retained = storedTask({ status: TaskStatus.Success, retainFor: 60000, retainUntil: Date.now() + 60000 });
+		const retained = storedTask({
+			status: TaskStatus.Success,
+			retainFor: 60000,
+			retainUntil: Date.now() + 60000
+		});
 		delete retained.dateNextProcess;
-		expect(await rejection(storage.set(retained))).toMatch(/value "\d+" is out of range for type integer/);
+		expect(await rejection(storage.set(retained))).toMatch(
+			/value "\d+" is out of range for type integer/
+		);
 
 		// The shipped migration turns the bootstrapped table into the shipped definition.
 		await pg().sql.unsafe(readFileSync(MIGRATE_SQL_FILE, "utf8").replaceAll(TABLE_NAME, table));
@@ -197,12 +218,19 @@ describe("postgresql connector behaviours", () => {
 		// Without the shipped indexes the database sorts each page afresh (top-N heapsort), and the
 		// connector's cursor is an OFFSET into that sort.
 		const table = "tied_task";
-		await pg().sql.unsafe(`CREATE TABLE ${table} (LIKE ${TABLE_NAME}); ALTER TABLE ${table} ADD PRIMARY KEY ("id")`);
+		await pg().sql.unsafe(
+			`CREATE TABLE ${table} (LIKE ${TABLE_NAME}); ALTER TABLE ${table} ADD PRIMARY KEY ("id")`
+		);
 		const storage = connectorFor(table);
 		const now = new Date().toISOString();
 		const ids: string[] = [];
 		for (let i = 0; i < 40; i++) {
-			const task = storedTask({ type: "tied", status: TaskStatus.Success, dateCreated: now, dateModified: now });
+			const task = storedTask({
+				type: "tied",
+				status: TaskStatus.Success,
+				dateCreated: now,
+				dateModified: now
+			});
 			delete task.dateNextProcess;
 			await storage.set(task);
 			ids.push(task.id);
@@ -227,7 +255,14 @@ describe("postgresql connector behaviours", () => {
 		const listed: string[] = [];
 		cursor = undefined;
 		do {
-			const page = await connector.query(undefined, TaskStatus.Success, "dateCreated", SortDirection.Ascending, cursor, 7);
+			const page = await connector.query(
+				undefined,
+				TaskStatus.Success,
+				"dateCreated",
+				SortDirection.Ascending,
+				cursor,
+				7
+			);
 			listed.push(...page.entities.map(e => e.id.split(":").pop() as string));
 			cursor = page.cursor;
 		} while (cursor !== undefined);
@@ -267,7 +302,8 @@ describe("postgresql connector behaviours", () => {
 		await pg().sql.unsafe(`TRUNCATE ${TABLE_NAME}`);
 		const { connector } = createConnector({ executionMode: "inline" }, storage);
 		const id = await connector.create("scalar", "hello");
-		const rows = await pg().sql`SELECT "payload" FROM background_task WHERE "id" = ${id.split(":").pop() as string}`;
+		const rows = await pg()
+			.sql`SELECT "payload" FROM background_task WHERE "id" = ${id.split(":").pop() as string}`;
 		expect(rows[0].payload).toBe('"hello"');
 		expect((await connector.get(id))?.payload).toBe("hello");
 	});
@@ -276,7 +312,12 @@ describe("postgresql connector behaviours", () => {
 		const storage = connectorFor(TABLE_NAME);
 		await pg().sql.unsafe(`TRUNCATE ${TABLE_NAME}`);
 		// A finished task with a string result written by another writer (the original connector).
-		const unreadable = storedTask({ type: "unreadable", status: TaskStatus.Success, result: "done", retainFor: -1 });
+		const unreadable = storedTask({
+			type: "unreadable",
+			status: TaskStatus.Success,
+			result: "done",
+			retainFor: -1
+		});
 		delete unreadable.dateNextProcess;
 		await storage.set(unreadable);
 		expect(await rejection(storage.get(unreadable.id))).toContain('"done" is not valid JSON');

@@ -144,9 +144,9 @@ export function storageContract(name: string, backend: IStorageBackend): void {
 				retryInterval: 250,
 				payload
 			});
-			expect(await connector.get("background-task:entity-storage:0123456789abcdef0123456789abcdef")).toBe(
-				undefined
-			);
+			expect(
+				await connector.get("background-task:entity-storage:0123456789abcdef0123456789abcdef")
+			).toBe(undefined);
 		});
 
 		test("payloads and results may be any JSON value, strings and booleans included", async () => {
@@ -189,9 +189,9 @@ export function storageContract(name: string, backend: IStorageBackend): void {
 
 			const both = await queryAll(connector, ["contract-a", TaskStatus.Pending], 2);
 			expect(ids(both.tasks)).toEqual([a[0], a[2], a[4]].sort());
-			expect(both.tasks.every(t => t.type === "contract-a" && t.status === TaskStatus.Pending)).toBe(
-				true
-			);
+			expect(
+				both.tasks.every(t => t.type === "contract-a" && t.status === TaskStatus.Pending)
+			).toBe(true);
 
 			const none = await connector.query("contract-none");
 			expect(none.entities).toEqual([]);
@@ -221,9 +221,23 @@ export function storageContract(name: string, backend: IStorageBackend): void {
 			expect(descending.tasks.map(t => t.id)).toEqual([...created].reverse());
 
 			// The defaults: dateCreated, ascending.
-			const first = await connector.query("contract-sort", undefined, undefined, undefined, undefined, 4);
+			const first = await connector.query(
+				"contract-sort",
+				undefined,
+				undefined,
+				undefined,
+				undefined,
+				4
+			);
 			expect(first.entities.map(t => t.id)).toEqual(created.slice(0, 4));
-			const second = await connector.query("contract-sort", undefined, undefined, undefined, first.cursor, 4);
+			const second = await connector.query(
+				"contract-sort",
+				undefined,
+				undefined,
+				undefined,
+				first.cursor,
+				4
+			);
 			expect(second.entities.map(t => t.id)).toEqual(created.slice(4));
 			expect(second.cursor).toBeUndefined();
 		});
@@ -271,9 +285,14 @@ export function storageContract(name: string, backend: IStorageBackend): void {
 		test("retries: a task that keeps failing ends failed with its last error", async () => {
 			const { connector, start } = await fresh();
 			const states: string[] = [];
-			await connector.registerHandler("contract-broken", CONTRACT_HANDLERS, "failTimes", async t => {
-				states.push(t.status);
-			});
+			await connector.registerHandler(
+				"contract-broken",
+				CONTRACT_HANDLERS,
+				"failTimes",
+				async t => {
+					states.push(t.status);
+				}
+			);
 			await start();
 			const id = await connector.create(
 				"contract-broken",
@@ -285,7 +304,14 @@ export function storageContract(name: string, backend: IStorageBackend): void {
 			expect(task.retriesRemaining).toBe(0);
 			expect(task.dateCompleted).toEqual(expect.any(String));
 			await waitFor(() => states.length === 6, 5000, "six state changes");
-			expect(states).toEqual(["processing", "pending", "processing", "pending", "processing", "failed"]);
+			expect(states).toEqual([
+				"processing",
+				"pending",
+				"processing",
+				"pending",
+				"processing",
+				"failed"
+			]);
 		});
 
 		test("retry: a failed task runs again, a task waiting for its retry runs at once", async () => {
@@ -315,7 +341,9 @@ export function storageContract(name: string, backend: IStorageBackend): void {
 			);
 			expect((await connector.get(waiting))?.status).toBe(TaskStatus.Pending);
 			await connector.retry(waiting);
-			expect((await waitForStatus(connector, waiting, [TaskStatus.Success])).result).toEqual({ attempts: 2 });
+			expect((await waitForStatus(connector, waiting, [TaskStatus.Success])).result).toEqual({
+				attempts: 2
+			});
 		});
 
 		test("remove: a pending task is gone, a running task is not written back", async () => {
@@ -325,9 +353,14 @@ export function storageContract(name: string, backend: IStorageBackend): void {
 			expect(await connector.get(pending)).toBeUndefined();
 
 			const settled: string[] = [];
-			await connector.registerHandler("contract-running", CONTRACT_HANDLERS, "waitForRelease", async t => {
-				settled.push(t.status);
-			});
+			await connector.registerHandler(
+				"contract-running",
+				CONTRACT_HANDLERS,
+				"waitForRelease",
+				async t => {
+					settled.push(t.status);
+				}
+			);
 			await start();
 			const release = scratchFile("release");
 			const running = await connector.create(
@@ -338,7 +371,11 @@ export function storageContract(name: string, backend: IStorageBackend): void {
 			await waitForStatus(connector, running, [TaskStatus.Processing]);
 			await connector.remove(running);
 			writeFileSync(release, "go");
-			await waitFor(() => settled.includes(TaskStatus.Success), 10000, "the running task to finish");
+			await waitFor(
+				() => settled.includes(TaskStatus.Success),
+				10000,
+				"the running task to finish"
+			);
 			expect(await connector.get(running)).toBeUndefined();
 		});
 
@@ -363,9 +400,15 @@ export function storageContract(name: string, backend: IStorageBackend): void {
 				new Date(Date.parse(keptMinute.dateCompleted as string) + 60000).toISOString()
 			);
 			const listed = await connector.query("contract-retain", TaskStatus.Success);
-			expect(listed.entities.find(t => t.id === minute)?.dateRetainUntil).toBe(keptMinute.dateRetainUntil);
+			expect(listed.entities.find(t => t.id === minute)?.dateRetainUntil).toBe(
+				keptMinute.dateRetainUntil
+			);
 
-			await waitFor(() => finished.includes(TaskStatus.Success), 10000, "the retainFor 0 task to finish");
+			await waitFor(
+				() => finished.includes(TaskStatus.Success),
+				10000,
+				"the retainFor 0 task to finish"
+			);
 			expect(await connector.get(removed)).toBeUndefined();
 		});
 
@@ -377,7 +420,11 @@ export function storageContract(name: string, backend: IStorageBackend): void {
 			const short = await first.connector.create("contract-sweep", { s: 1 }, { retainFor: 1 });
 			const long = await first.connector.create("contract-sweep", { s: 2 }, { retainFor: 600000 });
 			const forever = await first.connector.create("contract-sweep", { s: 3 }, { retainFor: -1 });
-			const cancelled = await first.connector.create("contract-unhandled", { s: 4 }, { retainFor: 1 });
+			const cancelled = await first.connector.create(
+				"contract-unhandled",
+				{ s: 4 },
+				{ retainFor: 1 }
+			);
 			await first.connector.cancel(cancelled);
 			const shortDone = await waitForStatus(first.connector, short, [TaskStatus.Success]);
 			await waitForStatus(first.connector, long, [TaskStatus.Success]);
@@ -405,16 +452,31 @@ export function storageContract(name: string, backend: IStorageBackend): void {
 			const started = scratchFile("started");
 			const release = scratchFile("release");
 			const first = await fresh(config, storage);
-			await first.connector.registerHandler("contract-recover", CONTRACT_HANDLERS, "waitForRelease");
+			await first.connector.registerHandler(
+				"contract-recover",
+				CONTRACT_HANDLERS,
+				"waitForRelease"
+			);
 			await first.start();
-			const id = await first.connector.create("contract-recover", { started, release }, { retainFor: -1 });
-			await waitFor(async () => (await first.connector.get(id))?.status === TaskStatus.Processing, 10000);
+			const id = await first.connector.create(
+				"contract-recover",
+				{ started, release },
+				{ retainFor: -1 }
+			);
+			await waitFor(
+				async () => (await first.connector.get(id))?.status === TaskStatus.Processing,
+				10000
+			);
 			await first.connector.stop("test");
 			expect((await first.connector.get(id))?.status).toBe(TaskStatus.Processing);
 
 			writeFileSync(release, "go");
 			const second = await fresh(config, storage);
-			await second.connector.registerHandler("contract-recover", CONTRACT_HANDLERS, "waitForRelease");
+			await second.connector.registerHandler(
+				"contract-recover",
+				CONTRACT_HANDLERS,
+				"waitForRelease"
+			);
 			await second.start();
 			const task = await waitForStatus(second.connector, id, [TaskStatus.Success], 15000);
 			expect(task.result).toEqual({ released: true });
@@ -430,7 +492,9 @@ export function storageContract(name: string, backend: IStorageBackend): void {
 			});
 			await start();
 			const ids = await Promise.all(
-				Array.from({ length: 40 }, async (_, i) => connector.create("contract-many", { i }, { retainFor: -1 }))
+				Array.from({ length: 40 }, async (_, i) =>
+					connector.create("contract-many", { i }, { retainFor: -1 })
+				)
 			);
 			await waitFor(() => seen.size === ids.length, 20000, "every task to succeed");
 			expect([...seen.values()].every(count => count === 1)).toBe(true);

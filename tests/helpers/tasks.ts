@@ -98,7 +98,11 @@ export async function errorOf(call: () => unknown): Promise<
 	Error & {
 		source?: string;
 		properties?: { [key: string]: unknown } & {
-			validationFailures?: { property: string; reason: string; properties?: { [key: string]: unknown } }[];
+			validationFailures?: {
+				property: string;
+				reason: string;
+				properties?: { [key: string]: unknown };
+			}[];
 		};
 	}
 > {
@@ -115,6 +119,8 @@ export async function errorOf(call: () => unknown): Promise<
  * @param err The error.
  * @returns The names, sorted.
  */
-export function failedProperties(err: { properties?: { validationFailures?: { property: string }[] } }): string[] {
+export function failedProperties(err: {
+	properties?: { validationFailures?: { property: string }[] };
+}): string[] {
 	return (err.properties?.validationFailures ?? []).map(f => f.property).sort();
 }

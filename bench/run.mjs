@@ -1,0 +1,207 @@
+// Copyright 2026 the contributors.
+// SPDX-License-Identifier: Apache-2.0.
+// The benchmark suite of the package (issue 4, and the soak of issue 6). `npm run bench` builds
+// the package and runs this file; it measures the BUILT package (dist/esm) with the real
+// @twin.org/entity-storage-connector-memory and real worker threads.
+//
+//   node bench/run.mjs [--only a,b] [--runs N] [--scale F] [--parallel N] [--out file] [--prof]
+//                      [--batch] [--list] [--quiet]
+//
+// Every run of every job is a fresh child process (bench/lib/child.mjs), so scenarios cannot
+// contaminate each other's heap, JIT state or RSS, and the parent can check that each child exits
+// on its own once the connector is stopped. Runs are interleaved (run 1 of every job, then run 2,
+// ...), so a burst of background load spreads over the scenarios instead of hitting one.
+// Prints a table (median, min, max, target, pass/fail) and writes JSON (default
+// bench/results/latest.json).
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { runChild } from "./lib/childRunner.mjs";
+import { describe, jobSummary, measuredBuild, sanityRow, writeResults } from "./lib/report.mjs";
+import { REFERENCE, scenarios } from "./lib/scenarios.mjs";
+import { Aggregates, evaluateRow, formatValue, renderTable, round } from "./lib/stats.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+const { values: args } = parseArgs({
+	options: {
+		only: { type: "string", multiple: true },
+		runs: { type: "string", default: "5" },
+		scale: { type: "string", default: "1" },
+		parallel: { type: "string", default: "1" },
+		out: { type: "string", default: join(here, "results", "latest.json") },
+		prof: { type: "boolean", default: false },
+		list: { type: "boolean", default: false },
+		batch: { type: "boolean", default: false },
+		quiet: { type: "boolean", default: false }
+	}
+});
+const runs = Math.max(1, Number.parseInt(args.runs, 10));
+const scale = Number(args.scale);
+const parallel = Math.max(1, Number.parseInt(args.parallel, 10));
+if (!(scale > 0) || !Number.isFinite(runs) || !Number.isFinite(parallel)) {
+	throw new Error("--scale must be > 0, --runs and --parallel integers >= 1");
+}
+if (!existsSync(join(here, "..", "dist", "esm", "index.js"))) {
+	throw new Error("dist/esm/index.js is missing: run `npm run build` (or `npm run bench`) first");
+}
+
+const all = scenarios(scale);
+if (args.list) {
+	for (const s of all) {
+		console.log(`${s.name.padEnd(26)} ${s.description}`);
+	}
+	process.exit(0);
+}
+const only = args.only
+	?.flatMap(o => o.split(","))
+	.map(o => o.trim())
+	.filter(Boolean);
+const unknown = only?.filter(name => !all.some(s => s.name === name)) ?? [];
+if (unknown.length > 0) {
+	throw new Error(
+		`Unknown scenario(s) ${unknown.join(", ")}; known: ${all.map(s => s.name).join(", ")}`
+	);
+}
+const selected = only ? all.filter(s => only.includes(s.name)) : all;
+
+// Jobs shared by several scenarios (the storage floor) run once.
+const jobs = new Map();
+for (const scenario of selected) {
+	for (const job of scenario.jobs) {
+		if (!jobs.has(job.id)) {
+			jobs.set(job.id, { ...job, runCount: Math.min(runs, job.maxRuns ?? runs), runs: [] });
+		}
+	}
+}
+// A queue entry is one child process: one job, or with --batch (the smoke test: quick, no
+// isolation, numbers not comparable) every job of a run that needs no process of its own.
+const queue = [];
+for (let r = 0; r < runs; r++) {
+	const batched = [];
+	for (const job of jobs.values()) {
+		if (r < job.runCount) {
+			if (args.batch && !job.exitCheck) {
+				batched.push(job);
+			} else {
+				queue.push({ group: [job], r });
+			}
+		}
+	}
+	if (batched.length > 0) {
+		queue.unshift({ group: batched, r });
+	}
+}
+
+const tmp = mkdtempSync(join(os.tmpdir(), "twin-bench-"));
+// Under .tmp/ (git-ignored), a folder per child run with one .cpuprofile per thread (main thread
+// first: its thread id is 0); summarise one with
+// `node bench/profile-summary.mjs <file>`.
+const profDir = join(here, "..", ".tmp", "profiles");
+if (args.prof) {
+	mkdirSync(profDir, { recursive: true });
+}
+const log = text => {
+	if (!args.quiet) {
+		process.stderr.write(`${text}\n`);
+	}
+};
+const loadAtStart = os.loadavg();
+const buildAtStart = measuredBuild();
+const started = Date.now();
+log(
+	`bench: ${queue.length} child runs, scale ${scale}, runs ${runs}, parallel ${parallel}, node ${process.version}, ${os.availableParallelism()} CPUs, load ${loadAtStart.map(l => l.toFixed(2)).join(" ")}`
+);
+
+let done = 0;
+let next = 0;
+await Promise.all(
+	Array.from({ length: Math.min(parallel, queue.length) }, async () => {
+		while (next < queue.length) {
+			const { group, r } = queue[next++];
+			const groupResults = await runChild(group, `${group[0].id}-${r}`, {
+				tmp,
+				scale,
+				profDir: args.prof ? profDir : undefined
+			});
+			done++;
+			group.forEach((job, i) => {
+				job.runs.push(groupResults[i]);
+				log(
+					`[${done}/${queue.length}] ${job.id} run ${r + 1}/${job.runCount}: ${describe(groupResults[i])}`
+				);
+			});
+		}
+	})
+);
+rmSync(tmp, { recursive: true, force: true });
+
+const agg = new Aggregates(jobs);
+const output = {
+	generatedAt: new Date(started).toISOString(),
+	durationSec: Math.round((Date.now() - started) / 1000),
+	node: process.version,
+	cpus: os.availableParallelism(),
+	cpuModel: os.cpus()[0]?.model,
+	totalMemoryMb: Math.round(os.totalmem() / 1024 / 1024),
+	platform: `${process.platform} ${os.release()}`,
+	loadAverage: { atStart: loadAtStart.map(round), atEnd: os.loadavg().map(round) },
+	args: { runs, scale, parallel, only: only ?? "all", batch: args.batch },
+	// Each child imports dist/ when it starts: a rebuild during the run (another `npm run build` or
+	// test run in the same tree) means later runs measured another build.
+	measured: {
+		...buildAtStart,
+		distRebuiltDuringRun: measuredBuild().distBuiltAt !== buildAtStart.distBuiltAt
+	},
+	reference: REFERENCE,
+	scenarios: {}
+};
+const tableRows = [];
+for (const scenario of selected) {
+	const rows = scenario.rows.map(row => evaluateRow(row, agg));
+	const sanity = sanityRow(scenario, jobs);
+	rows.push(sanity);
+	output.scenarios[scenario.name] = {
+		date: output.generatedAt,
+		scale,
+		description: scenario.description,
+		pass: rows.every(row => row.pass !== false),
+		rows,
+		jobs: Object.fromEntries(scenario.jobs.map(j => [j.id, jobSummary(jobs.get(j.id))]))
+	};
+	for (const row of rows) {
+		tableRows.push([
+			scenario.name,
+			row.metric,
+			row.unit === "text" ? row.median : formatValue(row.median, row.unit),
+			row.unit === "text" ? "" : formatValue(row.min, row.unit),
+			row.unit === "text" ? "" : formatValue(row.max, row.unit),
+			row.target ?? "",
+			row.pass === undefined ? "-" : row.pass ? "PASS" : "FAIL",
+			String(row.runs)
+		]);
+	}
+}
+
+console.log();
+console.log(
+	renderTable(["scenario", "metric", "median", "min", "max", "target", "result", "runs"], tableRows)
+);
+console.log();
+console.log(
+	`Reference (original implementation, ${REFERENCE.source}): ${REFERENCE.tasksPerSecWithTaskInterval1} tasks/s with taskInterval 1, ${REFERENCE.tasksPerSecWithDefaults} tasks/s with its defaults.`
+);
+console.log(
+	`Measured dist/ built ${output.measured.distBuiltAt} from commit ${output.measured.commit ?? "?"}${output.measured.srcChanged ? " with uncommitted changes in src/" : ""}${output.measured.distRebuiltDuringRun ? "; WARNING: dist/ was rebuilt during the run, later runs measured another build" : ""}.`
+);
+console.log(
+	`Node ${output.node}, ${output.cpus} CPUs (${output.cpuModel}), load average at start ${output.loadAverage.atStart.join(" ")}, at end ${output.loadAverage.atEnd.join(" ")}; ${output.durationSec} s.`
+);
+
+writeResults(args.out, output, Boolean(only));
+console.log(`Results written to ${args.out}`);
+if (args.prof) {
+	console.log(`CPU profiles in ${profDir}`);
+}

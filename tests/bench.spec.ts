@@ -1,0 +1,186 @@
+// Smoke run of the benchmark suite (bench/run.mjs): every scenario once, at a tiny size, in
+// parallel child processes, against the built package. Not a timed test: it checks that each
+// scenario still runs and produces a sane result object (the measured numbers at this size mean
+// nothing), so the benchmarks keep working as the code changes. The real runs: `npm run bench`.
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+
+/**
+ * A row of a scenario in the results JSON.
+ */
+interface IResultRow {
+	metric: string;
+	unit: string;
+	median: number | string | null;
+	min: number | null;
+	max: number | null;
+	runs: number;
+	target?: string;
+	pass?: boolean;
+}
+
+/**
+ * A scenario in the results JSON.
+ */
+interface IScenarioResult {
+	date: string;
+	scale: number;
+	description: string;
+	pass: boolean;
+	rows: IResultRow[];
+	jobs: { [id: string]: { runs: number; errors: string[]; failedChecks: string[][] } };
+}
+
+/**
+ * The results JSON.
+ */
+interface IResults {
+	node: string;
+	cpus: number;
+	args: { runs: number; scale: number };
+	reference: { tasksPerSecWithDefaults: number; tasksPerSecWithTaskInterval1: number };
+	scenarios: { [name: string]: IScenarioResult };
+}
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+const SCENARIOS = [
+	"throughput-1type",
+	"throughput-1type-default",
+	"throughput-8types",
+	"inline",
+	"ceiling",
+	"latency-idle",
+	"scaling",
+	"memory",
+	"stop",
+	"soak"
+];
+
+let dir: string;
+let results: IResults;
+
+/**
+ * A row of a scenario by the start of its metric name.
+ * @param scenario The scenario name.
+ * @param metric The start of the metric name.
+ * @returns The row.
+ */
+function row(scenario: string, metric: string): IResultRow {
+	const found = results.scenarios[scenario].rows.find(r => r.metric.startsWith(metric));
+	if (!found) {
+		throw new Error(`No row "${metric}" in scenario ${scenario}`);
+	}
+	return found;
+}
+
+/**
+ * The median of a row as a number.
+ * @param scenario The scenario name.
+ * @param metric The start of the metric name.
+ * @returns The median.
+ */
+function median(scenario: string, metric: string): number {
+	return row(scenario, metric).median as number;
+}
+
+describe("benchmark suite smoke run", () => {
+	beforeAll(async () => {
+		dir = mkdtempSync(join(tmpdir(), "twin-bench-smoke-"));
+		const out = join(dir, "results.json");
+		await promisify(execFile)(
+			process.execPath,
+			[
+				"bench/run.mjs",
+				"--scale",
+				"0.002",
+				"--runs",
+				"1",
+				"--parallel",
+				"2",
+				"--batch",
+				"--quiet",
+				"--out",
+				out
+			],
+			{ cwd: ROOT, timeout: 90_000 }
+		);
+		results = JSON.parse(readFileSync(out, "utf8")) as IResults;
+	}, 120_000);
+
+	afterAll(() => {
+		rmSync(dir, { recursive: true, force: true });
+	});
+
+	test("the results record the environment, the arguments and the original's reference numbers", () => {
+		expect(results.node).toBe(process.version);
+		expect(results.cpus).toBeGreaterThan(0);
+		expect(results.args).toMatchObject({ runs: 1, scale: 0.002 });
+		expect(results.reference).toMatchObject({
+			tasksPerSecWithDefaults: 8,
+			tasksPerSecWithTaskInterval1: 46
+		});
+		expect(Object.keys(results.scenarios).sort()).toEqual([...SCENARIOS].sort());
+	});
+
+	test.each(SCENARIOS)(
+		"%s ran every job without error, passed its sanity checks and summarised each row",
+		name => {
+			const scenario = results.scenarios[name];
+			for (const [id, job] of Object.entries(scenario.jobs)) {
+				expect(job.errors, `${name}/${id}`).toEqual([]);
+				expect(job.runs, `${name}/${id}`).toBe(1);
+			}
+			const sanity = row(name, "sanity checks");
+			expect(sanity.pass, `${name}: ${String(sanity.median)}`).toBe(true);
+			for (const r of scenario.rows) {
+				if (r.unit !== "text" && r.target !== undefined) {
+					// A row with a target has a value and a verdict (timing verdicts at this size mean nothing).
+					expect(Number.isFinite(r.median), `${name}: ${r.metric}`).toBe(true);
+					expect(typeof r.pass, `${name}: ${r.metric}`).toBe("boolean");
+					expect(r.min as number).toBeLessThanOrEqual(r.max as number);
+				}
+			}
+		}
+	);
+
+	test("throughput scenarios report tasks/s, the storage floor and the calls per task", () => {
+		for (const name of [
+			"throughput-1type",
+			"throughput-1type-default",
+			"throughput-8types",
+			"inline"
+		]) {
+			expect(median(name, "tasks/s")).toBeGreaterThan(0);
+			expect(median(name, "storage floor")).toBeGreaterThan(0);
+			expect(median(name, "share of wall time")).toBeGreaterThan(0);
+			expect(median(name, "storage calls per task")).toBe(4);
+		}
+		expect(median("ceiling", "worker mode: tasks/s")).toBeGreaterThan(0);
+		expect(median("ceiling", "inline: tasks/s")).toBeGreaterThan(0);
+	});
+
+	test("latency, memory and scaling report their measures", () => {
+		expect(median("latency-idle", "p50")).toBeGreaterThan(0);
+		expect(median("latency-idle", "p99")).toBeGreaterThanOrEqual(median("latency-idle", "p50"));
+		expect(median("memory", "peak RSS growth")).toBeGreaterThanOrEqual(0);
+		for (const size of ["1k", "10k", "50k"]) {
+			// Deterministic at any size: one create, claim read + write, and one settle per task.
+			expect(median("scaling", `${size}: writes/task`)).toBe(3);
+			expect(median("scaling", `${size}: reads/task`)).toBe(1);
+			expect(median("scaling", `${size}: wall time/task`)).toBeGreaterThan(0);
+		}
+	});
+
+	test("stop and soak children exit on their own after stop()", () => {
+		expect(row("stop", "hang: process exit").pass).toBe(true);
+		expect(row("stop", "drain: process exit").pass).toBe(true);
+		expect(row("soak", "process exit after stop()").pass).toBe(true);
+		expect(median("soak", "resources left after stop()")).toBeGreaterThanOrEqual(0);
+	});
+});
