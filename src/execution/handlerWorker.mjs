@@ -22,6 +22,12 @@ import { resolve as resolveImport } from "import-meta-resolve";
 const modules = new Map();
 
 /**
+ * Resolved handler functions by "specifier#method", bound to their owner.
+ * @type {Map<string, (...args: unknown[]) => unknown>}
+ */
+const handlers = new Map();
+
+/**
  * Run one handler.
  * @param {{ module: string, method: string, engineCloneData?: unknown, payload?: unknown, hasPayload: boolean, started?: import("node:worker_threads").MessagePort }} job
  *   The handler to call and its arguments; `started`, when given, is told when the handler is called.
@@ -50,6 +56,11 @@ export default async function runHandler(job) {
  * @returns {Promise<(...args: unknown[]) => unknown>} The bound handler.
  */
 async function resolveHandler(specifier, method) {
+	const key = `${specifier}#${method}`;
+	const cached = handlers.get(key);
+	if (cached) {
+		return cached;
+	}
 	const mod = await loadModule(specifier);
 	const [exportName, ...members] = method.split(".");
 	let owner = mod;
@@ -64,7 +75,9 @@ async function resolveHandler(specifier, method) {
 			`Method "${method}" is not a function exported by module "${specifier}"`
 		);
 	}
-	return value.bind(owner);
+	const handler = value.bind(owner);
+	handlers.set(key, handler);
+	return handler;
 }
 
 /**

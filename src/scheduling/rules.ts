@@ -212,10 +212,19 @@ function withRetain(task: BackgroundTask, nowMs: number): BackgroundTask {
 }
 
 /**
+ * The last time formatted by iso(), and its text: tasks created or settled in the same
+ * millisecond share one string instead of formatting a Date each.
+ */
+let lastIso = { ms: Number.NaN, text: "" };
+
+/**
  * Format epoch ms as ISO 8601.
  * @param ms The time.
  * @returns The ISO string.
  */
 export function iso(ms: number): string {
-	return new Date(ms).toISOString();
+	if (ms !== lastIso.ms) {
+		lastIso = { ms, text: new Date(ms).toISOString() };
+	}
+	return lastIso.text;
 }
