@@ -32,7 +32,14 @@ import { cancelled, iso, removeOnSettle, retriedNow } from "./scheduling/rules.j
 import { Scheduler } from "./scheduling/scheduler.js";
 import { TaskStore } from "./store/taskStore.js";
 import { jsonProblem } from "./utils/jsonValue.js";
-import { resolveConfig, validateConfig, type IResolvedConfig } from "./utils/settings.js";
+import {
+	MAX_RETAIN_MS,
+	MAX_TIMER_MS,
+	optionalInteger,
+	resolveConfig,
+	validateConfig,
+	type IResolvedConfig
+} from "./utils/settings.js";
 import { TaskLog } from "./utils/taskLog.js";
 import { fromTaskUrn, newTaskId, toTaskModel, toTaskUrn } from "./utils/taskModel.js";
 
@@ -83,8 +90,20 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 	 * @param options The options for the connector.
 	 */
 	constructor(options?: IEntityStorageBackgroundTaskConnectorConstructorOptions) {
-		const failures = validateConfig(options?.config);
-		Validation.asValidationError(this.CLASS_NAME, "options", failures);
+		const failures: IValidationFailure[] = [];
+		if (!Is.undefined(options) && Validation.object(nameof(options), options, failures)) {
+			for (const key of [
+				"backgroundTaskEntityStorageType",
+				"loggingComponentType",
+				"loggingConnectorType"
+			] as const) {
+				if (!Is.undefined(options[key])) {
+					Validation.stringValue(`options.${key}`, options[key], failures);
+				}
+			}
+			failures.push(...validateConfig(options.config));
+		}
+		Validation.asValidationError(this.CLASS_NAME, nameof(options), failures);
 		this._config = resolveConfig(EntityStorageBackgroundTaskConnector.NAMESPACE, options?.config);
 
 		const storageType = options?.backgroundTaskEntityStorageType ?? "background-task";
@@ -160,8 +179,8 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 			failures.push({ property: nameof(stateChangeCallback), reason: "validation.beFunction" });
 		}
 		if (!Is.undefined(options) && Validation.object(nameof(options), options, failures)) {
-			optionalInteger("options.concurrency", options.concurrency, 1, failures);
-			optionalInteger("options.timeout", options.timeout, 1, failures);
+			optionalInteger("options.concurrency", options.concurrency, failures, 1);
+			optionalInteger("options.timeout", options.timeout, failures, 1, MAX_TIMER_MS);
 		}
 		Validation.asValidationError(this.CLASS_NAME, "registerHandler", failures);
 
@@ -205,9 +224,9 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 		const failures: IValidationFailure[] = [];
 		Validation.stringValue(nameof(type), type, failures);
 		if (!Is.undefined(options) && Validation.object(nameof(options), options, failures)) {
-			optionalInteger("options.retryCount", options.retryCount, 1, failures);
-			optionalInteger("options.retryInterval", options.retryInterval, 1, failures);
-			optionalInteger("options.retainFor", options.retainFor, -1, failures);
+			optionalInteger("options.retryCount", options.retryCount, failures, 1);
+			optionalInteger("options.retryInterval", options.retryInterval, failures, 1, MAX_TIMER_MS);
+			optionalInteger("options.retainFor", options.retainFor, failures, -1, MAX_RETAIN_MS);
 		}
 		const payloadProblem = Is.empty(payload) ? undefined : jsonProblem(payload, nameof(payload));
 		if (payloadProblem) {
@@ -333,7 +352,7 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 		if (!Is.undefined(cursor)) {
 			Validation.string(nameof(cursor), cursor, failures);
 		}
-		optionalInteger(nameof(pageSize), pageSize, 1, failures);
+		optionalInteger(nameof(pageSize), pageSize, failures, 1);
 		Validation.asValidationError(this.CLASS_NAME, "query", failures);
 
 		const page = await this._store.query(
@@ -366,23 +385,5 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 			throw new GuardError(this.CLASS_NAME, "guard.urn", property, taskId);
 		}
 		return id;
-	}
-}
-
-/**
- * Validate an optional integer with a minimum.
- * @param property The property name.
- * @param value The value.
- * @param minValue The minimum.
- * @param failures The failures to add to.
- */
-function optionalInteger(
-	property: string,
-	value: unknown,
-	minValue: number,
-	failures: IValidationFailure[]
-): void {
-	if (!Is.undefined(value)) {
-		Validation.integer(property, value, failures, undefined, { minValue });
 	}
 }

@@ -12,6 +12,11 @@ import { TaskRunner } from "./taskRunner.js";
 import { Timers } from "./timers.js";
 
 /**
+ * The first pause after a failed scan; it doubles with each failure, up to pollInterval.
+ */
+const SCAN_BACKOFF_FIRST_MS = 100;
+
+/**
  * Decides which task runs next and when.
  *
  * Each registered type has a TaskQueue (its runnable tasks, in order) and a number of slots
@@ -245,15 +250,8 @@ export class Scheduler {
 	 */
 	public notifyDue(task: BackgroundTask): void {
 		const queue = this._queues.get(task.type);
-		if (!this.started || !queue || queue.running.has(task.id)) {
-			return;
-		}
-		const ref = this.toRef(task);
-		if (queue.scanning) {
-			queue.arrivedDuringScan.push(ref);
-		} else if (ref.due <= queue.horizon) {
-			queue.push(ref);
-			this.schedulePump();
+		if (this.started && queue) {
+			this.offer(queue, this.toRef(task));
 		}
 	}
 
@@ -313,7 +311,11 @@ export class Scheduler {
 		}
 		for (const queue of this._order) {
 			if (queue.horizon < Number.POSITIVE_INFINITY && queue.size < this.settings.batchSize / 4) {
-				this.track(this.scan(queue));
+				if (now >= queue.scanRetryAt) {
+					this.track(this.scan(queue));
+				} else {
+					this._timers.wakeAt(queue.scanRetryAt, () => this.pump());
+				}
 			}
 		}
 	}
@@ -353,23 +355,63 @@ export class Scheduler {
 		this.track(
 			runner
 				.run(queue.type, queue.handler, ref.id, () => this.started)
-				.then(retry => {
-					// Queued again in the type's current queue, which may be a new one when the type was
-					// registered again meanwhile (it shares this queue's running set); none if unregistered.
-					if (retry && session === this._session) {
-						queue.running.delete(ref.id);
-						this.notifyDue(retry);
-					}
+				.catch(err => {
+					this.log.log("error", "unexpectedError", { id: ref.id }, err);
+					return undefined;
 				})
-				.finally(() => {
-					// A run of an earlier session (abandoned by stop()) leaves this session's state alone.
-					if (session === this._session) {
-						queue.running.delete(ref.id);
-						this._inFlight--;
-						this.schedulePump();
-					}
-				})
+				.then(requeue => this.finished(queue, ref.id, session, requeue))
 		);
+	}
+
+	/**
+	 * A run ended: free its slot, then queue the task again if it is pending (a retry), or if it
+	 * was made due while it ran (retry() during its final state-change callback). All in one step,
+	 * so the task's next run cannot start while this one still holds its slot.
+	 * @param queue The queue the run came from.
+	 * @param id The task id.
+	 * @param session The session the run belongs to.
+	 * @param requeue The task, when the run left it pending.
+	 * @internal
+	 */
+	private finished(
+		queue: TaskQueue,
+		id: string,
+		session: number,
+		requeue: BackgroundTask | undefined
+	): void {
+		// A run of an earlier session (abandoned by stop()) leaves this session's state alone.
+		if (session !== this._session) {
+			return;
+		}
+		queue.running.delete(id);
+		this._inFlight--;
+		const madeDue = queue.dueWhileRunning.get(id);
+		queue.dueWhileRunning.delete(id);
+		// The type's current queue, which may be a new one when the type was registered again
+		// meanwhile (it shares this queue's running set); none if unregistered.
+		const current = this._queues.get(queue.type);
+		const ref = madeDue ?? (requeue ? this.toRef(requeue) : undefined);
+		if (ref && current && this.started) {
+			this.offer(current, ref);
+		}
+		this.schedulePump();
+	}
+
+	/**
+	 * Queue a task that became due: at once, after the scan in flight, or when its run ends.
+	 * @param queue The queue.
+	 * @param ref The task.
+	 * @internal
+	 */
+	private offer(queue: TaskQueue, ref: ITaskRef): void {
+		if (queue.running.has(ref.id)) {
+			queue.dueWhileRunning.set(ref.id, ref);
+		} else if (queue.scanning) {
+			queue.arrivedDuringScan.push(ref);
+		} else if (ref.due <= queue.horizon) {
+			queue.push(ref);
+			this.schedulePump();
+		}
 	}
 
 	/**
@@ -401,14 +443,19 @@ export class Scheduler {
 			} else if (tasks.length > 0) {
 				queue.horizon = dueAt(tasks[tasks.length - 1]);
 			}
+			queue.scanFailures = 0;
+			queue.scanRetryAt = 0;
 		} catch (err) {
+			// Back off before the next refill scan, so failing storage is not queried in a tight loop.
+			queue.scanFailures++;
+			queue.scanRetryAt =
+				Date.now() +
+				Math.min(SCAN_BACKOFF_FIRST_MS * 2 ** (queue.scanFailures - 1), this.settings.pollInterval);
 			this.log.log("error", "scanFailed", { type: queue.type }, err);
 		} finally {
 			queue.scanning = false;
 			for (const ref of queue.arrivedDuringScan.splice(0)) {
-				if (ref.due <= queue.horizon && !queue.running.has(ref.id)) {
-					queue.push(ref);
-				}
+				this.offer(queue, ref);
 			}
 			this.schedulePump();
 		}

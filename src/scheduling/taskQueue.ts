@@ -75,6 +75,21 @@ export class TaskQueue {
 	public readonly arrivedDuringScan: ITaskRef[] = [];
 
 	/**
+	 * Tasks made due (retry()) while they were running: queued when their run ends.
+	 */
+	public readonly dueWhileRunning = new Map<string, ITaskRef>();
+
+	/**
+	 * Consecutive failed scans, for their backoff.
+	 */
+	public scanFailures = 0;
+
+	/**
+	 * No refill scan before this time, epoch ms (backoff after a failed scan).
+	 */
+	public scanRetryAt = 0;
+
+	/**
 	 * The heap (heap-js), ordered by due, then created, then insertion.
 	 * @internal
 	 */
@@ -171,6 +186,9 @@ export class TaskQueue {
 		this._live.clear();
 		this.running.clear();
 		this.arrivedDuringScan.length = 0;
+		this.dueWhileRunning.clear();
+		this.scanFailures = 0;
+		this.scanRetryAt = 0;
 		this.horizon = Number.NEGATIVE_INFINITY;
 		this.lastStart = Number.NEGATIVE_INFINITY;
 	}

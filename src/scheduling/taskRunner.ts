@@ -117,8 +117,13 @@ export class TaskRunner {
 		);
 
 		const next = settled(task, outcome, Date.now(), this.settings.retryInterval);
+		let attempt = 0;
 		const recorded = await this.withRetries(
-			async () => ({ written: await this.store.settle(next, removeOnSettle(next)) }),
+			async () => {
+				// From the second attempt on, the write is repeated only if storage still holds the claim.
+				const claimedAt = attempt++ > 0 ? task.dateModified : undefined;
+				return { written: await this.store.settle(next, removeOnSettle(next), claimedAt) };
+			},
 			"settleFailed",
 			id
 		);

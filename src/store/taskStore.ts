@@ -121,14 +121,22 @@ export class TaskStore {
 	 * Record the outcome of a claimed task, unless it was removed while running.
 	 * @param task The settled task.
 	 * @param remove True to remove it (retainFor 0) rather than write it.
-	 * @returns False when the task was removed while it ran, so nothing was written.
+	 * @param claimedAt The claim's dateModified, when this is a repeat of a write that failed: the
+	 * failed write may have committed before it threw, and a cancel() or retry() may have changed
+	 * the task since, so the write is repeated only while storage still holds the claim.
+	 * @returns False when nothing was written because the task was removed while it ran.
 	 */
-	public async settle(task: BackgroundTask, remove: boolean): Promise<boolean> {
+	public async settle(task: BackgroundTask, remove: boolean, claimedAt?: string): Promise<boolean> {
 		return this._lock.run(task.id, async () => {
-			const removed = this._removedWhileClaimed.has(task.id);
-			if (!removed) {
+			let write = !this._removedWhileClaimed.has(task.id);
+			if (write && claimedAt !== undefined) {
+				const current = await this.get(task.id);
+				write = current?.status === TaskStatus.Processing && current.dateModified === claimedAt;
+			}
+			if (write) {
 				await this.write(task, remove);
 			}
+			const removed = this._removedWhileClaimed.has(task.id);
 			this._claimed.delete(task.id);
 			this._removedWhileClaimed.delete(task.id);
 			return !removed;
@@ -272,8 +280,16 @@ export class TaskStore {
 			cursor = page.cursor;
 		} while (Is.stringValue(cursor));
 		for (const id of expired) {
-			await this.remove(id);
-			removed++;
+			// Checked again under the task's lock: a retry() since the page was read keeps it.
+			const gone = await this._lock.run(id, async () => {
+				const current = await this.get(id);
+				if (current && isExpired(current)) {
+					await this._storage.remove(id);
+					return true;
+				}
+				return false;
+			});
+			removed += gone ? 1 : 0;
 		}
 		return removed;
 	}

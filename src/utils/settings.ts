@@ -44,19 +44,53 @@ export interface IResolvedConfig extends ISchedulerSettings {
 }
 
 /**
- * The integer fields of the config with their minimum values.
+ * The longest delay a timer accepts (about 24.8 days): every setting used as a timer delay is
+ * capped here, since a longer one would fire at once.
  */
-const INTEGER_MINIMUMS: { [key in keyof IEntityStorageBackgroundTaskConnectorConfig]?: number } = {
-	taskInterval: 0,
-	retryInterval: 1,
-	cleanupInterval: 1000,
-	concurrency: 1,
-	maxWorkers: 1,
-	taskTimeout: 1,
-	shutdownTimeout: 0,
-	pollInterval: 100,
-	maxWorkerMemoryMb: 16
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * The longest retainFor accepted: 100 years, so retainUntil stays a valid date.
+ */
+export const MAX_RETAIN_MS = 3_155_760_000_000;
+
+/**
+ * The integer fields of the config with their bounds.
+ */
+const INTEGER_BOUNDS: {
+	[key in keyof IEntityStorageBackgroundTaskConnectorConfig]?: [min: number, max?: number];
+} = {
+	taskInterval: [0, MAX_TIMER_MS],
+	retryInterval: [1, MAX_TIMER_MS],
+	cleanupInterval: [1000, MAX_TIMER_MS],
+	concurrency: [1],
+	// Every worker starts at once and costs memory: more than this is a mistake, not a setting.
+	maxWorkers: [1, 256],
+	taskTimeout: [1, MAX_TIMER_MS],
+	shutdownTimeout: [0, MAX_TIMER_MS],
+	pollInterval: [100, MAX_TIMER_MS],
+	maxWorkerMemoryMb: [16, 1_048_576]
 };
+
+/**
+ * Validate an optional integer within bounds.
+ * @param property The property name.
+ * @param value The value.
+ * @param failures The failures to add to.
+ * @param minValue The minimum.
+ * @param maxValue The maximum.
+ */
+export function optionalInteger(
+	property: string,
+	value: unknown,
+	failures: IValidationFailure[],
+	minValue: number,
+	maxValue?: number
+): void {
+	if (!Is.undefined(value)) {
+		Validation.integer(property, value, failures, undefined, { minValue, maxValue });
+	}
+}
 
 /**
  * Validate the config, collecting every failure, named config.<field>.
@@ -72,10 +106,8 @@ export function validateConfig(config: unknown): IValidationFailure[] {
 		return failures;
 	}
 	const values = config as { [key: string]: unknown };
-	for (const [key, minValue] of Object.entries(INTEGER_MINIMUMS)) {
-		if (!Is.undefined(values[key])) {
-			Validation.integer(`config.${key}`, values[key], failures, undefined, { minValue });
-		}
+	for (const [key, [minValue, maxValue]] of Object.entries(INTEGER_BOUNDS)) {
+		optionalInteger(`config.${key}`, values[key], failures, minValue, maxValue);
 	}
 	if (!Is.undefined(values.engineName)) {
 		Validation.stringValue("config.engineName", values.engineName, failures);

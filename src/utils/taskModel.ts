@@ -3,6 +3,7 @@
 import type { IBackgroundTask } from "@twin.org/background-task-models";
 import { Converter, GeneralError, RandomHelper, Urn } from "@twin.org/core";
 import type { BackgroundTask } from "../entities/backgroundTask.js";
+import { iso } from "../scheduling/rules.js";
 
 /**
  * The URN namespace identifier of task ids.
@@ -69,8 +70,7 @@ export function toTaskModel<T = unknown, U = unknown>(
 		dateModified: task.dateModified,
 		dateCompleted: task.dateCompleted,
 		dateCancelled: task.dateCancelled,
-		dateRetainUntil:
-			(task.retainUntil ?? 0) > 0 ? new Date(task.retainUntil as number).toISOString() : undefined,
+		dateRetainUntil: (task.retainUntil ?? 0) > 0 ? iso(task.retainUntil as number) : undefined,
 		status: task.status,
 		payload: copy(task.payload) as T,
 		result: copy(task.result) as U,
