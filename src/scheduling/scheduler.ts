@@ -1,20 +1,14 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
-import { TaskStatus } from "@twin.org/background-task-models";
 import type { BackgroundTask } from "../entities/backgroundTask.js";
 import type { ITaskExecutor } from "../execution/ITaskExecutor.js";
 import type { TaskStore } from "../store/taskStore.js";
 import type { TaskLog } from "../utils/taskLog.js";
-import { dueAt, isExpired } from "./rules.js";
-import { TaskQueue, type ITaskRef } from "./taskQueue.js";
+import { TaskFeed } from "./taskFeed.js";
+import { TaskQueue, toRef, type ITaskRef } from "./taskQueue.js";
 import type { IRegisteredHandler, ISchedulerSettings } from "./schedulerModels.js";
 import { TaskRunner } from "./taskRunner.js";
 import { Timers } from "./timers.js";
-
-/**
- * The first pause after a failed scan; it doubles with each failure, up to pollInterval.
- */
-const SCAN_BACKOFF_FIRST_MS = 100;
 
 /**
  * Decides which task runs next and when.
@@ -65,12 +59,6 @@ export class Scheduler {
 	private _inFlight = 0;
 
 	/**
-	 * Insertion counter for queue order.
-	 * @internal
-	 */
-	private _seq = 0;
-
-	/**
 	 * The number of the current session (one start..stop). A run abandoned by stop() can still
 	 * settle after a later start() (inline mode: its handler cannot be terminated); its bookkeeping
 	 * belongs to its own session and must not touch the new session's queues or in-flight count,
@@ -116,6 +104,12 @@ export class Scheduler {
 	private readonly _timers = new Timers();
 
 	/**
+	 * Reads storage for the queues: scans, the unhandled-type report, the sweep.
+	 * @internal
+	 */
+	private readonly _feed: TaskFeed;
+
+	/**
 	 * Create a new Scheduler.
 	 * @param store The task store.
 	 * @param createExecutor Creates the executor on start.
@@ -127,7 +121,9 @@ export class Scheduler {
 		private readonly createExecutor: () => ITaskExecutor,
 		private readonly settings: ISchedulerSettings,
 		private readonly log: TaskLog
-	) {}
+	) {
+		this._feed = new TaskFeed(store, settings, log);
+	}
 
 	/**
 	 * Is the scheduler running.
@@ -161,7 +157,7 @@ export class Scheduler {
 			this.log,
 			this._timers
 		);
-		await this.sweep();
+		await this._feed.sweep();
 		if (session !== this._session || this._state !== "started") {
 			// stop() ran while the sweep was in flight (and maybe another start()): arming timers or
 			// scanning now would outlive that stop and keep the process alive.
@@ -173,7 +169,7 @@ export class Scheduler {
 			this.track(this.scan(queue));
 		}
 		this._timers.every(this.settings.pollInterval, () => this.poll());
-		this._timers.every(this.settings.cleanupInterval, () => this.track(this.sweep()));
+		this._timers.every(this.settings.cleanupInterval, () => this.track(this._feed.sweep()));
 	}
 
 	/**
@@ -251,7 +247,7 @@ export class Scheduler {
 	public notifyDue(task: BackgroundTask): void {
 		const queue = this._queues.get(task.type);
 		if (this.started && queue) {
-			this.offer(queue, this.toRef(task));
+			this.offer(queue, toRef(task));
 		}
 	}
 
@@ -390,7 +386,7 @@ export class Scheduler {
 		// The type's current queue, which may be a new one when the type was registered again
 		// meanwhile (it shares this queue's running set); none if unregistered.
 		const current = this._queues.get(queue.type);
-		const ref = madeDue ?? (requeue ? this.toRef(requeue) : undefined);
+		const ref = madeDue ?? (requeue ? toRef(requeue) : undefined);
 		if (ref && current && this.started) {
 			this.offer(current, ref);
 		}
@@ -415,53 +411,6 @@ export class Scheduler {
 	}
 
 	/**
-	 * Read a batch of the type's active tasks from storage and queue those not yet known.
-	 * @param queue The queue.
-	 * @internal
-	 */
-	private async scan(queue: TaskQueue): Promise<void> {
-		if (queue.scanning) {
-			return;
-		}
-		queue.scanning = true;
-		try {
-			const { tasks, complete } = await this.store.scanActive(
-				queue.type,
-				this.settings.threadId,
-				this.settings.batchSize
-			);
-			if (!this.started || this._queues.get(queue.type) !== queue) {
-				return;
-			}
-			for (const task of tasks) {
-				if (!queue.has(task.id)) {
-					queue.push(this.toRef(task));
-				}
-			}
-			if (complete) {
-				queue.horizon = Number.POSITIVE_INFINITY;
-			} else if (tasks.length > 0) {
-				queue.horizon = dueAt(tasks[tasks.length - 1]);
-			}
-			queue.scanFailures = 0;
-			queue.scanRetryAt = 0;
-		} catch (err) {
-			// Back off before the next refill scan, so failing storage is not queried in a tight loop.
-			queue.scanFailures++;
-			queue.scanRetryAt =
-				Date.now() +
-				Math.min(SCAN_BACKOFF_FIRST_MS * 2 ** (queue.scanFailures - 1), this.settings.pollInterval);
-			this.log.log("error", "scanFailed", { type: queue.type }, err);
-		} finally {
-			queue.scanning = false;
-			for (const ref of queue.arrivedDuringScan.splice(0)) {
-				this.offer(queue, ref);
-			}
-			this.schedulePump();
-		}
-	}
-
-	/**
 	 * The poll: scan every type for tasks that reached storage by other routes, and report due
 	 * tasks of types that have no handler.
 	 * @internal
@@ -471,62 +420,27 @@ export class Scheduler {
 			this.track(this.scan(queue));
 		}
 		if (this.log.enabled) {
-			this.track(this.reportUnhandled());
+			this.track(this._feed.reportUnhandled(type => this._queues.has(type)));
 		}
 	}
 
 	/**
-	 * Log an error for each type with due tasks of this thread and no handler.
+	 * Scan one type's tasks in storage; then queue what arrived meanwhile and pump.
+	 * @param queue The queue.
 	 * @internal
 	 */
-	private async reportUnhandled(): Promise<void> {
-		try {
-			const now = Date.now();
-			const { tasks } = await this.store.scanActive(undefined, this.settings.threadId, 100);
-			const unhandled = new Set(
-				tasks
-					.filter(
-						t => t.status === TaskStatus.Pending && dueAt(t) <= now && !this._queues.has(t.type)
-					)
-					.map(t => t.type)
-			);
-			for (const type of unhandled) {
-				this.log.log("error", "noHandler", { type });
-			}
-		} catch (err) {
-			this.log.log("error", "scanFailed", {}, err);
+	private async scan(queue: TaskQueue): Promise<void> {
+		const ran = await this._feed.scan(
+			queue,
+			() => this.started && this._queues.get(queue.type) === queue
+		);
+		if (!ran) {
+			return;
 		}
-	}
-
-	/**
-	 * Remove final tasks whose retain date has passed.
-	 * @internal
-	 */
-	private async sweep(): Promise<void> {
-		try {
-			const now = Date.now();
-			const removed = await this.store.sweep(task => isExpired(task, now));
-			if (removed > 0) {
-				this.log.log("info", "tasksSwept", { count: removed });
-			}
-		} catch (err) {
-			this.log.log("error", "sweepFailed", {}, err);
+		for (const ref of queue.arrivedDuringScan.splice(0)) {
+			this.offer(queue, ref);
 		}
-	}
-
-	/**
-	 * The in-memory ref of a task.
-	 * @param task The task.
-	 * @returns The ref.
-	 * @internal
-	 */
-	private toRef(task: BackgroundTask): ITaskRef {
-		return {
-			id: task.id,
-			due: dueAt(task),
-			created: Date.parse(task.dateCreated),
-			seq: this._seq++
-		};
+		this.schedulePump();
 	}
 
 	/**

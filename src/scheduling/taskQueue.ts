@@ -1,6 +1,8 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
 import { Heap } from "heap-js";
+import type { BackgroundTask } from "../entities/backgroundTask.js";
+import { dueAt } from "./rules.js";
 import type { IRegisteredHandler } from "./schedulerModels.js";
 
 /**
@@ -202,4 +204,20 @@ export class TaskQueue {
  */
 function compare(a: ITaskRef, b: ITaskRef): number {
 	return a.due - b.due || a.created - b.created || a.seq - b.seq;
+}
+
+/**
+ * Insertion counter for queue order.
+ */
+let nextSeq = 0;
+
+/**
+ * The in-memory ref of a task.
+ * @param task The task (its id, due and creation dates).
+ * @returns The ref.
+ */
+export function toRef(
+	task: Pick<BackgroundTask, "id" | "dateNextProcess" | "dateCreated">
+): ITaskRef {
+	return { id: task.id, due: dueAt(task), created: Date.parse(task.dateCreated), seq: nextSeq++ };
 }
