@@ -811,6 +811,8 @@ describe("storage rejecting at once", () => {
 				3000,
 				"the child's timer"
 			);
+			// Once its timer fired the child stops its connector and exits: give it a bounded while.
+			await waitFor(() => child.exitCode !== null, 5000, "the child to exit after its timer");
 		} catch (err) {
 			expect.fail(
 				`the event loop of the child was starved (timer never fired): ${String(err)}; output ${out}`
