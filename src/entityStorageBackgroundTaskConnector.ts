@@ -24,6 +24,7 @@ import type { ILoggingComponent } from "@twin.org/logging-models";
 import { nameof } from "@twin.org/nameof";
 import type { BackgroundTask } from "./entities/backgroundTask.js";
 import { InlineExecutor } from "./execution/inlineExecutor.js";
+import { moduleExists } from "./execution/outcomes.js";
 import { WorkerPoolExecutor } from "./execution/workerPoolExecutor.js";
 import { ExecutionMode } from "./models/executionMode.js";
 import type { IEntityStorageBackgroundTaskConnectorConstructorOptions } from "./models/IEntityStorageBackgroundTaskConnectorConstructorOptions.js";
@@ -173,7 +174,13 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 	): Promise<void> {
 		const failures: IValidationFailure[] = [];
 		Validation.stringValue(nameof(taskType), taskType, failures);
-		Validation.stringValue(nameof(module), module, failures);
+		if (Validation.stringValue(nameof(module), module, failures) && !(await moduleExists(module))) {
+			failures.push({
+				property: nameof(module),
+				reason: "validation.beModule",
+				properties: { module, cwd: process.cwd() }
+			});
+		}
 		Validation.stringValue(nameof(method), method, failures);
 		if (!Is.undefined(stateChangeCallback) && !Is.function(stateChangeCallback)) {
 			failures.push({ property: nameof(stateChangeCallback), reason: "validation.beFunction" });

@@ -1,6 +1,9 @@
 // Running handlers, through the public API: results, failures of every kind, module and method
 // resolution, engine clone data and timeouts, in both execution modes; then what needs worker
 // isolation (terminating a spinning handler, surviving process.exit) in worker mode only.
+import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { TaskStatus } from "@twin.org/background-task-models";
 import { EngineCoreFactory, type IEngineCore } from "@twin.org/engine-models";
@@ -83,9 +86,22 @@ describe.each(MODES)("handler execution in %s mode", executionMode => {
 		});
 	});
 
-	test("a missing module or export fails the task; fixing the registration makes the next one run", async () => {
+	test("registering a module that does not exist is rejected, naming module", async () => {
+		const { connector } = createConnector({ executionMode });
+		const error = await connector.registerHandler("nomodule", MISSING_MODULE, "echo").then(
+			() => undefined,
+			(err: unknown) => err as { properties?: { validationFailures?: { property: string }[] } }
+		);
+		expect(error?.properties?.validationFailures?.map(f => f.property)).toEqual(["module"]);
+	});
+
+	test("a module gone by run time or a missing export fails the task; fixing the registration makes the next one run", async () => {
 		const { connector, start } = createConnector({ executionMode });
-		await connector.registerHandler("nomodule", MISSING_MODULE, "echo");
+		// The module exists when registered, and is deleted before any task imports it.
+		const gone = join(mkdtempSync(join(tmpdir(), "bgt-gone-")), "no-such-module.mjs");
+		copyFileSync(fileURLToPath(HANDLERS), gone);
+		await connector.registerHandler("nomodule", pathToFileURL(gone).href, "echo");
+		rmSync(gone);
 		await connector.registerHandler("noexport", HANDLERS, "doesNotExist");
 		await start();
 		const noModule = await connector.create("nomodule", { a: 1 }, { retainFor: -1 });

@@ -514,7 +514,7 @@ describe("registerHandler and unregisterHandler", () => {
 		const { connector } = createConnector();
 		await expect(connector.registerHandler("a", HANDLERS, "echo")).resolves.toBeUndefined();
 		await expect(
-			connector.registerHandler("b", "@scope/pkg", "Export.member", async () => {}, {
+			connector.registerHandler("b", "@twin.org/core", "Export.member", async () => {}, {
 				concurrency: 2,
 				timeout: 1
 			})

@@ -11,9 +11,7 @@
  * { ok: false, error }, with the handler's own error name and message kept (a structured clone of
  * a thrown error would lose a custom class name).
  */
-import { isAbsolute, resolve as resolvePath } from "node:path";
-import { pathToFileURL } from "node:url";
-import { resolve as resolveImport } from "import-meta-resolve";
+import { locateModule } from "./moduleLocator.mjs";
 
 /**
  * Imported handler modules by specifier: each module is imported once per thread.
@@ -88,7 +86,7 @@ async function resolveHandler(specifier, method) {
 function loadModule(specifier) {
 	let loading = modules.get(specifier);
 	if (!loading) {
-		loading = import(toImportable(specifier)).catch(err => {
+		loading = import(locateModule(specifier).url).catch(err => {
 			modules.delete(specifier);
 			throw namedError(
 				"ModuleNotFoundError",
@@ -98,27 +96,6 @@ function loadModule(specifier) {
 		modules.set(specifier, loading);
 	}
 	return loading;
-}
-
-/**
- * Turn a specifier into something import() accepts from this file: URLs as they are, paths
- * relative to the working directory, and package names resolved from the application's working
- * directory (falling back to this package's own location).
- * @param {string} specifier The module specifier.
- * @returns {string} The specifier to import.
- */
-function toImportable(specifier) {
-	if (/^(file|node|data):/.test(specifier)) {
-		return specifier;
-	}
-	if (isAbsolute(specifier) || specifier.startsWith("./") || specifier.startsWith("../")) {
-		return pathToFileURL(resolvePath(process.cwd(), specifier)).href;
-	}
-	try {
-		return resolveImport(specifier, pathToFileURL(`${process.cwd()}/`).href);
-	} catch {
-		return specifier;
-	}
 }
 
 /**

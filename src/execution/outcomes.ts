@@ -9,6 +9,23 @@ import type { AttemptOutcome } from "../scheduling/rules.js";
 export const HANDLER_WORKER_URL = new URL("./handlerWorker.mjs", import.meta.url);
 
 /**
+ * The module locator the worker uses, loaded with import() so that the CommonJS build can load
+ * it on every Node 20 (it is an ES module shared with the worker).
+ */
+const MODULE_LOCATOR_URL = new URL("./moduleLocator.mjs", import.meta.url);
+
+/**
+ * Does a handler module specifier point at a module that exists, by the rules the worker uses
+ * to import it.
+ * @param specifier The module specifier.
+ * @returns True if it was found.
+ */
+export async function moduleExists(specifier: string): Promise<boolean> {
+	const locator = (await import(MODULE_LOCATOR_URL.href)) as typeof import("./moduleLocator.mjs");
+	return locator.locateModule(specifier).found;
+}
+
+/**
  * A failed outcome with an error of the given name, as the stored IError.
  * @param name The error name.
  * @param message The message.

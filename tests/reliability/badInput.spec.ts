@@ -509,41 +509,44 @@ describe("extreme values that are accepted on purpose", () => {
 
 describe("unknown handler modules and methods", () => {
 	test.each([
-		[
-			"an absolute path that does not exist",
-			"/nonexistent/reliability/handler.mjs",
-			"ModuleNotFoundError"
-		],
-		[
-			"a file URL that does not exist",
-			"file:///nonexistent/reliability/handler.mjs",
-			"ModuleNotFoundError"
-		],
-		["a relative path that does not exist", "./nonexistent/handler.mjs", "ModuleNotFoundError"],
-		["a package that is not installed", "@twin-fast/no-such-package", "ModuleNotFoundError"],
-		["an export that does not exist", HANDLERS, "HandlerNotFoundError"]
-	])(
-		"%s: registration is accepted, the task fails clearly, nothing else changes",
-		async (_, module, errorName) => {
-			const inner = new MemoryEntityStorageConnector<BackgroundTask>({
-				entitySchema: "BackgroundTask"
-			});
-			const { connector, start } = createConnector({ executionMode: "inline" }, inner);
-			await start();
-			const before = JSON.stringify(inner.getStore());
-			const method = errorName === "HandlerNotFoundError" ? "noSuchExport" : "work";
-			await connector.registerHandler("missing", module, method);
-			expect(JSON.stringify(inner.getStore())).toBe(before);
+		["an absolute path that does not exist", "/nonexistent/reliability/handler.mjs"],
+		["a file URL that does not exist", "file:///nonexistent/reliability/handler.mjs"],
+		["a relative path that does not exist", "./nonexistent/handler.mjs"],
+		["a package that is not installed", "@twin-fast/no-such-package"]
+	])("%s: registration is rejected naming module, nothing changes", async (_, module) => {
+		const inner = new MemoryEntityStorageConnector<BackgroundTask>({
+			entitySchema: "BackgroundTask"
+		});
+		const { connector, start } = createConnector({ executionMode: "inline" }, inner);
+		await start();
+		await connector.create("missing", { key: "before" }, { retainFor: -1 });
+		const before = JSON.stringify(inner.getStore());
+		const error = await connector.registerHandler("missing", module, "work").then(
+			() => undefined,
+			(err: unknown) => err
+		);
+		expect(namedArguments(error)).toEqual(["module"]);
+		expect(JSON.stringify(inner.getStore())).toBe(before);
+		// Nothing was registered: the task of the type stays pending.
+		expect((await connector.query("missing")).entities.map(t => t.status)).toEqual(["pending"]);
+	});
 
-			const urn = await connector.create("missing", { key: "m" }, { retainFor: -1 });
-			const task = await waitForStatus(connector, urn, ["failed", "success"]);
-			expect(task.status).toBe(TaskStatus.Failed);
-			expect(task.error?.name).toBe(errorName);
-			expect(task.error?.message).toContain(
-				errorName === "HandlerNotFoundError" ? "noSuchExport" : module
-			);
-		}
-	);
+	test("an export that does not exist: registration is accepted, the task fails clearly", async () => {
+		const inner = new MemoryEntityStorageConnector<BackgroundTask>({
+			entitySchema: "BackgroundTask"
+		});
+		const { connector, start } = createConnector({ executionMode: "inline" }, inner);
+		await start();
+		const before = JSON.stringify(inner.getStore());
+		await connector.registerHandler("missing", HANDLERS, "noSuchExport");
+		expect(JSON.stringify(inner.getStore())).toBe(before);
+
+		const urn = await connector.create("missing", { key: "m" }, { retainFor: -1 });
+		const task = await waitForStatus(connector, urn, ["failed", "success"]);
+		expect(task.status).toBe(TaskStatus.Failed);
+		expect(task.error?.name).toBe("HandlerNotFoundError");
+		expect(task.error?.message).toContain("noSuchExport");
+	});
 });
 
 describe("values that pass validation must not break the connector later", () => {
