@@ -18,11 +18,15 @@ import { Timers } from "./timers.js";
  * mode, so a worker never waits for the main thread's storage work). `pump()` fills free slots
  * round-robin, one task per type per round, so a busy type never starves another.
  *
- * Work reaches a queue by three routes: `notifyCreated` (a task this instance created: no storage
- * query), scans of storage (at start, on registering a type, when a partial queue runs low, and
- * every pollInterval for tasks that reached storage by other routes), and re-queuing after a failed
- * attempt. The only timers are: one wake-up for the earliest future due time (or taskInterval gap),
- * the poll, the retained-task sweep, and backoff pauses while storage fails.
+ * Work reaches a queue by three routes: `notifyDue` (a task this instance created or retried: no
+ * storage query), scans of storage through the TaskFeed (at start, on registering a type, when a
+ * partial queue runs low, and every pollInterval for tasks that reached storage by other routes),
+ * and re-queuing when a run leaves its task pending. The only timers are: one wake-up for the
+ * earliest future start (due time, taskInterval gap or scan backoff), the poll, the retained-task
+ * sweep, and backoff pauses while storage fails.
+ *
+ * In worker mode a claimed task may wait briefly for a free worker (the executor hands jobs to
+ * the pool only as workers free up); its timeout starts when its handler starts.
  */
 export class Scheduler {
 	/**
