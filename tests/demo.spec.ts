@@ -30,18 +30,15 @@ interface IDemoRun {
 function startDemo(args: string[]): IDemoRun {
 	const child = spawn(process.execPath, [DEMO, ...args], {
 		cwd: ROOT,
-		stdio: ["ignore", "pipe", "pipe"]
+		stdio: ["ignore", "pipe", "pipe"],
+		// A bound, not a wait: a demo still running after 40 s is killed and its test fails.
+		timeout: 40000,
+		killSignal: "SIGKILL"
 	});
 	const output = { stdout: "", stderr: "" };
 	child.stdout?.on("data", chunk => (output.stdout += String(chunk)));
 	child.stderr?.on("data", chunk => (output.stderr += String(chunk)));
-	const timer = setTimeout(() => child.kill("SIGKILL"), 40000);
-	const exited = new Promise<number | null>(resolve =>
-		child.on("exit", code => {
-			clearTimeout(timer);
-			resolve(code);
-		})
-	);
+	const exited = new Promise<number | null>(resolve => child.on("exit", code => resolve(code)));
 	return { child, output, exited };
 }
 

@@ -176,12 +176,9 @@ describe("crash recovery over the file store", () => {
 
 		// Process 3 runs to the end and exits on its own.
 		const third = startChild(dir, 0, []);
-		const exit = await Promise.race([
-			third.exited,
-			new Promise<never>((_, reject) =>
-				setTimeout(() => reject(new Error("third process did not finish in 20 s")), 20000)
-			)
-		]);
+		let exit: unknown;
+		void third.exited.then(code => (exit = code));
+		await waitFor(() => exit, 20000, "the third process to finish");
 		expect(exit, third.stderr()).toEqual({ code: 0, signal: null });
 		expect(third.lines.at(-1)).toEqual({ event: "done", tasks: TASKS });
 
