@@ -134,12 +134,11 @@ export class TaskRunner {
 			return undefined;
 		}
 		this._claims.delete(id);
-		this.log.log(next.status === TaskStatus.Failed ? "error" : "info", "taskFinished", {
-			type,
-			id,
-			status: next.status,
-			error: next.error?.message
-		});
+		if (next.status === TaskStatus.Failed) {
+			this.log.log("error", "taskFailed", { type, id, error: next.error?.message });
+		} else {
+			this.log.log("info", "taskFinished", { type, id, status: next.status });
+		}
 		// A task removed while it ran is not written back, but its outcome is still reported: the
 		// handler did run, and the callback may be how the caller learns its result.
 		await this.notify(handler, next);
