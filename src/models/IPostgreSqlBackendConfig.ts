@@ -1,0 +1,102 @@
+// Copyright 2026 the contributors.
+// SPDX-License-Identifier: Apache-2.0.
+
+/**
+ * Configuration of the native PostgreSQL backend (`config.postgresql`): JSON only, so a TWIN
+ * engine can pass it from its config file. The connection fields have the names and meanings of
+ * TWIN's `IPostgreSqlEntityStorageConnectorConfig`, so a node reuses its settings.
+ */
+export interface IPostgreSqlBackendConfig {
+	/**
+	 * The host of the PostgreSQL server.
+	 */
+	host: string;
+
+	/**
+	 * The port of the PostgreSQL server.
+	 * @default 5432
+	 */
+	port?: number;
+
+	/**
+	 * The user to connect as.
+	 */
+	user: string;
+
+	/**
+	 * The password of the user. Never logged and never part of an error.
+	 */
+	password: string;
+
+	/**
+	 * The database to connect to (honoured, unlike TWIN's connector, which connects to the user's
+	 * default database); it must exist.
+	 */
+	database: string;
+
+	/**
+	 * The table holding the tasks: letters, digits and underscores, not starting with a digit, at
+	 * most 63 characters; always quoted in SQL, so the case matters. Created with its indexes when
+	 * missing; an existing table gets the backend's extra columns ("leaseOwner", "leaseExpires").
+	 */
+	tableName: string;
+
+	/**
+	 * TLS for the connections: true to require TLS verified against the system's CAs, or the TLS
+	 * options (PEM strings) passed to Node's tls.connect. Absent or false: no TLS.
+	 */
+	ssl?:
+		| boolean
+		| {
+				/**
+				 * Reject a server certificate that does not verify against the CAs.
+				 * @default true
+				 */
+				rejectUnauthorized?: boolean;
+
+				/**
+				 * The CA certificates to trust, PEM.
+				 */
+				ca?: string;
+
+				/**
+				 * The client certificate, PEM.
+				 */
+				cert?: string;
+
+				/**
+				 * The client private key, PEM.
+				 */
+				key?: string;
+		  };
+
+	/**
+	 * The size of the connection pool, integer >= 1. The connection that listens for wake-ups
+	 * (LISTEN) is separate: a node opens at most maxConnections + 1 connections.
+	 * @default 10
+	 */
+	maxConnections?: number;
+
+	/**
+	 * How long a claim holds a task without being renewed, in milliseconds, integer >= 1000. A task
+	 * whose lease expired (its node died or lost contact) is claimed again by any node.
+	 * @default 30000
+	 */
+	leaseTimeout?: number;
+
+	/**
+	 * How often the leases of the tasks a node holds are renewed, in milliseconds, integer >= 100
+	 * and below leaseTimeout.
+	 * @default leaseTimeout / 3
+	 */
+	heartbeatInterval?: number;
+
+	/**
+	 * The most tasks of one type a node claims ahead of running them (claimed, not yet started),
+	 * integer >= 1. Such tasks are leased like running ones and given back on stop(), so they never
+	 * starve other nodes: a node holds at most this many waiting tasks per type, every other due
+	 * task stays claimable by the other nodes.
+	 * @default 100
+	 */
+	localQueueSize?: number;
+}

@@ -1,0 +1,40 @@
+// Copyright 2026 the contributors.
+// SPDX-License-Identifier: Apache-2.0.
+import { createHash } from "node:crypto";
+import { MAX_IDENTIFIER_LENGTH } from "./postgresConfig.js";
+
+/**
+ * Quote an identifier for SQL. Only ever given the checked table name and names derived from it
+ * (letters, digits, underscores), so quoting cannot be escaped; quotes are doubled regardless.
+ * @param name The identifier.
+ * @returns The quoted identifier.
+ */
+export function quoteIdentifier(name: string): string {
+	return `"${name.replace(/"/g, '""')}"`;
+}
+
+/**
+ * A name derived from the table name (an index, the notification channel), kept within the 63
+ * characters PostgreSQL keeps: a longer one is shortened with a hash of the whole, so two derived
+ * names never collide after the server truncates them.
+ * @param tableName The table name.
+ * @param suffix The suffix, starting with an underscore.
+ * @returns The name.
+ */
+export function derivedName(tableName: string, suffix: string): string {
+	const name = `${tableName}${suffix}`;
+	if (name.length <= MAX_IDENTIFIER_LENGTH) {
+		return name;
+	}
+	const hash = createHash("sha256").update(name).digest("hex").slice(0, 8);
+	return `${tableName.slice(0, MAX_IDENTIFIER_LENGTH - suffix.length - 9)}_${hash}${suffix}`;
+}
+
+/**
+ * The notification channel on which creates and retries of tasks in the table are announced.
+ * @param tableName The table name.
+ * @returns The channel name.
+ */
+export function channelName(tableName: string): string {
+	return derivedName(tableName, "_due");
+}

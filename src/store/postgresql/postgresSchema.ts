@@ -1,0 +1,155 @@
+// Copyright 2026 the contributors.
+// SPDX-License-Identifier: Apache-2.0.
+import { GeneralError } from "@twin.org/core";
+import type { Sql } from "postgres";
+import { quoteIdentifier } from "./postgresNames.js";
+import { PostgresStatements } from "./postgresStatements.js";
+
+/**
+ * The class name used as the source of errors.
+ */
+const CLASS_NAME = "PostgresTaskSource";
+
+/**
+ * The column types a table made by TWIN's connector bootstrap has and the types they are changed
+ * to (as docs/background-task.postgresql-migrate.sql does): its INTEGER retainUntil cannot hold
+ * epoch milliseconds, its REAL numbers lose precision.
+ */
+const TYPE_FIXES: { [column: string]: { to: string; from: string[] } } = {
+	retainUntil: {
+		to: "bigint",
+		from: ["integer", "smallint", "numeric", "real", "double precision"]
+	},
+	retryInterval: { to: "double precision", from: ["real", "integer", "bigint", "numeric"] },
+	retriesRemaining: { to: "double precision", from: ["real", "integer", "bigint", "numeric"] },
+	retainFor: { to: "double precision", from: ["real", "integer", "bigint", "numeric"] }
+};
+
+/**
+ * The columns every statement relies on, with their type.
+ */
+const REQUIRED_TYPES: { [column: string]: string } = {
+	id: "text",
+	type: "text",
+	threadId: "text",
+	dateCreated: "text",
+	dateModified: "text",
+	dateNextProcess: "text",
+	dateCancelled: "text",
+	dateCompleted: "text",
+	status: "text",
+	payload: "jsonb",
+	result: "jsonb",
+	error: "jsonb"
+};
+
+/**
+ * Make the table ready: create it with its indexes when missing, add the backend's lease columns
+ * and the claim index to an existing table, and fix the column types of a table made by TWIN's
+ * connector bootstrap. Runs under a transaction-scoped advisory lock, so nodes starting together
+ * do not race on the DDL; every statement is idempotent.
+ * @param sql The pool.
+ * @param tableName The checked table name.
+ * @returns What was changed on an existing table (empty when it was already complete or new).
+ * @throws GeneralError tableIncompatible when a column has a type the backend cannot use.
+ */
+export async function ensureTable(sql: Sql, tableName: string): Promise<string[]> {
+	const existing = await columnTypes(sql, tableName);
+	const indexes = await indexNames(sql, tableName);
+	const ready =
+		existing.size > 0 &&
+		missingOrWrong(existing).length === 0 &&
+		PostgresStatements.indexNames(tableName).every(name => indexes.has(name));
+	if (ready) {
+		return [];
+	}
+	return sql.begin(async tx => {
+		await tx.unsafe("SELECT pg_advisory_xact_lock(hashtext($1))", [
+			`twin-background-task:${tableName}`
+		]);
+		const columns = await columnTypes(tx, tableName);
+		const changes: string[] = [];
+		const fixes: string[] = [];
+		for (const problem of missingOrWrong(columns)) {
+			const fix = TYPE_FIXES[problem.column];
+			if (problem.type !== undefined && fix?.from.includes(problem.type)) {
+				fixes.push(`ALTER COLUMN ${quoteIdentifier(problem.column)} TYPE ${fix.to}`);
+				changes.push(`${problem.column}: ${problem.type} -> ${fix.to}`);
+			} else if (columns.size > 0 && !isLeaseColumn(problem.column)) {
+				throw new GeneralError(CLASS_NAME, "tableIncompatible", {
+					table: tableName,
+					column: problem.column,
+					type: problem.type ?? "missing"
+				});
+			} else if (columns.size > 0) {
+				changes.push(`${problem.column}: added`);
+			}
+		}
+		for (const statement of PostgresStatements.createTable(tableName)) {
+			await tx.unsafe(statement);
+		}
+		if (fixes.length > 0) {
+			await tx.unsafe(`ALTER TABLE ${quoteIdentifier(tableName)} ${fixes.join(", ")}`);
+		}
+		return changes;
+	});
+}
+
+/**
+ * The columns that are missing or of a type other than the backend's.
+ * @param columns The table's columns and types (empty when there is no table).
+ * @returns The problems.
+ */
+function missingOrWrong(
+	columns: Map<string, string>
+): { column: string; type: string | undefined }[] {
+	const expected: { [column: string]: string } = {
+		...REQUIRED_TYPES,
+		leaseOwner: "text",
+		leaseExpires: "bigint"
+	};
+	for (const [column, fix] of Object.entries(TYPE_FIXES)) {
+		expected[column] = fix.to;
+	}
+	return Object.entries(expected)
+		.filter(([column, type]) => columns.get(column) !== type)
+		.map(([column]) => ({ column, type: columns.get(column) }));
+}
+
+/**
+ * Is the column one the backend adds itself.
+ * @param column The column.
+ * @returns True for the lease columns.
+ */
+function isLeaseColumn(column: string): boolean {
+	return column === "leaseOwner" || column === "leaseExpires";
+}
+
+/**
+ * The columns of the table in the current schema and their types.
+ * @param sql The connection.
+ * @param tableName The table.
+ * @returns Column to data type, empty when the table does not exist.
+ */
+async function columnTypes(sql: Sql, tableName: string): Promise<Map<string, string>> {
+	const rows = await sql.unsafe<{ column_name: string; data_type: string }[]>(
+		`SELECT column_name, data_type FROM information_schema.columns
+		WHERE table_schema = current_schema() AND table_name = $1`,
+		[tableName]
+	);
+	return new Map(rows.map(r => [r.column_name, r.data_type]));
+}
+
+/**
+ * The names of the indexes on the table in the current schema.
+ * @param sql The connection.
+ * @param tableName The table.
+ * @returns The index names.
+ */
+async function indexNames(sql: Sql, tableName: string): Promise<Set<string>> {
+	const rows = await sql.unsafe<{ indexname: string }[]>(
+		`SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1`,
+		[tableName]
+	);
+	return new Set(rows.map(r => r.indexname));
+}

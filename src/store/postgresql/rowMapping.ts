@@ -1,0 +1,128 @@
+// Copyright 2026 the contributors.
+// SPDX-License-Identifier: Apache-2.0.
+import type { BackgroundTask } from "../../entities/backgroundTask.js";
+
+/**
+ * The entity's columns, in schema order: what every statement reads back (never the lease
+ * columns, which are the backend's own).
+ */
+export const TASK_COLUMNS = [
+	"id",
+	"type",
+	"threadId",
+	"retryInterval",
+	"retriesRemaining",
+	"dateCreated",
+	"dateModified",
+	"dateNextProcess",
+	"dateCancelled",
+	"dateCompleted",
+	"retainFor",
+	"retainUntil",
+	"status",
+	"payload",
+	"result",
+	"error"
+] as const satisfies readonly (keyof BackgroundTask)[];
+
+/**
+ * The JSONB columns.
+ */
+const JSON_COLUMNS = ["payload", "result", "error"] as const;
+
+/**
+ * The numeric columns; retainUntil (BIGINT) arrives as a string.
+ */
+const NUMBER_COLUMNS = ["retryInterval", "retriesRemaining", "retainFor", "retainUntil"] as const;
+
+/**
+ * A row as postgres.js returns it: JSONB parsed, BIGINT as a string, NULL as null.
+ */
+export type TaskRow = { [column: string]: unknown };
+
+/**
+ * The task a row holds, exactly as the entity-storage path reads it through TWIN's connector:
+ * NULL columns absent, numbers as numbers, and a JSONB value that is a JSON string parsed once
+ * more (the entity-storage path stores a string or boolean payload/result as its JSON text, see
+ * jsonColumnValue). A string that is not JSON text (written by other software) is kept as it is,
+ * where TWIN's connector would throw.
+ * @param row The row.
+ * @returns The task.
+ */
+export function fromRow(row: TaskRow): BackgroundTask {
+	const task: { [key: string]: unknown } = {};
+	for (const column of TASK_COLUMNS) {
+		const value = row[column];
+		if (value !== null && value !== undefined) {
+			task[column] = value;
+		}
+	}
+	for (const column of NUMBER_COLUMNS) {
+		if (typeof task[column] === "string") {
+			task[column] = Number(task[column]);
+		}
+	}
+	for (const column of JSON_COLUMNS) {
+		const value = task[column];
+		if (typeof value === "string") {
+			try {
+				task[column] = JSON.parse(value);
+			} catch {
+				// Not JSON text: keep the string.
+			}
+		}
+	}
+	return task as unknown as BackgroundTask;
+}
+
+/**
+ * The JSON value a JSONB column holds for a property value, matching what the entity-storage
+ * path writes through TWIN's connector: a string or boolean is stored as its JSON text (a JSON
+ * string), because that connector JSON.parses any JSONB value that comes back as a string;
+ * anything else as itself. Undefined and null mean NULL.
+ * @param value The property value.
+ * @returns The JSON value to store, or undefined for NULL.
+ */
+export function jsonColumnValue(value: unknown): unknown {
+	if (value === undefined || value === null) {
+		return undefined;
+	}
+	if (typeof value === "string" || typeof value === "boolean") {
+		return JSON.stringify(value);
+	}
+	return value;
+}
+
+/**
+ * The text of a JSONB parameter (sent as text and cast in SQL), or null for NULL.
+ * @param value The property value.
+ * @returns The JSON text or null.
+ */
+export function jsonParameter(value: unknown): string | null {
+	const stored = jsonColumnValue(value);
+	return stored === undefined ? null : JSON.stringify(stored);
+}
+
+/**
+ * Earliest due first, then oldest, then by id: the claim order.
+ * @param a One task.
+ * @param b Another.
+ * @returns The comparison.
+ */
+export function byClaimOrder(a: BackgroundTask, b: BackgroundTask): number {
+	return (
+		compare(a.dateNextProcess ?? "", b.dateNextProcess ?? "") ||
+		compare(a.dateCreated, b.dateCreated) ||
+		compare(a.id, b.id)
+	);
+}
+
+/**
+ * Compare strings by code unit, as the database's "C"-like ISO text order does for these values.
+ * @param a One.
+ * @param b Another.
+ * @returns -1, 0 or 1.
+ */
+function compare(a: string, b: string): number {
+	return a < b ? -1 : a > b ? 1 : 0;
+}

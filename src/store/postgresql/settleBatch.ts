@@ -1,0 +1,122 @@
+// Copyright 2026 the contributors.
+// SPDX-License-Identifier: Apache-2.0.
+import type { ISettleEntry } from "./ISettleEntry.js";
+
+/**
+ * A settle waiting in a batch, with its caller's promise.
+ */
+type Waiting = {
+	entry: ISettleEntry;
+	resolve: (written: boolean) => void;
+	reject: (err: unknown) => void;
+};
+
+/**
+ * Collects settles and writes them together: the settles that arrive while the event loop runs
+ * one turn (or while the previous batch is being written) go out as one statement. Settles of
+ * many tasks finishing together then cost one round trip, and under load the batches grow on
+ * their own while a write is in flight. One batch is written at a time; a task appears at most
+ * once per batch (a second settle of the same task waits for the next batch).
+ */
+export class SettleBatch {
+	/**
+	 * The batches not yet written, oldest first.
+	 * @internal
+	 */
+	private readonly _queued: Map<string, Waiting>[] = [];
+
+	/**
+	 * The write in flight.
+	 * @internal
+	 */
+	private _writing?: Promise<void>;
+
+	/**
+	 * A flush scheduled for the next turn of the event loop.
+	 * @internal
+	 */
+	private _scheduled = false;
+
+	/**
+	 * Create a new SettleBatch.
+	 * @param write Writes a batch; resolves with the ids written or removed.
+	 */
+	constructor(private readonly write: (entries: ISettleEntry[]) => Promise<Set<string>>) {}
+
+	/**
+	 * Queue a settle.
+	 * @param entry The entry.
+	 * @returns True when the row was written or removed, false when the fence kept it out.
+	 */
+	public async add(entry: ISettleEntry): Promise<boolean> {
+		return new Promise<boolean>((resolve, reject) => {
+			let batch = this._queued[this._queued.length - 1];
+			if (!batch || batch.has(entry.id)) {
+				batch = new Map();
+				this._queued.push(batch);
+			}
+			batch.set(entry.id, { entry, resolve, reject });
+			this.schedule();
+		});
+	}
+
+	/**
+	 * Wait until every queued settle has been written (or failed).
+	 */
+	public async drain(): Promise<void> {
+		while (this._writing || this._queued.length > 0) {
+			if (!this._writing) {
+				this.flush();
+			}
+			await this._writing?.catch(() => undefined);
+		}
+	}
+
+	/**
+	 * Flush on the next turn unless a write is in flight (its end flushes).
+	 * @internal
+	 */
+	private schedule(): void {
+		if (this._scheduled || this._writing) {
+			return;
+		}
+		this._scheduled = true;
+		setImmediate(() => {
+			this._scheduled = false;
+			if (!this._writing) {
+				this.flush();
+			}
+		});
+	}
+
+	/**
+	 * Write the oldest batch; when done, the next one.
+	 * @internal
+	 */
+	private flush(): void {
+		const batch = this._queued.shift();
+		if (!batch) {
+			return;
+		}
+		const waiting = [...batch.values()];
+		this._writing = this.write(waiting.map(w => w.entry))
+			.then(
+				written => {
+					for (const w of waiting) {
+						w.resolve(written.has(w.entry.id));
+					}
+				},
+				err => {
+					for (const w of waiting) {
+						w.reject(err);
+					}
+				}
+			)
+			.finally(() => {
+				this._writing = undefined;
+				if (this._queued.length > 0) {
+					this.flush();
+				}
+			});
+	}
+}
