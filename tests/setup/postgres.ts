@@ -6,7 +6,16 @@
 // When the server cannot start, startPostgres() throws with the reason (and the server log): the
 // suite fails, it is never skipped. scripts/ensure-postgres.sh installs the binaries on Debian.
 import { execFile } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import {
+	chmodSync,
+	chownSync,
+	existsSync,
+	mkdtempSync,
+	readdirSync,
+	readFileSync,
+	rmSync,
+	writeFileSync
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -74,6 +83,33 @@ export interface ITestPostgres {
 	 * Stop the server and remove its directory.
 	 */
 	stop: () => Promise<void>;
+
+	/**
+	 * With the ssl option: the server's self-signed certificate (PEM), to trust as the CA.
+	 */
+	ca?: string;
+
+	/**
+	 * With the password option: the superuser's password (TCP connections must give it).
+	 */
+	password?: string;
+}
+
+/**
+ * Options of a throw-away server; without any, TCP connections use trust authentication and no
+ * TLS.
+ */
+export interface ITestPostgresOptions {
+	/**
+	 * Serve TLS (ssl=on) with a self-signed certificate for CN=localhost, IP 127.0.0.1, made by
+	 * openssl in the server's directory.
+	 */
+	ssl?: boolean;
+
+	/**
+	 * Require this password of the superuser on TCP connections (scram-sha-256).
+	 */
+	password?: string;
 }
 
 /**
@@ -163,11 +199,56 @@ function describe(err: unknown): string {
 }
 
 /**
+ * Make a self-signed certificate and key for the server (CN=localhost, subjectAltName localhost
+ * and 127.0.0.1), owned by the server's user with the key readable only by it, as the server
+ * requires.
+ * @param dir The server's directory.
+ * @param asUser The server's user when this process is root.
+ * @returns The certificate, PEM.
+ */
+async function makeCertificate(dir: string, asUser: string | undefined): Promise<string> {
+	const cert = join(dir, "server.crt");
+	const key = join(dir, "server.key");
+	await run(
+		"openssl",
+		[
+			"req",
+			"-x509",
+			"-newkey",
+			"ec",
+			"-pkeyopt",
+			"ec_paramgen_curve:prime256v1",
+			"-nodes",
+			"-keyout",
+			key,
+			"-out",
+			cert,
+			"-days",
+			"2",
+			"-subj",
+			"/CN=localhost",
+			"-addext",
+			"subjectAltName=DNS:localhost,IP:127.0.0.1"
+		],
+		{ timeout: 30000 }
+	);
+	chmodSync(key, 0o600);
+	if (asUser) {
+		const ids = userIds(asUser);
+		for (const file of [cert, key]) {
+			chownSync(file, ids?.uid ?? 0, ids?.gid ?? 0);
+		}
+	}
+	return readFileSync(cert, "utf8");
+}
+
+/**
  * Start a throw-away server and create the background task table from the shipped definition.
+ * @param options TLS and password authentication, both off by default.
  * @returns The running server.
  * @throws Error with the reason when the binaries are missing or the server does not start.
  */
-export async function startPostgres(): Promise<ITestPostgres> {
+export async function startPostgres(options: ITestPostgresOptions = {}): Promise<ITestPostgres> {
 	const bin = findPostgresBin();
 	if (!bin) {
 		throw new Error(
@@ -194,19 +275,45 @@ export async function startPostgres(): Promise<ITestPostgres> {
 		chownSync(dir, ids.uid, ids.gid);
 	}
 
+	const authArgs = ["--auth=trust"];
+	if (options.password !== undefined) {
+		const pwFile = join(dir, "password");
+		writeFileSync(pwFile, `${options.password}\n`);
+		if (asUser) {
+			const ids = userIds(asUser);
+			chownSync(pwFile, ids?.uid ?? 0, ids?.gid ?? 0);
+		}
+		authArgs.push("--auth-host=scram-sha-256", `--pwfile=${pwFile}`);
+	}
 	try {
 		await runPg(asUser, join(bin, "initdb"), [
 			"-D",
 			dataDir,
 			"-U",
 			SUPERUSER,
-			"--auth=trust",
+			...authArgs,
 			"--encoding=UTF8",
 			"--no-sync"
 		]);
 	} catch (err) {
 		remove();
 		throw new Error(`initdb failed in ${dataDir}: ${describe(err)}`);
+	}
+
+	const serverOptions: string[] = [];
+	let ca: string | undefined;
+	if (options.ssl) {
+		try {
+			ca = await makeCertificate(dir, asUser);
+		} catch (err) {
+			remove();
+			throw new Error(`Making the test certificate with openssl failed: ${describe(err)}`);
+		}
+		serverOptions.push(
+			"-c ssl=on",
+			`-c ssl_cert_file=${join(dir, "server.crt")}`,
+			`-c ssl_key_file=${join(dir, "server.key")}`
+		);
 	}
 
 	let port = 0;
@@ -232,7 +339,8 @@ export async function startPostgres(): Promise<ITestPostgres> {
 					"-c max_connections=50",
 					"-c fsync=off",
 					"-c synchronous_commit=off",
-					"-c full_page_writes=off"
+					"-c full_page_writes=off",
+					...serverOptions
 				].join(" "),
 				"start"
 			]);
@@ -259,6 +367,7 @@ export async function startPostgres(): Promise<ITestPostgres> {
 		host: "127.0.0.1",
 		port,
 		user: SUPERUSER,
+		password: options.password,
 		database: SUPERUSER,
 		max: 2,
 		onnotice: () => {}
@@ -277,6 +386,8 @@ export async function startPostgres(): Promise<ITestPostgres> {
 		user: SUPERUSER,
 		database: SUPERUSER,
 		sql,
+		ca,
+		password: options.password,
 		stop: async () => {
 			await sql.end({ timeout: 5 });
 			await stopServer();
@@ -288,16 +399,17 @@ export async function startPostgres(): Promise<ITestPostgres> {
  * A server shared by the tests of one spec file, started by the first test that needs it and
  * stopped after the file. A server that cannot start fails every test that needs it, with the
  * reason (a failed beforeAll would only mark the tests skipped).
+ * @param options TLS and password authentication, both off by default.
  * @returns A function returning the running server.
  */
-export function usePostgres(): () => Promise<ITestPostgres> {
+export function usePostgres(options?: ITestPostgresOptions): () => Promise<ITestPostgres> {
 	let server: Promise<ITestPostgres> | undefined;
 	afterAll(async () => {
 		const running = await server?.catch(() => undefined);
 		await running?.stop();
 	});
 	return async () => {
-		server ??= startPostgres();
+		server ??= startPostgres(options);
 		return server;
 	};
 }

@@ -1,0 +1,39 @@
+-- The background task table for the native PostgreSQL backend (config.postgresql), as the backend
+-- creates it at start() when it is missing. The columns are those of the BackgroundTask entity, as
+-- in background-task.postgresql.sql, so the rows stay readable through TWIN's PostgreSQL
+-- entity-storage connector and a node can move between the two paths; two nullable columns are
+-- the backend's own:
+--   "leaseOwner"   the id of the node session that claimed a processing task;
+--   "leaseExpires" when that claim ends, epoch milliseconds on the database's clock (renewed by the
+--                  owner's heartbeat; an expired claim is taken over by any node).
+-- The backend always quotes the table name, so it is case-sensitive; replace background_task
+-- throughout to use another name (index names are the table name with a suffix).
+CREATE TABLE IF NOT EXISTS "background_task" (
+	"id" TEXT NOT NULL PRIMARY KEY,
+	"type" TEXT NOT NULL,
+	"threadId" TEXT NOT NULL,
+	"retryInterval" DOUBLE PRECISION NULL,
+	"retriesRemaining" DOUBLE PRECISION NULL,
+	"dateCreated" TEXT NOT NULL,
+	"dateModified" TEXT NOT NULL,
+	"dateNextProcess" TEXT NULL,
+	"dateCancelled" TEXT NULL,
+	"dateCompleted" TEXT NULL,
+	"retainFor" DOUBLE PRECISION NULL,
+	"retainUntil" BIGINT NULL,
+	"status" TEXT NOT NULL,
+	"payload" JSONB NULL,
+	"result" JSONB NULL,
+	"error" JSONB NULL,
+	"leaseOwner" TEXT NULL,
+	"leaseExpires" BIGINT NULL
+);
+-- The entity-storage path's queries: a type's tasks by due date, a thread's tasks by due date,
+-- tasks by status, and the retained-task sweep.
+CREATE INDEX IF NOT EXISTS "background_task_type_due" ON "background_task" ("type", "dateNextProcess", "id");
+CREATE INDEX IF NOT EXISTS "background_task_thread_due" ON "background_task" ("threadId", "dateNextProcess", "id");
+CREATE INDEX IF NOT EXISTS "background_task_status_created" ON "background_task" ("status", "dateCreated", "id");
+CREATE INDEX IF NOT EXISTS "background_task_retain" ON "background_task" ("retainUntil");
+-- The native backend's claim: due tasks of one type and thread, in due order (ties: creation, id),
+-- read in index order up to the batch size without a sort.
+CREATE INDEX IF NOT EXISTS "background_task_claim" ON "background_task" ("type", "threadId", "dateNextProcess", "dateCreated", "id");
