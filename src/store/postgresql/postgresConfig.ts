@@ -47,11 +47,12 @@ export function validatePostgresConfig(config: unknown, failures: IValidationFai
 		// Not Validation.string: its failure carries the value.
 		failures.push(secretFailure("password", "validation.beText"));
 	}
-	if (
-		Validation.stringValue(`${PREFIX}.tableName`, values.tableName, failures, undefined, {
-			maxLength: MAX_IDENTIFIER_LENGTH
-		})
-	) {
+	// Validation's helpers return whether the whole list is still empty: count instead.
+	const before = failures.length;
+	Validation.stringValue(`${PREFIX}.tableName`, values.tableName, failures, undefined, {
+		maxLength: MAX_IDENTIFIER_LENGTH
+	});
+	if (failures.length === before) {
 		Validation.string(`${PREFIX}.tableName`, values.tableName, failures, undefined, {
 			format: IDENTIFIER
 		});
@@ -138,10 +139,12 @@ function optionalInteger(
 	minValue: number,
 	maxValue: number
 ): boolean {
-	return (
-		Is.undefined(value) ||
-		Validation.integer(`${PREFIX}.${field}`, value, failures, undefined, { minValue, maxValue })
-	);
+	if (Is.undefined(value)) {
+		return true;
+	}
+	const before = failures.length;
+	Validation.integer(`${PREFIX}.${field}`, value, failures, undefined, { minValue, maxValue });
+	return failures.length === before;
 }
 
 /**
