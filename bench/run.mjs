@@ -12,13 +12,21 @@
 // on its own once the connector is stopped. Runs are interleaved (run 1 of every job, then run 2,
 // ...), so a burst of background load spreads over the scenarios instead of hitting one.
 // Prints a table (median, min, max, target, pass/fail) and writes JSON (default
-// bench/results/latest.json).
+// bench/results/latest.json). When a selected scenario needs PostgreSQL (pgScenarios.mjs), one
+// throw-away server is started for the whole run (lib/postgresServer.mjs), handed to the children
+// through the environment, and stopped and removed at the end, on failure and on Ctrl-C.
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { runChild } from "./lib/childRunner.mjs";
+import {
+	ENV_ERROR_KEY,
+	ENV_KEY,
+	serverDetails,
+	startBenchPostgres
+} from "./lib/postgresServer.mjs";
 import { describe, jobSummary, measuredBuild, sanityRow, writeResults } from "./lib/report.mjs";
 import { REFERENCE, scenarios } from "./lib/scenarios.mjs";
 import { Aggregates, evaluateRow, formatValue, renderTable, round } from "./lib/stats.mjs";
@@ -115,6 +123,31 @@ log(
 	`bench: ${queue.length} child runs, scale ${scale}, runs ${runs}, parallel ${parallel}, node ${process.version}, ${os.availableParallelism()} CPUs, load ${loadAtStart.map(l => l.toFixed(2)).join(" ")}`
 );
 
+// One PostgreSQL server for the scenarios that need it; if it cannot start, their jobs fail with
+// the reason (the others still run).
+let pgServer;
+if (selected.some(s => s.needsPostgres)) {
+	const stopOnSignal = signal => {
+		log(`bench: ${signal}, stopping the PostgreSQL server`);
+		pgServer?.stopSync();
+		rmSync(tmp, { recursive: true, force: true });
+		process.exit(130);
+	};
+	process.once("SIGINT", stopOnSignal);
+	process.once("SIGTERM", stopOnSignal);
+	process.once("exit", () => pgServer?.stopSync());
+	try {
+		pgServer = await startBenchPostgres();
+		process.env[ENV_KEY] = JSON.stringify(serverDetails(pgServer));
+		log(
+			`bench: PostgreSQL ${pgServer.settings.server_version} on ${pgServer.host}:${pgServer.port} (fsync ${pgServer.settings.fsync}, synchronous_commit ${pgServer.settings.synchronous_commit})`
+		);
+	} catch (err) {
+		process.env[ENV_ERROR_KEY] = String(err?.message ?? err).split("\n")[0];
+		log(`bench: the PostgreSQL server did not start, its scenarios will fail: ${err?.message}`);
+	}
+}
+
 let done = 0;
 let next = 0;
 await Promise.all(
@@ -136,6 +169,8 @@ await Promise.all(
 		}
 	})
 );
+// (runChild never rejects; should anything else throw, the exit handler above stops the server.)
+await pgServer?.stop();
 rmSync(tmp, { recursive: true, force: true });
 
 const agg = new Aggregates(jobs);
@@ -156,11 +191,17 @@ const output = {
 		distRebuiltDuringRun: measuredBuild().distBuiltAt !== buildAtStart.distBuiltAt
 	},
 	reference: REFERENCE,
+	postgres: pgServer
+		? { port: pgServer.port, settings: pgServer.settings, databases: pgServer.databases }
+		: process.env[ENV_ERROR_KEY]
+			? { error: process.env[ENV_ERROR_KEY] }
+			: undefined,
 	scenarios: {}
 };
 const tableRows = [];
 for (const scenario of selected) {
-	const rows = scenario.rows.map(row => evaluateRow(row, agg));
+	// A row may evaluate itself (pgScenarios.mjs: ratios run by run, "not available" rows).
+	const rows = scenario.rows.map(row => (row.evaluate ? row.evaluate(agg) : evaluateRow(row, agg)));
 	const sanity = sanityRow(scenario, jobs);
 	rows.push(sanity);
 	output.scenarios[scenario.name] = {

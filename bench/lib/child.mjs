@@ -11,9 +11,18 @@ import { writeFileSync } from "node:fs";
 import { memoryGrowth, scaling } from "./jobs/backlog.mjs";
 import { latency } from "./jobs/latency.mjs";
 import { soak, stopUnderLoad } from "./jobs/lifecycle.mjs";
+import { PG_JOBS } from "./jobs/pgJobs.mjs";
 import { throughput } from "./jobs/throughput.mjs";
 
-const JOBS = { throughput, latency, scaling, memory: memoryGrowth, stop: stopUnderLoad, soak };
+const JOBS = {
+	throughput,
+	latency,
+	scaling,
+	memory: memoryGrowth,
+	stop: stopUnderLoad,
+	soak,
+	...PG_JOBS
+};
 
 const [jobsJson, resultFile] = process.argv.slice(2);
 const escaped = [];
