@@ -13,9 +13,13 @@ export const CONNECT_TIMEOUT_S = 10;
 /**
  * The postgres.js options for the pool.
  * @param config The resolved config.
+ * @param connectTimeout Seconds to wait for a connection.
  * @returns The options.
  */
-export function connectionOptions(config: IResolvedPostgresConfig): postgres.Options<{}> {
+export function connectionOptions(
+	config: IResolvedPostgresConfig,
+	connectTimeout = CONNECT_TIMEOUT_S
+): postgres.Options<{}> {
 	return {
 		host: config.host,
 		port: config.port,
@@ -24,7 +28,7 @@ export function connectionOptions(config: IResolvedPostgresConfig): postgres.Opt
 		database: config.database,
 		ssl: sslOption(config.ssl),
 		max: config.maxConnections,
-		connect_timeout: CONNECT_TIMEOUT_S,
+		connect_timeout: connectTimeout,
 		// IF NOT EXISTS and similar notices would be printed on the console.
 		onnotice: () => {},
 		connection: { application_name: "twin-background-task" }
@@ -61,16 +65,23 @@ function sslOption(ssl: IResolvedPostgresConfig["ssl"]): boolean | object {
  * @param message The message key.
  * @param config The resolved config.
  * @param err The cause.
+ * @param connectTimeout The connect timeout in seconds, for the message of a timeout.
  * @returns The error.
  */
 export function connectionError(
 	source: string,
 	message: string,
 	config: IResolvedPostgresConfig,
-	err: unknown
+	err: unknown,
+	connectTimeout = CONNECT_TIMEOUT_S
 ): GeneralError {
 	const cause = err as { message?: unknown; code?: unknown } | undefined;
-	const reason = redact(String(cause?.message ?? err), config.password);
+	const reason = redact(
+		cause?.code === "CONNECT_TIMEOUT"
+			? `no answer within ${connectTimeout} s (CONNECT_TIMEOUT)`
+			: String(cause?.message ?? err),
+		config.password
+	);
 	const inner = new Error(reason);
 	if (typeof cause?.code === "string") {
 		inner.name = cause.code;
