@@ -20,7 +20,11 @@ import {
 	EntityStorageConnectorFactory,
 	type IEntityStorageConnector
 } from "@twin.org/entity-storage-models";
-import type { ILoggingComponent } from "@twin.org/logging-models";
+import {
+	LoggingConnectorFactory,
+	type ILoggingComponent,
+	type ILoggingConnector
+} from "@twin.org/logging-models";
 import { nameof } from "@twin.org/nameof";
 import type { BackgroundTask } from "./entities/backgroundTask.js";
 import { InlineExecutor } from "./execution/inlineExecutor.js";
@@ -29,9 +33,11 @@ import { WorkerPoolExecutor } from "./execution/workerPoolExecutor.js";
 import { ExecutionMode } from "./models/executionMode.js";
 import type { IEntityStorageBackgroundTaskConnectorConstructorOptions } from "./models/IEntityStorageBackgroundTaskConnectorConstructorOptions.js";
 import type { IHandlerOptions } from "./models/IHandlerOptions.js";
-import { cancelled, iso, removeOnSettle, retriedNow } from "./scheduling/rules.js";
+import { iso } from "./scheduling/rules.js";
 import { Scheduler } from "./scheduling/scheduler.js";
-import { TaskStore } from "./store/taskStore.js";
+import { EntityStorageTaskSource } from "./store/entityStorage/entityStorageTaskSource.js";
+import type { ITaskSource } from "./store/ITaskSource.js";
+import { PostgresTaskSource } from "./store/postgresql/postgresTaskSource.js";
 import { jsonProblem } from "./utils/jsonValue.js";
 import {
 	MAX_RETAIN_MS,
@@ -75,16 +81,22 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 	private readonly _config: IResolvedConfig;
 
 	/**
-	 * The task store.
+	 * Where tasks live: any entity-storage connector, or the native PostgreSQL backend.
 	 * @internal
 	 */
-	private readonly _store: TaskStore;
+	private readonly _source: ITaskSource;
 
 	/**
 	 * The scheduler.
 	 * @internal
 	 */
 	private readonly _scheduler: Scheduler;
+
+	/**
+	 * The log.
+	 * @internal
+	 */
+	private readonly _log: TaskLog;
 
 	/**
 	 * Create a new instance of EntityStorageBackgroundTaskConnector.
@@ -107,24 +119,30 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 		Validation.asValidationError(this.CLASS_NAME, nameof(options), failures);
 		this._config = resolveConfig(EntityStorageBackgroundTaskConnector.NAMESPACE, options?.config);
 
-		const storageType = options?.backgroundTaskEntityStorageType ?? "background-task";
-		const storage =
-			EntityStorageConnectorFactory.getIfExists<IEntityStorageConnector<BackgroundTask>>(
-				storageType
-			);
-		if (!storage) {
-			throw new GeneralError(this.CLASS_NAME, "storageNotRegistered", { storageType });
-		}
-		this._store = new TaskStore(storage);
-
+		// As the original: the logging connector named loggingConnectorType (default "logging") in
+		// LoggingConnectorFactory, which is what a TWIN engine passes; absent means silent. A logging
+		// component may be named instead with loggingComponentType.
 		const log = new TaskLog(
 			this.CLASS_NAME,
-			ComponentFactory.getIfExists<ILoggingComponent>(
-				options?.loggingComponentType ?? options?.loggingConnectorType ?? "logging"
-			)
+			Is.stringValue(options?.loggingComponentType)
+				? ComponentFactory.getIfExists<ILoggingComponent>(options.loggingComponentType)
+				: LoggingConnectorFactory.getIfExists<ILoggingConnector>(
+						options?.loggingConnectorType ?? "logging"
+					)
 		);
+		this._log = log;
+
+		this._source = this._config.postgresql
+			? new PostgresTaskSource(this._config.postgresql, log)
+			: new EntityStorageTaskSource(
+					EntityStorageBackgroundTaskConnector.registeredStorage(
+						this.CLASS_NAME,
+						options?.backgroundTaskEntityStorageType ?? "background-task"
+					),
+					log
+				);
 		this._scheduler = new Scheduler(
-			this._store,
+			this._source,
 			() =>
 				this._config.executionMode === ExecutionMode.Inline
 					? new InlineExecutor()
@@ -174,13 +192,7 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 	): Promise<void> {
 		const failures: IValidationFailure[] = [];
 		Validation.stringValue(nameof(taskType), taskType, failures);
-		if (Validation.stringValue(nameof(module), module, failures) && !(await moduleExists(module))) {
-			failures.push({
-				property: nameof(module),
-				reason: "validation.beModule",
-				properties: { module, cwd: process.cwd() }
-			});
-		}
+		Validation.stringValue(nameof(module), module, failures);
 		Validation.stringValue(nameof(method), method, failures);
 		if (!Is.undefined(stateChangeCallback) && !Is.function(stateChangeCallback)) {
 			failures.push({ property: nameof(stateChangeCallback), reason: "validation.beFunction" });
@@ -191,6 +203,12 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 		}
 		Validation.asValidationError(this.CLASS_NAME, "registerHandler", failures);
 
+		// Registered even when the module cannot be found now, as the original does (it may be
+		// installed or generated later, or resolve only where the worker runs): a warning names it,
+		// and its tasks fail when they run, with an error naming the module.
+		if (!(await moduleExists(module))) {
+			this._log.log("warn", "moduleNotFound", { type: taskType, module, cwd: process.cwd() });
+		}
 		this._scheduler.register(taskType, {
 			module,
 			method,
@@ -243,7 +261,8 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 				properties: { problem: payloadProblem }
 			});
 		}
-		Validation.asValidationError(this.CLASS_NAME, "create", failures);
+		// "options", as the original names the object of create's validation error.
+		Validation.asValidationError(this.CLASS_NAME, nameof(options), failures);
 
 		const now = iso(Date.now());
 		const task: BackgroundTask = {
@@ -265,21 +284,23 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 		if (!Is.undefined(options?.retryInterval)) {
 			task.retryInterval = options.retryInterval;
 		}
-		await this._store.insert(task);
-		this._scheduler.notifyDue(task);
+		await this._source.insert(task);
+		if (!this._scheduler.notifyDue(task)) {
+			// As the original, which reports it as soon as it looks for the type's next task.
+			this._log.log("error", "noHandler", { id: task.id, type });
+		}
 		return toTaskUrn(EntityStorageBackgroundTaskConnector.NAMESPACE, task.id);
 	}
 
 	/**
 	 * Get the task details.
-	 * @param taskId The id of the task to get the details for.
-	 * @returns The details of the task, undefined when unknown.
+	 * @param taskId The id of the task to get the details for (the URN create() returned).
+	 * @returns The details of the task, undefined when unknown; its id is the plain storage id, as
+	 * the original returns it.
 	 */
 	public async get<T, U>(taskId: string): Promise<IBackgroundTask<T, U> | undefined> {
-		const task = await this._store.get(this.storageId(nameof(taskId), taskId));
-		return task
-			? toTaskModel<T, U>(EntityStorageBackgroundTaskConnector.NAMESPACE, task)
-			: undefined;
+		const task = await this._source.get(this.storageId(nameof(taskId), taskId));
+		return task ? toTaskModel<T, U>(task) : undefined;
 	}
 
 	/**
@@ -290,7 +311,7 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 	 */
 	public async retry(taskId: string): Promise<void> {
 		const id = this.storageId(nameof(taskId), taskId);
-		const task = await this._store.update(id, t => retriedNow(t, Date.now()));
+		const task = await this._source.retry(id, Date.now());
 		if (task) {
 			this._scheduler.notifyDue(task);
 		}
@@ -303,7 +324,7 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 	 */
 	public async remove(taskId: string): Promise<void> {
 		const id = this.storageId(nameof(taskId), taskId);
-		await this._store.remove(id);
+		await this._source.remove(id);
 		this._scheduler.notifyGone(id);
 	}
 
@@ -314,7 +335,7 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 	 */
 	public async cancel(taskId: string): Promise<void> {
 		const id = this.storageId(nameof(taskId), taskId);
-		const task = await this._store.update(id, t => cancelled(t, Date.now()), removeOnSettle);
+		const task = await this._source.cancel(id, Date.now());
 		if (task) {
 			this._scheduler.notifyGone(id);
 		}
@@ -362,7 +383,7 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 		optionalInteger(nameof(pageSize), pageSize, failures, 1);
 		Validation.asValidationError(this.CLASS_NAME, "query", failures);
 
-		const page = await this._store.query(
+		const page = await this._source.query(
 			taskType,
 			taskStatus,
 			sortProperty ?? "dateCreated",
@@ -371,11 +392,31 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 			pageSize
 		);
 		return {
-			entities: page.entities.map(t =>
-				toTaskModel(EntityStorageBackgroundTaskConnector.NAMESPACE, t)
-			),
+			entities: page.entities.map(t => toTaskModel(t)),
 			cursor: page.cursor
 		};
+	}
+
+	/**
+	 * The entity storage registered for tasks.
+	 * @param source The class name for errors.
+	 * @param storageType The registered name.
+	 * @returns The connector.
+	 * @throws GeneralError storageNotRegistered when there is none.
+	 * @internal
+	 */
+	private static registeredStorage(
+		source: string,
+		storageType: string
+	): IEntityStorageConnector<BackgroundTask> {
+		const storage =
+			EntityStorageConnectorFactory.getIfExists<IEntityStorageConnector<BackgroundTask>>(
+				storageType
+			);
+		if (!storage) {
+			throw new GeneralError(source, "storageNotRegistered", { storageType });
+		}
+		return storage;
 	}
 
 	/**

@@ -6,4 +6,5 @@ export * from "./models/executionMode.js";
 export * from "./models/IEntityStorageBackgroundTaskConnectorConfig.js";
 export * from "./models/IEntityStorageBackgroundTaskConnectorConstructorOptions.js";
 export * from "./models/IHandlerOptions.js";
+export * from "./models/IPostgreSqlBackendConfig.js";
 export * from "./schema.js";

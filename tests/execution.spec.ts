@@ -9,6 +9,8 @@ import { TaskStatus } from "@twin.org/background-task-models";
 import { EngineCoreFactory, type IEngineCore } from "@twin.org/engine-models";
 import { afterEach, describe, expect, test } from "vitest";
 import { createConnector, waitForStatus } from "./helpers/harness.js";
+import { registerLoggingConnector } from "./helpers/logging.js";
+import { storageIdOf } from "./helpers/tasks.js";
 import {
 	HANDLERS,
 	MODES,
@@ -62,11 +64,12 @@ describe.each(MODES)("handler execution in %s mode", executionMode => {
 		expect(task.status).toBe(TaskStatus.Failed);
 		expect(task.error).toMatchObject({ name: "Error", message: "boom" });
 		expect(task.dateCompleted).toBeDefined();
-		expect(seen.get(id)).toEqual([TaskStatus.Processing, TaskStatus.Failed]);
+		expect(seen.get(storageIdOf(id))).toEqual([TaskStatus.Processing, TaskStatus.Failed]);
 	});
 
 	test.each([
-		["throwString", { name: "Error", message: "a plain string was thrown" }],
+		// As the original records a thrown string: what BaseError.fromError makes of it.
+		["throwString", { name: "Base", message: "a plain string was thrown" }],
 		["throwObject", { message: expect.stringContaining("object thrown") }],
 		["throwCustom", { name: "CustomHandlerError", message: "custom failure" }],
 		["badResult", { name: "ResultNotSerializableError" }]
@@ -86,13 +89,33 @@ describe.each(MODES)("handler execution in %s mode", executionMode => {
 		});
 	});
 
-	test("registering a module that does not exist is rejected, naming module", async () => {
-		const { connector } = createConnector({ executionMode });
-		const error = await connector.registerHandler("nomodule", MISSING_MODULE, "echo").then(
-			() => undefined,
-			(err: unknown) => err as { properties?: { validationFailures?: { property: string }[] } }
-		);
-		expect(error?.properties?.validationFailures?.map(f => f.property)).toEqual(["module"]);
+	test("a module that does not exist is registered with a warning; its task fails naming module, other types run", async () => {
+		const logger = registerLoggingConnector();
+		const { connector, start } = createConnector({ executionMode }, undefined, {
+			loggingConnectorType: logger.name
+		});
+		await expect(
+			connector.registerHandler("nomodule", MISSING_MODULE, "echo")
+		).resolves.toBeUndefined();
+		expect(
+			logger.entries.filter(e => e.message === "moduleNotFound").map(e => [e.level, e.data])
+		).toEqual([["warn", { type: "nomodule", module: MISSING_MODULE, cwd: process.cwd() }]]);
+		await connector.registerHandler("echo", HANDLERS, "echo");
+		await start();
+		const missing = await connector.create("nomodule", { a: 1 }, { retainFor: -1 });
+		const task = await waitForStatus(connector, missing, [TaskStatus.Failed, TaskStatus.Success]);
+		expect(task.status).toBe(TaskStatus.Failed);
+		// The original's error, field for field: a GeneralError of its ModuleHelper naming the module.
+		expect(task.error).toMatchObject({
+			name: "GeneralError",
+			source: "ModuleHelper",
+			message: "moduleHelper.moduleNotFound",
+			properties: { module: MISSING_MODULE, entry: "echo" }
+		});
+		const next = await connector.create("echo", { after: "nomodule" }, { retainFor: -1 });
+		expect((await waitForStatus(connector, next, [TaskStatus.Success])).result).toEqual({
+			payload: { after: "nomodule" }
+		});
 	});
 
 	test("a module gone by run time or a missing export fails the task; fixing the registration makes the next one run", async () => {
@@ -115,11 +138,21 @@ describe.each(MODES)("handler execution in %s mode", executionMode => {
 			TaskStatus.Success
 		]);
 		expect(moduleTask.status).toBe(TaskStatus.Failed);
-		expect(moduleTask.error).toMatchObject({ name: "ModuleNotFoundError" });
-		expect(moduleTask.error?.message).toContain("no-such-module.mjs");
+		expect(moduleTask.error).toMatchObject({
+			name: "GeneralError",
+			source: "ModuleHelper",
+			message: "moduleHelper.moduleNotFound",
+			properties: { module: pathToFileURL(gone).href, entry: "echo" }
+		});
+		// The import's own error, as the inner error.
+		expect(moduleTask.error?.inner?.message).toContain("no-such-module.mjs");
 		expect(exportTask.status).toBe(TaskStatus.Failed);
-		expect(exportTask.error).toMatchObject({ name: "HandlerNotFoundError" });
-		expect(exportTask.error?.message).toContain("doesNotExist");
+		expect(exportTask.error).toMatchObject({
+			name: "GeneralError",
+			source: "ModuleHelper",
+			message: "moduleHelper.entryNotFound",
+			properties: { module: HANDLERS, entry: "doesNotExist" }
+		});
 
 		await connector.registerHandler("nomodule", HANDLERS, "echo");
 		const fixed = await connector.create("nomodule", { b: 2 }, { retainFor: -1 });
@@ -139,8 +172,12 @@ describe.each(MODES)("handler execution in %s mode", executionMode => {
 			payload: { n: 7 },
 			self: "Tasks"
 		});
+		// An export whose member is not a function: the original's notFunction error.
 		expect((await waitForStatus(connector, missing, [TaskStatus.Failed])).error).toMatchObject({
-			name: "HandlerNotFoundError"
+			name: "GeneralError",
+			source: "ModuleHelper",
+			message: "moduleHelper.notFunction",
+			properties: { module: HANDLERS, entry: "Tasks.nope" }
 		});
 	});
 
@@ -198,7 +235,7 @@ describe.each(MODES)("handler execution in %s mode", executionMode => {
 		expect(task.error).toMatchObject({ name: "TimeoutError" });
 		expect(task.retriesRemaining).toBe(0);
 		expect(starts(files.log)).toEqual(["h", "h"]);
-		expect(seen.get(id)).toEqual([
+		expect(seen.get(storageIdOf(id))).toEqual([
 			TaskStatus.Processing,
 			TaskStatus.Pending,
 			TaskStatus.Processing,
@@ -334,7 +371,7 @@ describe("handler isolation in worker mode", () => {
 		expect(task.status).toBe(TaskStatus.Failed);
 		expect(task.error).toMatchObject({ name: "WorkerError" });
 		expect(starts(files.log)).toEqual(["x", "x"]);
-		expect(seen.get(exited)?.at(-1)).toBe(TaskStatus.Failed);
+		expect(seen.get(storageIdOf(exited))?.at(-1)).toBe(TaskStatus.Failed);
 		const ids: string[] = [];
 		for (let i = 0; i < 3; i++) {
 			ids.push(await connector.create("echo", { i }, { retainFor: -1 }));

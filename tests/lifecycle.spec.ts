@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { TaskStatus } from "@twin.org/background-task-models";
 import { describe, expect, test } from "vitest";
 import { createConnector, waitFor, waitForStatus } from "./helpers/harness.js";
+import { storageIdOf } from "./helpers/tasks.js";
 import {
 	HANDLERS,
 	MODES,
@@ -67,8 +68,8 @@ describe.each(MODES)("lifecycle in %s mode", executionMode => {
 		const short = await connector.create("echo", { r: 50 }, { retainFor: 50 });
 		const long = await connector.create("echo", { r: 600000 }, { retainFor: 600000 });
 
-		await waitFor(() => seen.get(removed)?.includes(TaskStatus.Success));
-		await waitFor(() => seen.get(removedFailed)?.includes(TaskStatus.Failed));
+		await waitFor(() => seen.get(storageIdOf(removed))?.includes(TaskStatus.Success));
+		await waitFor(() => seen.get(storageIdOf(removedFailed))?.includes(TaskStatus.Failed));
 		expect(await connector.get(removed)).toBeUndefined();
 		expect(await connector.get(removedFailed)).toBeUndefined();
 
@@ -138,7 +139,7 @@ describe.each(MODES)("lifecycle in %s mode", executionMode => {
 			TaskStatus.Failed
 		]);
 		expect(task).toMatchObject({ status: TaskStatus.Success, result: { id: "interrupted" } });
-		expect(seen.get(interrupted)).toEqual([TaskStatus.Processing, TaskStatus.Success]);
+		expect(seen.get(storageIdOf(interrupted))).toEqual([TaskStatus.Processing, TaskStatus.Success]);
 		// A task created now runs after the recovered one; the others were not touched.
 		const after = await connector.create(
 			"logged",

@@ -173,7 +173,7 @@ describe("create after start", () => {
 });
 
 describe("get", () => {
-	test("maps every stored field to IBackgroundTask with the URN as id", async () => {
+	test("maps every stored field to IBackgroundTask with the plain storage id as id", async () => {
 		const { connector, storage } = createConnector();
 		const entity = taskEntity({
 			type: "mapped",
@@ -192,8 +192,9 @@ describe("get", () => {
 		});
 		const [id] = await seed(storage, entity);
 
+		expect(id).toBe(`${URN_PREFIX}${entity.id}`);
 		expect(await connector.get(id)).toEqual({
-			id: `${URN_PREFIX}${entity.id}`,
+			id: entity.id,
 			type: "mapped",
 			threadId: "main",
 			status: TaskStatus.Success,
@@ -226,29 +227,51 @@ describe("get", () => {
 		["-1 (forever)", -1],
 		["absent", undefined],
 		["0", 0]
-	])("has no dateRetainUntil when retainUntil is %s", async (_, retainUntil) => {
-		const { connector, storage } = createConnector();
-		const [id] = await seed(
-			storage,
-			taskEntity({
-				status: TaskStatus.Success,
-				retainFor: -1,
-				retainUntil,
-				dateNextProcess: undefined
-			})
-		);
-		const task = await connector.get(id);
-		expect(task).toBeDefined();
-		expect(task && "dateRetainUntil" in task).toBe(false);
-	});
+	])(
+		"dateRetainUntil is undefined (its key present) when retainUntil is %s",
+		async (_, retainUntil) => {
+			const { connector, storage } = createConnector();
+			const [id] = await seed(
+				storage,
+				taskEntity({
+					status: TaskStatus.Success,
+					retainFor: -1,
+					retainUntil,
+					dateNextProcess: undefined
+				})
+			);
+			const task = await connector.get(id);
+			expect(task).toBeDefined();
+			expect(task && "dateRetainUntil" in task).toBe(true);
+			expect(task?.dateRetainUntil).toBeUndefined();
+		}
+	);
 
-	test("does not expose storage-only fields and omits absent ones", async () => {
+	test("has every key of the original's mapping, absent ones undefined, and no storage-only field", async () => {
 		const { connector } = createConnector();
 		const id = await connector.create("t");
 		const task = await connector.get(id);
-		expect(Object.keys(task ?? {}).sort()).toEqual(
-			["id", "type", "threadId", "status", "dateCreated", "dateModified"].sort()
-		);
+		expect(Object.keys(task ?? {})).toEqual([
+			"id",
+			"type",
+			"threadId",
+			"dateCreated",
+			"dateModified",
+			"dateCompleted",
+			"dateCancelled",
+			"dateRetainUntil",
+			"retryInterval",
+			"retriesRemaining",
+			"status",
+			"payload",
+			"result",
+			"error"
+		]);
+		const present = Object.entries(task ?? {})
+			.filter(([, value]) => value !== undefined)
+			.map(([key]) => key);
+		expect(present).toEqual(["id", "type", "threadId", "dateCreated", "dateModified", "status"]);
+		expect(task?.id).toBe(storageIdOf(id));
 	});
 
 	test("an unknown id returns undefined", async () => {
@@ -633,6 +656,6 @@ describe("storage is the source of truth", () => {
 		const entity: BackgroundTask = taskEntity({ type: "shared", payload: { from: "elsewhere" } });
 		const [id] = await seed(storage, entity);
 		expect((await connector.get(id))?.payload).toEqual({ from: "elsewhere" });
-		expect((await connector.query("shared")).entities.map(t => t.id)).toEqual([id]);
+		expect((await connector.query("shared")).entities.map(t => t.id)).toEqual([entity.id]);
 	});
 });

@@ -42,6 +42,7 @@ interface IReport {
 	initSchema: string;
 	backgroundTask: string;
 	executionMode: { [key: string]: string };
+	created: string;
 	task: { id: string; type: string; status: string; payload: unknown };
 	queried: number;
 }
@@ -70,6 +71,7 @@ function scriptBody(): string {
 		initSchema: typeof initSchema,
 		backgroundTask: typeof BackgroundTask,
 		executionMode: ExecutionMode,
+		created: id,
 		task: { id: task.id, type: task.type, status: task.status, payload: task.payload },
 		queried
 	}));`;
@@ -148,8 +150,10 @@ describe("the built package, loaded by name from plain Node", () => {
 		expect(report.initSchema).toBe("function");
 		expect(report.backgroundTask).toBe("function");
 		expect(report.executionMode).toEqual({ Worker: "worker", Inline: "inline" });
+		// create returns the URN; get gives the plain storage id, as the original.
+		expect(report.created).toMatch(/^background-task:entity-storage:[\da-f]{32}$/);
 		expect(report.task).toEqual({
-			id: expect.stringMatching(/^background-task:entity-storage:[\da-f]{32}$/),
+			id: report.created.slice("background-task:entity-storage:".length),
 			type: "package-check",
 			status: "pending",
 			payload: { hello: "world" }

@@ -7,7 +7,7 @@ import { SortDirection } from "@twin.org/entity";
 import { afterEach, describe, expect, test, vi } from "vitest";
 import type { BackgroundTask, EntityStorageBackgroundTaskConnector } from "../src/index.js";
 import { createConnector } from "./helpers/harness.js";
-import { seed, taskEntity, URN_PREFIX } from "./helpers/tasks.js";
+import { seed, storageIdOf, taskEntity } from "./helpers/tasks.js";
 
 const BASE = Date.parse("2026-02-01T00:00:00.000Z");
 
@@ -21,12 +21,13 @@ function at(n: number): string {
 }
 
 /**
- * The URN of a stored task.
+ * The id query() gives for a stored task: the plain storage id, as the original (only create()
+ * returns the URN).
  * @param task The task.
- * @returns The URN.
+ * @returns The id.
  */
-function urn(task: BackgroundTask): string {
-	return `${URN_PREFIX}${task.id}`;
+function idOf(task: BackgroundTask): string {
+	return task.id;
 }
 
 /**
@@ -100,20 +101,20 @@ describe("filters", () => {
 
 	test("no filter returns every task", async () => {
 		const { connector, tasks } = await grid();
-		expect(ids(await connector.query())).toEqual(tasks.map(urn));
+		expect(ids(await connector.query())).toEqual(tasks.map(idOf));
 	});
 
 	test("by type returns exactly that type's tasks", async () => {
 		const { connector, tasks } = await grid();
 		const page = await connector.query("beta");
-		expect(ids(page)).toEqual(tasks.filter(t => t.type === "beta").map(urn));
+		expect(ids(page)).toEqual(tasks.filter(t => t.type === "beta").map(idOf));
 		expect(page.entities.every(t => t.type === "beta")).toBe(true);
 	});
 
 	test("by status returns exactly the tasks in that status", async () => {
 		const { connector, tasks } = await grid();
 		const page = await connector.query(undefined, TaskStatus.Failed);
-		expect(ids(page)).toEqual(tasks.filter(t => t.status === TaskStatus.Failed).map(urn));
+		expect(ids(page)).toEqual(tasks.filter(t => t.status === TaskStatus.Failed).map(idOf));
 		expect(page.entities).toHaveLength(3);
 	});
 
@@ -122,7 +123,7 @@ describe("filters", () => {
 		const page = await connector.query("gamma", TaskStatus.Success);
 		const expected = tasks.filter(t => t.type === "gamma" && t.status === TaskStatus.Success);
 		expect(expected).toHaveLength(1);
-		expect(ids(page)).toEqual(expected.map(urn));
+		expect(ids(page)).toEqual(expected.map(idOf));
 		expect(page.cursor).toBeUndefined();
 	});
 
@@ -133,16 +134,24 @@ describe("filters", () => {
 		expect((await connector.query(undefined, TaskStatus.Processing)).entities).toEqual([]);
 	});
 
-	test("results are mapped tasks with URN ids", async () => {
+	test("results are mapped tasks with plain storage ids and every key of the mapping", async () => {
 		const { connector, tasks } = await grid();
 		const [first] = (await connector.query("alpha", TaskStatus.Pending)).entities;
-		expect(first).toEqual({
-			id: urn(tasks[0]),
+		expect(first).toStrictEqual({
+			id: tasks[0].id,
 			type: "alpha",
 			threadId: "main",
-			status: TaskStatus.Pending,
 			dateCreated: at(1),
-			dateModified: at(1)
+			dateModified: at(1),
+			dateCompleted: undefined,
+			dateCancelled: undefined,
+			dateRetainUntil: undefined,
+			retryInterval: undefined,
+			retriesRemaining: undefined,
+			status: TaskStatus.Pending,
+			payload: undefined,
+			result: undefined,
+			error: undefined
 		});
 	});
 });
@@ -166,14 +175,14 @@ describe("sorting", () => {
 
 	/**
 	 * The five tasks, written in an order matching none of the sorts.
-	 * @returns The connector and a function from the letter to the URN.
+	 * @returns The connector and a function from a page to its letters.
 	 */
 	async function five(): Promise<{
 		connector: EntityStorageBackgroundTaskConnector;
 		letters: (page: { entities: IBackgroundTask[] }) => string[];
 	}> {
 		const { connector, storage } = createConnector();
-		const byUrn = new Map<string, string>();
+		const byId = new Map<string, string>();
 		const tasks = rows.map(([letter, status, created, modified, completed]) => {
 			const task = taskEntity({
 				type: "sorted",
@@ -183,12 +192,12 @@ describe("sorting", () => {
 				dateCompleted: at(completed),
 				retainFor: -1
 			});
-			byUrn.set(urn(task), letter);
+			byId.set(idOf(task), letter);
 			return task;
 		});
 		// Insertion order D, B, E, A, C.
 		await seed(storage, tasks[3], tasks[1], tasks[4], tasks[0], tasks[2]);
-		return { connector, letters: page => page.entities.map(t => byUrn.get(t.id) as string) };
+		return { connector, letters: page => page.entities.map(t => byId.get(t.id) as string) };
 	}
 
 	const orders: [
@@ -241,8 +250,8 @@ describe("sorting", () => {
 		);
 		expect(
 			ids(await connector.query("x", undefined, "dateCreated", SortDirection.Descending))
-		).toEqual([first, third]);
-		expect(ids(await connector.query("x"))).toEqual([third, first]);
+		).toEqual([first, third].map(storageIdOf));
+		expect(ids(await connector.query("x"))).toEqual([third, first].map(storageIdOf));
 	});
 
 	test("tasks created through the API come back oldest first by default, newest first descending", async () => {
@@ -253,10 +262,10 @@ describe("sorting", () => {
 			vi.setSystemTime(BASE + i * 1000);
 			created.push(await connector.create("api", { i }));
 		}
-		expect(ids(await connector.query())).toEqual(created);
+		expect(ids(await connector.query())).toEqual(created.map(storageIdOf));
 		expect(
 			ids(await connector.query("api", TaskStatus.Pending, undefined, SortDirection.Descending))
-		).toEqual([...created].reverse());
+		).toEqual(created.map(storageIdOf).reverse());
 	});
 });
 
@@ -293,14 +302,14 @@ describe("cursor paging", () => {
 		expect(pages[pages.length - 1].cursor).toBeUndefined();
 		const collected = pages.flatMap(ids);
 		expect(new Set(collected).size).toBe(collected.length);
-		expect(collected).toEqual(tasks.map(urn));
+		expect(collected).toEqual(tasks.map(idOf));
 	});
 
 	test("an exact multiple of the page size ends without an empty extra page", async () => {
 		const { connector, storage } = createConnector();
 		const tasks = await many(storage, 9);
 		const pages = await allPages(connector, [], 3);
-		expect(pages.flatMap(ids)).toEqual(tasks.map(urn));
+		expect(pages.flatMap(ids)).toEqual(tasks.map(idOf));
 		expect(pages.every(p => p.entities.length > 0)).toBe(true);
 		expect(pages.length).toBeGreaterThanOrEqual(3);
 	});
@@ -314,7 +323,7 @@ describe("cursor paging", () => {
 			2
 		);
 		expect(pages).toHaveLength(4);
-		expect(pages.flatMap(ids)).toEqual(tasks.map(urn).reverse());
+		expect(pages.flatMap(ids)).toEqual(tasks.map(idOf).reverse());
 	});
 
 	test("pages by another sort property (dateModified)", async () => {
@@ -322,7 +331,7 @@ describe("cursor paging", () => {
 		const tasks = await many(storage, 8, i => ({ dateModified: at(100 - i) }));
 		const pages = await allPages(connector, [undefined, undefined, "dateModified"], 3);
 		expect(pages.length).toBeGreaterThanOrEqual(3);
-		expect(pages.flatMap(ids)).toEqual(tasks.map(urn).reverse());
+		expect(pages.flatMap(ids)).toEqual(tasks.map(idOf).reverse());
 	});
 
 	test("pages with a type filter collect exactly the tasks of that type", async () => {
@@ -332,7 +341,7 @@ describe("cursor paging", () => {
 		expect(pages.length).toBeGreaterThanOrEqual(3);
 		const collected = pages.flatMap(ids);
 		expect(new Set(collected).size).toBe(collected.length);
-		expect(collected).toEqual(tasks.filter(t => t.type === "even").map(urn));
+		expect(collected).toEqual(tasks.filter(t => t.type === "even").map(idOf));
 	});
 
 	test("pages with a status filter collect exactly the tasks in that status", async () => {
@@ -349,7 +358,9 @@ describe("cursor paging", () => {
 		);
 		const pages = await allPages(connector, [undefined, TaskStatus.Pending], 4);
 		expect(pages.length).toBeGreaterThanOrEqual(3);
-		expect(pages.flatMap(ids)).toEqual(tasks.filter(t => t.status === TaskStatus.Pending).map(urn));
+		expect(pages.flatMap(ids)).toEqual(
+			tasks.filter(t => t.status === TaskStatus.Pending).map(idOf)
+		);
 	});
 
 	test("pages with both filters collect exactly the matching tasks, never an empty page before the end", async () => {
@@ -368,7 +379,7 @@ describe("cursor paging", () => {
 		}));
 		const expected = tasks
 			.filter(t => t.type === "wanted" && t.status === TaskStatus.Pending)
-			.map(urn);
+			.map(idOf);
 		expect(expected.length).toBeGreaterThanOrEqual(6);
 
 		const pages = await allPages(connector, ["wanted", TaskStatus.Pending], 2);

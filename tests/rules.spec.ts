@@ -70,7 +70,7 @@ describe("iso, isFinal, dueAt", () => {
 });
 
 describe("settled: success", () => {
-	test("records the result, completes the task and clears retry state", () => {
+	test("records the result, completes the task, clears retry state and replaces retainFor with retainUntil", () => {
 		const task = running({
 			retriesRemaining: 2,
 			retryInterval: 100,
@@ -89,9 +89,9 @@ describe("settled: success", () => {
 			status: TaskStatus.Success,
 			payload: { p: 1 },
 			result: { r: 1 },
-			retainFor: -1,
 			retainUntil: -1
 		});
+		expect("retainFor" in next).toBe(false);
 		expect(next).not.toBe(task);
 	});
 
@@ -119,22 +119,24 @@ describe("settled: success", () => {
 		expect(removeOnSettle(next)).toBe(true);
 	});
 
-	test("retainFor undefined behaves as 0", () => {
+	test("retainFor undefined sets no retainUntil and is kept (only retainFor exactly 0 removes, as the original)", () => {
 		const next = settled(running({ retainFor: undefined }), { ok: true }, NOW, DEFAULT_RETRY);
 		expect(next.retainUntil).toBeUndefined();
-		expect(removeOnSettle(next)).toBe(true);
+		expect(removeOnSettle(next)).toBe(false);
 	});
 
-	test("retainFor -1 keeps forever (retainUntil -1) and is not removed", () => {
+	test("retainFor -1 keeps forever (retainUntil -1, retainFor removed) and is not removed", () => {
 		const next = settled(running({ retainFor: -1 }), { ok: true }, NOW, DEFAULT_RETRY);
 		expect(next.retainUntil).toBe(-1);
+		expect(next.retainFor).toBeUndefined();
 		expect(removeOnSettle(next)).toBe(false);
 		expect(isExpired(next, Number.MAX_SAFE_INTEGER)).toBe(false);
 	});
 
-	test("retainFor n sets retainUntil = dateModified + n", () => {
+	test("retainFor n sets retainUntil = dateModified + n and removes retainFor", () => {
 		const next = settled(running({ retainFor: 30_000 }), { ok: true }, NOW, DEFAULT_RETRY);
 		expect(next.retainUntil).toBe(NOW + 30_000);
+		expect(next.retainFor).toBeUndefined();
 		expect(Date.parse(next.dateModified) + 30_000).toBe(next.retainUntil);
 		expect(removeOnSettle(next)).toBe(false);
 	});
@@ -180,6 +182,7 @@ describe("settled: failure", () => {
 		expect(next.dateModified).toBe(iso(NOW));
 		expect(next.dateNextProcess).toBeUndefined();
 		expect(next.retainUntil).toBe(-1);
+		expect(next.retainFor).toBeUndefined();
 	});
 
 	test("without retriesRemaining (created without retryCount): fails on the first error", () => {
@@ -194,7 +197,7 @@ describe("settled: failure", () => {
 		expect(removeOnSettle(next)).toBe(true);
 	});
 
-	test("a final failure applies retainFor n", () => {
+	test("a final failure applies retainFor n and removes retainFor", () => {
 		const next = settled(
 			running({ retainFor: 10 }),
 			{ ok: false, error: ERROR },
@@ -202,12 +205,13 @@ describe("settled: failure", () => {
 			DEFAULT_RETRY
 		);
 		expect(next.retainUntil).toBe(NOW + 10);
+		expect(next.retainFor).toBeUndefined();
 		expect(removeOnSettle(next)).toBe(false);
 	});
 });
 
 describe("cancelled", () => {
-	test("a pending task becomes cancelled with dateCancelled and no dateNextProcess", () => {
+	test("a pending task becomes cancelled with dateCancelled and no dateNextProcess, keeping retainFor", () => {
 		const task = frozen({ retainFor: -1, retriesRemaining: 1 });
 		const next = cancelled(task, NOW);
 		expect(next).toBeDefined();
@@ -217,6 +221,7 @@ describe("cancelled", () => {
 		expect(next?.dateNextProcess).toBeUndefined();
 		expect(next?.dateCreated).toBe(iso(T0));
 		expect(next?.retainUntil).toBe(-1);
+		expect(next?.retainFor).toBe(-1);
 	});
 
 	test("retain rules apply: 0 removes, n sets retainUntil", () => {
@@ -266,6 +271,25 @@ describe("retriedNow", () => {
 		expect(next?.dateCompleted).toBeUndefined();
 		expect(next?.retainUntil).toBeUndefined();
 		expect(next?.retainFor).toBe(1000);
+	});
+
+	test("a failed task stored with retainUntil instead of retainFor gets its retain period back", () => {
+		for (const [retainFor, retainUntil] of [
+			[30_000, T0 + 30_000],
+			[-1, -1]
+		]) {
+			const failed = settled(
+				running({ retainFor, dateModified: iso(T0) }),
+				{ ok: false, error: ERROR },
+				T0,
+				DEFAULT_RETRY
+			);
+			expect(failed.retainFor).toBeUndefined();
+			expect(failed.retainUntil).toBe(retainUntil);
+			const next = retriedNow(failed, NOW);
+			expect(next?.retainUntil).toBeUndefined();
+			expect(next?.retainFor).toBe(retainFor);
+		}
 	});
 
 	test.each([TaskStatus.Processing, TaskStatus.Success, TaskStatus.Cancelled])(

@@ -4,7 +4,9 @@
 // handler fixtures write, never through timing.
 import { TaskStatus, type IBackgroundTask } from "@twin.org/background-task-models";
 import { describe, expect, test } from "vitest";
+import type { BackgroundTask } from "../src/index.js";
 import { createConnector, waitFor, waitForStatus } from "./helpers/harness.js";
+import { storageIdOf, stored as storedTask } from "./helpers/tasks.js";
 import {
 	HANDLERS,
 	MODES,
@@ -34,7 +36,7 @@ describe.each(MODES)("scheduling in %s mode", executionMode => {
 		expect(task.result).toEqual({ attempt: 3 });
 		expect(task.error).toBeUndefined();
 		expect(task.retriesRemaining).toBeUndefined();
-		expect(seen.get(id)).toEqual([
+		expect(seen.get(storageIdOf(id))).toEqual([
 			TaskStatus.Processing,
 			TaskStatus.Pending,
 			TaskStatus.Processing,
@@ -42,7 +44,7 @@ describe.each(MODES)("scheduling in %s mode", executionMode => {
 			TaskStatus.Processing,
 			TaskStatus.Success
 		]);
-		const history = tasks.get(id) ?? [];
+		const history = tasks.get(storageIdOf(id)) ?? [];
 		expect(history[1]).toMatchObject({
 			retriesRemaining: 2,
 			error: { name: "FirstAttemptsError" }
@@ -183,7 +185,7 @@ describe.each(MODES)("scheduling in %s mode", executionMode => {
 		for (const id of ids) {
 			await waitForStatus(connector, id, [TaskStatus.Success]);
 		}
-		const claimedAt = ids.map(id => Date.parse(tasks.get(id)?.[0].dateModified ?? ""));
+		const claimedAt = ids.map(id => Date.parse(tasks.get(storageIdOf(id))?.[0].dateModified ?? ""));
 		for (let i = 1; i < claimedAt.length; i++) {
 			// A lower bound only: load can widen the gap, never shrink it. The tolerance covers the
 			// time between the scheduler's decision and the claim's timestamp (without taskInterval
@@ -206,7 +208,7 @@ describe.each(MODES)("scheduling in %s mode", executionMode => {
 		await connector.registerHandler("echo", HANDLERS, "echo");
 		await start();
 		const id = await connector.create("held", { id: "h", log: files.log }, { retainFor: -1 });
-		await waitFor(() => seen.get(id)?.length === 1, 10000, "the processing callback");
+		await waitFor(() => seen.get(storageIdOf(id))?.length === 1, 10000, "the processing callback");
 		// Another type still runs meanwhile; the held task's handler has not started.
 		const other = await connector.create("echo", { x: 1 }, { retainFor: -1 });
 		await waitForStatus(connector, other, [TaskStatus.Success]);
@@ -214,8 +216,48 @@ describe.each(MODES)("scheduling in %s mode", executionMode => {
 		release();
 		await waitForStatus(connector, id, [TaskStatus.Success]);
 		expect(starts(files.log)).toEqual(["h"]);
-		await waitFor(() => seen.get(id)?.length === 2, 10000, "the final callback");
-		expect(seen.get(id)).toEqual([TaskStatus.Processing, TaskStatus.Success]);
+		await waitFor(() => seen.get(storageIdOf(id))?.length === 2, 10000, "the final callback");
+		expect(seen.get(storageIdOf(id))).toEqual([TaskStatus.Processing, TaskStatus.Success]);
+	});
+
+	test("the state-change callback receives the stored task as stored at that moment, a copy with the plain id", async () => {
+		const files = scratch();
+		const { connector, start, storage } = createConnector({ executionMode });
+		const received: { task: IBackgroundTask; stored: unknown }[] = [];
+		await connector.registerHandler("flaky", HANDLERS, "failFirst", async task => {
+			received.push({ task: structuredClone(task), stored: await storedTask(storage, task.id) });
+			// A callback changing what it is given cannot change storage.
+			(task as { status: string }).status = "changed by the callback";
+		});
+		await start();
+		const id = await connector.create(
+			"flaky",
+			{ id: "f", counter: files.counter("f"), failTimes: 1 },
+			{ retainFor: -1, retryCount: 1, retryInterval: 1 }
+		);
+		await waitFor(() => received.length === 4, 10000, "four callbacks");
+		expect(received.map(r => r.task.status)).toEqual([
+			TaskStatus.Processing,
+			TaskStatus.Pending,
+			TaskStatus.Processing,
+			TaskStatus.Success
+		]);
+		for (const { task, stored: atThatMoment } of received) {
+			expect(task.id).toBe(storageIdOf(id));
+			expect(task).toEqual(atThatMoment);
+		}
+		// The stored entity's fields, not the mapped model: dateNextProcess while processing,
+		// retainFor until the task is final, then retainUntil instead.
+		const [claimed, waiting, , done] = received.map(r => r.task as unknown as BackgroundTask);
+		expect(claimed).toMatchObject({ retainFor: -1, retriesRemaining: 1 });
+		expect(claimed.dateNextProcess).toBeDefined();
+		expect(waiting).toMatchObject({ retainFor: -1, retriesRemaining: 0 });
+		expect(waiting.dateNextProcess).toBeDefined();
+		expect(done).toMatchObject({ retainUntil: -1, result: { attempt: 2 } });
+		expect(done.retainFor).toBeUndefined();
+		expect(done.dateNextProcess).toBeUndefined();
+		expect("dateRetainUntil" in done).toBe(false);
+		expect((await connector.get(id))?.status).toBe(TaskStatus.Success);
 	});
 
 	test("a state-change callback that throws does not stop processing or corrupt state", async () => {
@@ -240,9 +282,12 @@ describe.each(MODES)("scheduling in %s mode", executionMode => {
 			expect(task).toMatchObject({ status: TaskStatus.Success, result: { payload: { i } } });
 		}
 		expect((await waitForStatus(connector, failing, [TaskStatus.Failed])).retriesRemaining).toBe(0);
-		await waitFor(() => seen.get(ids[3])?.length === 2 && seen.get(failing)?.length === 4);
-		expect(seen.get(ids[0])).toEqual([TaskStatus.Processing, TaskStatus.Success]);
-		expect(seen.get(failing)).toEqual([
+		await waitFor(
+			() =>
+				seen.get(storageIdOf(ids[3]))?.length === 2 && seen.get(storageIdOf(failing))?.length === 4
+		);
+		expect(seen.get(storageIdOf(ids[0]))).toEqual([TaskStatus.Processing, TaskStatus.Success]);
+		expect(seen.get(storageIdOf(failing))).toEqual([
 			TaskStatus.Processing,
 			TaskStatus.Pending,
 			TaskStatus.Processing,

@@ -352,7 +352,6 @@ describe("task id (URN) validation", () => {
 
 		test.each([
 			["another connector namespace", "background-task:other:0123456789abcdef0123456789abcdef"],
-			["another URN namespace", "document:entity-storage:0123456789abcdef0123456789abcdef"],
 			[
 				"a differently cased namespace",
 				"background-task:Entity-Storage:0123456789abcdef0123456789abcdef"
@@ -362,7 +361,16 @@ describe("task id (URN) validation", () => {
 			const err = await errorOf(() => connector[operation](taskId));
 			expect(err.name).toBe("GeneralError");
 			expect(err.message).toBe("entityStorageBackgroundTaskConnector.namespaceMismatch");
-			expect(err.properties?.id).toBe(taskId);
+			expect(err.properties).toEqual({ namespace: "entity-storage", id: taskId });
+			expect(snapshot(storage)).toEqual(before);
+		});
+
+		test("accepts another URN namespace identifier with the entity-storage method, as the original (only the method is checked)", async () => {
+			const { connector, storage, before } = await withOneTask();
+			const result = await connector[operation](
+				"document:entity-storage:ffffffffffffffffffffffffffffffff"
+			);
+			expect(result).toBeUndefined();
 			expect(snapshot(storage)).toEqual(before);
 		});
 
@@ -374,6 +382,13 @@ describe("task id (URN) validation", () => {
 			expect(result).toBeUndefined();
 			expect(snapshot(storage)).toEqual(before);
 		});
+	});
+
+	test("get finds a task by a URN of another namespace identifier with the entity-storage method", async () => {
+		const { connector, storage } = createConnector();
+		const entity = taskEntity({ retainFor: -1, dateNextProcess: "2099-01-01T00:00:00.000Z" });
+		await seed(storage, entity);
+		expect((await connector.get(`document:entity-storage:${entity.id}`))?.id).toBe(entity.id);
 	});
 
 	test("a storage query is never reached for a rejected URN", async () => {

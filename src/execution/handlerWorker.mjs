@@ -59,19 +59,19 @@ async function resolveHandler(specifier, method) {
 	if (cached) {
 		return cached;
 	}
-	const mod = await loadModule(specifier);
+	const mod = await loadModule(specifier, method);
 	const [exportName, ...members] = method.split(".");
 	let owner = mod;
 	let value = mod[exportName] ?? /** @type {any} */ (mod.default)?.[exportName];
+	if (value === undefined || value === null) {
+		throw moduleHelperError("entryNotFound", specifier, method);
+	}
 	for (const member of members) {
 		owner = value;
 		value = value?.[member];
 	}
 	if (typeof value !== "function") {
-		throw namedError(
-			"HandlerNotFoundError",
-			`Method "${method}" is not a function exported by module "${specifier}"`
-		);
+		throw moduleHelperError("notFunction", specifier, method);
 	}
 	const handler = value.bind(owner);
 	handlers.set(key, handler);
@@ -81,21 +81,55 @@ async function resolveHandler(specifier, method) {
 /**
  * Import a module once per thread; a failed import is forgotten so a later task can try again.
  * @param {string} specifier The module specifier.
+ * @param {string} method The method, named in the error.
  * @returns {Promise<Record<string, unknown>>} The module namespace.
  */
-function loadModule(specifier) {
+function loadModule(specifier, method) {
 	let loading = modules.get(specifier);
 	if (!loading) {
 		loading = import(locateModule(specifier).url).catch(err => {
 			modules.delete(specifier);
-			throw namedError(
-				"ModuleNotFoundError",
-				`Module "${specifier}" could not be loaded: ${err instanceof Error ? err.message : String(err)}`
-			);
+			throw moduleHelperError("moduleNotFound", specifier, method, err);
 		});
 		modules.set(specifier, loading);
 	}
 	return loading;
+}
+
+/**
+ * The error the original package stores when a handler cannot be found, field for field: a
+ * GeneralError from its ModuleHelper with the module and the entry, and the import's own error
+ * as inner for a module that could not be loaded.
+ * @param {"moduleNotFound" | "entryNotFound" | "notFunction"} key The message key.
+ * @param {string} specifier The module specifier.
+ * @param {string} method The method.
+ * @param {unknown} [cause] The import's error.
+ * @returns {object} The error object.
+ */
+function moduleHelperError(key, specifier, method, cause) {
+	const error = {
+		name: "GeneralError",
+		source: "ModuleHelper",
+		message: `moduleHelper.${key}`,
+		properties: { module: specifier, entry: method }
+	};
+	if (cause !== undefined) {
+		error.inner = toErrorObject(cause);
+	}
+	return new HandlerLookupError(error);
+}
+
+/**
+ * Carries a ready error object through the handler runner's catch.
+ */
+class HandlerLookupError extends Error {
+	/**
+	 * @param {object} error The error object to report.
+	 */
+	constructor(error) {
+		super(error.message);
+		this.errorObject = error;
+	}
 }
 
 /**
@@ -122,10 +156,13 @@ function toJson(result) {
 /**
  * Describe anything thrown as a plain error object.
  * @param {unknown} err What was thrown.
- * @returns {{ name: string, message: string, stack?: string, source?: string, properties?: Record<string, unknown> }}
- *   The error.
+ * @returns {string | { name: string, message: string, stack?: string, source?: string, properties?: Record<string, unknown> }}
+ *   The error (a thrown string as it is).
  */
 function toErrorObject(err) {
+	if (err instanceof HandlerLookupError) {
+		return err.errorObject;
+	}
 	if (err instanceof Error) {
 		const withJson = /** @type {any} */ (err);
 		if (typeof withJson.toJsonObject === "function") {
@@ -138,7 +175,9 @@ function toErrorObject(err) {
 		return { name: err.name, message: err.message, stack: err.stack };
 	}
 	if (typeof err === "string") {
-		return { name: "Error", message: err };
+		// As thrown: the recorded error is what BaseError.fromError makes of a string, as the
+		// original records it.
+		return err;
 	}
 	let message;
 	try {

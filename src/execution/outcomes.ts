@@ -4,9 +4,17 @@ import { BaseError } from "@twin.org/core";
 import type { AttemptOutcome } from "../scheduling/rules.js";
 
 /**
- * The location of the handler runner, shared by both executors.
+ * The location of the handler runner, shared by both executors: the inline executor imports it,
+ * the pool's workers import it through POOL_WORKER_URL.
  */
 export const HANDLER_WORKER_URL = new URL("./handlerWorker.mjs", import.meta.url);
+
+/**
+ * The worker entry of the pool: a CommonJS file that imports the handler runner, because piscina
+ * require()s its entry and require() of an ES module can abort the process when the worker is
+ * terminated while loading it (see handlerWorker.cjs).
+ */
+export const POOL_WORKER_URL = new URL("./handlerWorker.cjs", import.meta.url);
 
 /**
  * The module locator the worker uses, loaded with import() so that the CommonJS build can load
@@ -36,14 +44,16 @@ export function failure(name: string, message: string): AttemptOutcome {
 }
 
 /**
- * Normalise the envelope returned by the handler runner: errors become IError JSON.
+ * Normalise the envelope returned by the handler runner: errors become IError JSON (a thrown
+ * string as BaseError.fromError makes it, as the original).
  * @param envelope The envelope.
  * @returns The outcome.
  */
 export function fromEnvelope(envelope: AttemptOutcome): AttemptOutcome {
+	// Without the stack, as the original records errors.
 	return envelope.ok
 		? envelope
-		: { ok: false, error: BaseError.fromError(envelope.error).toJsonObject(true) };
+		: { ok: false, error: BaseError.fromError(envelope.error).toJsonObject() };
 }
 
 /**

@@ -1,6 +1,7 @@
 // Copyright 2024 IOTA Stiftung, 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
 import type { ExecutionMode } from "./executionMode.js";
+import type { IPostgreSqlBackendConfig } from "./IPostgreSqlBackendConfig.js";
 
 /**
  * Configuration for the entity storage background task connector. Every field is optional and
@@ -74,4 +75,12 @@ export interface IEntityStorageBackgroundTaskConnectorConfig {
 	 * @default undefined (Node's default)
 	 */
 	maxWorkerMemoryMb?: number;
+
+	/**
+	 * Use the native PostgreSQL backend on this table instead of an entity-storage connector:
+	 * safe for several nodes on one database (atomic batch claims, leases, fenced writes,
+	 * LISTEN/NOTIFY wake-ups). No entity-storage registration is needed when it is set.
+	 * @default undefined (entity storage)
+	 */
+	postgresql?: IPostgreSqlBackendConfig;
 }

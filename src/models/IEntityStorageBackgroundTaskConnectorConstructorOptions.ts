@@ -14,16 +14,17 @@ export interface IEntityStorageBackgroundTaskConnectorConstructorOptions {
 	backgroundTaskEntityStorageType?: string;
 
 	/**
-	 * The logging component to use, absent means silent.
+	 * The logging connector to use, looked up in LoggingConnectorFactory, exactly as the original
+	 * (a TWIN engine passes this name); absent means silent.
 	 * @default logging
 	 */
-	loggingComponentType?: string;
+	loggingConnectorType?: string;
 
 	/**
-	 * Older name of loggingComponentType, accepted as an alias.
-	 * @deprecated Use loggingComponentType.
+	 * A logging component (in ComponentFactory) to use instead of the logging connector.
+	 * @default undefined (the logging connector is used)
 	 */
-	loggingConnectorType?: string;
+	loggingComponentType?: string;
 
 	/**
 	 * The configuration for the connector.

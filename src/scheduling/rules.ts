@@ -113,7 +113,7 @@ export function settled(
 		} else {
 			next.result = outcome.result;
 		}
-		return withRetain(next, nowMs);
+		return withRetain(next, nowMs, true);
 	}
 	next.error = outcome.error;
 	const retriesRemaining = task.retriesRemaining ?? 0;
@@ -126,7 +126,7 @@ export function settled(
 	next.status = TaskStatus.Failed;
 	next.dateCompleted = next.dateModified;
 	delete next.dateNextProcess;
-	return withRetain(next, nowMs);
+	return withRetain(next, nowMs, true);
 }
 
 /**
@@ -168,17 +168,26 @@ export function retriedNow(task: BackgroundTask, nowMs: number): BackgroundTask 
 		dateNextProcess: iso(Math.min(dueAt(task), nowMs))
 	};
 	delete next.dateCompleted;
+	if (next.retainFor === undefined && next.retainUntil !== undefined) {
+		// A final task stores retainUntil instead of retainFor (as the original does): give the
+		// attempt back the retain period it was created with.
+		next.retainFor =
+			next.retainUntil === -1 ? -1 : next.retainUntil - Date.parse(task.dateModified);
+	}
 	delete next.retainUntil;
 	return next;
 }
 
 /**
- * Should a final task be removed instead of stored: retainFor 0 (the default).
+ * Should a final task be removed instead of stored: retainFor 0 (the default). A task waiting for
+ * a retry is always kept (the original removed it too, and with it the retry).
  * @param task The task.
  * @returns True if it should be removed.
  */
 export function removeOnSettle(task: BackgroundTask): boolean {
-	return isFinal(task.status) && (task.retainFor ?? 0) === 0;
+	// retainFor exactly 0, as the original tests it: a final task that keeps retainUntil instead
+	// (retainFor removed) or has no retain rule at all is kept.
+	return isFinal(task.status) && task.retainFor === 0;
 }
 
 /**
@@ -199,14 +208,19 @@ export function isExpired(
  * Set retainUntil on a final task from its retainFor: -1 forever, n > 0 now + n.
  * @param task The final task (a copy owned by the caller).
  * @param nowMs The current time.
+ * @param replaceRetainFor Remove retainFor once retainUntil is set, as the original does when a
+ * task completes (its cancel keeps both).
  * @returns The same task.
  */
-function withRetain(task: BackgroundTask, nowMs: number): BackgroundTask {
+function withRetain(task: BackgroundTask, nowMs: number, replaceRetainFor = false): BackgroundTask {
 	const retainFor = task.retainFor ?? 0;
 	if (retainFor === -1) {
 		task.retainUntil = -1;
 	} else if (retainFor > 0) {
 		task.retainUntil = nowMs + retainFor;
+	}
+	if (replaceRetainFor && task.retainUntil !== undefined) {
+		delete task.retainFor;
 	}
 	return task;
 }

@@ -2,7 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0.
 import type { BackgroundTask } from "../entities/backgroundTask.js";
 import type { ITaskExecutor } from "../execution/ITaskExecutor.js";
-import type { TaskStore } from "../store/taskStore.js";
+import type { ITaskSource, QueuedTask } from "../store/ITaskSource.js";
 import type { TaskLog } from "../utils/taskLog.js";
 import { TaskFeed } from "./taskFeed.js";
 import { TaskQueue, toRef, type ITaskRef } from "./taskQueue.js";
@@ -115,18 +115,18 @@ export class Scheduler {
 
 	/**
 	 * Create a new Scheduler.
-	 * @param store The task store.
+	 * @param source The task source.
 	 * @param createExecutor Creates the executor on start.
 	 * @param settings The settings.
 	 * @param log The log.
 	 */
 	constructor(
-		private readonly store: TaskStore,
+		private readonly source: ITaskSource,
 		private readonly createExecutor: () => ITaskExecutor,
 		private readonly settings: ISchedulerSettings,
 		private readonly log: TaskLog
 	) {
-		this._feed = new TaskFeed(store, settings, log);
+		this._feed = new TaskFeed(source, settings, log);
 	}
 
 	/**
@@ -155,12 +155,20 @@ export class Scheduler {
 		this._inFlight = 0;
 		this._timers.reset();
 		this._runner = new TaskRunner(
-			this.store,
+			this.source,
 			this.createExecutor(),
 			this.settings,
 			this.log,
 			this._timers
 		);
+		try {
+			await this.source.open(type => this.wake(type));
+		} catch (err) {
+			// Nothing started: the caller learns why (a database that cannot be reached, say).
+			this._runner = undefined;
+			this._state = "stopped";
+			throw err;
+		}
 		await this._feed.sweep();
 		if (session !== this._session || this._state !== "started") {
 			// stop() ran while the sweep was in flight (and maybe another start()): arming timers or
@@ -204,6 +212,12 @@ export class Scheduler {
 		await this._runner?.abandon();
 		this._runner = undefined;
 		this._timers.clearAll();
+		try {
+			// Gives back tasks claimed for the queues and not started (shared database).
+			await this.source.close();
+		} catch (err) {
+			this.log.log("error", "unexpectedError", {}, err);
+		}
 		this._state = "stopped";
 	}
 
@@ -241,17 +255,46 @@ export class Scheduler {
 			if (queue.running.size > 0) {
 				this._unregisteredRunning.set(type, queue.running);
 			}
+			// Tasks claimed for the queue (shared database) go back to any instance.
+			const queued = queue.ids();
+			if (this.source.claimsOnFetch && queued.length > 0) {
+				this.track(this.source.unclaim(queued));
+			}
 		}
 	}
 
 	/**
-	 * A task was created or made due by this instance: queue it without a storage query.
+	 * A task was created or made due by this instance: queue it without a storage query (or, on a
+	 * shared database, fetch its type).
 	 * @param task The task as stored.
+	 * @returns False when started and the type has no handler.
 	 */
-	public notifyDue(task: BackgroundTask): void {
+	public notifyDue(task: BackgroundTask): boolean {
 		const queue = this._queues.get(task.type);
-		if (this.started && queue) {
+		if (!this.started) {
+			return true;
+		}
+		if (!queue) {
+			return false;
+		}
+		if (this.source.claimsOnFetch) {
+			// A shared database: the task is claimed by whichever instance fetches it first.
+			this.wake(task.type);
+		} else {
 			this.offer(queue, toRef(task));
+		}
+		return true;
+	}
+
+	/**
+	 * Tasks of a type may have become due in the source (created or retried here or on another
+	 * instance of a shared database): fetch that type.
+	 * @param type The task type.
+	 */
+	public wake(type: string): void {
+		const queue = this._queues.get(type);
+		if (this.started && queue) {
+			this.track(this.scan(queue));
 		}
 	}
 
@@ -377,7 +420,7 @@ export class Scheduler {
 		queue: TaskQueue,
 		id: string,
 		session: number,
-		requeue: BackgroundTask | undefined
+		requeue: QueuedTask | undefined
 	): void {
 		// A run of an earlier session (abandoned by stop()) leaves this session's state alone.
 		if (session !== this._session) {
@@ -434,15 +477,16 @@ export class Scheduler {
 	 * @internal
 	 */
 	private async scan(queue: TaskQueue): Promise<void> {
-		const ran = await this._feed.scan(
-			queue,
-			() => this.started && this._queues.get(queue.type) === queue
-		);
+		const isLive = (): boolean => this.started && this._queues.get(queue.type) === queue;
+		const ran = await this._feed.scan(queue, isLive, this._runner?.startedAt ?? Date.now());
 		if (!ran) {
 			return;
 		}
 		for (const ref of queue.arrivedDuringScan.splice(0)) {
 			this.offer(queue, ref);
+		}
+		if (queue.rescan && isLive()) {
+			this.track(this.scan(queue));
 		}
 		this.schedulePump();
 	}

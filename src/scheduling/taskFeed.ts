@@ -1,9 +1,8 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
-import { TaskStatus } from "@twin.org/background-task-models";
-import type { TaskStore } from "../store/taskStore.js";
+import type { ITaskSource } from "../store/ITaskSource.js";
 import type { TaskLog } from "../utils/taskLog.js";
-import { dueAt, isExpired } from "./rules.js";
+import { dueAt } from "./rules.js";
 import type { ISchedulerSettings } from "./schedulerModels.js";
 import { toRef, type TaskQueue } from "./taskQueue.js";
 
@@ -20,36 +19,51 @@ const SCAN_BACKOFF_FIRST_MS = 100;
 export class TaskFeed {
 	/**
 	 * Create a new TaskFeed.
-	 * @param store The task store.
+	 * @param source The task source.
 	 * @param settings The scheduler settings.
 	 * @param log The log.
 	 */
 	constructor(
-		private readonly store: TaskStore,
+		private readonly source: ITaskSource,
 		private readonly settings: ISchedulerSettings,
 		private readonly log: TaskLog
 	) {}
 
 	/**
-	 * Read a batch of the type's active tasks from storage, queue those not yet known and set the
-	 * queue's horizon: Infinity when the batch held every active task, else the due time of the
-	 * last one read.
+	 * Fetch a batch of the type's tasks from the source (read, or claimed for this instance on a
+	 * shared database, which is then bounded by the free room in the queue), queue those not yet
+	 * known and set the queue's horizon: Infinity when the batch held every task there is, else
+	 * the due time of the last one. A scan asked for while one is in flight is remembered
+	 * (`queue.rescan`) for the caller to run when it ends.
 	 * @param queue The queue.
 	 * @param isLive Whether the queue is still in use when the batch arrives.
+	 * @param startedAt When this session started.
 	 * @returns False when a scan of the queue was already in flight, so none ran.
 	 */
-	public async scan(queue: TaskQueue, isLive: () => boolean): Promise<boolean> {
+	public async scan(queue: TaskQueue, isLive: () => boolean, startedAt: number): Promise<boolean> {
 		if (queue.scanning) {
+			queue.rescan = true;
 			return false;
 		}
+		const limit = this.source.claimsOnFetch
+			? this.settings.batchSize - queue.size
+			: this.settings.batchSize;
+		if (limit <= 0) {
+			return true;
+		}
 		queue.scanning = true;
+		queue.rescan = false;
 		try {
-			const { tasks, complete } = await this.store.scanActive(
+			const { tasks, complete } = await this.source.fetch(
 				queue.type,
 				this.settings.threadId,
-				this.settings.batchSize
+				limit,
+				startedAt
 			);
 			if (!isLive()) {
+				if (this.source.claimsOnFetch && tasks.length > 0) {
+					await this.source.unclaim(tasks.map(t => t.id));
+				}
 				return true;
 			}
 			for (const task of tasks) {
@@ -83,15 +97,11 @@ export class TaskFeed {
 	 */
 	public async reportUnhandled(hasHandler: (type: string) => boolean): Promise<void> {
 		try {
-			const now = Date.now();
-			const { tasks } = await this.store.scanActive(undefined, this.settings.threadId, 100);
-			const unhandled = new Set(
-				tasks
-					.filter(t => t.status === TaskStatus.Pending && dueAt(t) <= now && !hasHandler(t.type))
-					.map(t => t.type)
-			);
-			for (const type of unhandled) {
-				this.log.log("error", "noHandler", { type });
+			// One entry per type, naming one of its due tasks, with the original's key and level.
+			for (const { id, type } of await this.source.dueSample(this.settings.threadId, Date.now())) {
+				if (!hasHandler(type)) {
+					this.log.log("error", "noHandler", { id, type });
+				}
 			}
 		} catch (err) {
 			this.log.log("error", "scanFailed", {}, err);
@@ -104,7 +114,7 @@ export class TaskFeed {
 	public async sweep(): Promise<void> {
 		try {
 			const now = Date.now();
-			const removed = await this.store.sweep(task => isExpired(task, now));
+			const removed = await this.source.sweep(now);
 			if (removed > 0) {
 				this.log.log("info", "tasksSwept", { count: removed });
 			}

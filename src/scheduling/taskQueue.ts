@@ -71,6 +71,12 @@ export class TaskQueue {
 	public scanning = false;
 
 	/**
+	 * A scan was asked for while one was in flight: run another when it ends (a wake-up from
+	 * another node may concern tasks the scan in flight did not see).
+	 */
+	public rescan = false;
+
+	/**
 	 * Tasks made due while a scan was in flight: the scan's result may predate them, so they are
 	 * queued once the scan has set the new horizon.
 	 */
@@ -173,6 +179,14 @@ export class TaskQueue {
 	}
 
 	/**
+	 * The ids of the queued tasks (not the running ones).
+	 * @returns The ids.
+	 */
+	public ids(): string[] {
+		return [...this._live.keys()];
+	}
+
+	/**
 	 * Forget a queued task (cancelled or removed).
 	 * @param id The task id.
 	 */
@@ -191,6 +205,7 @@ export class TaskQueue {
 		this.dueWhileRunning.clear();
 		this.scanFailures = 0;
 		this.scanRetryAt = 0;
+		this.rescan = false;
 		this.horizon = Number.NEGATIVE_INFINITY;
 		this.lastStart = Number.NEGATIVE_INFINITY;
 	}

@@ -5,10 +5,10 @@ import { BaseError } from "@twin.org/core";
 import { EngineCoreFactory } from "@twin.org/engine-models";
 import type { BackgroundTask } from "../entities/backgroundTask.js";
 import type { IHandlerJob, ITaskExecutor } from "../execution/ITaskExecutor.js";
-import type { TaskStore } from "../store/taskStore.js";
+import type { IClaimResult, ITaskSource, QueuedTask } from "../store/ITaskSource.js";
 import type { TaskLog } from "../utils/taskLog.js";
-import { toTaskModel } from "../utils/taskModel.js";
-import { claimed, isClaimable, removeOnSettle, settled, type AttemptOutcome } from "./rules.js";
+import { toCallbackTask } from "../utils/taskModel.js";
+import { removeOnSettle, settled, type AttemptOutcome } from "./rules.js";
 import type { IRegisteredHandler, ISchedulerSettings } from "./schedulerModels.js";
 import type { Timers } from "./timers.js";
 
@@ -48,15 +48,23 @@ export class TaskRunner {
 	private readonly _startedAt = Date.now();
 
 	/**
+	 * When this runner (one session) started, epoch ms.
+	 * @returns The time.
+	 */
+	public get startedAt(): number {
+		return this._startedAt;
+	}
+
+	/**
 	 * Create a new TaskRunner.
-	 * @param store The task store.
+	 * @param source The task source.
 	 * @param executor The executor.
 	 * @param settings The scheduler settings.
 	 * @param log The log.
 	 * @param timers The timers, for backoff pauses.
 	 */
 	constructor(
-		private readonly store: TaskStore,
+		private readonly source: ITaskSource,
 		private readonly executor: ITaskExecutor,
 		private readonly settings: ISchedulerSettings,
 		private readonly log: TaskLog,
@@ -77,33 +85,30 @@ export class TaskRunner {
 		handler: IRegisteredHandler,
 		id: string,
 		mayStart: () => boolean
-	): Promise<BackgroundTask | undefined> {
-		const threadId = this.settings.threadId;
-		let seen: BackgroundTask | undefined;
-		const task = await this.withRetries(
+	): Promise<QueuedTask | undefined> {
+		const claim = await this.withRetries(
 			async () =>
 				mayStart()
-					? this.store.claim(id, t => {
-							seen = t;
-							return claimOrSkip(t, threadId, this._startedAt);
-						})
-					: undefined,
+					? this.source.claim(id, this.settings.threadId, this._startedAt)
+					: ({} as IClaimResult),
 			"claimFailed",
 			id
 		);
+		const task = claim?.claimed;
 		if (!task) {
-			// Not claimable now. If storage says it is still pending for this thread (its due time
-			// moved, e.g. our queue held a stale ref), hand it back to be queued at its real due time.
-			return seen?.status === TaskStatus.Pending && seen.threadId === threadId ? seen : undefined;
+			// Not claimable now. If it is still pending for this thread with a due time that moved
+			// (the queue held a stale ref), hand it back to be queued at its real due time.
+			return claim?.pendingLater;
 		}
 		if (this._abandoned) {
 			// The claim completed after stop() gave up: leave the task processing for recovery.
-			this.store.release(id);
+			this.source.release(id);
 			return undefined;
 		}
 		this._claims.add(id);
-		this.log.log("info", "taskStarted", { type, id });
+		// The original's order: the callback hears of the claim, then "start" is logged.
 		await this.notify(handler, task);
+		this.log.log("info", "start", { id, type });
 
 		const outcome = await this.execute(
 			{
@@ -122,7 +127,7 @@ export class TaskRunner {
 			async () => {
 				// From the second attempt on, the write is repeated only if storage still holds the claim.
 				const claimedAt = attempt++ > 0 ? task.dateModified : undefined;
-				return { written: await this.store.settle(next, removeOnSettle(next), claimedAt) };
+				return { written: await this.source.settle(next, removeOnSettle(next), claimedAt) };
 			},
 			"settleFailed",
 			id
@@ -134,14 +139,11 @@ export class TaskRunner {
 			return undefined;
 		}
 		this._claims.delete(id);
-		if (next.status === TaskStatus.Failed) {
-			this.log.log("error", "taskFailed", { type, id, error: next.error?.message });
-		} else {
-			this.log.log("info", "taskFinished", { type, id, status: next.status });
-		}
 		// A task removed while it ran is not written back, but its outcome is still reported: the
-		// handler did run, and the callback may be how the caller learns its result.
+		// handler did run, and the callback may be how the caller learns its result. Then
+		// "complete" is logged, as the original does, whatever the status.
 		await this.notify(handler, next);
+		this.log.log("info", "complete", { id, type, status: next.status });
 		return recorded.written && next.status === TaskStatus.Pending ? next : undefined;
 	}
 
@@ -169,7 +171,7 @@ export class TaskRunner {
 		// Release the claims now, while no later start() can have claimed these tasks again: they
 		// stay processing in storage and the next start recovers them.
 		for (const id of this._claims) {
-			this.store.release(id);
+			this.source.release(id);
 		}
 		this._claims.clear();
 		this.timers.cancelPauses();
@@ -187,7 +189,7 @@ export class TaskRunner {
 			return;
 		}
 		try {
-			await handler.stateChangeCallback(toTaskModel(this.settings.namespace, task));
+			await handler.stateChangeCallback(toCallbackTask(task));
 		} catch (err) {
 			this.log.log("error", "stateChangeCallbackFailed", { type: task.type, id: task.id }, err);
 		}
@@ -220,19 +222,4 @@ export class TaskRunner {
 		}
 		return undefined;
 	}
-}
-
-/**
- * The claimed task, or undefined when the task may not be claimed now.
- * @param task The task as read from storage.
- * @param threadId The claiming thread.
- * @returns The claimed task or undefined.
- */
-function claimOrSkip(
-	task: BackgroundTask,
-	threadId: string,
-	startedAt: number
-): BackgroundTask | undefined {
-	const now = Date.now();
-	return isClaimable(task, threadId, now, startedAt) ? claimed(task, now) : undefined;
 }

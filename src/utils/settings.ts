@@ -5,6 +5,11 @@ import { isMainThread, threadId } from "node:worker_threads";
 import { Is, Validation, type IValidationFailure } from "@twin.org/core";
 import type { IEntityStorageBackgroundTaskConnectorConfig } from "../models/IEntityStorageBackgroundTaskConnectorConfig.js";
 import { ExecutionMode } from "../models/executionMode.js";
+import type { IPostgreSqlBackendConfig } from "../models/IPostgreSqlBackendConfig.js";
+import {
+	resolvePostgresConfig,
+	validatePostgresConfig
+} from "../store/postgresql/postgresConfig.js";
 import type { ISchedulerSettings } from "../scheduling/schedulerModels.js";
 
 /**
@@ -41,6 +46,11 @@ export interface IResolvedConfig extends ISchedulerSettings {
 	 * Where handlers run.
 	 */
 	executionMode: ExecutionMode;
+
+	/**
+	 * The native PostgreSQL backend's config, when it is used.
+	 */
+	postgresql?: IPostgreSqlBackendConfig;
 }
 
 /**
@@ -87,7 +97,14 @@ export function optionalInteger(
 	minValue: number,
 	maxValue?: number
 ): void {
-	if (!Is.undefined(value)) {
+	// The lower bound alone first, so a value the original also rejects gets the original's
+	// failure (validation.beWholeNumberMin); the upper bound, which the original lacks, only when
+	// the rest holds.
+	if (
+		!Is.undefined(value) &&
+		Validation.integer(property, value, failures, undefined, { minValue }) &&
+		!Is.undefined(maxValue)
+	) {
 		Validation.integer(property, value, failures, undefined, { minValue, maxValue });
 	}
 }
@@ -111,6 +128,9 @@ export function validateConfig(config: unknown): IValidationFailure[] {
 	}
 	if (!Is.undefined(values.engineName)) {
 		Validation.stringValue("config.engineName", values.engineName, failures);
+	}
+	if (!Is.undefined(values.postgresql)) {
+		validatePostgresConfig(values.postgresql, failures);
 	}
 	if (!Is.undefined(values.executionMode)) {
 		Validation.arrayOneOf(
@@ -152,6 +172,10 @@ export function resolveConfig(
 		// Worker mode: twice the workers, so a worker never waits while the main thread records the
 		// previous task and claims the next. Inline: only the per-type concurrency limits.
 		globalLimit: executionMode === ExecutionMode.Worker ? maxWorkers * 2 : Number.POSITIVE_INFINITY,
-		batchSize: BATCH_SIZE
+		// On the native backend a batch is claimed for this node: it is the bounded local queue.
+		batchSize: config.postgresql
+			? resolvePostgresConfig(config.postgresql).localQueueSize
+			: BATCH_SIZE,
+		postgresql: config.postgresql
 	};
 }

@@ -1,25 +1,38 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
 import { BaseError, type IError } from "@twin.org/core";
-import type { ILoggingComponent, LogLevel } from "@twin.org/logging-models";
+import type { ILogEntry, LogLevel } from "@twin.org/logging-models";
 
 /**
- * Logging that is silent when no logging component is configured and never throws: a logger
+ * What entries are written to: a logging connector (what the original package and the TWIN
+ * engine use) or a logging component; both take an ILogEntry.
+ */
+export interface ILogTarget {
+	/**
+	 * Write an entry.
+	 * @param logEntry The entry.
+	 * @returns Nothing.
+	 */
+	log(logEntry: ILogEntry): Promise<unknown>;
+}
+
+/**
+ * Logging that is silent when no logging connector is configured and never throws: a logger
  * that fails must not stop task processing. Messages are keys in locales/en.json.
  */
 export class TaskLog {
 	/**
 	 * Create a new TaskLog.
 	 * @param source The class name logged as the source.
-	 * @param logging The logging component, if any.
+	 * @param logging The logging connector or component, if any.
 	 */
 	constructor(
 		private readonly source: string,
-		private readonly logging: ILoggingComponent | undefined
+		private readonly logging: ILogTarget | undefined
 	) {}
 
 	/**
-	 * Is a logging component configured.
+	 * Is a logging target configured.
 	 * @returns True if entries are written.
 	 */
 	public get enabled(): boolean {
@@ -42,14 +55,11 @@ export class TaskLog {
 		if (!this.logging) {
 			return;
 		}
-		const entry = {
-			level,
-			source: this.source,
-			ts: Date.now(),
-			message,
-			data,
-			error: error === undefined ? undefined : (toError(error) as IError)
-		};
+		// The original's entries: level, source, ts, message, data; an error only when there is one.
+		const entry: ILogEntry = { level, source: this.source, ts: Date.now(), message, data };
+		if (error !== undefined) {
+			entry.error = toError(error);
+		}
 		try {
 			this.logging.log(entry).catch(() => {});
 		} catch {

@@ -1,9 +1,9 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
-import type { IBackgroundTask } from "@twin.org/background-task-models";
+import type { IBackgroundTask, TaskStatus } from "@twin.org/background-task-models";
 import { Converter, GeneralError, RandomHelper, Urn } from "@twin.org/core";
 import type { BackgroundTask } from "../entities/backgroundTask.js";
-import { iso } from "../scheduling/rules.js";
+import { isFinal, iso } from "../scheduling/rules.js";
 
 /**
  * The URN namespace identifier of task ids.
@@ -31,6 +31,8 @@ export function toTaskUrn(namespace: string, id: string): string {
 
 /**
  * The storage id of a public task id. The caller has already guarded that the value is a URN.
+ * As the original, only the namespace method is checked (`entity-storage` in
+ * `background-task:entity-storage:<id>`).
  * @param source The class name for errors.
  * @param namespace The connector namespace.
  * @param taskId The URN.
@@ -39,49 +41,90 @@ export function toTaskUrn(namespace: string, id: string): string {
  */
 export function fromTaskUrn(source: string, namespace: string, taskId: string): string {
 	const urn = Urn.fromValidString(taskId);
-	if (urn.namespaceIdentifier() !== URN_NAMESPACE || urn.namespaceMethod() !== namespace) {
-		throw new GeneralError(source, "namespaceMismatch", {
-			namespace: `${URN_NAMESPACE}:${namespace}`,
-			id: taskId
-		});
+	if (urn.namespaceMethod() !== namespace) {
+		throw new GeneralError(source, "namespaceMismatch", { namespace, id: taskId });
 	}
 	return urn.namespaceSpecific(1);
 }
 
 /**
- * The task as callers see it: storage fields mapped, retainUntil as an ISO date when it is a
- * positive timestamp. Payload and result are copies, so a caller changing them cannot change a
- * stored task.
- * @param namespace The connector namespace.
+ * The task as callers see it from get() and query(), field for field as the original maps it:
+ * `id` is the plain storage id (only create() returns the URN), every key is present even when
+ * its value is undefined, in the original's order. One decision differs (SPEC section 4):
+ * `dateRetainUntil` is set only for a positive retainUntil; the original formats -1 ("keep
+ * forever") as 1969-12-31T23:59:59.999Z. Payload and result are copies, so a caller changing
+ * them cannot change a stored task.
  * @param task The stored task.
  * @returns The public task.
  */
-export function toTaskModel<T = unknown, U = unknown>(
-	namespace: string,
-	task: BackgroundTask
-): IBackgroundTask<T, U> {
-	const model: IBackgroundTask<T, U> = {
-		id: toTaskUrn(namespace, task.id),
+export function toTaskModel<T = unknown, U = unknown>(task: BackgroundTask): IBackgroundTask<T, U> {
+	return {
+		id: task.id,
 		type: task.type,
 		threadId: task.threadId,
-		retryInterval: task.retryInterval,
-		retriesRemaining: task.retriesRemaining,
 		dateCreated: task.dateCreated,
 		dateModified: task.dateModified,
 		dateCompleted: task.dateCompleted,
 		dateCancelled: task.dateCancelled,
 		dateRetainUntil: (task.retainUntil ?? 0) > 0 ? iso(task.retainUntil as number) : undefined,
-		status: task.status,
+		retryInterval: task.retryInterval,
+		retriesRemaining: task.retriesRemaining,
+		status: task.status as TaskStatus,
 		payload: copy(task.payload) as T,
 		result: copy(task.result) as U,
 		error: task.error
 	};
-	for (const key of Object.keys(model) as (keyof IBackgroundTask)[]) {
-		if (model[key] === undefined) {
-			delete model[key];
+}
+
+/**
+ * The keys the original's create() writes, which its stored entity keeps (undefined when unset)
+ * until completion deletes some of them.
+ */
+const CREATED_KEYS: (keyof BackgroundTask)[] = [
+	"id",
+	"type",
+	"threadId",
+	"dateCreated",
+	"dateModified",
+	"dateNextProcess",
+	"retryInterval",
+	"retainFor",
+	"status",
+	"retriesRemaining",
+	"payload"
+];
+
+/**
+ * The task as the state-change callback receives it: what the original passes, its stored entity
+ * as stored at that moment (plain id, retainFor, retainUntil, dateNextProcess while it waits or
+ * runs, retriesRemaining), with the same keys present, undefined ones included: those create()
+ * wrote, less what a success deletes (retriesRemaining, retryInterval) and retainFor once
+ * retainUntil replaces it; retainUntil once an attempt was recorded with a retain rule other than
+ * 0. A copy, so a callback changing it cannot change storage.
+ * @param task The stored task.
+ * @returns The copy.
+ */
+export function toCallbackTask(task: BackgroundTask): IBackgroundTask {
+	const out: { [key: string]: unknown } = {};
+	const success = task.status === "success";
+	for (const key of CREATED_KEYS) {
+		const deleted =
+			(success && (key === "retriesRemaining" || key === "retryInterval")) ||
+			(key === "retainFor" && task.retainFor === undefined && task.retainUntil !== undefined);
+		if (!deleted) {
+			out[key] = copy(task[key]);
 		}
 	}
-	return model;
+	const attempted = task.error !== undefined || isFinal(task.status);
+	if (attempted && task.retainFor !== 0) {
+		out.retainUntil = task.retainUntil;
+	}
+	for (const [key, value] of Object.entries(task)) {
+		if (value !== undefined && !(key in out)) {
+			out[key] = copy(value);
+		}
+	}
+	return out as unknown as IBackgroundTask;
 }
 
 /**

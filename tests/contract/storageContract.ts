@@ -15,6 +15,7 @@ import type {
 	IEntityStorageBackgroundTaskConnectorConfig
 } from "../../src/index.js";
 import { createConnector, waitFor, waitForStatus } from "../helpers/harness.js";
+import { storageIdOf } from "../helpers/tasks.js";
 
 /**
  * The contract's handler module.
@@ -134,7 +135,7 @@ export function storageContract(name: string, backend: IStorageBackend): void {
 			expect(id).toMatch(/^background-task:entity-storage:[\da-f]{32}$/);
 			const task = await connector.get(id);
 			expect(task).toEqual({
-				id,
+				id: storageIdOf(id),
 				type: "contract-create",
 				threadId: "main",
 				status: TaskStatus.Pending,
@@ -179,16 +180,18 @@ export function storageContract(name: string, backend: IStorageBackend): void {
 			await connector.cancel(a[3]);
 			await connector.cancel(b[0]);
 
+			// query gives the plain storage ids; create returned the URNs.
 			const ids = (tasks: IBackgroundTask[]): string[] => tasks.map(t => t.id).sort();
+			const plain = (urns: string[]): string[] => urns.map(storageIdOf).sort();
 			const byType = await queryAll(connector, ["contract-a"], 2);
-			expect(ids(byType.tasks)).toEqual([...a].sort());
+			expect(ids(byType.tasks)).toEqual(plain(a));
 			expect(byType.pages).toBeGreaterThan(1);
 
 			const cancelled = await queryAll(connector, [undefined, TaskStatus.Cancelled], 2);
-			expect(ids(cancelled.tasks)).toEqual([a[1], a[3], b[0]].sort());
+			expect(ids(cancelled.tasks)).toEqual(plain([a[1], a[3], b[0]]));
 
 			const both = await queryAll(connector, ["contract-a", TaskStatus.Pending], 2);
-			expect(ids(both.tasks)).toEqual([a[0], a[2], a[4]].sort());
+			expect(ids(both.tasks)).toEqual(plain([a[0], a[2], a[4]]));
 			expect(
 				both.tasks.every(t => t.type === "contract-a" && t.status === TaskStatus.Pending)
 			).toBe(true);
@@ -203,7 +206,8 @@ export function storageContract(name: string, backend: IStorageBackend): void {
 			const created: string[] = [];
 			for (let i = 0; i < 7; i++) {
 				await nextMillisecond();
-				created.push(await connector.create("contract-sort", { i }));
+				// query gives the plain storage id of the URN create returns.
+				created.push(storageIdOf(await connector.create("contract-sort", { i })));
 			}
 			const ascending = await queryAll(
 				connector,
@@ -400,7 +404,7 @@ export function storageContract(name: string, backend: IStorageBackend): void {
 				new Date(Date.parse(keptMinute.dateCompleted as string) + 60000).toISOString()
 			);
 			const listed = await connector.query("contract-retain", TaskStatus.Success);
-			expect(listed.entities.find(t => t.id === minute)?.dateRetainUntil).toBe(
+			expect(listed.entities.find(t => t.id === storageIdOf(minute))?.dateRetainUntil).toBe(
 				keptMinute.dateRetainUntil
 			);
 
@@ -499,7 +503,7 @@ export function storageContract(name: string, backend: IStorageBackend): void {
 			await waitFor(() => seen.size === ids.length, 20000, "every task to succeed");
 			expect([...seen.values()].every(count => count === 1)).toBe(true);
 			const stored = await queryAll(connector, ["contract-many", TaskStatus.Success], 15);
-			expect(stored.tasks.map(t => t.id).sort()).toEqual([...ids].sort());
+			expect(stored.tasks.map(t => t.id).sort()).toEqual(ids.map(storageIdOf).sort());
 		});
 	});
 }

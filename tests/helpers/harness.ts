@@ -10,7 +10,8 @@ import {
 	EntityStorageBackgroundTaskConnector,
 	initSchema,
 	type BackgroundTask,
-	type IEntityStorageBackgroundTaskConnectorConfig
+	type IEntityStorageBackgroundTaskConnectorConfig,
+	type IEntityStorageBackgroundTaskConnectorConstructorOptions
 } from "../../src/index.js";
 
 initSchema();
@@ -48,11 +49,16 @@ export function registerStorage(storage?: IEntityStorageConnector<BackgroundTask
  * are stopped after each test.
  * @param config The connector config.
  * @param storage The storage connector to use instead of a fresh in-memory one.
+ * @param logging The logging options of the constructor (a logging connector or component name).
  * @returns The connector, its storage, and start.
  */
 export function createConnector(
 	config?: IEntityStorageBackgroundTaskConnectorConfig,
-	storage?: IEntityStorageConnector<BackgroundTask>
+	storage?: IEntityStorageConnector<BackgroundTask>,
+	logging?: Pick<
+		IEntityStorageBackgroundTaskConnectorConstructorOptions,
+		"loggingConnectorType" | "loggingComponentType"
+	>
 ): {
 	connector: EntityStorageBackgroundTaskConnector;
 	storage: IEntityStorageConnector<BackgroundTask>;
@@ -62,6 +68,7 @@ export function createConnector(
 	const registered = registerStorage(storage);
 	const connector = new EntityStorageBackgroundTaskConnector({
 		backgroundTaskEntityStorageType: registered.storageType,
+		...logging,
 		config
 	});
 	return {

@@ -16,6 +16,7 @@ import {
 	type IEntityStorageBackgroundTaskConnectorConfig
 } from "../../src/index.js";
 import { createConnector, registerStorage, waitFor, waitForStatus } from "../helpers/harness.js";
+import { registerLoggingConnector } from "../helpers/logging.js";
 
 const HANDLERS = new URL("../fixtures/reliability-handlers.mjs", import.meta.url).href;
 const URN = "background-task:entity-storage:";
@@ -86,7 +87,7 @@ const NOT_STRINGS: unknown[] = [
 
 /**
  * Wrong kinds for a task id (a URN of this connector's namespace): not a string, malformed URNs,
- * and URNs of another namespace.
+ * and a URN of another namespace method.
  */
 const BAD_TASK_IDS: unknown[] = [
 	...NOT_STRINGS,
@@ -95,7 +96,15 @@ const BAD_TASK_IDS: unknown[] = [
 	"background-task:entity-storage:",
 	":entity-storage:0123",
 	"urn:",
-	"background-task:other-storage:0123456789abcdef0123456789abcdef",
+	"background-task:other-storage:0123456789abcdef0123456789abcdef"
+];
+
+/**
+ * Task ids that are not wrong, as the original decides: only the URN's namespace method
+ * (`entity-storage`) is checked, so a URN of another namespace identifier with that method is an
+ * id of this connector.
+ */
+const OTHER_IDENTIFIER_TASK_IDS: string[] = [
 	"other:entity-storage:0123456789abcdef0123456789abcdef",
 	"urn:other:entity-storage:0123456789abcdef0123456789abcdef"
 ];
@@ -439,6 +448,21 @@ describe("bad input: every public method, every wrong kind of argument", () => {
 		expect(names).toContain(name);
 	});
 
+	test.each(
+		(["get", "retry", "remove", "cancel"] as const).flatMap(method =>
+			OTHER_IDENTIFIER_TASK_IDS.map(
+				taskId => [`${method}(taskId = "${taskId}")`, method, taskId] as const
+			)
+		)
+	)(
+		"%s is accepted as an id of this connector (an unknown one): no error, storage unchanged",
+		async (_, method, taskId) => {
+			const before = JSON.stringify(inner.getStore());
+			await expect(connector[method](taskId)).resolves.toBeUndefined();
+			expect(JSON.stringify(inner.getStore())).toBe(before);
+		}
+	);
+
 	test("the table covers every public method", () => {
 		const methods = new Set(cases.map(c => c.method));
 		expect([...methods].sort()).toEqual(
@@ -498,7 +522,7 @@ describe("extreme values that are accepted on purpose", () => {
 				undefined,
 				1e20
 			);
-			expect(page.entities.map(t => t.id)).toEqual([urn]);
+			expect(page.entities.map(t => t.id)).toEqual([urn.slice(URN.length)]);
 			await connector.stop("test");
 			expect(warnings).toEqual([]);
 		} finally {
@@ -513,23 +537,43 @@ describe("unknown handler modules and methods", () => {
 		["a file URL that does not exist", "file:///nonexistent/reliability/handler.mjs"],
 		["a relative path that does not exist", "./nonexistent/handler.mjs"],
 		["a package that is not installed", "@twin-fast/no-such-package"]
-	])("%s: registration is rejected naming module, nothing changes", async (_, module) => {
-		const inner = new MemoryEntityStorageConnector<BackgroundTask>({
-			entitySchema: "BackgroundTask"
-		});
-		const { connector, start } = createConnector({ executionMode: "inline" }, inner);
-		await start();
-		await connector.create("missing", { key: "before" }, { retainFor: -1 });
-		const before = JSON.stringify(inner.getStore());
-		const error = await connector.registerHandler("missing", module, "work").then(
-			() => undefined,
-			(err: unknown) => err
-		);
-		expect(namedArguments(error)).toEqual(["module"]);
-		expect(JSON.stringify(inner.getStore())).toBe(before);
-		// Nothing was registered: the task of the type stays pending.
-		expect((await connector.query("missing")).entities.map(t => t.status)).toEqual(["pending"]);
-	});
+	])(
+		"%s: registered with a moduleNotFound warning, storage unchanged; its task fails naming module, other types run",
+		async (_, module) => {
+			const inner = new MemoryEntityStorageConnector<BackgroundTask>({
+				entitySchema: "BackgroundTask"
+			});
+			const logger = registerLoggingConnector();
+			const { connector, start } = createConnector({ executionMode: "inline" }, inner, {
+				loggingConnectorType: logger.name
+			});
+			await connector.registerHandler("known", HANDLERS, "work");
+			await start();
+			const pending = await connector.create("missing", { key: "before" }, { retainFor: -1 });
+			// Nothing handles the type yet: the task stays pending.
+			expect((await connector.get(pending))?.status).toBe(TaskStatus.Pending);
+			const before = JSON.stringify(inner.getStore());
+			await expect(connector.registerHandler("missing", module, "work")).resolves.toBeUndefined();
+			expect(JSON.stringify(inner.getStore())).toBe(before);
+			expect(
+				logger.entries.filter(e => e.message === "moduleNotFound").map(e => [e.level, e.data])
+			).toEqual([["warn", { type: "missing", module, cwd: process.cwd() }]]);
+			// Registered: the waiting task now runs, and fails with an error naming the module.
+			const task = await waitForStatus(connector, pending, ["failed", "success"]);
+			expect(task.status).toBe(TaskStatus.Failed);
+			expect(task.error).toMatchObject({
+				name: "GeneralError",
+				source: "ModuleHelper",
+				message: "moduleHelper.moduleNotFound",
+				properties: { module, entry: "work" }
+			});
+			// The scheduler goes on serving other types.
+			const other = await connector.create("known", { key: "after" }, { retainFor: -1 });
+			expect((await waitForStatus(connector, other, ["success", "failed"])).status).toBe(
+				TaskStatus.Success
+			);
+		}
+	);
 
 	test("an export that does not exist: registration is accepted, the task fails clearly", async () => {
 		const inner = new MemoryEntityStorageConnector<BackgroundTask>({
@@ -544,8 +588,12 @@ describe("unknown handler modules and methods", () => {
 		const urn = await connector.create("missing", { key: "m" }, { retainFor: -1 });
 		const task = await waitForStatus(connector, urn, ["failed", "success"]);
 		expect(task.status).toBe(TaskStatus.Failed);
-		expect(task.error?.name).toBe("HandlerNotFoundError");
-		expect(task.error?.message).toContain("noSuchExport");
+		expect(task.error).toMatchObject({
+			name: "GeneralError",
+			source: "ModuleHelper",
+			message: "moduleHelper.entryNotFound",
+			properties: { module: HANDLERS, entry: "noSuchExport" }
+		});
 	});
 });
 

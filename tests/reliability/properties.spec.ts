@@ -21,7 +21,9 @@
 // - attempts: at most 1 + retryCount + retry() calls; exactly as the handler mode predicts when no
 //   operation touched the task; a retried attempt starts no sooner than dateModified + interval;
 // - retain: -1 kept with no retain date, 0 removed when final, n kept with retain date
-//   dateModified + n; results equal what the handler returned;
+//   dateModified + n; the state-change callback gets the stored task (as the original), whose
+//   retainUntil is -1 or dateModified + n and whose retainFor is then removed (kept as 0 when it
+//   is 0); results equal what the handler returned;
 // - no start after a cancel returned with the task cancelled; no write after a remove returned;
 //   get/query show only what storage holds, with the filters and a cursor that round-trips.
 import { TaskStatus, type IBackgroundTask } from "@twin.org/background-task-models";
@@ -301,10 +303,11 @@ async function runScenario(first: ITaskSpec, steps: IStep[]): Promise<void> {
 			seen.push(...page.entities.map(t => t.id));
 			cursor = page.cursor;
 		} while (cursor);
+		// query gives the plain storage ids, as the original.
 		expect(seen.sort()).toEqual(
 			inner
 				.getStore()
-				.map(t => `background-task:entity-storage:${t.id}`)
+				.map(t => t.id)
 				.sort()
 		);
 
@@ -453,11 +456,12 @@ async function checkTask(
 		}
 	}
 
-	// Retain rules and results, on every final state heard and on the task at the end.
+	// Retain rules and results, on every final state heard (the stored task, as the callback gets
+	// it) and on the task at the end (as get() maps it).
 	for (const event of events.filter(
 		e => e.kind.startsWith("cb ") && e.task && isFinal(e.task.status)
 	)) {
-		checkFinal(event.task as IBackgroundTask, spec, key, starts.length, fail);
+		checkFinal(event.task as IBackgroundTask, spec, key, starts.length, fail, "stored");
 	}
 	const removed = removeReturned !== undefined;
 	if (final) {
@@ -467,7 +471,7 @@ async function checkTask(
 		if (spec.retainFor === 0) {
 			fail(`still stored (${final.status}) with retainFor 0`);
 		}
-		checkFinal(final, spec, key, starts.length, fail);
+		checkFinal(final, spec, key, starts.length, fail, "model");
 	} else if (!removed && spec.retainFor !== 0) {
 		fail(`lost: gone at the end with retainFor ${spec.retainFor} and no remove()`);
 	}
@@ -480,20 +484,43 @@ async function checkTask(
  * @param key Its key.
  * @param starts How many times its handler started.
  * @param fail Reports a violation.
+ * @param form "stored": the stored task the state-change callback gets (retainUntil, retainFor);
+ * "model": the task as get() maps it (dateRetainUntil).
  */
 function checkFinal(
 	task: IBackgroundTask,
 	spec: ITaskSpec,
 	key: string,
 	starts: number,
-	fail: (what: string) => never
+	fail: (what: string) => never,
+	form: "stored" | "model"
 ): void {
-	const expectedRetain =
-		spec.retainFor > 0
-			? new Date(Date.parse(task.dateModified as string) + spec.retainFor).toISOString()
-			: undefined;
-	if (task.dateRetainUntil !== expectedRetain) {
-		fail(`retain date ${task.dateRetainUntil}, expected ${expectedRetain} (${task.status})`);
+	if (form === "stored") {
+		const entity = task as unknown as BackgroundTask;
+		if ("dateRetainUntil" in entity) {
+			fail(`the callback got the mapped task, not the stored one (${task.status})`);
+		}
+		const expectedUntil =
+			spec.retainFor > 0
+				? Date.parse(entity.dateModified) + spec.retainFor
+				: spec.retainFor === -1
+					? -1
+					: undefined;
+		if (entity.retainUntil !== expectedUntil) {
+			fail(`retainUntil ${entity.retainUntil}, expected ${expectedUntil} (${task.status})`);
+		}
+		const expectedFor = spec.retainFor === 0 ? 0 : undefined;
+		if (entity.retainFor !== expectedFor) {
+			fail(`retainFor ${entity.retainFor} in the final state, expected ${expectedFor}`);
+		}
+	} else {
+		const expectedRetain =
+			spec.retainFor > 0
+				? new Date(Date.parse(task.dateModified as string) + spec.retainFor).toISOString()
+				: undefined;
+		if (task.dateRetainUntil !== expectedRetain) {
+			fail(`retain date ${task.dateRetainUntil}, expected ${expectedRetain} (${task.status})`);
+		}
 	}
 	if (task.status === TaskStatus.Success) {
 		const expected = JSON.stringify({

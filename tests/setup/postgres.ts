@@ -85,6 +85,12 @@ export interface ITestPostgres {
 	stop: () => Promise<void>;
 
 	/**
+	 * Restart the server on the same port (fast shutdown: every connection is dropped), as an
+	 * outage. Clients reconnect on their next query.
+	 */
+	restart: () => Promise<void>;
+
+	/**
 	 * With the ssl option: the server's self-signed certificate (PEM), to trust as the CA.
 	 */
 	ca?: string;
@@ -386,6 +392,18 @@ export async function startPostgres(options: ITestPostgresOptions = {}): Promise
 		user: SUPERUSER,
 		database: SUPERUSER,
 		sql,
+		restart: async () => {
+			await runPg(asUser, join(bin, "pg_ctl"), [
+				"-D",
+				dataDir,
+				"-l",
+				logFile,
+				"-m",
+				"fast",
+				"-w",
+				"restart"
+			]);
+		},
 		ca,
 		password: options.password,
 		stop: async () => {

@@ -96,7 +96,8 @@ export class PostgresStatements {
 	public readonly unclaim: string;
 
 	/**
-	 * Insert a task ($1..$16 the entity's columns, JSONB as text) and notify ($17 = channel).
+	 * Insert a task ($1..$16 the entity's columns, JSONB as text) and notify ($17 = channel,
+	 * $18 = the sender's instance id; the payload is "<sender>:<type>").
 	 */
 	public readonly insert: string;
 
@@ -106,7 +107,8 @@ export class PostgresStatements {
 	public readonly get: string;
 
 	/**
-	 * Make task $1 due now or give a failed task another attempt ($2 = now ISO, $3 = channel).
+	 * Make task $1 due now or give a failed task another attempt ($2 = now ISO, $3 = channel,
+	 * $4 = the sender's instance id).
 	 */
 	public readonly retry: string;
 
@@ -187,7 +189,7 @@ WHERE "id" = ANY($1::text[]) AND "leaseOwner" = $2 AND "status" = 'processing'`;
 		this.insert = `WITH i AS (
 	INSERT INTO ${t} (${this.columns}) VALUES (${values}) RETURNING "type"
 )
-SELECT pg_notify($${TASK_COLUMNS.length + 1}, i."type") FROM i`;
+SELECT pg_notify($${TASK_COLUMNS.length + 1}, $${TASK_COLUMNS.length + 2}::text || ':' || i."type") FROM i`;
 
 		this.get = `SELECT ${this.columns} FROM ${t} WHERE "id" = $1`;
 
@@ -208,14 +210,14 @@ SELECT pg_notify($${TASK_COLUMNS.length + 1}, i."type") FROM i`;
 	WHERE t."id" = $1 AND t."status" IN ('pending', 'failed')
 	RETURNING ${returning}
 )
-SELECT r.*, pg_notify($3, r."type") FROM r`;
+SELECT r.*, pg_notify($3, $4::text || ':' || r."type") FROM r`;
 
-		// rules.cancelled: only while pending. retainFor 0 (or none) removes the task; -1 keeps it
-		// forever, n > 0 until now + n. Two data-modifying parts of one statement on one snapshot:
-		// exactly one of them can match.
+		// rules.cancelled: only while pending. retainFor 0 removes the task (rules.removeOnSettle:
+		// exactly 0; none keeps it, without a retain date); -1 keeps it forever, n > 0 until now + n.
+		// Two data-modifying parts of one statement on one snapshot: at most one of them matches.
 		this.cancel = `WITH d AS (
 	DELETE FROM ${t} AS t
-	WHERE t."id" = $1 AND t."status" = 'pending' AND COALESCE(t."retainFor", 0) = 0
+	WHERE t."id" = $1 AND t."status" = 'pending' AND t."retainFor" = 0
 	RETURNING ${returning}
 ), u AS (
 	UPDATE ${t} AS t
@@ -223,7 +225,7 @@ SELECT r.*, pg_notify($3, r."type") FROM r`;
 		"retainUntil" = CASE WHEN t."retainFor" = -1 THEN -1
 			WHEN t."retainFor" > 0 THEN $3::bigint + t."retainFor"::bigint
 			ELSE t."retainUntil" END
-	WHERE t."id" = $1 AND t."status" = 'pending' AND COALESCE(t."retainFor", 0) <> 0
+	WHERE t."id" = $1 AND t."status" = 'pending' AND t."retainFor" IS DISTINCT FROM 0
 	RETURNING ${returning}
 )
 SELECT true AS "removed", d.* FROM d UNION ALL SELECT false, u.* FROM u`;

@@ -3,7 +3,7 @@
 import { Coerce } from "@twin.org/core";
 import { SortDirection, type EntityCondition } from "@twin.org/entity";
 import type { IEntityStorageConnector } from "@twin.org/entity-storage-models";
-import type { BackgroundTask } from "../entities/backgroundTask.js";
+import type { BackgroundTask } from "../../entities/backgroundTask.js";
 
 /**
  * The storage connector as the task store uses it, with every workaround for the known behaviour

@@ -1,0 +1,191 @@
+// Copyright 2026 the contributors.
+// SPDX-License-Identifier: Apache-2.0.
+import type { SortDirection } from "@twin.org/entity";
+import type { BackgroundTask } from "../entities/backgroundTask.js";
+
+/**
+ * The columns the scheduler's queues need from a task: enough to order it and to decide whether
+ * it is claimable, without its payload, result or error.
+ */
+export type QueuedTask = Pick<
+	BackgroundTask,
+	"id" | "type" | "threadId" | "status" | "dateNextProcess" | "dateCreated" | "dateModified"
+>;
+
+/**
+ * The result of a claim attempt on one task.
+ */
+export interface IClaimResult {
+	/**
+	 * The task, now processing for this instance; undefined when it could not be claimed.
+	 */
+	claimed?: BackgroundTask;
+
+	/**
+	 * When not claimed and the task still exists pending for this thread with a due time that
+	 * moved (the queue held a stale view), the task as it is now, so it can be queued again at its
+	 * real due time.
+	 */
+	pendingLater?: QueuedTask;
+}
+
+/**
+ * Where tasks live: the one seam between the scheduler and storage.
+ *
+ * The scheduler asks a source for a batch of one type's due tasks (`fetch`), claims each one
+ * before running it (`claim`), and records the outcome (`settle`). The facade creates, reads,
+ * retries, cancels, removes and queries through it. A source knows nothing of slots, timers or
+ * workers; the scheduler knows no SQL and no connector quirks.
+ *
+ * Two kinds of source implement it:
+ * - a store owned by one instance (any TWIN entity-storage connector): `fetch` only reads, and
+ *   `claim` re-reads and writes one task;
+ * - a shared database (the native PostgreSQL backend): `fetch` claims the batch atomically for
+ *   this instance (leased, renewed by a heartbeat), so `claim` of a fetched task costs nothing,
+ *   and every change is one conditional statement fenced by the lease owner.
+ */
+export interface ITaskSource {
+	/**
+	 * True when `fetch` claims what it returns (the tasks are this instance's until settled or
+	 * released); false when it only reads them.
+	 */
+	readonly claimsOnFetch: boolean;
+
+	/**
+	 * Begin a session (the connector's start()): connect, create what is missing, subscribe to
+	 * wake-ups.
+	 * @param wake Called with a task type when tasks of that type may have become due through
+	 * another instance (a notification); the scheduler then fetches that type.
+	 */
+	open(wake: (type: string) => void): Promise<void>;
+
+	/**
+	 * End a session (the connector's stop(), after running tasks were waited for): give back tasks
+	 * claimed by `fetch` and never passed to `claim`, stop renewing leases, close connections and
+	 * subscriptions. A task still running keeps its claim: it is recovered later (entity storage:
+	 * by the next start; shared database: once its lease expires).
+	 */
+	close(): Promise<void>;
+
+	/**
+	 * A batch of one type's due or recoverable tasks for this thread, earliest due first.
+	 * @param type The task type.
+	 * @param threadId The thread whose tasks this instance runs.
+	 * @param limit How many tasks at most.
+	 * @param startedAt When this session started, epoch ms: entity storage recovers tasks left
+	 * processing before then.
+	 * @returns The tasks, and complete=true when no further due task of the type exists beyond
+	 * them (so a task made due later can be queued directly).
+	 */
+	fetch(
+		type: string,
+		threadId: string,
+		limit: number,
+		startedAt: number
+	): Promise<{ tasks: QueuedTask[]; complete: boolean }>;
+
+	/**
+	 * Give back tasks claimed by `fetch` that will not be run (their type was unregistered): they
+	 * become pending again for any instance. No-op for a source that does not claim on fetch.
+	 * @param ids The task ids.
+	 */
+	unclaim(ids: string[]): Promise<void>;
+
+	/**
+	 * Claim one task to run it now: pending and due (or recoverable) becomes processing for this
+	 * instance. A task already claimed by `fetch` is returned as claimed.
+	 * @param id The task id.
+	 * @param threadId The thread whose tasks this instance runs.
+	 * @param startedAt When this session started, epoch ms.
+	 * @returns The claim result.
+	 */
+	claim(id: string, threadId: string, startedAt: number): Promise<IClaimResult>;
+
+	/**
+	 * Record the outcome of a claimed task, unless it was removed while it ran or (shared
+	 * database) the claim was lost to another instance.
+	 * @param task The settled task (rules applied).
+	 * @param remove True to remove it (final with retainFor 0) rather than write it.
+	 * @param claimedAt The claim's dateModified, when this is a repeat of a write that failed.
+	 * @returns False when nothing was written because the task was removed or the claim lost.
+	 */
+	settle(task: BackgroundTask, remove: boolean, claimedAt?: string): Promise<boolean>;
+
+	/**
+	 * Forget a claim without recording anything (stop() gave up on a running task).
+	 * @param id The task id.
+	 */
+	release(id: string): void;
+
+	/**
+	 * Store a new task; on a shared database, tell every instance a task of its type is due.
+	 * @param task The task.
+	 */
+	insert(task: BackgroundTask): Promise<void>;
+
+	/**
+	 * Read a task.
+	 * @param id The task id.
+	 * @returns The task, or undefined when unknown.
+	 */
+	get(id: string): Promise<BackgroundTask | undefined>;
+
+	/**
+	 * Make a pending task due now, or put a failed one back to pending due now (rules.retriedNow),
+	 * atomically; on a shared database, tell every instance.
+	 * @param id The task id.
+	 * @param nowMs The current time.
+	 * @returns The task as written, or undefined when nothing changed.
+	 */
+	retry(id: string, nowMs: number): Promise<BackgroundTask | undefined>;
+
+	/**
+	 * Cancel a task only while it is pending (rules.cancelled), removing it when its retainFor is
+	 * 0, atomically.
+	 * @param id The task id.
+	 * @param nowMs The current time.
+	 * @returns The cancelled task, or undefined when nothing changed.
+	 */
+	cancel(id: string, nowMs: number): Promise<BackgroundTask | undefined>;
+
+	/**
+	 * Remove a task whatever its status; a task running here is not written back.
+	 * @param id The task id.
+	 */
+	remove(id: string): Promise<void>;
+
+	/**
+	 * A page of tasks for the public query().
+	 * @param type The type to match.
+	 * @param status The status to match.
+	 * @param sortProperty The property to sort by.
+	 * @param sortDirection The direction.
+	 * @param cursor The cursor of the previous page.
+	 * @param pageSize The page size.
+	 * @returns The page and the next cursor.
+	 */
+	query(
+		type: string | undefined,
+		status: string | undefined,
+		sortProperty: keyof BackgroundTask,
+		sortDirection: SortDirection,
+		cursor: string | undefined,
+		pageSize: number | undefined
+	): Promise<{ entities: BackgroundTask[]; cursor?: string }>;
+
+	/**
+	 * Remove final tasks whose retain date has passed.
+	 * @param nowMs The current time.
+	 * @returns How many were removed.
+	 */
+	sweep(nowMs: number): Promise<number>;
+
+	/**
+	 * One due pending task of this thread per type, from a bounded look (at most 100 tasks), for
+	 * the noHandler report of types that have due tasks and no handler.
+	 * @param threadId The thread.
+	 * @param nowMs The current time.
+	 * @returns One task id per type.
+	 */
+	dueSample(threadId: string, nowMs: number): Promise<{ id: string; type: string }[]>;
+}

@@ -1,0 +1,350 @@
+// Copyright 2026 the contributors.
+// SPDX-License-Identifier: Apache-2.0.
+import { TaskStatus } from "@twin.org/background-task-models";
+import type { SortDirection } from "@twin.org/entity";
+import type { IEntityStorageConnector } from "@twin.org/entity-storage-models";
+import type { BackgroundTask } from "../../entities/backgroundTask.js";
+import {
+	cancelled,
+	claimed,
+	dueAt,
+	isClaimable,
+	isExpired,
+	removeOnSettle,
+	retriedNow
+} from "../../scheduling/rules.js";
+import type { TaskLog } from "../../utils/taskLog.js";
+import type { IClaimResult, ITaskSource, QueuedTask } from "../ITaskSource.js";
+import { TaskStore } from "./taskStore.js";
+
+/**
+ * Tasks looked at for the noHandler report.
+ */
+const DUE_SAMPLE_SIZE = 100;
+
+/**
+ * The task source over any TWIN entity-storage connector: one instance per store.
+ *
+ * The interface offers no atomic compare-and-set, so this source only reads in `fetch` and
+ * claims one task at a time by re-reading and writing it under a per-task lock (TaskStore). That
+ * is safe for one instance per store, as the original was. Signs of a second instance on the same
+ * store (a task claimed here changed underneath, or a task of this thread that went processing
+ * without this instance claiming it) are logged once, with the fix, and change nothing stored.
+ */
+export class EntityStorageTaskSource implements ITaskSource {
+	/**
+	 * Fetch only reads.
+	 */
+	public readonly claimsOnFetch = false;
+
+	/**
+	 * The store.
+	 * @internal
+	 */
+	private readonly _store: TaskStore;
+
+	/**
+	 * A second instance on the store was reported.
+	 * @internal
+	 */
+	private _sharedReported = false;
+
+	/**
+	 * Tasks this instance is claiming or has claimed and not settled, with the claim's
+	 * dateModified (empty while a claim or settle is in flight), to recognise another instance's
+	 * writes.
+	 * @internal
+	 */
+	private readonly _mine = new Map<string, string>();
+
+	/**
+	 * Counts the claims this instance has begun, so a check can tell whether one raced it.
+	 * @internal
+	 */
+	private _epoch = 0;
+
+	/**
+	 * Create a new EntityStorageTaskSource.
+	 * @param storage The entity storage connector for background tasks.
+	 * @param log The log, for the shared-store warning.
+	 */
+	constructor(
+		storage: IEntityStorageConnector<BackgroundTask>,
+		private readonly log: TaskLog
+	) {
+		this._store = new TaskStore(storage);
+	}
+
+	/**
+	 * Nothing to open: the connector was set up by its registration.
+	 * @param wake Not used: nothing but this instance changes the store.
+	 */
+	public async open(wake: (type: string) => void): Promise<void> {}
+
+	/**
+	 * Nothing to close.
+	 */
+	public async close(): Promise<void> {}
+
+	/**
+	 * Read a batch of one type's active tasks of this thread, earliest due first.
+	 * @param type The task type.
+	 * @param threadId The thread.
+	 * @param limit How many at most.
+	 * @param startedAt When this session started (processing tasks modified later run elsewhere).
+	 * @returns The tasks and whether every active task of the type was seen.
+	 */
+	public async fetch(
+		type: string,
+		threadId: string,
+		limit: number,
+		startedAt: number
+	): Promise<{ tasks: QueuedTask[]; complete: boolean }> {
+		const result = await this._store.scanActive(type, threadId, limit);
+		await this.checkForeignClaims(result.tasks, startedAt);
+		return result;
+	}
+
+	/**
+	 * Nothing to give back: fetch claims nothing.
+	 * @param ids The task ids.
+	 */
+	public async unclaim(ids: string[]): Promise<void> {}
+
+	/**
+	 * Claim one task: re-read it and write it processing if it is claimable now.
+	 * @param id The task id.
+	 * @param threadId The thread.
+	 * @param startedAt When this session started.
+	 * @returns The claim result.
+	 */
+	public async claim(id: string, threadId: string, startedAt: number): Promise<IClaimResult> {
+		let seen: BackgroundTask | undefined;
+		const held = this._mine.get(id);
+		this._epoch++;
+		this._mine.set(id, "");
+		// Left "" (in flight) when the claim throws: its write may have landed, so this instance's
+		// own claim could show up later as a processing task it does not hold.
+		const task = await this._store.claim(id, t => {
+			seen = t;
+			const now = Date.now();
+			return isClaimable(t, threadId, now, startedAt) ? claimed(t, now) : undefined;
+		});
+		if (task) {
+			this._mine.set(id, task.dateModified);
+		} else if (held === undefined) {
+			this._mine.delete(id);
+		} else {
+			this._mine.set(id, held);
+		}
+		if (task) {
+			return { claimed: task };
+		}
+		// Read under the task's lock, which this instance's own claims and settles of it also
+		// take: processing since this session started, and not held here, is another instance's.
+		if (
+			held === undefined &&
+			seen?.status === TaskStatus.Processing &&
+			Date.parse(seen.dateModified) > startedAt
+		) {
+			this.reportShared("foreignClaim", id);
+		}
+		return seen?.status === TaskStatus.Pending && seen.threadId === threadId && seen.dateNextProcess
+			? { pendingLater: seen }
+			: {};
+	}
+
+	/**
+	 * Record an outcome.
+	 * @param task The settled task.
+	 * @param remove Remove rather than write.
+	 * @param claimedAt The claim's dateModified for a repeated write.
+	 * @returns False when the task was removed while it ran.
+	 */
+	public async settle(task: BackgroundTask, remove: boolean, claimedAt?: string): Promise<boolean> {
+		// In flight until written: a write that fails is repeated by the runner (or released at
+		// stop), and meanwhile the stored state is neither the claim nor the outcome for sure.
+		this._mine.set(task.id, "");
+		const written = await this._store.settle(task, remove, claimedAt);
+		this._mine.delete(task.id);
+		return written;
+	}
+
+	/**
+	 * Forget a claim.
+	 * @param id The task id.
+	 */
+	public release(id: string): void {
+		this._store.release(id);
+		this._mine.delete(id);
+	}
+
+	/**
+	 * Store a new task.
+	 * @param task The task.
+	 */
+	public async insert(task: BackgroundTask): Promise<void> {
+		await this._store.insert(task);
+	}
+
+	/**
+	 * Read a task.
+	 * @param id The task id.
+	 * @returns The task or undefined.
+	 */
+	public async get(id: string): Promise<BackgroundTask | undefined> {
+		return this._store.get(id);
+	}
+
+	/**
+	 * Retry a task now.
+	 * @param id The task id.
+	 * @param nowMs The current time.
+	 * @returns The task as written or undefined.
+	 */
+	public async retry(id: string, nowMs: number): Promise<BackgroundTask | undefined> {
+		return this._store.update(id, t => retriedNow(t, nowMs));
+	}
+
+	/**
+	 * Cancel a pending task.
+	 * @param id The task id.
+	 * @param nowMs The current time.
+	 * @returns The cancelled task or undefined.
+	 */
+	public async cancel(id: string, nowMs: number): Promise<BackgroundTask | undefined> {
+		return this._store.update(id, t => cancelled(t, nowMs), removeOnSettle);
+	}
+
+	/**
+	 * Remove a task.
+	 * @param id The task id.
+	 */
+	public async remove(id: string): Promise<void> {
+		await this._store.remove(id);
+	}
+
+	/**
+	 * A page of tasks.
+	 * @param type The type.
+	 * @param status The status.
+	 * @param sortProperty The sort property.
+	 * @param sortDirection The direction.
+	 * @param cursor The cursor.
+	 * @param pageSize The page size.
+	 * @returns The page.
+	 */
+	public async query(
+		type: string | undefined,
+		status: string | undefined,
+		sortProperty: keyof BackgroundTask,
+		sortDirection: SortDirection,
+		cursor: string | undefined,
+		pageSize: number | undefined
+	): Promise<{ entities: BackgroundTask[]; cursor?: string }> {
+		return this._store.query(type, status, sortProperty, sortDirection, cursor, pageSize);
+	}
+
+	/**
+	 * Remove expired retained tasks.
+	 * @param nowMs The current time.
+	 * @returns How many were removed.
+	 */
+	public async sweep(nowMs: number): Promise<number> {
+		return this._store.sweep(task => isExpired(task, nowMs));
+	}
+
+	/**
+	 * One due pending task of this thread per type, from a bounded look.
+	 * @param threadId The thread.
+	 * @param nowMs The current time.
+	 * @returns A task id per type.
+	 */
+	public async dueSample(threadId: string, nowMs: number): Promise<{ id: string; type: string }[]> {
+		const { tasks } = await this._store.scanActive(undefined, threadId, DUE_SAMPLE_SIZE);
+		const byType = new Map<string, string>();
+		for (const t of tasks) {
+			if (t.status === TaskStatus.Pending && dueAt(t) <= nowMs && !byType.has(t.type)) {
+				byType.set(t.type, t.id);
+			}
+		}
+		return [...byType].map(([type, id]) => ({ id, type }));
+	}
+
+	/**
+	 * Look for signs of another instance in tasks just read: a task of this thread that went
+	 * processing after this session started without this instance claiming it, or a task this
+	 * instance holds whose stored state is no longer its claim. A sign is confirmed by reading
+	 * the task again, with no claim or settle of this instance's in flight across the read, since
+	 * this instance's own writes racing the scan look the same.
+	 * @param tasks Tasks just read.
+	 * @param startedAt When this session started.
+	 * @internal
+	 */
+	private async checkForeignClaims(tasks: QueuedTask[], startedAt: number): Promise<void> {
+		if (this._sharedReported) {
+			return;
+		}
+		try {
+			await this.confirmSign(tasks, startedAt);
+		} catch {
+			// A read that fails here is not this check's business: the next scan looks again.
+		}
+	}
+
+	/**
+	 * Confirm a sign of another instance by reading the task again, and report it.
+	 * @param tasks Tasks just read.
+	 * @param startedAt When this session started.
+	 * @internal
+	 */
+	private async confirmSign(tasks: QueuedTask[], startedAt: number): Promise<void> {
+		const suspect = tasks.find(t => this.sign(t, this._mine.get(t.id), startedAt) !== undefined);
+		if (!suspect) {
+			return;
+		}
+		const before = this._mine.get(suspect.id);
+		const epoch = this._epoch;
+		const current = await this._store.get(suspect.id);
+		if (!current || this._epoch !== epoch || this._mine.get(suspect.id) !== before) {
+			return;
+		}
+		const sign = this.sign(current, before, startedAt);
+		if (sign) {
+			this.reportShared(sign, suspect.id);
+		}
+	}
+
+	/**
+	 * What a task as read says about another instance.
+	 * @param task The task as read.
+	 * @param mine This instance's claim of it: its dateModified, "" while a claim or settle is in
+	 * flight, undefined when not held.
+	 * @param startedAt When this session started.
+	 * @returns The sign, or undefined.
+	 * @internal
+	 */
+	private sign(task: QueuedTask, mine: string | undefined, startedAt: number): string | undefined {
+		if (mine === undefined) {
+			return task.status === TaskStatus.Processing && Date.parse(task.dateModified) > startedAt
+				? "foreignClaim"
+				: undefined;
+		}
+		return mine !== "" && (task.status !== TaskStatus.Processing || task.dateModified !== mine)
+			? "changedUnderneath"
+			: undefined;
+	}
+
+	/**
+	 * Warn, once, that another instance seems to use the same store.
+	 * @param sign What was seen.
+	 * @param id The task it was seen on.
+	 * @internal
+	 */
+	private reportShared(sign: string, id: string): void {
+		if (!this._sharedReported) {
+			this._sharedReported = true;
+			this.log.log("warn", "sharedStore", { sign, id });
+		}
+	}
+}

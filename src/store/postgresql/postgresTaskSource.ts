@@ -1,0 +1,820 @@
+// Copyright 2026 the contributors.
+// SPDX-License-Identifier: Apache-2.0.
+import { randomUUID } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import { GeneralError, Validation, type IValidationFailure } from "@twin.org/core";
+import type { SortDirection } from "@twin.org/entity";
+import postgres from "postgres";
+import type { BackgroundTask } from "../../entities/backgroundTask.js";
+import type { IPostgreSqlBackendConfig } from "../../models/IPostgreSqlBackendConfig.js";
+import { cancelled } from "../../scheduling/rules.js";
+import type { TaskLog } from "../../utils/taskLog.js";
+import type { IClaimResult, ITaskSource, QueuedTask } from "../ITaskSource.js";
+import type { IHeldTask } from "./IHeldTask.js";
+import type { IResolvedPostgresConfig } from "./IResolvedPostgresConfig.js";
+import type { ISettleEntry } from "./ISettleEntry.js";
+import { resolvePostgresConfig, validatePostgresConfig } from "./postgresConfig.js";
+import { connectionError, connectionOptions } from "./postgresConnection.js";
+import { PostgresListener } from "./postgresListener.js";
+import { ensureTable } from "./postgresSchema.js";
+import { PostgresStatements } from "./postgresStatements.js";
+import {
+	TASK_COLUMNS,
+	byClaimOrder,
+	fromRow,
+	jsonColumnValue,
+	jsonParameter,
+	type TaskRow
+} from "./rowMapping.js";
+import { SettleBatch } from "./settleBatch.js";
+
+/**
+ * The default page size of query(), as TWIN's PostgreSQL connector.
+ */
+const DEFAULT_PAGE_SIZE = 40;
+
+/**
+ * Options for statements run often: prepared once per connection, then one round trip each
+ * (postgres.js otherwise describes an unprepared statement with parameters first: two).
+ */
+const PREPARED = { prepare: true } as const;
+
+/**
+ * The native PostgreSQL backend: tasks in one table shared by any number of nodes, every state
+ * change one conditional statement.
+ *
+ * Claims. `fetch` claims a batch of a type's due tasks for this instance in one statement
+ * (FOR UPDATE SKIP LOCKED, so concurrent batches never take the same row), marking them
+ * processing with this instance's id as lease owner and a lease that ends leaseTimeout after the
+ * database's clock. The rows are held here until `claim` hands them out (no SQL) or `unclaim` /
+ * `close` give back those never started. At most localQueueSize tasks of a type wait here.
+ *
+ * Leases. A heartbeat renews, in one statement, the lease of every task this instance holds
+ * (waiting or running, not released); a task whose lease expired is claimable by any node. When
+ * the heartbeat finds a lease gone, it logs it once; a waiting task whose lease is gone is dropped,
+ * and a waiting task whose lease may have run out unnoticed (the heartbeat could not reach the
+ * database) is confirmed in SQL before it is handed out.
+ *
+ * Settles. Fenced by lease owner, status processing and the claim's dateModified, so a node that
+ * lost a lease writes nothing over the new owner's work; the settles of one event-loop turn go
+ * out as one statement (SettleBatch).
+ *
+ * Wake-ups. `insert` and `retry` notify the table's channel in the same statement; every instance
+ * LISTENs on it (a connection of its own) and calls wake(type).
+ */
+export class PostgresTaskSource implements ITaskSource {
+	/**
+	 * Runtime name for the class: the source of its errors and log entries.
+	 */
+	public static readonly CLASS_NAME = "PostgresTaskSource";
+
+	/**
+	 * fetch claims what it returns.
+	 */
+	public readonly claimsOnFetch = true;
+
+	/**
+	 * The resolved config.
+	 * @internal
+	 */
+	private readonly _config: IResolvedPostgresConfig;
+
+	/**
+	 * Seconds to wait for a connection, when not the default.
+	 * @internal
+	 */
+	private readonly _connectTimeout?: number;
+
+	/**
+	 * The statements for the table.
+	 * @internal
+	 */
+	private readonly _statements: PostgresStatements;
+
+	/**
+	 * The log.
+	 * @internal
+	 */
+	private readonly _log?: TaskLog;
+
+	/**
+	 * The pool, while open.
+	 * @internal
+	 */
+	private _sql?: postgres.Sql;
+
+	/**
+	 * The LISTEN connection, while open.
+	 * @internal
+	 */
+	private _listener?: PostgresListener;
+
+	/**
+	 * This session's lease owner id.
+	 * @internal
+	 */
+	private _owner = "";
+
+	/**
+	 * The tasks this instance holds, by id.
+	 * @internal
+	 */
+	private readonly _held = new Map<string, IHeldTask>();
+
+	/**
+	 * The settles waiting to be written.
+	 * @internal
+	 */
+	private readonly _batch: SettleBatch;
+
+	/**
+	 * The heartbeat timer.
+	 * @internal
+	 */
+	private _heartbeat?: NodeJS.Timeout;
+
+	/**
+	 * A heartbeat in flight.
+	 * @internal
+	 */
+	private _beating?: Promise<void>;
+
+	/**
+	 * The wake-up callback of this session.
+	 * @internal
+	 */
+	private _wake: (type: string) => void = () => {};
+
+	/**
+	 * The types fetched this session: woken when the LISTEN comes back after a drop.
+	 * @internal
+	 */
+	private readonly _types = new Set<string>();
+
+	/**
+	 * An open in progress.
+	 * @internal
+	 */
+	private _opening?: Promise<void>;
+
+	/**
+	 * Fetches in flight: close waits for them, so what they claim is given back.
+	 * @internal
+	 */
+	private readonly _fetching = new Set<Promise<unknown>>();
+
+	/**
+	 * Create a new PostgresTaskSource.
+	 * @param config The backend config (config.postgresql), validated here.
+	 * @param log The log; create it with the source "PostgresTaskSource" so its messages resolve to
+	 * the keys under warn.postgresTaskSource.
+	 * @param overrides Shorter lease, heartbeat and connect timeout than the config allows, for
+	 * tests.
+	 * @param overrides.leaseTimeout Lease length, ms.
+	 * @param overrides.heartbeatInterval Heartbeat period, ms.
+	 * @param overrides.connectTimeout Seconds to wait for a connection (default 10).
+	 * @throws ValidationError naming each bad field.
+	 * @internal overrides
+	 */
+	constructor(
+		config: IPostgreSqlBackendConfig,
+		log?: TaskLog,
+		overrides?: { leaseTimeout?: number; heartbeatInterval?: number; connectTimeout?: number }
+	) {
+		const failures: IValidationFailure[] = [];
+		validatePostgresConfig(config, failures);
+		Validation.asValidationError(PostgresTaskSource.CLASS_NAME, "config.postgresql", failures);
+		const { connectTimeout, ...lease } = overrides ?? {};
+		this._config = { ...resolvePostgresConfig(config), ...lease };
+		this._connectTimeout = connectTimeout;
+		this._statements = new PostgresStatements(this._config.tableName);
+		this._log = log;
+		this._batch = new SettleBatch(async entries => this.writeSettles(entries));
+	}
+
+	/**
+	 * The lease owner id of the current session (a new one per open).
+	 * @returns The id, empty while closed.
+	 */
+	public get instanceId(): string {
+		return this._owner;
+	}
+
+	/**
+	 * Connect, create or upgrade the table, LISTEN for wake-ups and start the heartbeat.
+	 * @param wake Called with a task type when another instance created or retried a task of it.
+	 * @throws GeneralError connectFailed naming host, port, user and database (never the password).
+	 */
+	public async open(wake: (type: string) => void): Promise<void> {
+		this._wake = wake;
+		if (this._sql) {
+			return;
+		}
+		this._opening ??= this.connect().finally(() => {
+			this._opening = undefined;
+		});
+		await this._opening;
+	}
+
+	/**
+	 * Give back the tasks claimed by fetch and never started, stop the heartbeat, UNLISTEN and close
+	 * the connections. Running tasks keep their lease until it expires.
+	 */
+	public async close(): Promise<void> {
+		await this._opening?.catch(() => undefined);
+		const sql = this._sql;
+		if (!sql) {
+			return;
+		}
+		clearInterval(this._heartbeat);
+		this._heartbeat = undefined;
+		await this._beating;
+		await Promise.allSettled([...this._fetching]);
+		await this._batch.drain();
+		const waiting = [...this._held].filter(([, h]) => h.row !== undefined).map(([id]) => id);
+		try {
+			await this.unclaim(waiting);
+		} catch (err) {
+			this._log?.log("warn", "unclaimFailed", { count: waiting.length }, err);
+		}
+		this._sql = undefined;
+		this._held.clear();
+		this._owner = "";
+		const listener = this._listener;
+		this._listener = undefined;
+		await listener?.stop().catch(() => undefined);
+		await sql.end({ timeout: 2 }).catch(() => undefined);
+	}
+
+	/**
+	 * Connect, make the table ready, LISTEN and start the heartbeat.
+	 * @internal
+	 */
+	private async connect(): Promise<void> {
+		const options = connectionOptions(this._config, this._connectTimeout);
+		const sql = postgres(options);
+		const listener = new PostgresListener(options, this._statements.channel, payload =>
+			this.notified(payload)
+		);
+		this._owner = randomUUID();
+		try {
+			const changes = await ensureTable(sql, this._config.tableName);
+			if (changes.length > 0) {
+				this._log?.log("warn", "tableUpgraded", {
+					table: this._config.tableName,
+					changes: changes.join(", ")
+				});
+			}
+			await listener.start();
+		} catch (err) {
+			this._owner = "";
+			await listener.stop().catch(() => undefined);
+			await sql.end({ timeout: 1 }).catch(() => undefined);
+			if (err instanceof GeneralError) {
+				throw err;
+			}
+			throw connectionError(
+				PostgresTaskSource.CLASS_NAME,
+				"connectFailed",
+				this._config,
+				err,
+				this._connectTimeout
+			);
+		}
+		this._sql = sql;
+		this._listener = listener;
+		this._types.clear();
+		this._heartbeat = setInterval(() => {
+			this._beating ??= this.beat().finally(() => {
+				this._beating = undefined;
+			});
+		}, this._config.heartbeatInterval);
+		this._heartbeat.unref();
+	}
+
+	/**
+	 * Claim a batch of the type's due tasks for this instance, earliest due first; at most
+	 * localQueueSize of a type wait here unstarted.
+	 * @param type The task type.
+	 * @param threadId The thread.
+	 * @param limit How many at most.
+	 * @param startedAt Unused: leases decide recovery.
+	 * @returns The tasks and whether they were all the due ones.
+	 */
+	public async fetch(
+		type: string,
+		threadId: string,
+		limit: number,
+		startedAt: number
+	): Promise<{ tasks: QueuedTask[]; complete: boolean }> {
+		const sql = this.pool();
+		this._types.add(type);
+		let waiting = 0;
+		for (const held of this._held.values()) {
+			if (held.row !== undefined && held.type === type) {
+				waiting++;
+			}
+		}
+		const n = Math.min(limit, this._config.localQueueSize - waiting);
+		if (n <= 0) {
+			return { tasks: [], complete: false };
+		}
+		const owner = this._owner;
+		const leaseAt = performance.now();
+		const batch = (async () => {
+			const rows = await sql.unsafe<TaskRow[]>(
+				this._statements.fetch,
+				[type, threadId, n, new Date().toISOString(), owner, this._config.leaseTimeout],
+				PREPARED
+			);
+			const tasks = rows.map(fromRow).sort(byClaimOrder);
+			for (const task of tasks) {
+				this._held.set(task.id, this.held(task, owner, leaseAt, task));
+			}
+			return { tasks: tasks.map(toQueued), complete: rows.length < n };
+		})();
+		// close() waits for it, so the tasks it claims are given back.
+		const settledBatch = batch.then(
+			() => undefined,
+			() => undefined
+		);
+		this._fetching.add(settledBatch);
+		try {
+			return await batch;
+		} finally {
+			this._fetching.delete(settledBatch);
+		}
+	}
+
+	/**
+	 * Give back tasks claimed by fetch and not started: pending again for any instance.
+	 * @param ids The task ids.
+	 */
+	public async unclaim(ids: string[]): Promise<void> {
+		const sql = this._sql;
+		const given: string[] = [];
+		for (const id of ids) {
+			const held = this._held.get(id);
+			if (held?.row !== undefined && held.owner === this._owner) {
+				this._held.delete(id);
+				given.push(id);
+			}
+		}
+		if (!sql || given.length === 0) {
+			return;
+		}
+		await sql.unsafe(
+			this._statements.unclaim,
+			[given, this._owner, new Date().toISOString()],
+			PREPARED
+		);
+	}
+
+	/**
+	 * Claim a task to run it now: one claimed by fetch costs nothing (its lease confirmed in SQL
+	 * when the heartbeat may have missed its expiry); any other is claimed by one conditional
+	 * UPDATE.
+	 * @param id The task id.
+	 * @param threadId The thread.
+	 * @param startedAt Unused: leases decide recovery.
+	 * @returns The claim result.
+	 */
+	public async claim(id: string, threadId: string, startedAt: number): Promise<IClaimResult> {
+		const sql = this.pool();
+		const held = this._held.get(id);
+		if (held?.row !== undefined && !held.lost) {
+			const row = held.row;
+			if (
+				performance.now() - held.leaseAt < this._config.leaseTimeout / 2 ||
+				(await this.reconfirm(sql, id, held))
+			) {
+				held.row = undefined;
+				return { claimed: row };
+			}
+			this._held.delete(id);
+		} else if (held) {
+			// Running here already (or its lease lost while it runs): never a second run here.
+			return {};
+		}
+		const owner = this._owner;
+		const leaseAt = performance.now();
+		const rows = await sql.unsafe<TaskRow[]>(
+			this._statements.claim,
+			[id, threadId, new Date().toISOString(), owner, this._config.leaseTimeout],
+			PREPARED
+		);
+		if (rows.length > 0) {
+			const task = fromRow(rows[0]);
+			this._held.set(id, this.held(task, owner, leaseAt));
+			return { claimed: task };
+		}
+		const pending = await sql.unsafe<TaskRow[]>(
+			this._statements.pendingOf,
+			[id, threadId],
+			PREPARED
+		);
+		const later = pending.length > 0 ? (fromRow(pending[0]) as QueuedTask) : undefined;
+		if (later?.dateNextProcess && Date.parse(later.dateNextProcess) > Date.now()) {
+			return { pendingLater: later };
+		}
+		return {};
+	}
+
+	/**
+	 * Record the outcome of a claimed task: one fenced write (or removal) in the current batch.
+	 * @param task The settled task.
+	 * @param remove True to remove it.
+	 * @param claimedAt The claim's dateModified when this repeats a failed write.
+	 * @returns False when the task was removed or the lease lost to another instance.
+	 */
+	public async settle(task: BackgroundTask, remove: boolean, claimedAt?: string): Promise<boolean> {
+		this.pool();
+		const held = this._held.get(task.id);
+		if (held?.removed) {
+			this._held.delete(task.id);
+			return false;
+		}
+		const fence = claimedAt ?? held?.claimedAt;
+		if (fence === undefined) {
+			this._log?.log("warn", "settleNotHeld", { id: task.id, type: task.type });
+			return false;
+		}
+		const entry: ISettleEntry = {
+			id: task.id,
+			owner: held?.owner ?? this._owner,
+			claimedAt: fence,
+			remove
+		};
+		if (!remove) {
+			entry.status = task.status;
+			entry.dateModified = task.dateModified;
+			entry.dateNextProcess = task.dateNextProcess;
+			entry.dateCancelled = task.dateCancelled;
+			entry.dateCompleted = task.dateCompleted;
+			entry.retryInterval = task.retryInterval;
+			entry.retriesRemaining = task.retriesRemaining;
+			entry.retainFor = task.retainFor;
+			entry.retainUntil = task.retainUntil;
+			entry.result = jsonColumnValue(task.result);
+			entry.error = jsonColumnValue(task.error);
+		}
+		if (held) {
+			held.settling = true;
+		}
+		let written: boolean;
+		try {
+			written = await this._batch.add(entry);
+		} catch (err) {
+			if (held) {
+				held.settling = false;
+			}
+			throw err;
+		}
+		if (this._held.get(task.id) === held) {
+			this._held.delete(task.id);
+		}
+		if (!written && !held?.lost && !held?.removed) {
+			this._log?.log("warn", "leaseLost", { id: task.id, type: task.type });
+		}
+		return written;
+	}
+
+	/**
+	 * Forget a running claim: the heartbeat stops renewing it, so its lease expires and another
+	 * instance (or this one) recovers it; the row stays processing meanwhile.
+	 * @param id The task id.
+	 */
+	public release(id: string): void {
+		this._held.delete(id);
+	}
+
+	/**
+	 * Insert a task and notify every instance, in one statement.
+	 * @param task The task.
+	 */
+	public async insert(task: BackgroundTask): Promise<void> {
+		const sql = this.pool();
+		const values: unknown[] = TASK_COLUMNS.map(column => {
+			const value = task[column];
+			if (column === "payload" || column === "result" || column === "error") {
+				return jsonParameter(value);
+			}
+			return value ?? null;
+		});
+		values.push(this._statements.channel, this._owner);
+		await sql.unsafe(
+			this._statements.insert,
+			values as postgres.ParameterOrJSON<never>[],
+			PREPARED
+		);
+	}
+
+	/**
+	 * Read a task.
+	 * @param id The task id.
+	 * @returns The task or undefined.
+	 */
+	public async get(id: string): Promise<BackgroundTask | undefined> {
+		const rows = await this.pool().unsafe<TaskRow[]>(this._statements.get, [id], PREPARED);
+		return rows.length > 0 ? fromRow(rows[0]) : undefined;
+	}
+
+	/**
+	 * Make a pending task due now or give a failed task another attempt (rules.retriedNow), and
+	 * notify every instance, in one statement.
+	 * @param id The task id.
+	 * @param nowMs The current time.
+	 * @returns The task as written, or undefined when it was neither pending nor failed.
+	 */
+	public async retry(id: string, nowMs: number): Promise<BackgroundTask | undefined> {
+		const rows = await this.pool().unsafe<TaskRow[]>(
+			this._statements.retry,
+			[id, new Date(nowMs).toISOString(), this._statements.channel, this._owner],
+			PREPARED
+		);
+		return rows.length > 0 ? fromRow(rows[0]) : undefined;
+	}
+
+	/**
+	 * Cancel a task while it is pending (rules.cancelled), removing it when its retainFor is 0
+	 * (rules.removeOnSettle), in one statement.
+	 * @param id The task id.
+	 * @param nowMs The current time.
+	 * @returns The cancelled task (as cancelled, when removed), or undefined when not pending.
+	 */
+	public async cancel(id: string, nowMs: number): Promise<BackgroundTask | undefined> {
+		const rows = await this.pool().unsafe<TaskRow[]>(
+			this._statements.cancel,
+			[id, new Date(nowMs).toISOString(), nowMs],
+			PREPARED
+		);
+		if (rows.length === 0) {
+			return undefined;
+		}
+		const task = fromRow(rows[0]);
+		return rows[0].removed === true ? cancelled(task, nowMs) : task;
+	}
+
+	/**
+	 * Remove a task whatever its status; one held here is dropped, and a running one is not written
+	 * back when it finishes.
+	 * @param id The task id.
+	 */
+	public async remove(id: string): Promise<void> {
+		await this.pool().unsafe(this._statements.remove, [id], PREPARED);
+		const held = this._held.get(id);
+		if (held?.row !== undefined) {
+			this._held.delete(id);
+		} else if (held) {
+			held.removed = true;
+		}
+	}
+
+	/**
+	 * A page of tasks: both filters in SQL, sorted by the property then id, paged by offset (the
+	 * cursor), as TWIN's connector pages; no cursor on the last page.
+	 * @param type The type to match.
+	 * @param status The status to match.
+	 * @param sortProperty The property to sort by.
+	 * @param sortDirection The direction.
+	 * @param cursor The offset of the page, as a decimal string.
+	 * @param pageSize The page size, default 40.
+	 * @returns The page and the next cursor.
+	 */
+	public async query(
+		type: string | undefined,
+		status: string | undefined,
+		sortProperty: keyof BackgroundTask,
+		sortDirection: SortDirection,
+		cursor: string | undefined,
+		pageSize: number | undefined
+	): Promise<{ entities: BackgroundTask[]; cursor?: string }> {
+		const sql = this.pool();
+		const column = TASK_COLUMNS.find(c => c === sortProperty);
+		if (!column) {
+			throw new GeneralError(PostgresTaskSource.CLASS_NAME, "sortPropertyUnknown", {
+				property: String(sortProperty)
+			});
+		}
+		const size = pageSize ?? DEFAULT_PAGE_SIZE;
+		const offset = /^\d+$/.test(cursor ?? "") ? Number(cursor) : 0;
+		const params: unknown[] = [];
+		if (type !== undefined) {
+			params.push(type);
+		}
+		if (status !== undefined) {
+			params.push(status);
+		}
+		params.push(size + 1, offset);
+		const rows = await sql.unsafe<TaskRow[]>(
+			this._statements.query(type !== undefined, status !== undefined, column, sortDirection),
+			params as postgres.ParameterOrJSON<never>[],
+			PREPARED
+		);
+		const entities = rows.slice(0, size).map(fromRow);
+		return rows.length > size ? { entities, cursor: String(offset + size) } : { entities };
+	}
+
+	/**
+	 * Remove final tasks whose retain date has passed, in one statement.
+	 * @param nowMs The current time.
+	 * @returns How many were removed.
+	 */
+	public async sweep(nowMs: number): Promise<number> {
+		const result = await this.pool().unsafe(this._statements.sweep, [nowMs], PREPARED);
+		return result.count;
+	}
+
+	/**
+	 * One due pending task of the thread per type, among the 100 due first.
+	 * @param threadId The thread.
+	 * @param nowMs The current time.
+	 * @returns One task id per type.
+	 */
+	public async dueSample(threadId: string, nowMs: number): Promise<{ id: string; type: string }[]> {
+		const rows = await this.pool().unsafe<{ id: string; type: string }[]>(
+			this._statements.dueSample,
+			[threadId, new Date(nowMs).toISOString()],
+			PREPARED
+		);
+		return rows.map(r => ({ id: r.id, type: r.type }));
+	}
+
+	/**
+	 * The pool, or an error when the source is not open.
+	 * @returns The pool.
+	 * @internal
+	 */
+	private pool(): postgres.Sql {
+		if (!this._sql) {
+			throw new GeneralError(PostgresTaskSource.CLASS_NAME, "notOpen");
+		}
+		return this._sql;
+	}
+
+	/**
+	 * The record of a task claimed now.
+	 * @param task The claimed task.
+	 * @param owner The lease owner.
+	 * @param leaseAt When the claim was sent.
+	 * @param row The full task while waiting to start.
+	 * @returns The record.
+	 * @internal
+	 */
+	private held(
+		task: BackgroundTask,
+		owner: string,
+		leaseAt: number,
+		row?: BackgroundTask
+	): IHeldTask {
+		return {
+			type: task.type,
+			owner,
+			claimedAt: task.dateModified,
+			leaseAt,
+			row,
+			lost: false,
+			removed: false,
+			settling: false
+		};
+	}
+
+	/**
+	 * Renew the lease of a waiting task whose last renewal is old enough that it may have expired.
+	 * @param sql The pool.
+	 * @param id The task id.
+	 * @param held The record.
+	 * @returns True when the lease was still this instance's and is renewed.
+	 * @internal
+	 */
+	private async reconfirm(sql: postgres.Sql, id: string, held: IHeldTask): Promise<boolean> {
+		const leaseAt = performance.now();
+		const rows = await sql.unsafe(
+			this._statements.reconfirm,
+			[id, held.owner, held.claimedAt, this._config.leaseTimeout],
+			PREPARED
+		);
+		if (rows.length > 0) {
+			held.leaseAt = leaseAt;
+			return true;
+		}
+		this._log?.log("warn", "leaseLost", { id, type: held.type });
+		return false;
+	}
+
+	/**
+	 * One heartbeat: LISTEN again if the connection dropped, then renew the lease of every task
+	 * held (one statement) and drop the waiting ones whose lease is gone.
+	 * @internal
+	 */
+	private async beat(): Promise<void> {
+		const sql = this._sql;
+		if (!sql) {
+			return;
+		}
+		try {
+			if (await this._listener?.ensure()) {
+				for (const type of this._types) {
+					this.wakeFor(type);
+				}
+			}
+		} catch (err) {
+			this._log?.log("warn", "listenFailed", { channel: this._statements.channel }, err);
+		}
+		const owner = this._owner;
+		const ids = [...this._held].filter(([, h]) => !h.lost && h.owner === owner).map(([id]) => id);
+		if (ids.length === 0) {
+			return;
+		}
+		const leaseAt = performance.now();
+		let renewed: Set<string>;
+		try {
+			const rows = await sql.unsafe<{ id: string }[]>(
+				this._statements.heartbeat,
+				[ids, owner, this._config.leaseTimeout],
+				PREPARED
+			);
+			renewed = new Set(rows.map(r => r.id));
+		} catch (err) {
+			this._log?.log("warn", "heartbeatFailed", { count: ids.length }, err);
+			return;
+		}
+		for (const id of ids) {
+			const held = this._held.get(id);
+			if (!held || held.owner !== owner) {
+				continue;
+			}
+			if (renewed.has(id)) {
+				held.leaseAt = leaseAt;
+			} else if (!held.settling && !held.removed && !held.lost) {
+				held.lost = true;
+				this._log?.log("warn", "leaseLost", { id, type: held.type });
+				if (held.row !== undefined) {
+					this._held.delete(id);
+				}
+			}
+		}
+	}
+
+	/**
+	 * Write a batch of settles: one statement, fenced per task.
+	 * @param entries The settles.
+	 * @returns The ids written or removed.
+	 * @internal
+	 */
+	private async writeSettles(entries: ISettleEntry[]): Promise<Set<string>> {
+		const sql = this.pool();
+		const updates = entries.some(e => !e.remove);
+		const removals = entries.some(e => e.remove);
+		const rows = await sql.unsafe<{ id: string }[]>(
+			this._statements.settle(updates, removals),
+			[JSON.stringify(entries)],
+			PREPARED
+		);
+		return new Set(rows.map(r => r.id));
+	}
+
+	/**
+	 * A notification arrived ("<sender>:<type>"): wake the scheduler for its type, unless this
+	 * instance sent it (its own creates and retries reach its scheduler directly).
+	 * @param payload The payload.
+	 * @internal
+	 */
+	private notified(payload: string): void {
+		const colon = payload.indexOf(":");
+		if (colon >= 0 && payload.slice(0, colon) === this._owner) {
+			return;
+		}
+		this.wakeFor(colon >= 0 ? payload.slice(colon + 1) : payload);
+	}
+
+	/**
+	 * Wake the scheduler for a type.
+	 * @param type The task type.
+	 * @internal
+	 */
+	private wakeFor(type: string): void {
+		try {
+			this._wake(type);
+		} catch (err) {
+			this._log?.log("warn", "wakeFailed", { type }, err);
+		}
+	}
+}
+
+/**
+ * The scheduling columns of a task.
+ * @param task The task.
+ * @returns The queued view.
+ */
+function toQueued(task: BackgroundTask): QueuedTask {
+	return {
+		id: task.id,
+		type: task.type,
+		threadId: task.threadId,
+		status: task.status,
+		dateNextProcess: task.dateNextProcess,
+		dateCreated: task.dateCreated,
+		dateModified: task.dateModified
+	};
+}
