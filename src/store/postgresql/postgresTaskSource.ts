@@ -470,6 +470,10 @@ export class PostgresTaskSource implements ITaskSource {
 			}
 			throw err;
 		}
+		if (!written && claimedAt !== undefined) {
+			// A repeat of a write that failed: the failed one may have committed before it threw.
+			written = await this.alreadySettled(task, remove);
+		}
 		if (this._held.get(task.id) === held) {
 			this._held.delete(task.id);
 		}
@@ -677,6 +681,21 @@ export class PostgresTaskSource implements ITaskSource {
 			removed: false,
 			settling: false
 		};
+	}
+
+	/**
+	 * Does storage already hold this settle's outcome: the row gone for a removal, or written with
+	 * the settle's status and dateModified.
+	 * @param task The settled task.
+	 * @param remove Whether the settle removes the task.
+	 * @returns True when the outcome is there.
+	 * @internal
+	 */
+	private async alreadySettled(task: BackgroundTask, remove: boolean): Promise<boolean> {
+		const current = await this.get(task.id);
+		return remove
+			? current === undefined
+			: current?.status === task.status && current.dateModified === task.dateModified;
 	}
 
 	/**

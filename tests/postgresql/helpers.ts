@@ -1,0 +1,142 @@
+// Shared set-up for the native PostgreSQL backend's tests: the throw-away server, a fresh table
+// per test, sources that are closed after each test, a log that records entries, and tasks.
+import { randomBytes } from "node:crypto";
+import { TaskStatus } from "@twin.org/background-task-models";
+import type { ILogEntry } from "@twin.org/logging-models";
+import { afterEach, beforeEach } from "vitest";
+import type { BackgroundTask } from "../../src/entities/backgroundTask.js";
+import type { IPostgreSqlBackendConfig } from "../../src/models/IPostgreSqlBackendConfig.js";
+import { PostgresTaskSource } from "../../src/store/postgresql/postgresTaskSource.js";
+import { TaskLog } from "../../src/utils/taskLog.js";
+import { usePostgres, type ITestPostgres } from "../setup/postgres.js";
+
+/**
+ * A source under test with what it logged and the types it was woken for.
+ */
+export interface ITestSource {
+	/**
+	 * The source.
+	 */
+	source: PostgresTaskSource;
+
+	/**
+	 * Log entries written.
+	 */
+	entries: ILogEntry[];
+
+	/**
+	 * Types passed to wake, in order.
+	 */
+	woken: string[];
+
+	/**
+	 * When each wake came, performance.now().
+	 */
+	wokenAt: number[];
+}
+
+/**
+ * Short leases for tests (the config's minimum is 1000 ms; the constructor's internal overrides
+ * allow less).
+ */
+export const SHORT_LEASE = { leaseTimeout: 400, heartbeatInterval: 100 };
+
+/**
+ * The test server, a fresh table name per test and a factory of sources on it (opened, and
+ * closed after the test).
+ * @returns Accessors.
+ */
+export function useSources(): {
+	server: () => ITestPostgres;
+	table: () => string;
+	config: (overrides?: Partial<IPostgreSqlBackendConfig>) => IPostgreSqlBackendConfig;
+	open: (
+		overrides?: Partial<IPostgreSqlBackendConfig>,
+		internal?: { leaseTimeout?: number; heartbeatInterval?: number }
+	) => Promise<ITestSource>;
+} {
+	const postgresServer = usePostgres();
+	let server: ITestPostgres | undefined;
+	let table = "";
+	let count = 0;
+	const opened: PostgresTaskSource[] = [];
+
+	beforeEach(async () => {
+		server = await postgresServer();
+		table = `native_task_${process.pid}_${++count}`;
+	}, 90000);
+
+	afterEach(async () => {
+		await Promise.all(opened.splice(0).map(async s => s.close()));
+	});
+
+	const running = (): ITestPostgres => {
+		if (!server) {
+			throw new Error("PostgreSQL server not started");
+		}
+		return server;
+	};
+	const config = (overrides: Partial<IPostgreSqlBackendConfig> = {}): IPostgreSqlBackendConfig => ({
+		host: running().host,
+		port: running().port,
+		user: running().user,
+		password: "secret-pass-word",
+		database: running().database,
+		tableName: table,
+		...overrides
+	});
+	return {
+		server: running,
+		table: () => table,
+		config,
+		open: async (overrides, internal) => {
+			const entries: ILogEntry[] = [];
+			const woken: string[] = [];
+			const wokenAt: number[] = [];
+			const log = new TaskLog("PostgresTaskSource", {
+				log: async (entry: ILogEntry) => {
+					entries.push(entry);
+				}
+			} as never);
+			const source = new PostgresTaskSource(config(overrides), log, internal);
+			opened.push(source);
+			await source.open(type => {
+				woken.push(type);
+				wokenAt.push(performance.now());
+			});
+			return { source, entries, woken, wokenAt };
+		}
+	};
+}
+
+let taskCount = 0;
+
+/**
+ * A new pending task, due now unless overridden.
+ * @param overrides Fields to set.
+ * @returns The task.
+ */
+export function newTask(overrides: Partial<BackgroundTask> = {}): BackgroundTask {
+	const now = new Date().toISOString();
+	return {
+		id: randomBytes(16).toString("hex"),
+		type: "native",
+		threadId: "main",
+		dateCreated: now,
+		dateModified: now,
+		dateNextProcess: now,
+		status: TaskStatus.Pending,
+		retainFor: 0,
+		payload: { n: ++taskCount },
+		...overrides
+	};
+}
+
+/**
+ * An ISO date at an offset from a base, for deterministic orders.
+ * @param ms Offset in ms from 2026-01-01.
+ * @returns The ISO date.
+ */
+export function at(ms: number): string {
+	return new Date(Date.UTC(2026, 0, 1) + ms).toISOString();
+}

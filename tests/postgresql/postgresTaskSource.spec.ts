@@ -1,0 +1,739 @@
+// The native PostgreSQL backend (PostgresTaskSource) against a real server, its methods called
+// directly: claims, leases, fencing, wake-ups, and each operation's conditions.
+import { TaskStatus } from "@twin.org/background-task-models";
+import { describe, expect, test } from "vitest";
+import { cancelled, removeOnSettle, retriedNow, settled } from "../../src/scheduling/rules.js";
+import { waitFor } from "../helpers/harness.js";
+import { SHORT_LEASE, at, newTask, useSources } from "./helpers.js";
+
+const pg = useSources();
+
+describe("fetch and claim", () => {
+	test("fetch claims due tasks of the type and thread in due order, up to the limit", async () => {
+		const { source } = await pg.open();
+		const tasks = [
+			newTask({ dateNextProcess: at(3), dateCreated: at(0) }),
+			newTask({ dateNextProcess: at(1), dateCreated: at(2) }),
+			newTask({ dateNextProcess: at(1), dateCreated: at(1) }),
+			newTask({ dateNextProcess: at(2), dateCreated: at(0) })
+		];
+		const other = [
+			newTask({ type: "other" }),
+			newTask({ threadId: "7" }),
+			newTask({ dateNextProcess: new Date(Date.now() + 60_000).toISOString() }),
+			newTask({ status: TaskStatus.Failed })
+		];
+		for (const task of [...tasks, ...other]) {
+			await source.insert(task);
+		}
+		const first = await source.fetch("native", "main", 3, 0);
+		expect(first.tasks.map(t => t.id)).toEqual([tasks[2].id, tasks[1].id, tasks[3].id]);
+		expect(first.complete).toBe(false);
+		expect(first.tasks.every(t => t.status === TaskStatus.Processing)).toBe(true);
+
+		const second = await source.fetch("native", "main", 3, 0);
+		expect(second.tasks.map(t => t.id)).toEqual([tasks[0].id]);
+		expect(second.complete).toBe(true);
+
+		const rows = await pg
+			.server()
+			.sql.unsafe(
+				`SELECT "id", "status", "leaseOwner", "leaseExpires" FROM "${pg.table()}" WHERE "status" = 'processing'`
+			);
+		expect(rows.length).toBe(4);
+		expect(new Set(rows.map(r => r.leaseOwner))).toEqual(new Set([source.instanceId]));
+
+		// A fetched task is claimed without SQL and carries the whole row.
+		const claim = await source.claim(tasks[2].id, "main", 0);
+		expect(claim.claimed).toMatchObject({
+			id: tasks[2].id,
+			status: TaskStatus.Processing,
+			payload: tasks[2].payload
+		});
+		// Claimed again while running here: nothing.
+		expect(await source.claim(tasks[2].id, "main", 0)).toEqual({});
+	});
+
+	test("complete is true when fewer than the limit were due; localQueueSize bounds the waiting tasks", async () => {
+		const { source } = await pg.open({ localQueueSize: 5 });
+		for (let i = 0; i < 12; i++) {
+			await source.insert(newTask({ dateNextProcess: at(i) }));
+		}
+		await source.insert(newTask({ type: "second" }));
+		const first = await source.fetch("native", "main", 100, 0);
+		expect(first.tasks.length).toBe(5);
+		expect(first.complete).toBe(false);
+		// Five wait here unstarted: no more of the type until some start.
+		expect(await source.fetch("native", "main", 100, 0)).toEqual({ tasks: [], complete: false });
+		// Another type has its own bound.
+		expect((await source.fetch("second", "main", 100, 0)).tasks.length).toBe(1);
+		await source.claim(first.tasks[0].id, "main", 0);
+		await source.claim(first.tasks[1].id, "main", 0);
+		const next = await source.fetch("native", "main", 100, 0);
+		expect(next.tasks.map(t => t.dateNextProcess)).toEqual([at(5), at(6)]);
+		expect(next.complete).toBe(false);
+	});
+
+	test("claim of a task not fetched: one conditional update; a pending task due later is reported", async () => {
+		const { source } = await pg.open();
+		const due = newTask();
+		const later = newTask({ dateNextProcess: new Date(Date.now() + 60_000).toISOString() });
+		const done = newTask({ status: TaskStatus.Success, dateNextProcess: undefined });
+		const foreign = newTask({ threadId: "9" });
+		for (const task of [due, later, done, foreign]) {
+			await source.insert(task);
+		}
+		const claimed = await source.claim(due.id, "main", 0);
+		expect(claimed.claimed).toMatchObject({ id: due.id, status: TaskStatus.Processing });
+		expect(claimed.claimed?.dateModified).not.toBe(due.dateModified);
+		expect(await source.claim(later.id, "main", 0)).toEqual({
+			pendingLater: {
+				id: later.id,
+				type: later.type,
+				threadId: later.threadId,
+				status: TaskStatus.Pending,
+				dateNextProcess: later.dateNextProcess,
+				dateCreated: later.dateCreated,
+				dateModified: later.dateModified
+			}
+		});
+		expect(await source.claim(done.id, "main", 0)).toEqual({});
+		expect(await source.claim(foreign.id, "main", 0)).toEqual({});
+		expect(await source.claim("0".repeat(32), "main", 0)).toEqual({});
+	});
+
+	test("four sources fetching concurrently never claim the same task", async () => {
+		const sources = await Promise.all([1, 2, 3, 4].map(async () => (await pg.open()).source));
+		const total = 2000;
+		const values = Array.from({ length: total }, (_, i) => {
+			const task = newTask({ dateNextProcess: at(i % 50) });
+			return `('${task.id}', 'native', 'main', '${task.dateCreated}', '${task.dateModified}', '${task.dateNextProcess}', 'pending')`;
+		});
+		await pg
+			.server()
+			.sql.unsafe(
+				`INSERT INTO "${pg.table()}" ("id", "type", "threadId", "dateCreated", "dateModified", "dateNextProcess", "status") VALUES ${values.join(", ")}`
+			);
+		const claimedBy = sources.map(() => [] as string[]);
+		await Promise.all(
+			sources.map(async (source, s) => {
+				// Several fetches in flight per source, small batches, until nothing is left.
+				await Promise.all(
+					[0, 1, 2, 3].map(async () => {
+						for (;;) {
+							const { tasks } = await source.fetch("native", "main", 7, 0);
+							if (tasks.length === 0) {
+								return;
+							}
+							for (const task of tasks) {
+								claimedBy[s].push(task.id);
+								await source.claim(task.id, "main", 0);
+							}
+						}
+					})
+				);
+			})
+		);
+		const all = claimedBy.flat();
+		expect(all.length).toBe(total);
+		expect(new Set(all).size).toBe(total);
+		expect(claimedBy.every(ids => ids.length > 0)).toBe(true);
+		const [{ count }] = await pg
+			.server()
+			.sql.unsafe(
+				`SELECT count(*)::int AS count FROM "${pg.table()}" WHERE "status" = 'processing'`
+			);
+		expect(count).toBe(total);
+	});
+});
+
+describe("leases", () => {
+	test("the heartbeat renews the lease of held tasks; another source cannot take them meanwhile", async () => {
+		const a = await pg.open({}, SHORT_LEASE);
+		const b = await pg.open({}, SHORT_LEASE);
+		const waiting = newTask();
+		const running = newTask();
+		await a.source.insert(waiting);
+		await a.source.insert(running);
+		expect((await a.source.fetch("native", "main", 10, 0)).tasks.length).toBe(2);
+		await a.source.claim(running.id, "main", 0);
+		const leaseOf = async (id: string): Promise<number> => {
+			const [row] = await pg
+				.server()
+				.sql.unsafe(`SELECT "leaseExpires" FROM "${pg.table()}" WHERE "id" = $1`, [id]);
+			return Number(row.leaseExpires);
+		};
+		const initial = await leaseOf(running.id);
+		// Several lease lengths pass: the leases keep moving and nothing is taken.
+		await waitFor(
+			async () => (await leaseOf(running.id)) > initial + 3 * SHORT_LEASE.leaseTimeout,
+			5000
+		);
+		expect(await leaseOf(waiting.id)).toBeGreaterThan(initial + SHORT_LEASE.leaseTimeout);
+		expect((await b.source.fetch("native", "main", 10, 0)).tasks).toEqual([]);
+		expect(await b.source.claim(running.id, "main", 0)).toEqual({});
+		expect(a.entries).toEqual([]);
+	});
+
+	test("an expired lease is claimed by another source; the late settle is fenced out and logged", async () => {
+		// a: a node that stops renewing (a heartbeat that never comes, as when paused).
+		const a = await pg.open({}, { leaseTimeout: 300, heartbeatInterval: 1_000_000 });
+		const b = await pg.open({}, SHORT_LEASE);
+		const task = newTask({ retainFor: -1 });
+		await a.source.insert(task);
+		await a.source.fetch("native", "main", 10, 0);
+		const aClaim = (await a.source.claim(task.id, "main", 0)).claimed;
+		expect(aClaim).toBeDefined();
+
+		// b takes it once the lease has expired, and completes it.
+		const bTasks = await waitFor(async () => {
+			const { tasks } = await b.source.fetch("native", "main", 10, 0);
+			return tasks.length > 0 ? tasks : undefined;
+		}, 5000);
+		expect(bTasks.map(t => t.id)).toEqual([task.id]);
+		const bClaim = (await b.source.claim(task.id, "main", 0)).claimed;
+		const bDone = settled(bClaim!, { ok: true, result: "from b" }, Date.now(), 1000);
+		expect(await b.source.settle(bDone, false)).toBe(true);
+
+		// a's late outcome writes nothing.
+		const aDone = settled(aClaim!, { ok: true, result: "from a" }, Date.now(), 1000);
+		expect(await a.source.settle(aDone, false)).toBe(false);
+		expect((await a.source.get(task.id))?.result).toBe("from b");
+		expect(a.entries.map(e => [e.level, e.message, e.data?.id])).toEqual([
+			["warn", "leaseLost", task.id]
+		]);
+	});
+
+	test("a late settle that lost its lease while the new owner still runs the task changes nothing", async () => {
+		const a = await pg.open({}, { leaseTimeout: 300, heartbeatInterval: 1_000_000 });
+		const b = await pg.open({}, SHORT_LEASE);
+		const task = newTask({ retriesRemaining: 2, retainFor: -1 });
+		await a.source.insert(task);
+		const aClaim = (await a.source.claim(task.id, "main", 0)).claimed!;
+		const bClaim = await waitFor(
+			async () => (await b.source.claim(task.id, "main", 0)).claimed,
+			5000
+		);
+		// a's failure (a retry) and removal are both fenced out.
+		const aFailed = settled(
+			aClaim,
+			{ ok: false, error: { name: "E", message: "a" } },
+			Date.now(),
+			1000
+		);
+		expect(aFailed.status).toBe(TaskStatus.Pending);
+		expect(await a.source.settle(aFailed, false)).toBe(false);
+		const stored = await b.source.get(task.id);
+		expect(stored).toEqual(bClaim);
+		// b's settle still succeeds.
+		expect(await b.source.settle(settled(bClaim, { ok: true }, Date.now(), 1000), true)).toBe(true);
+		expect(await b.source.get(task.id)).toBeUndefined();
+	});
+
+	test("a processing row without a lease (entity-storage path) counts as expired", async () => {
+		const { source } = await pg.open();
+		const task = newTask({ status: TaskStatus.Processing });
+		await source.insert(task);
+		const { tasks } = await source.fetch("native", "main", 10, Date.now());
+		expect(tasks.map(t => t.id)).toEqual([task.id]);
+	});
+
+	test("a released running task stops being renewed and is recovered after its lease", async () => {
+		const a = await pg.open({}, SHORT_LEASE);
+		const b = await pg.open({}, SHORT_LEASE);
+		const task = newTask();
+		await a.source.insert(task);
+		await a.source.claim(task.id, "main", 0);
+		a.source.release(task.id);
+		const started = Date.now();
+		const claimed = await waitFor(
+			async () => (await b.source.claim(task.id, "main", 0)).claimed,
+			5000
+		);
+		expect(Date.now() - started).toBeGreaterThanOrEqual(SHORT_LEASE.leaseTimeout - 150);
+		expect(claimed.status).toBe(TaskStatus.Processing);
+		expect(a.entries).toEqual([]);
+	});
+
+	test("the heartbeat logs a lost lease once and drops a waiting task whose lease is gone", async () => {
+		const a = await pg.open({}, SHORT_LEASE);
+		const lost = newTask({ dateNextProcess: at(0) });
+		const kept = newTask({ dateNextProcess: at(1) });
+		await a.source.insert(lost);
+		await a.source.insert(kept);
+		await a.source.fetch("native", "main", 10, 0);
+		// Another node's claim after an expiry (written directly).
+		await pg
+			.server()
+			.sql.unsafe(`UPDATE "${pg.table()}" SET "leaseOwner" = 'someone-else' WHERE "id" = $1`, [
+				lost.id
+			]);
+		await waitFor(() => a.entries.length > 0, 5000, "the lost lease to be logged");
+		// Two more heartbeats (the kept task's lease moves twice): still one entry.
+		for (let i = 0; i < 2; i++) {
+			const [before] = await pg
+				.server()
+				.sql.unsafe(`SELECT "leaseExpires" FROM "${pg.table()}" WHERE "id" = $1`, [kept.id]);
+			await waitFor(async () => {
+				const [now] = await pg
+					.server()
+					.sql.unsafe(`SELECT "leaseExpires" FROM "${pg.table()}" WHERE "id" = $1`, [kept.id]);
+				return Number(now.leaseExpires) > Number(before.leaseExpires);
+			}, 5000);
+		}
+		expect(a.entries.map(e => [e.level, e.message, e.data?.id])).toEqual([
+			["warn", "leaseLost", lost.id]
+		]);
+		// The waiting task is no longer handed out from memory; the kept one is.
+		expect(await a.source.claim(lost.id, "main", 0)).toEqual({});
+		expect((await a.source.claim(kept.id, "main", 0)).claimed?.id).toBe(kept.id);
+	});
+});
+
+describe("giving back, settling, removing", () => {
+	test("unclaim gives back fetched tasks not started; running ones and others' are left alone", async () => {
+		const a = await pg.open();
+		const b = await pg.open();
+		const tasks = [newTask({ dateNextProcess: at(0) }), newTask({ dateNextProcess: at(1) })];
+		const foreign = newTask({ dateNextProcess: at(2) });
+		for (const task of [...tasks, foreign]) {
+			await a.source.insert(task);
+		}
+		await a.source.fetch("native", "main", 2, 0);
+		await b.source.fetch("native", "main", 10, 0);
+		await a.source.claim(tasks[0].id, "main", 0);
+		await a.source.unclaim([tasks[0].id, tasks[1].id, foreign.id]);
+		const rows = await pg
+			.server()
+			.sql.unsafe(
+				`SELECT "id", "status", "leaseOwner", "leaseExpires" FROM "${pg.table()}" ORDER BY "dateNextProcess"`
+			);
+		expect(rows.map(r => [r.status, r.leaseOwner])).toEqual([
+			["processing", a.source.instanceId],
+			["pending", null],
+			["processing", b.source.instanceId]
+		]);
+		expect(rows[1].leaseExpires).toBeNull();
+		// Given back: claimable by anyone at once, in its due order.
+		expect((await b.source.fetch("native", "main", 10, 0)).tasks.map(t => t.id)).toEqual([
+			tasks[1].id
+		]);
+	});
+
+	test("close gives back the fetched tasks not started, keeps running ones leased, leaves nothing open", async () => {
+		const a = await pg.open();
+		const tasks = [newTask({ dateNextProcess: at(0) }), newTask({ dateNextProcess: at(1) })];
+		for (const task of tasks) {
+			await a.source.insert(task);
+		}
+		await a.source.fetch("native", "main", 10, 0);
+		await a.source.claim(tasks[0].id, "main", 0);
+		await a.source.close();
+		const rows = await pg
+			.server()
+			.sql.unsafe(`SELECT "status", "leaseOwner" FROM "${pg.table()}" ORDER BY "dateNextProcess"`);
+		expect(rows.map(r => r.status)).toEqual(["processing", "pending"]);
+		expect(rows[0].leaseOwner).not.toBeNull();
+		await expect(a.source.fetch("native", "main", 1, 0)).rejects.toThrow(/notOpen/);
+		const [{ count }] = await pg
+			.server()
+			.sql.unsafe(
+				"SELECT count(*)::int AS count FROM pg_stat_activity WHERE application_name = 'twin-background-task'"
+			);
+		expect(count).toBe(0);
+	});
+
+	test("close during a fetch waits for it and gives back what it claimed; opens at once share one session", async () => {
+		const a = await pg.open();
+		for (let i = 0; i < 5; i++) {
+			await a.source.insert(newTask({ dateNextProcess: at(i) }));
+		}
+		const fetching = a.source.fetch("native", "main", 10, 0);
+		await a.source.close();
+		expect((await fetching).tasks.length).toBe(5);
+		const rows = await pg
+			.server()
+			.sql.unsafe(`SELECT DISTINCT "status", "leaseOwner" FROM "${pg.table()}"`);
+		expect(rows).toEqual([{ status: "pending", leaseOwner: null }]);
+
+		const woken: string[] = [];
+		await Promise.all([a.source.open(t => woken.push(t)), a.source.open(t => woken.push(t))]);
+		const [{ count }] = await pg
+			.server()
+			.sql.unsafe(
+				"SELECT count(*)::int AS count FROM pg_stat_activity WHERE application_name = 'twin-background-task'"
+			);
+		// One pool connection (the table check) and the LISTEN connection.
+		expect(count).toBe(2);
+		await a.source.close();
+	});
+
+	test("settles of one tick go out as one batch, each fenced on its own", async () => {
+		const a = await pg.open();
+		const tasks = Array.from({ length: 100 }, (_, i) =>
+			newTask({ dateNextProcess: at(i), retainFor: i % 2 === 0 ? 0 : -1, retriesRemaining: 1 })
+		);
+		for (const task of tasks) {
+			await a.source.insert(task);
+		}
+		const { tasks: fetched } = await a.source.fetch("native", "main", 100, 0);
+		const claimed = [];
+		for (const task of fetched) {
+			claimed.push((await a.source.claim(task.id, "main", 0)).claimed!);
+		}
+		// One stolen meanwhile: its settle alone is fenced out.
+		await pg
+			.server()
+			.sql.unsafe(`UPDATE "${pg.table()}" SET "leaseOwner" = 'other' WHERE "id" = $1`, [
+				claimed[3].id
+			]);
+		const now = Date.now();
+		const outcomes = claimed.map((task, i) =>
+			settled(
+				task,
+				i % 3 === 0
+					? { ok: false, error: { name: "E", message: `e${i}` } }
+					: { ok: true, result: i },
+				now,
+				1000
+			)
+		);
+		const started = performance.now();
+		const written = await Promise.all(
+			outcomes.map(async task =>
+				a.source.settle(task, task.status !== TaskStatus.Pending && (task.retainFor ?? 0) === 0)
+			)
+		);
+		const elapsed = performance.now() - started;
+		expect(written.filter(w => !w)).toEqual([false]);
+		expect(written[3]).toBe(false);
+		for (const [i, task] of outcomes.entries()) {
+			const stored = await a.source.get(task.id);
+			if (i === 3) {
+				expect(stored?.status).toBe(TaskStatus.Processing);
+			} else if (task.status !== TaskStatus.Pending && (task.retainFor ?? 0) === 0) {
+				expect(stored).toBeUndefined();
+			} else {
+				expect(stored).toEqual(task);
+			}
+		}
+		const rows = await pg
+			.server()
+			.sql.unsafe(
+				`SELECT count(*)::int AS count FROM "${pg.table()}" WHERE "leaseOwner" IS NOT NULL`
+			);
+		expect(rows[0].count).toBe(1);
+		console.log(`settle batch of 100: ${elapsed.toFixed(1)} ms`);
+	});
+
+	test("a repeated settle (claimedAt: the first write failed, maybe after committing) finds its own outcome", async () => {
+		const { source, entries } = await pg.open();
+		const kept = newTask({ retainFor: -1, dateNextProcess: at(0) });
+		const dropped = newTask({ dateNextProcess: at(1) });
+		await source.insert(kept);
+		await source.insert(dropped);
+		const keptClaim = (await source.claim(kept.id, "main", 0)).claimed!;
+		const droppedClaim = (await source.claim(dropped.id, "main", 0)).claimed!;
+		const keptDone = settled(
+			keptClaim,
+			{ ok: false, error: { name: "E", message: "m" } },
+			Date.now(),
+			1000
+		);
+		const droppedDone = settled(droppedClaim, { ok: true }, Date.now(), 1000);
+		expect(await source.settle(keptDone, false)).toBe(true);
+		expect(await source.settle(droppedDone, true)).toBe(true);
+		// The repeats: fenced out (the rows are no longer this claim's), yet already written.
+		expect(await source.settle(keptDone, false, keptClaim.dateModified)).toBe(true);
+		expect(await source.settle(droppedDone, true, droppedClaim.dateModified)).toBe(true);
+		expect(entries).toEqual([]);
+		// A repeat after another change landed (retry() put the failed task back to pending) is not
+		// written.
+		expect(keptDone.status).toBe(TaskStatus.Failed);
+		expect(await source.retry(kept.id, Date.now() + 5)).toBeDefined();
+		expect(await source.settle(keptDone, false, keptClaim.dateModified)).toBe(false);
+		expect((await source.get(kept.id))?.status).toBe(TaskStatus.Pending);
+	});
+
+	test("remove: a waiting task is dropped, a running one's settle writes nothing", async () => {
+		const { source, entries } = await pg.open();
+		const waiting = newTask({ dateNextProcess: at(0) });
+		const running = newTask({ dateNextProcess: at(1) });
+		await source.insert(waiting);
+		await source.insert(running);
+		await source.fetch("native", "main", 10, 0);
+		const claimed = (await source.claim(running.id, "main", 0)).claimed!;
+		await source.remove(waiting.id);
+		await source.remove(running.id);
+		expect(await source.claim(waiting.id, "main", 0)).toEqual({});
+		expect(await source.settle(settled(claimed, { ok: true }, Date.now(), 1000), false)).toBe(
+			false
+		);
+		expect(await source.get(running.id)).toBeUndefined();
+		expect(entries).toEqual([]);
+		await source.remove("f".repeat(32));
+	});
+});
+
+describe("operations", () => {
+	test("insert and get round-trip every field; optional fields stay absent", async () => {
+		const { source } = await pg.open();
+		const full = newTask({
+			retryInterval: 1500,
+			retriesRemaining: 3,
+			retainFor: 60000,
+			retainUntil: Date.now() + 60000,
+			dateCancelled: at(5),
+			dateCompleted: at(6),
+			payload: { nested: [1, "two", { three: true }] },
+			result: [1, 2],
+			error: { name: "GeneralError", message: "m", source: "s", properties: { a: 1 } }
+		});
+		await source.insert(full);
+		expect(await source.get(full.id)).toEqual(full);
+		const bare = newTask();
+		delete bare.payload;
+		delete bare.retainFor;
+		await source.insert(bare);
+		const read = await source.get(bare.id);
+		expect(read).toEqual(bare);
+		expect(Object.keys(read!).sort()).toEqual(Object.keys(bare).sort());
+		expect(await source.get("0".repeat(32))).toBeUndefined();
+		for (const payload of ["hello", "42", "", true, false, 0, 1.5, null, [], {}, ["x"]]) {
+			const task = newTask({ payload });
+			await source.insert(task);
+			const back = await source.get(task.id);
+			if (payload === null) {
+				expect(back).not.toHaveProperty("payload");
+			} else {
+				expect(back?.payload).toEqual(payload);
+			}
+		}
+	});
+
+	test("cancel only while pending: retainFor 0 removes, -1, n and none keep (rules.cancelled, removeOnSettle)", async () => {
+		const { source } = await pg.open();
+		const now = Date.now();
+		const removed = newTask();
+		const forever = newTask({ retainFor: -1 });
+		const kept = newTask({ retainFor: 5000 });
+		const none = newTask();
+		delete none.retainFor;
+		const done = newTask({ status: TaskStatus.Success, dateNextProcess: undefined });
+		const running = newTask({ dateNextProcess: at(0) });
+		for (const task of [removed, forever, kept, none, done, running]) {
+			await source.insert(task);
+		}
+		await source.claim(running.id, "main", 0);
+		for (const task of [removed, forever, kept, none]) {
+			const expected = cancelled(task, now)!;
+			expect(await source.cancel(task.id, now)).toEqual(expected);
+			expect(await source.get(task.id)).toEqual(removeOnSettle(expected) ? undefined : expected);
+		}
+		expect(await source.get(removed.id)).toBeUndefined();
+		expect((await source.get(none.id))?.status).toBe(TaskStatus.Cancelled);
+		expect(await source.get(forever.id)).toEqual(cancelled(forever, now));
+		expect(await source.get(kept.id)).toEqual(cancelled(kept, now));
+		expect((await source.get(kept.id))?.retainUntil).toBe(now + 5000);
+		expect(await source.cancel(done.id, now)).toBeUndefined();
+		expect(await source.cancel(running.id, now)).toBeUndefined();
+		expect(await source.cancel(forever.id, now)).toBeUndefined();
+		expect(await source.cancel("0".repeat(32), now)).toBeUndefined();
+	});
+
+	test("cancel racing with fetches on other sources: each task either cancelled or claimed, never both", async () => {
+		const a = await pg.open();
+		const b = await pg.open();
+		const tasks = Array.from({ length: 200 }, (_, i) =>
+			newTask({ dateNextProcess: at(i), retainFor: -1 })
+		);
+		for (const task of tasks) {
+			await a.source.insert(task);
+		}
+		const now = Date.now();
+		const claimed: string[] = [];
+		const cancelledIds: string[] = [];
+		await Promise.all([
+			(async () => {
+				for (;;) {
+					const { tasks: got } = await b.source.fetch("native", "main", 5, 0);
+					if (got.length === 0) {
+						return;
+					}
+					claimed.push(...got.map(t => t.id));
+				}
+			})(),
+			...[0, 1].map(async half => {
+				for (const task of tasks.filter((_, i) => i % 2 === half).reverse()) {
+					if (await a.source.cancel(task.id, now)) {
+						cancelledIds.push(task.id);
+					}
+				}
+			})
+		]);
+		expect(claimed.length + cancelledIds.length).toBe(tasks.length);
+		expect(new Set([...claimed, ...cancelledIds]).size).toBe(tasks.length);
+		expect(claimed.length).toBeGreaterThan(0);
+		expect(cancelledIds.length).toBeGreaterThan(0);
+		const rows = await pg
+			.server()
+			.sql.unsafe(`SELECT "status", count(*)::int AS count FROM "${pg.table()}" GROUP BY "status"`);
+		expect(Object.fromEntries(rows.map(r => [r.status, r.count]))).toEqual({
+			processing: claimed.length,
+			cancelled: cancelledIds.length
+		});
+	});
+
+	test("retry: a waiting task becomes due now, a failed one pending again with its retainFor back", async () => {
+		const { source, woken } = await pg.open();
+		const b = await pg.open();
+		const now = Date.now();
+		const waiting = newTask({
+			dateNextProcess: new Date(now + 60000).toISOString(),
+			retriesRemaining: 1
+		});
+		const alreadyDue = newTask({ dateNextProcess: at(0) });
+		const failed = newTask({
+			status: TaskStatus.Failed,
+			dateNextProcess: undefined,
+			dateModified: at(1000),
+			dateCompleted: at(1000),
+			retainUntil: Date.parse(at(1000)) + 7000,
+			error: { name: "E", message: "m" }
+		});
+		delete failed.retainFor;
+		const failedForever = newTask({
+			status: TaskStatus.Failed,
+			dateNextProcess: undefined,
+			dateCompleted: at(1000),
+			retainUntil: -1
+		});
+		delete failedForever.retainFor;
+		const done = newTask({ status: TaskStatus.Success, dateNextProcess: undefined });
+		for (const task of [waiting, alreadyDue, failed, failedForever, done]) {
+			await source.insert(task);
+		}
+		// The five inserts' wake-ups arrive first.
+		await waitFor(() => b.woken.length >= 5, 2000, "five wake-ups");
+		b.woken.length = 0;
+		for (const task of [waiting, alreadyDue, failed, failedForever]) {
+			const expected = retriedNow(task, now);
+			const written = await source.retry(task.id, now);
+			expect(written).toEqual(expected);
+			expect(await source.get(task.id)).toEqual(expected);
+		}
+		expect((await source.get(failed.id))?.retainFor).toBe(7000);
+		expect((await source.get(failedForever.id))?.retainFor).toBe(-1);
+		expect((await source.get(alreadyDue.id))?.dateNextProcess).toBe(at(0));
+		expect(await source.retry(done.id, now)).toBeUndefined();
+		expect(await source.retry("0".repeat(32), now)).toBeUndefined();
+		// Each retry woke the other source.
+		await waitFor(() => b.woken.length >= 4, 2000, "four wake-ups");
+		expect(b.woken).toEqual(["native", "native", "native", "native"]);
+		expect(woken).toEqual([]);
+	});
+
+	test("sweep removes final tasks whose retain date passed, in one statement", async () => {
+		const { source } = await pg.open();
+		const now = Date.now();
+		const expired = [TaskStatus.Success, TaskStatus.Failed, TaskStatus.Cancelled].map(status =>
+			newTask({ status, dateNextProcess: undefined, retainUntil: now - 1 })
+		);
+		const keep = [
+			newTask({ status: TaskStatus.Success, dateNextProcess: undefined, retainUntil: now + 60000 }),
+			newTask({ status: TaskStatus.Success, dateNextProcess: undefined, retainUntil: -1 }),
+			newTask({ status: TaskStatus.Pending, retainUntil: now - 1 }),
+			newTask({ status: TaskStatus.Success, dateNextProcess: undefined })
+		];
+		for (const task of [...expired, ...keep]) {
+			await source.insert(task);
+		}
+		expect(await source.sweep(now)).toBe(3);
+		for (const task of keep) {
+			expect(await source.get(task.id)).toBeDefined();
+		}
+		expect(await source.sweep(now)).toBe(0);
+	});
+
+	test("dueSample: one due pending task per type of the thread", async () => {
+		const { source } = await pg.open();
+		const tasks = [
+			newTask({ type: "x", dateNextProcess: at(2) }),
+			newTask({ type: "x", dateNextProcess: at(1) }),
+			newTask({ type: "y", dateNextProcess: at(3) }),
+			newTask({ type: "z", threadId: "other" }),
+			newTask({ type: "w", dateNextProcess: new Date(Date.now() + 60000).toISOString() }),
+			newTask({ type: "v", status: TaskStatus.Processing })
+		];
+		for (const task of tasks) {
+			await source.insert(task);
+		}
+		expect(await source.dueSample("main", Date.now())).toEqual([
+			{ id: tasks[1].id, type: "x" },
+			{ id: tasks[2].id, type: "y" }
+		]);
+	});
+
+	test("insert notifies: another source's wake is called within milliseconds", async () => {
+		const a = await pg.open();
+		const b = await pg.open();
+		const latencies: number[] = [];
+		for (let i = 0; i < 20; i++) {
+			const before = b.woken.length;
+			const started = performance.now();
+			await a.source.insert(newTask({ type: `wake-${i}` }));
+			await waitFor(() => b.woken.length > before, 2000, "a wake-up");
+			latencies.push(b.wokenAt[b.wokenAt.length - 1] - started);
+			expect(b.woken[b.woken.length - 1]).toBe(`wake-${i}`);
+		}
+		// The sender is not woken by its own notifications: its creates reach its scheduler directly.
+		expect(a.woken).toEqual([]);
+		latencies.sort((x, y) => x - y);
+		console.log(
+			`insert-to-wake p50 ${latencies[10].toFixed(2)} ms, max ${latencies[19].toFixed(2)} ms`
+		);
+		expect(latencies[10]).toBeLessThan(20);
+	});
+});
+
+describe("outage", () => {
+	test("after a server restart the sources reconnect, LISTEN again, and leases survive", async () => {
+		const a = await pg.open({}, SHORT_LEASE);
+		const b = await pg.open({}, SHORT_LEASE);
+		const held = newTask({ type: "held" });
+		await a.source.insert(held);
+		await a.source.claim(held.id, "main", 0);
+		// b has fetched the type, so a lost LISTEN wakes it for the type when it comes back.
+		await b.source.fetch("outage", "main", 1, 0);
+		await pg.server().restart();
+		b.woken.length = 0;
+		// The first statements after the restart may meet dropped connections: retried until the
+		// pool has reconnected.
+		await waitFor(
+			async () =>
+				a.source.insert(newTask({ type: "outage" })).then(
+					() => true,
+					() => false
+				),
+			10000,
+			"an insert after the restart"
+		);
+		await waitFor(() => b.woken.includes("outage"), 5000, "b to be woken after the restart");
+		// a's heartbeat renews its lease again: b cannot take the task.
+		const [before] = await pg
+			.server()
+			.sql.unsafe(`SELECT "leaseExpires" FROM "${pg.table()}" WHERE "id" = $1`, [held.id]);
+		await waitFor(async () => {
+			const [now] = await pg
+				.server()
+				.sql.unsafe(`SELECT "leaseExpires" FROM "${pg.table()}" WHERE "id" = $1`, [held.id]);
+			return Number(now.leaseExpires) > Number(before.leaseExpires);
+		}, 5000);
+		expect(await b.source.claim(held.id, "main", 0)).toEqual({});
+		expect(a.entries.filter(e => e.message === "leaseLost")).toEqual([]);
+		// And a NOTIFY after the restart reaches b directly.
+		b.woken.length = 0;
+		await a.source.insert(newTask({ type: "after" }));
+		await waitFor(() => b.woken.includes("after"), 5000, "a wake-up after the restart");
+	});
+});
