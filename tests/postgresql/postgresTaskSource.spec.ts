@@ -3,6 +3,7 @@
 import { TaskStatus } from "@twin.org/background-task-models";
 import { describe, expect, test } from "vitest";
 import { cancelled, removeOnSettle, retriedNow, settled } from "../../src/scheduling/rules.js";
+import { PostgresTaskSource } from "../../src/store/postgresql/postgresTaskSource.js";
 import { waitFor } from "../helpers/harness.js";
 import { SHORT_LEASE, at, newTask, useSources } from "./helpers.js";
 
@@ -320,6 +321,26 @@ describe("giving back, settling, removing", () => {
 		]);
 	});
 
+	test("fetched tasks left unstarted past the local queue's time to live are given back", async () => {
+		const a = await pg.open({}, { ...SHORT_LEASE, localQueueTtl: 300 });
+		const b = await pg.open();
+		const tasks = [newTask({ dateNextProcess: at(0) }), newTask({ dateNextProcess: at(1) })];
+		for (const task of tasks) {
+			await a.source.insert(task);
+		}
+		await a.source.fetch("native", "main", 10, 0);
+		await a.source.claim(tasks[0].id, "main", 0);
+		await waitFor(
+			async () => (await b.source.fetch("native", "main", 10, 0)).tasks.length > 0,
+			5000,
+			"the unstarted task to be given back"
+		);
+		// The started one is still a's; a claim of the given-back one now goes to SQL (b has it).
+		expect((await a.source.get(tasks[0].id))?.status).toBe(TaskStatus.Processing);
+		expect(await a.source.claim(tasks[1].id, "main", 0)).toEqual({});
+		expect(a.entries).toEqual([]);
+	});
+
 	test("close gives back the fetched tasks not started, keeps running ones leased, leaves nothing open", async () => {
 		const a = await pg.open();
 		const tasks = [newTask({ dateNextProcess: at(0) }), newTask({ dateNextProcess: at(1) })];
@@ -366,6 +387,37 @@ describe("giving back, settling, removing", () => {
 		// One pool connection (the table check) and the LISTEN connection.
 		expect(count).toBe(2);
 		await a.source.close();
+	});
+
+	test("reads and writes work before open and after close, on connections that close when idle", async () => {
+		const source = new PostgresTaskSource(pg.config());
+		const task = newTask({ retainFor: -1 });
+		await source.insert(task);
+		expect(await source.get(task.id)).toEqual(task);
+		expect(
+			(await source.query("native", undefined, "dateCreated", "asc", undefined, 5)).entities
+		).toEqual([task]);
+		expect(await source.cancel(task.id, Date.now())).toMatchObject({
+			status: TaskStatus.Cancelled
+		});
+		await expect(source.fetch("native", "main", 1, 0)).rejects.toThrow(/notOpen/);
+		await expect(source.claim(task.id, "main", 0)).rejects.toThrow(/notOpen/);
+		const connections = async (): Promise<number> => {
+			const [{ count }] = await pg
+				.server()
+				.sql.unsafe(
+					"SELECT count(*)::int AS count FROM pg_stat_activity WHERE application_name = 'twin-background-task'"
+				);
+			return count;
+		};
+		expect(await connections()).toBeGreaterThan(0);
+		await waitFor(async () => (await connections()) === 0, 5000, "idle connections to close");
+		await source.open(() => {});
+		await source.close();
+		await source.remove(task.id);
+		expect(await source.get(task.id)).toBeUndefined();
+		await source.close();
+		expect(await connections()).toBe(0);
 	});
 
 	test("settles of one tick go out as one batch, each fenced on its own", async () => {

@@ -28,6 +28,12 @@ export interface IHeldTask {
 	leaseAt: number;
 
 	/**
+	 * When fetch claimed it, performance.now(): a task waiting longer than the local queue's time
+	 * to live is given back.
+	 */
+	fetchedAt: number;
+
+	/**
 	 * The full task while claimed by fetch and not yet started; undefined once running.
 	 */
 	row?: BackgroundTask;

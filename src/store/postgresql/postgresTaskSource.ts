@@ -40,6 +40,19 @@ const DEFAULT_PAGE_SIZE = 40;
 const PREPARED = { prepare: true } as const;
 
 /**
+ * Seconds after which an idle connection of the pool used while no session is open is closed.
+ */
+const IDLE_TIMEOUT_S = 2;
+
+/**
+ * How long a task claimed by fetch may wait here unstarted before the heartbeat gives it back
+ * (as graphile-worker's local queue TTL): a scheduler that fetched more than it runs soon never
+ * holds tasks from other nodes for long. A task given back and then passed to claim is claimed
+ * again in SQL if it is still claimable.
+ */
+const LOCAL_QUEUE_TTL_MS = 300_000;
+
+/**
  * The native PostgreSQL backend: tasks in one table shared by any number of nodes, every state
  * change one conditional statement.
  *
@@ -47,7 +60,8 @@ const PREPARED = { prepare: true } as const;
  * (FOR UPDATE SKIP LOCKED, so concurrent batches never take the same row), marking them
  * processing with this instance's id as lease owner and a lease that ends leaseTimeout after the
  * database's clock. The rows are held here until `claim` hands them out (no SQL) or `unclaim` /
- * `close` give back those never started. At most localQueueSize tasks of a type wait here.
+ * `close` give back those never started. At most localQueueSize tasks of a type wait here, and
+ * none longer than the local queue's time to live (5 minutes): the heartbeat gives them back.
  *
  * Leases. A heartbeat renews, in one statement, the lease of every task this instance holds
  * (waiting or running, not released); a task whose lease expired is claimable by any node. When
@@ -86,6 +100,12 @@ export class PostgresTaskSource implements ITaskSource {
 	private readonly _connectTimeout?: number;
 
 	/**
+	 * How long a fetched task may wait unstarted, ms.
+	 * @internal
+	 */
+	private readonly _localQueueTtl: number;
+
+	/**
 	 * The statements for the table.
 	 * @internal
 	 */
@@ -102,6 +122,14 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @internal
 	 */
 	private _sql?: postgres.Sql;
+
+	/**
+	 * A pool for reads and writes made while no session is open (the connector can create, read
+	 * and change tasks before start() and after stop()): its connections close after a short idle
+	 * time, so it never keeps the process alive.
+	 * @internal
+	 */
+	private _idle?: { sql: postgres.Sql; ready: Promise<void> };
 
 	/**
 	 * The LISTEN connection, while open.
@@ -173,20 +201,27 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @param overrides.leaseTimeout Lease length, ms.
 	 * @param overrides.heartbeatInterval Heartbeat period, ms.
 	 * @param overrides.connectTimeout Seconds to wait for a connection (default 10).
+	 * @param overrides.localQueueTtl How long a fetched task may wait unstarted, ms (default 5 min).
 	 * @throws ValidationError naming each bad field.
 	 * @internal overrides
 	 */
 	constructor(
 		config: IPostgreSqlBackendConfig,
 		log?: TaskLog,
-		overrides?: { leaseTimeout?: number; heartbeatInterval?: number; connectTimeout?: number }
+		overrides?: {
+			leaseTimeout?: number;
+			heartbeatInterval?: number;
+			connectTimeout?: number;
+			localQueueTtl?: number;
+		}
 	) {
 		const failures: IValidationFailure[] = [];
 		validatePostgresConfig(config, failures);
 		Validation.asValidationError(PostgresTaskSource.CLASS_NAME, "config.postgresql", failures);
-		const { connectTimeout, ...lease } = overrides ?? {};
+		const { connectTimeout, localQueueTtl, ...lease } = overrides ?? {};
 		this._config = { ...resolvePostgresConfig(config), ...lease };
 		this._connectTimeout = connectTimeout;
+		this._localQueueTtl = localQueueTtl ?? LOCAL_QUEUE_TTL_MS;
 		this._statements = new PostgresStatements(this._config.tableName);
 		this._log = log;
 		this._batch = new SettleBatch(async entries => this.writeSettles(entries));
@@ -218,10 +253,14 @@ export class PostgresTaskSource implements ITaskSource {
 
 	/**
 	 * Give back the tasks claimed by fetch and never started, stop the heartbeat, UNLISTEN and close
-	 * the connections. Running tasks keep their lease until it expires.
+	 * the connections. Running tasks keep their lease until it expires. Reads and writes still work
+	 * afterwards (as before open), on a pool that lets its connections go when idle.
 	 */
 	public async close(): Promise<void> {
 		await this._opening?.catch(() => undefined);
+		const idle = this._idle;
+		this._idle = undefined;
+		await idle?.sql.end({ timeout: 1 }).catch(() => undefined);
 		const sql = this._sql;
 		if (!sql) {
 			return;
@@ -251,6 +290,9 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @internal
 	 */
 	private async connect(): Promise<void> {
+		const idle = this._idle;
+		this._idle = undefined;
+		await idle?.sql.end({ timeout: 1 }).catch(() => undefined);
 		const options = connectionOptions(this._config, this._connectTimeout);
 		const sql = postgres(options);
 		const listener = new PostgresListener(options, this._statements.channel, payload =>
@@ -258,13 +300,7 @@ export class PostgresTaskSource implements ITaskSource {
 		);
 		this._owner = randomUUID();
 		try {
-			const changes = await ensureTable(sql, this._config.tableName);
-			if (changes.length > 0) {
-				this._log?.log("warn", "tableUpgraded", {
-					table: this._config.tableName,
-					changes: changes.join(", ")
-				});
-			}
+			await this.prepareTable(sql);
 			await listener.start();
 		} catch (err) {
 			this._owner = "";
@@ -307,7 +343,7 @@ export class PostgresTaskSource implements ITaskSource {
 		limit: number,
 		startedAt: number
 	): Promise<{ tasks: QueuedTask[]; complete: boolean }> {
-		const sql = this.pool();
+		const sql = this.session();
 		this._types.add(type);
 		let waiting = 0;
 		for (const held of this._held.values()) {
@@ -380,7 +416,7 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @returns The claim result.
 	 */
 	public async claim(id: string, threadId: string, startedAt: number): Promise<IClaimResult> {
-		const sql = this.pool();
+		const sql = this.session();
 		const held = this._held.get(id);
 		if (held?.row !== undefined && !held.lost) {
 			const row = held.row;
@@ -428,7 +464,7 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @returns False when the task was removed or the lease lost to another instance.
 	 */
 	public async settle(task: BackgroundTask, remove: boolean, claimedAt?: string): Promise<boolean> {
-		this.pool();
+		this.session();
 		const held = this._held.get(task.id);
 		if (held?.removed) {
 			this._held.delete(task.id);
@@ -497,7 +533,7 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @param task The task.
 	 */
 	public async insert(task: BackgroundTask): Promise<void> {
-		const sql = this.pool();
+		const sql = await this.db();
 		const values: unknown[] = TASK_COLUMNS.map(column => {
 			const value = task[column];
 			if (column === "payload" || column === "result" || column === "error") {
@@ -519,7 +555,7 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @returns The task or undefined.
 	 */
 	public async get(id: string): Promise<BackgroundTask | undefined> {
-		const rows = await this.pool().unsafe<TaskRow[]>(this._statements.get, [id], PREPARED);
+		const rows = await (await this.db()).unsafe<TaskRow[]>(this._statements.get, [id], PREPARED);
 		return rows.length > 0 ? fromRow(rows[0]) : undefined;
 	}
 
@@ -531,7 +567,9 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @returns The task as written, or undefined when it was neither pending nor failed.
 	 */
 	public async retry(id: string, nowMs: number): Promise<BackgroundTask | undefined> {
-		const rows = await this.pool().unsafe<TaskRow[]>(
+		const rows = await (
+			await this.db()
+		).unsafe<TaskRow[]>(
 			this._statements.retry,
 			[id, new Date(nowMs).toISOString(), this._statements.channel, this._owner],
 			PREPARED
@@ -547,7 +585,9 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @returns The cancelled task (as cancelled, when removed), or undefined when not pending.
 	 */
 	public async cancel(id: string, nowMs: number): Promise<BackgroundTask | undefined> {
-		const rows = await this.pool().unsafe<TaskRow[]>(
+		const rows = await (
+			await this.db()
+		).unsafe<TaskRow[]>(
 			this._statements.cancel,
 			[id, new Date(nowMs).toISOString(), nowMs],
 			PREPARED
@@ -565,7 +605,7 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @param id The task id.
 	 */
 	public async remove(id: string): Promise<void> {
-		await this.pool().unsafe(this._statements.remove, [id], PREPARED);
+		await (await this.db()).unsafe(this._statements.remove, [id], PREPARED);
 		const held = this._held.get(id);
 		if (held?.row !== undefined) {
 			this._held.delete(id);
@@ -593,7 +633,7 @@ export class PostgresTaskSource implements ITaskSource {
 		cursor: string | undefined,
 		pageSize: number | undefined
 	): Promise<{ entities: BackgroundTask[]; cursor?: string }> {
-		const sql = this.pool();
+		const sql = await this.db();
 		const column = TASK_COLUMNS.find(c => c === sortProperty);
 		if (!column) {
 			throw new GeneralError(PostgresTaskSource.CLASS_NAME, "sortPropertyUnknown", {
@@ -625,7 +665,7 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @returns How many were removed.
 	 */
 	public async sweep(nowMs: number): Promise<number> {
-		const result = await this.pool().unsafe(this._statements.sweep, [nowMs], PREPARED);
+		const result = await (await this.db()).unsafe(this._statements.sweep, [nowMs], PREPARED);
 		return result.count;
 	}
 
@@ -636,7 +676,9 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @returns One task id per type.
 	 */
 	public async dueSample(threadId: string, nowMs: number): Promise<{ id: string; type: string }[]> {
-		const rows = await this.pool().unsafe<{ id: string; type: string }[]>(
+		const rows = await (
+			await this.db()
+		).unsafe<{ id: string; type: string }[]>(
 			this._statements.dueSample,
 			[threadId, new Date(nowMs).toISOString()],
 			PREPARED
@@ -645,15 +687,76 @@ export class PostgresTaskSource implements ITaskSource {
 	}
 
 	/**
-	 * The pool, or an error when the source is not open.
+	 * The session's pool, for what only a session may do (claims, settles, leases).
 	 * @returns The pool.
+	 * @throws GeneralError notOpen when no session is open.
 	 * @internal
 	 */
-	private pool(): postgres.Sql {
+	private session(): postgres.Sql {
 		if (!this._sql) {
 			throw new GeneralError(PostgresTaskSource.CLASS_NAME, "notOpen");
 		}
 		return this._sql;
+	}
+
+	/**
+	 * A pool for reads and writes: the session's while open, else one that connects on first use
+	 * (making the table ready) and lets its connections go when idle.
+	 * @returns The pool.
+	 * @throws GeneralError connectFailed when the first connection fails.
+	 * @internal
+	 */
+	private async db(): Promise<postgres.Sql> {
+		if (this._sql) {
+			return this._sql;
+		}
+		if (!this._idle) {
+			const sql = postgres({
+				...connectionOptions(this._config, this._connectTimeout),
+				max: Math.min(2, this._config.maxConnections),
+				idle_timeout: IDLE_TIMEOUT_S
+			});
+			const ready = this.prepareTable(sql).catch(async err => {
+				if (this._idle?.sql === sql) {
+					this._idle = undefined;
+				}
+				await sql.end({ timeout: 1 }).catch(() => undefined);
+				throw err;
+			});
+			this._idle = { sql, ready };
+		}
+		const idle = this._idle;
+		await idle.ready;
+		return idle.sql;
+	}
+
+	/**
+	 * Make the table ready on a new pool, logging what was upgraded; a failure becomes a clear
+	 * connectFailed error (a GeneralError from the table check is passed on).
+	 * @param sql The pool.
+	 * @internal
+	 */
+	private async prepareTable(sql: postgres.Sql): Promise<void> {
+		try {
+			const changes = await ensureTable(sql, this._config.tableName);
+			if (changes.length > 0) {
+				this._log?.log("warn", "tableUpgraded", {
+					table: this._config.tableName,
+					changes: changes.join(", ")
+				});
+			}
+		} catch (err) {
+			if (err instanceof GeneralError) {
+				throw err;
+			}
+			throw connectionError(
+				PostgresTaskSource.CLASS_NAME,
+				"connectFailed",
+				this._config,
+				err,
+				this._connectTimeout
+			);
+		}
 	}
 
 	/**
@@ -676,6 +779,7 @@ export class PostgresTaskSource implements ITaskSource {
 			owner,
 			claimedAt: task.dateModified,
 			leaseAt,
+			fetchedAt: leaseAt,
 			row,
 			lost: false,
 			removed: false,
@@ -741,6 +845,17 @@ export class PostgresTaskSource implements ITaskSource {
 			this._log?.log("warn", "listenFailed", { channel: this._statements.channel }, err);
 		}
 		const owner = this._owner;
+		const now = performance.now();
+		const stale = [...this._held]
+			.filter(([, h]) => h.row !== undefined && now - h.fetchedAt > this._localQueueTtl)
+			.map(([id]) => id);
+		if (stale.length > 0) {
+			try {
+				await this.unclaim(stale);
+			} catch (err) {
+				this._log?.log("warn", "unclaimFailed", { count: stale.length }, err);
+			}
+		}
 		const ids = [...this._held].filter(([, h]) => !h.lost && h.owner === owner).map(([id]) => id);
 		if (ids.length === 0) {
 			return;
@@ -782,7 +897,7 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @internal
 	 */
 	private async writeSettles(entries: ISettleEntry[]): Promise<Set<string>> {
-		const sql = this.pool();
+		const sql = this.session();
 		const updates = entries.some(e => !e.remove);
 		const removals = entries.some(e => e.remove);
 		const rows = await sql.unsafe<{ id: string }[]>(
