@@ -52,7 +52,7 @@ export function useSources(): {
 	config: (overrides?: Partial<IPostgreSqlBackendConfig>) => IPostgreSqlBackendConfig;
 	open: (
 		overrides?: Partial<IPostgreSqlBackendConfig>,
-		internal?: { leaseTimeout?: number; heartbeatInterval?: number }
+		internal?: ConstructorParameters<typeof PostgresTaskSource>[2]
 	) => Promise<ITestSource>;
 } {
 	const postgresServer = usePostgres();
