@@ -67,7 +67,9 @@ export class TaskFeed {
 				return true;
 			}
 			for (const task of tasks) {
-				if (!queue.has(task.id)) {
+				// A claimed task replaces a queued ref of it, whose due time may be stale (a retry
+				// made it due now); a read one is queued only when not known yet.
+				if (this.source.claimsOnFetch ? !queue.running.has(task.id) : !queue.has(task.id)) {
 					queue.push(toRef(task));
 				}
 			}

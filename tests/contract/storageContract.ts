@@ -30,6 +30,15 @@ export interface IStorageBackend {
 	 * A fresh storage holding no task, for one test.
 	 */
 	fresh: () => Promise<IEntityStorageConnector<BackgroundTask>>;
+
+	/**
+	 * Config for a connector over the given storage, when the connector reaches the backend by
+	 * config rather than through the storage (the native PostgreSQL backend: the storage is then
+	 * TWIN's connector on the same table, for the tests' direct reads and writes).
+	 */
+	config?: (
+		storage: IEntityStorageConnector<BackgroundTask>
+	) => IEntityStorageBackgroundTaskConnectorConfig;
 }
 
 /**
@@ -120,7 +129,8 @@ export function storageContract(name: string, backend: IStorageBackend): void {
 		config: IEntityStorageBackgroundTaskConnectorConfig = {},
 		storage?: IEntityStorageConnector<BackgroundTask>
 	): Promise<ReturnType<typeof createConnector>> {
-		return createConnector({ ...INLINE, ...config }, storage ?? (await backend.fresh()));
+		const store = storage ?? (await backend.fresh());
+		return createConnector({ ...INLINE, ...backend.config?.(store), ...config }, store);
 	}
 
 	describe(`storage contract: ${name}`, () => {
