@@ -4,26 +4,26 @@ import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { GeneralError, Validation, type IValidationFailure } from "@twin.org/core";
 import type { SortDirection } from "@twin.org/entity";
-import postgres from "postgres";
+import type postgres from "postgres";
 import type { BackgroundTask } from "../../entities/backgroundTask.js";
 import type { IPostgreSqlBackendConfig } from "../../models/IPostgreSqlBackendConfig.js";
 import { cancelled } from "../../scheduling/rules.js";
 import type { TaskLog } from "../../utils/taskLog.js";
 import type { IClaimResult, ITaskSource, QueuedTask } from "../ITaskSource.js";
-import type { IHeldTask } from "./IHeldTask.js";
+import { HeldTasks } from "./heldTasks.js";
 import type { IResolvedPostgresConfig } from "./IResolvedPostgresConfig.js";
 import type { ISettleEntry } from "./ISettleEntry.js";
+import { LeaseKeeper } from "./leaseKeeper.js";
 import { resolvePostgresConfig, validatePostgresConfig } from "./postgresConfig.js";
-import { connectionError, connectionOptions } from "./postgresConnection.js";
-import { PostgresListener } from "./postgresListener.js";
-import { ensureTable } from "./postgresSchema.js";
+import { PostgresPools } from "./postgresPools.js";
 import { PostgresStatements } from "./postgresStatements.js";
 import {
 	TASK_COLUMNS,
 	byClaimOrder,
 	fromRow,
-	jsonColumnValue,
 	jsonParameter,
+	settleEntry,
+	toQueued,
 	type TaskRow
 } from "./rowMapping.js";
 import { SettleBatch } from "./settleBatch.js";
@@ -38,11 +38,6 @@ const DEFAULT_PAGE_SIZE = 40;
  * (postgres.js otherwise describes an unprepared statement with parameters first: two).
  */
 const PREPARED = { prepare: true } as const;
-
-/**
- * Seconds after which an idle connection of the pool used while no session is open is closed.
- */
-const IDLE_TIMEOUT_S = 2;
 
 /**
  * How long a task claimed by fetch may wait here unstarted before the heartbeat gives it back
@@ -94,12 +89,6 @@ export class PostgresTaskSource implements ITaskSource {
 	private readonly _config: IResolvedPostgresConfig;
 
 	/**
-	 * Seconds to wait for a connection, when not the default.
-	 * @internal
-	 */
-	private readonly _connectTimeout?: number;
-
-	/**
 	 * How long a fetched task may wait unstarted, ms.
 	 * @internal
 	 */
@@ -118,24 +107,10 @@ export class PostgresTaskSource implements ITaskSource {
 	private readonly _log?: TaskLog;
 
 	/**
-	 * The pool, while open.
+	 * The connections.
 	 * @internal
 	 */
-	private _sql?: postgres.Sql;
-
-	/**
-	 * A pool for reads and writes made while no session is open (the connector can create, read
-	 * and change tasks before start() and after stop()): its connections close after a short idle
-	 * time, so it never keeps the process alive.
-	 * @internal
-	 */
-	private _idle?: { sql: postgres.Sql; ready: Promise<void> };
-
-	/**
-	 * The LISTEN connection, while open.
-	 * @internal
-	 */
-	private _listener?: PostgresListener;
+	private readonly _pools: PostgresPools;
 
 	/**
 	 * This session's lease owner id.
@@ -144,10 +119,16 @@ export class PostgresTaskSource implements ITaskSource {
 	private _owner = "";
 
 	/**
-	 * The tasks this instance holds, by id.
+	 * The tasks this instance holds.
 	 * @internal
 	 */
-	private readonly _held = new Map<string, IHeldTask>();
+	private readonly _held = new HeldTasks();
+
+	/**
+	 * Renews and checks the leases of the held tasks.
+	 * @internal
+	 */
+	private readonly _leases: LeaseKeeper;
 
 	/**
 	 * The settles waiting to be written.
@@ -220,10 +201,17 @@ export class PostgresTaskSource implements ITaskSource {
 		Validation.asValidationError(PostgresTaskSource.CLASS_NAME, "config.postgresql", failures);
 		const { connectTimeout, localQueueTtl, ...lease } = overrides ?? {};
 		this._config = { ...resolvePostgresConfig(config), ...lease };
-		this._connectTimeout = connectTimeout;
 		this._localQueueTtl = localQueueTtl ?? LOCAL_QUEUE_TTL_MS;
 		this._statements = new PostgresStatements(this._config.tableName);
 		this._log = log;
+		this._pools = new PostgresPools(
+			PostgresTaskSource.CLASS_NAME,
+			this._config,
+			this._statements.channel,
+			log,
+			connectTimeout
+		);
+		this._leases = new LeaseKeeper(this._held, this._statements, this._config.leaseTimeout, log);
 		this._batch = new SettleBatch(async entries => this.writeSettles(entries));
 	}
 
@@ -242,7 +230,7 @@ export class PostgresTaskSource implements ITaskSource {
 	 */
 	public async open(wake: (type: string) => void): Promise<void> {
 		this._wake = wake;
-		if (this._sql) {
+		if (this._pools.session) {
 			return;
 		}
 		this._opening ??= this.connect().finally(() => {
@@ -258,11 +246,8 @@ export class PostgresTaskSource implements ITaskSource {
 	 */
 	public async close(): Promise<void> {
 		await this._opening?.catch(() => undefined);
-		const idle = this._idle;
-		this._idle = undefined;
-		await idle?.sql.end({ timeout: 1 }).catch(() => undefined);
-		const sql = this._sql;
-		if (!sql) {
+		await this._pools.closeIdle();
+		if (!this._pools.session) {
 			return;
 		}
 		clearInterval(this._heartbeat);
@@ -270,19 +255,15 @@ export class PostgresTaskSource implements ITaskSource {
 		await this._beating;
 		await Promise.allSettled([...this._fetching]);
 		await this._batch.drain();
-		const waiting = [...this._held].filter(([, h]) => h.row !== undefined).map(([id]) => id);
+		const waiting = this._held.waiting();
 		try {
 			await this.unclaim(waiting);
 		} catch (err) {
 			this._log?.log("warn", "unclaimFailed", { count: waiting.length }, err);
 		}
-		this._sql = undefined;
 		this._held.clear();
 		this._owner = "";
-		const listener = this._listener;
-		this._listener = undefined;
-		await listener?.stop().catch(() => undefined);
-		await sql.end({ timeout: 2 }).catch(() => undefined);
+		await this._pools.closeSession();
 	}
 
 	/**
@@ -290,35 +271,13 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @internal
 	 */
 	private async connect(): Promise<void> {
-		const idle = this._idle;
-		this._idle = undefined;
-		await idle?.sql.end({ timeout: 1 }).catch(() => undefined);
-		const options = connectionOptions(this._config, this._connectTimeout);
-		const sql = postgres(options);
-		const listener = new PostgresListener(options, this._statements.channel, payload =>
-			this.notified(payload)
-		);
 		this._owner = randomUUID();
 		try {
-			await this.prepareTable(sql);
-			await listener.start();
+			await this._pools.openSession(payload => this.notified(payload));
 		} catch (err) {
 			this._owner = "";
-			await listener.stop().catch(() => undefined);
-			await sql.end({ timeout: 1 }).catch(() => undefined);
-			if (err instanceof GeneralError) {
-				throw err;
-			}
-			throw connectionError(
-				PostgresTaskSource.CLASS_NAME,
-				"connectFailed",
-				this._config,
-				err,
-				this._connectTimeout
-			);
+			throw err;
 		}
-		this._sql = sql;
-		this._listener = listener;
 		this._types.clear();
 		this._heartbeat = setInterval(() => {
 			this._beating ??= this.beat().finally(() => {
@@ -345,13 +304,7 @@ export class PostgresTaskSource implements ITaskSource {
 	): Promise<{ tasks: QueuedTask[]; complete: boolean }> {
 		const sql = this.session();
 		this._types.add(type);
-		let waiting = 0;
-		for (const held of this._held.values()) {
-			if (held.row !== undefined && held.type === type) {
-				waiting++;
-			}
-		}
-		const n = Math.min(limit, this._config.localQueueSize - waiting);
+		const n = Math.min(limit, this._config.localQueueSize - this._held.waitingCount(type));
 		if (n <= 0) {
 			return { tasks: [], complete: false };
 		}
@@ -365,7 +318,7 @@ export class PostgresTaskSource implements ITaskSource {
 			);
 			const tasks = rows.map(fromRow).sort(byClaimOrder);
 			for (const task of tasks) {
-				this._held.set(task.id, this.held(task, owner, leaseAt, task));
+				this._held.add(task, owner, leaseAt, true);
 			}
 			return { tasks: tasks.map(toQueued), complete: rows.length < n };
 		})();
@@ -387,7 +340,7 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @param ids The task ids.
 	 */
 	public async unclaim(ids: string[]): Promise<void> {
-		const sql = this._sql;
+		const sql = this._pools.session;
 		const given: string[] = [];
 		for (const id of ids) {
 			const held = this._held.get(id);
@@ -420,14 +373,11 @@ export class PostgresTaskSource implements ITaskSource {
 		const held = this._held.get(id);
 		if (held?.row !== undefined && !held.lost) {
 			const row = held.row;
-			if (
-				performance.now() - held.leaseAt < this._config.leaseTimeout / 2 ||
-				(await this.reconfirm(sql, id, held))
-			) {
+			if (this._leases.isFresh(held) || (await this._leases.reconfirm(sql, id, held))) {
 				held.row = undefined;
 				return { claimed: row };
 			}
-			this._held.delete(id);
+			this._held.delete(id, held);
 		} else if (held) {
 			// Running here already (or its lease lost while it runs): never a second run here.
 			return {};
@@ -441,7 +391,7 @@ export class PostgresTaskSource implements ITaskSource {
 		);
 		if (rows.length > 0) {
 			const task = fromRow(rows[0]);
-			this._held.set(id, this.held(task, owner, leaseAt));
+			this._held.add(task, owner, leaseAt, false);
 			return { claimed: task };
 		}
 		const pending = await sql.unsafe<TaskRow[]>(
@@ -475,25 +425,7 @@ export class PostgresTaskSource implements ITaskSource {
 			this._log?.log("warn", "settleNotHeld", { id: task.id, type: task.type });
 			return false;
 		}
-		const entry: ISettleEntry = {
-			id: task.id,
-			owner: held?.owner ?? this._owner,
-			claimedAt: fence,
-			remove
-		};
-		if (!remove) {
-			entry.status = task.status;
-			entry.dateModified = task.dateModified;
-			entry.dateNextProcess = task.dateNextProcess;
-			entry.dateCancelled = task.dateCancelled;
-			entry.dateCompleted = task.dateCompleted;
-			entry.retryInterval = task.retryInterval;
-			entry.retriesRemaining = task.retriesRemaining;
-			entry.retainFor = task.retainFor;
-			entry.retainUntil = task.retainUntil;
-			entry.result = jsonColumnValue(task.result);
-			entry.error = jsonColumnValue(task.error);
-		}
+		const entry = settleEntry(task, held?.owner ?? this._owner, fence, remove);
 		if (held) {
 			held.settling = true;
 		}
@@ -510,8 +442,8 @@ export class PostgresTaskSource implements ITaskSource {
 			// A repeat of a write that failed: the failed one may have committed before it threw.
 			written = await this.alreadySettled(task, remove);
 		}
-		if (this._held.get(task.id) === held) {
-			this._held.delete(task.id);
+		if (held) {
+			this._held.delete(task.id, held);
 		}
 		if (!written && !held?.lost && !held?.removed) {
 			this._log?.log("warn", "leaseLost", { id: task.id, type: task.type });
@@ -533,7 +465,7 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @param task The task.
 	 */
 	public async insert(task: BackgroundTask): Promise<void> {
-		const sql = await this.db();
+		const sql = await this._pools.db();
 		const values: unknown[] = TASK_COLUMNS.map(column => {
 			const value = task[column];
 			if (column === "payload" || column === "result" || column === "error") {
@@ -555,7 +487,9 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @returns The task or undefined.
 	 */
 	public async get(id: string): Promise<BackgroundTask | undefined> {
-		const rows = await (await this.db()).unsafe<TaskRow[]>(this._statements.get, [id], PREPARED);
+		const rows = await (
+			await this._pools.db()
+		).unsafe<TaskRow[]>(this._statements.get, [id], PREPARED);
 		return rows.length > 0 ? fromRow(rows[0]) : undefined;
 	}
 
@@ -568,7 +502,7 @@ export class PostgresTaskSource implements ITaskSource {
 	 */
 	public async retry(id: string, nowMs: number): Promise<BackgroundTask | undefined> {
 		const rows = await (
-			await this.db()
+			await this._pools.db()
 		).unsafe<TaskRow[]>(
 			this._statements.retry,
 			[id, new Date(nowMs).toISOString(), this._statements.channel, this._owner],
@@ -586,7 +520,7 @@ export class PostgresTaskSource implements ITaskSource {
 	 */
 	public async cancel(id: string, nowMs: number): Promise<BackgroundTask | undefined> {
 		const rows = await (
-			await this.db()
+			await this._pools.db()
 		).unsafe<TaskRow[]>(
 			this._statements.cancel,
 			[id, new Date(nowMs).toISOString(), nowMs],
@@ -605,10 +539,10 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @param id The task id.
 	 */
 	public async remove(id: string): Promise<void> {
-		await (await this.db()).unsafe(this._statements.remove, [id], PREPARED);
+		await (await this._pools.db()).unsafe(this._statements.remove, [id], PREPARED);
 		const held = this._held.get(id);
 		if (held?.row !== undefined) {
-			this._held.delete(id);
+			this._held.delete(id, held);
 		} else if (held) {
 			held.removed = true;
 		}
@@ -633,7 +567,7 @@ export class PostgresTaskSource implements ITaskSource {
 		cursor: string | undefined,
 		pageSize: number | undefined
 	): Promise<{ entities: BackgroundTask[]; cursor?: string }> {
-		const sql = await this.db();
+		const sql = await this._pools.db();
 		const column = TASK_COLUMNS.find(c => c === sortProperty);
 		if (!column) {
 			throw new GeneralError(PostgresTaskSource.CLASS_NAME, "sortPropertyUnknown", {
@@ -665,7 +599,7 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @returns How many were removed.
 	 */
 	public async sweep(nowMs: number): Promise<number> {
-		const result = await (await this.db()).unsafe(this._statements.sweep, [nowMs], PREPARED);
+		const result = await (await this._pools.db()).unsafe(this._statements.sweep, [nowMs], PREPARED);
 		return result.count;
 	}
 
@@ -677,7 +611,7 @@ export class PostgresTaskSource implements ITaskSource {
 	 */
 	public async dueSample(threadId: string, nowMs: number): Promise<{ id: string; type: string }[]> {
 		const rows = await (
-			await this.db()
+			await this._pools.db()
 		).unsafe<{ id: string; type: string }[]>(
 			this._statements.dueSample,
 			[threadId, new Date(nowMs).toISOString()],
@@ -693,98 +627,11 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @internal
 	 */
 	private session(): postgres.Sql {
-		if (!this._sql) {
+		const sql = this._pools.session;
+		if (!sql) {
 			throw new GeneralError(PostgresTaskSource.CLASS_NAME, "notOpen");
 		}
-		return this._sql;
-	}
-
-	/**
-	 * A pool for reads and writes: the session's while open, else one that connects on first use
-	 * (making the table ready) and lets its connections go when idle.
-	 * @returns The pool.
-	 * @throws GeneralError connectFailed when the first connection fails.
-	 * @internal
-	 */
-	private async db(): Promise<postgres.Sql> {
-		if (this._sql) {
-			return this._sql;
-		}
-		if (!this._idle) {
-			const sql = postgres({
-				...connectionOptions(this._config, this._connectTimeout),
-				max: Math.min(2, this._config.maxConnections),
-				idle_timeout: IDLE_TIMEOUT_S
-			});
-			const ready = this.prepareTable(sql).catch(async err => {
-				if (this._idle?.sql === sql) {
-					this._idle = undefined;
-				}
-				await sql.end({ timeout: 1 }).catch(() => undefined);
-				throw err;
-			});
-			this._idle = { sql, ready };
-		}
-		const idle = this._idle;
-		await idle.ready;
-		return idle.sql;
-	}
-
-	/**
-	 * Make the table ready on a new pool, logging what was upgraded; a failure becomes a clear
-	 * connectFailed error (a GeneralError from the table check is passed on).
-	 * @param sql The pool.
-	 * @internal
-	 */
-	private async prepareTable(sql: postgres.Sql): Promise<void> {
-		try {
-			const changes = await ensureTable(sql, this._config.tableName);
-			if (changes.length > 0) {
-				this._log?.log("warn", "tableUpgraded", {
-					table: this._config.tableName,
-					changes: changes.join(", ")
-				});
-			}
-		} catch (err) {
-			if (err instanceof GeneralError) {
-				throw err;
-			}
-			throw connectionError(
-				PostgresTaskSource.CLASS_NAME,
-				"connectFailed",
-				this._config,
-				err,
-				this._connectTimeout
-			);
-		}
-	}
-
-	/**
-	 * The record of a task claimed now.
-	 * @param task The claimed task.
-	 * @param owner The lease owner.
-	 * @param leaseAt When the claim was sent.
-	 * @param row The full task while waiting to start.
-	 * @returns The record.
-	 * @internal
-	 */
-	private held(
-		task: BackgroundTask,
-		owner: string,
-		leaseAt: number,
-		row?: BackgroundTask
-	): IHeldTask {
-		return {
-			type: task.type,
-			owner,
-			claimedAt: task.dateModified,
-			leaseAt,
-			fetchedAt: leaseAt,
-			row,
-			lost: false,
-			removed: false,
-			settling: false
-		};
+		return sql;
 	}
 
 	/**
@@ -803,40 +650,17 @@ export class PostgresTaskSource implements ITaskSource {
 	}
 
 	/**
-	 * Renew the lease of a waiting task whose last renewal is old enough that it may have expired.
-	 * @param sql The pool.
-	 * @param id The task id.
-	 * @param held The record.
-	 * @returns True when the lease was still this instance's and is renewed.
-	 * @internal
-	 */
-	private async reconfirm(sql: postgres.Sql, id: string, held: IHeldTask): Promise<boolean> {
-		const leaseAt = performance.now();
-		const rows = await sql.unsafe(
-			this._statements.reconfirm,
-			[id, held.owner, held.claimedAt, this._config.leaseTimeout],
-			PREPARED
-		);
-		if (rows.length > 0) {
-			held.leaseAt = leaseAt;
-			return true;
-		}
-		this._log?.log("warn", "leaseLost", { id, type: held.type });
-		return false;
-	}
-
-	/**
-	 * One heartbeat: LISTEN again if the connection dropped, then renew the lease of every task
-	 * held (one statement) and drop the waiting ones whose lease is gone.
+	 * One heartbeat: LISTEN again if the connection dropped, give back the tasks waiting here past
+	 * the local queue's time to live, then renew the lease of every task held (one statement).
 	 * @internal
 	 */
 	private async beat(): Promise<void> {
-		const sql = this._sql;
+		const sql = this._pools.session;
 		if (!sql) {
 			return;
 		}
 		try {
-			if (await this._listener?.ensure()) {
+			if (await this._pools.ensureListening()) {
 				for (const type of this._types) {
 					this.wakeFor(type);
 				}
@@ -844,11 +668,7 @@ export class PostgresTaskSource implements ITaskSource {
 		} catch (err) {
 			this._log?.log("warn", "listenFailed", { channel: this._statements.channel }, err);
 		}
-		const owner = this._owner;
-		const now = performance.now();
-		const stale = [...this._held]
-			.filter(([, h]) => h.row !== undefined && now - h.fetchedAt > this._localQueueTtl)
-			.map(([id]) => id);
+		const stale = this._held.waiting(performance.now() - this._localQueueTtl);
 		if (stale.length > 0) {
 			try {
 				await this.unclaim(stale);
@@ -856,38 +676,7 @@ export class PostgresTaskSource implements ITaskSource {
 				this._log?.log("warn", "unclaimFailed", { count: stale.length }, err);
 			}
 		}
-		const ids = [...this._held].filter(([, h]) => !h.lost && h.owner === owner).map(([id]) => id);
-		if (ids.length === 0) {
-			return;
-		}
-		const leaseAt = performance.now();
-		let renewed: Set<string>;
-		try {
-			const rows = await sql.unsafe<{ id: string }[]>(
-				this._statements.heartbeat,
-				[ids, owner, this._config.leaseTimeout],
-				PREPARED
-			);
-			renewed = new Set(rows.map(r => r.id));
-		} catch (err) {
-			this._log?.log("warn", "heartbeatFailed", { count: ids.length }, err);
-			return;
-		}
-		for (const id of ids) {
-			const held = this._held.get(id);
-			if (!held || held.owner !== owner) {
-				continue;
-			}
-			if (renewed.has(id)) {
-				held.leaseAt = leaseAt;
-			} else if (!held.settling && !held.removed && !held.lost) {
-				held.lost = true;
-				this._log?.log("warn", "leaseLost", { id, type: held.type });
-				if (held.row !== undefined) {
-					this._held.delete(id);
-				}
-			}
-		}
+		await this._leases.renew(sql, this._owner);
 	}
 
 	/**
@@ -934,21 +723,4 @@ export class PostgresTaskSource implements ITaskSource {
 			this._log?.log("warn", "wakeFailed", { type }, err);
 		}
 	}
-}
-
-/**
- * The scheduling columns of a task.
- * @param task The task.
- * @returns The queued view.
- */
-function toQueued(task: BackgroundTask): QueuedTask {
-	return {
-		id: task.id,
-		type: task.type,
-		threadId: task.threadId,
-		status: task.status,
-		dateNextProcess: task.dateNextProcess,
-		dateCreated: task.dateCreated,
-		dateModified: task.dateModified
-	};
 }

@@ -1,6 +1,8 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
 import type { BackgroundTask } from "../../entities/backgroundTask.js";
+import type { QueuedTask } from "../ITaskSource.js";
+import type { ISettleEntry } from "./ISettleEntry.js";
 
 /**
  * The entity's columns, in schema order: what every statement reads back (never the lease
@@ -73,6 +75,55 @@ export function fromRow(row: TaskRow): BackgroundTask {
 		}
 	}
 	return task as unknown as BackgroundTask;
+}
+
+/**
+ * The scheduling columns of a task.
+ * @param task The task.
+ * @returns The queued view.
+ */
+export function toQueued(task: BackgroundTask): QueuedTask {
+	return {
+		id: task.id,
+		type: task.type,
+		threadId: task.threadId,
+		status: task.status,
+		dateNextProcess: task.dateNextProcess,
+		dateCreated: task.dateCreated,
+		dateModified: task.dateModified
+	};
+}
+
+/**
+ * A settle as one record of the settle statement's JSON parameter: its fence and, unless it
+ * removes the task, the columns a settle changes (absent ones become NULL).
+ * @param task The settled task.
+ * @param owner The lease owner of the claim.
+ * @param claimedAt The claim's dateModified.
+ * @param remove Whether the task is removed.
+ * @returns The record.
+ */
+export function settleEntry(
+	task: BackgroundTask,
+	owner: string,
+	claimedAt: string,
+	remove: boolean
+): ISettleEntry {
+	const entry: ISettleEntry = { id: task.id, owner, claimedAt, remove };
+	if (!remove) {
+		entry.status = task.status;
+		entry.dateModified = task.dateModified;
+		entry.dateNextProcess = task.dateNextProcess;
+		entry.dateCancelled = task.dateCancelled;
+		entry.dateCompleted = task.dateCompleted;
+		entry.retryInterval = task.retryInterval;
+		entry.retriesRemaining = task.retriesRemaining;
+		entry.retainFor = task.retainFor;
+		entry.retainUntil = task.retainUntil;
+		entry.result = jsonColumnValue(task.result);
+		entry.error = jsonColumnValue(task.error);
+	}
+	return entry;
 }
 
 /**

@@ -1,0 +1,178 @@
+// Copyright 2026 the contributors.
+// SPDX-License-Identifier: Apache-2.0.
+import { GeneralError } from "@twin.org/core";
+import postgres from "postgres";
+import type { TaskLog } from "../../utils/taskLog.js";
+import type { IResolvedPostgresConfig } from "./IResolvedPostgresConfig.js";
+import { connectionError, connectionOptions } from "./postgresConnection.js";
+import { PostgresListener } from "./postgresListener.js";
+import { ensureTable } from "./postgresSchema.js";
+
+/**
+ * Seconds after which an idle connection of the pool used while no session is open is closed.
+ */
+const IDLE_TIMEOUT_S = 2;
+
+/**
+ * The connections of the native backend:
+ * - while a session is open (start() to stop()): a pool of maxConnections and the LISTEN
+ *   connection, kept open;
+ * - while none is (the connector creates, reads and changes tasks before start() and after
+ *   stop()): a small pool that connects on first use and closes its connections when idle, so it
+ *   never keeps the process alive.
+ * Each new pool first makes the table ready; a connection that fails gives connectFailed naming
+ * host, port, user and database, never the password.
+ */
+export class PostgresPools {
+	/**
+	 * The session's pool.
+	 * @internal
+	 */
+	private _session?: postgres.Sql;
+
+	/**
+	 * The LISTEN connection of the session.
+	 * @internal
+	 */
+	private _listener?: PostgresListener;
+
+	/**
+	 * The pool used while no session is open, and its table check.
+	 * @internal
+	 */
+	private _idle?: { sql: postgres.Sql; ready: Promise<void> };
+
+	/**
+	 * Create a new PostgresPools.
+	 * @param source The class name for errors.
+	 * @param config The resolved config.
+	 * @param channel The notification channel.
+	 * @param log The log.
+	 * @param connectTimeout Seconds to wait for a connection, when not the default.
+	 */
+	constructor(
+		private readonly source: string,
+		private readonly config: IResolvedPostgresConfig,
+		private readonly channel: string,
+		private readonly log: TaskLog | undefined,
+		private readonly connectTimeout?: number
+	) {}
+
+	/**
+	 * The session's pool, while a session is open.
+	 * @returns The pool or undefined.
+	 */
+	public get session(): postgres.Sql | undefined {
+		return this._session;
+	}
+
+	/**
+	 * Open a session: close the idle pool, connect a new pool, make the table ready and LISTEN.
+	 * @param onNotify Called with the payload of each notification on the channel.
+	 * @throws GeneralError connectFailed, or tableIncompatible.
+	 */
+	public async openSession(onNotify: (payload: string) => void): Promise<void> {
+		await this.closeIdle();
+		const options = connectionOptions(this.config, this.connectTimeout);
+		const sql = postgres(options);
+		const listener = new PostgresListener(options, this.channel, onNotify);
+		try {
+			await this.prepareTable(sql);
+			await listener.start();
+		} catch (err) {
+			await listener.stop().catch(() => undefined);
+			await sql.end({ timeout: 1 }).catch(() => undefined);
+			throw this.clearError(err);
+		}
+		this._session = sql;
+		this._listener = listener;
+	}
+
+	/**
+	 * Close the session: UNLISTEN, end its pool (in-flight statements get a short time to finish).
+	 */
+	public async closeSession(): Promise<void> {
+		const sql = this._session;
+		const listener = this._listener;
+		this._session = undefined;
+		this._listener = undefined;
+		await listener?.stop().catch(() => undefined);
+		await sql?.end({ timeout: 2 }).catch(() => undefined);
+	}
+
+	/**
+	 * Close the pool used while no session is open.
+	 */
+	public async closeIdle(): Promise<void> {
+		const idle = this._idle;
+		this._idle = undefined;
+		await idle?.sql.end({ timeout: 1 }).catch(() => undefined);
+	}
+
+	/**
+	 * LISTEN again if the LISTEN connection dropped.
+	 * @returns True when it listened again (notifications may have been missed meanwhile).
+	 * @throws The connection error.
+	 */
+	public async ensureListening(): Promise<boolean> {
+		return (await this._listener?.ensure()) ?? false;
+	}
+
+	/**
+	 * A pool for reads and writes: the session's while open, else the idle pool, connected (and
+	 * the table made ready) on first use.
+	 * @returns The pool.
+	 * @throws GeneralError connectFailed when the first connection fails.
+	 */
+	public async db(): Promise<postgres.Sql> {
+		if (this._session) {
+			return this._session;
+		}
+		if (!this._idle) {
+			const sql = postgres({
+				...connectionOptions(this.config, this.connectTimeout),
+				max: Math.min(2, this.config.maxConnections),
+				idle_timeout: IDLE_TIMEOUT_S
+			});
+			const ready = this.prepareTable(sql).catch(async err => {
+				if (this._idle?.sql === sql) {
+					this._idle = undefined;
+				}
+				await sql.end({ timeout: 1 }).catch(() => undefined);
+				throw this.clearError(err);
+			});
+			this._idle = { sql, ready };
+		}
+		const idle = this._idle;
+		await idle.ready;
+		return idle.sql;
+	}
+
+	/**
+	 * Make the table ready on a new pool, logging what was upgraded.
+	 * @param sql The pool.
+	 * @internal
+	 */
+	private async prepareTable(sql: postgres.Sql): Promise<void> {
+		const changes = await ensureTable(sql, this.config.tableName);
+		if (changes.length > 0) {
+			this.log?.log("warn", "tableUpgraded", {
+				table: this.config.tableName,
+				changes: changes.join(", ")
+			});
+		}
+	}
+
+	/**
+	 * The error to throw for a failed connect or table check: a GeneralError as it is, anything
+	 * else as connectFailed.
+	 * @param err The error.
+	 * @returns The error.
+	 * @internal
+	 */
+	private clearError(err: unknown): unknown {
+		return err instanceof GeneralError
+			? err
+			: connectionError(this.source, "connectFailed", this.config, err, this.connectTimeout);
+	}
+}
