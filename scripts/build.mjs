@@ -1,6 +1,7 @@
 // Builds the package: ES modules and declarations with tsc (ts-patch applies the nameof
 // transformer), then CommonJS from the ES output with esbuild, keeping the file layout so the
-// handler runner (plain .mjs, shared by both builds) sits at the same relative path.
+// plain JavaScript files shared by both builds (the handler runner and module locator, .mjs, and
+// the pool's worker entry, handlerWorker.cjs) sit at the same relative path.
 import { execFileSync } from "node:child_process";
 import { cpSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
@@ -45,7 +46,7 @@ function files(dir) {
 }
 
 for (const file of files(join(root, "src"))) {
-	if (file.endsWith(".mjs")) {
+	if (file.endsWith(".mjs") || file.endsWith(".cjs")) {
 		const rel = relative(join(root, "src"), file);
 		for (const out of [esm, cjs]) {
 			mkdirSync(dirname(join(out, rel)), { recursive: true });

@@ -4,7 +4,15 @@ import { MessageChannel } from "node:worker_threads";
 import { Piscina } from "piscina";
 import type { AttemptOutcome } from "../scheduling/rules.js";
 import type { IHandlerJob, ITaskExecutor } from "./ITaskExecutor.js";
-import { failure, fromEnvelope, HANDLER_WORKER_URL, timedOut } from "./outcomes.js";
+import { failure, fromEnvelope, POOL_WORKER_URL, timedOut } from "./outcomes.js";
+
+/**
+ * How long a worker may stay idle before it exits, ms. Workers start when jobs need them and end
+ * after this long without one, so a node with no due tasks holds no thread; 30 s keeps them
+ * across the gaps of a steady trickle of tasks (a new worker costs tens of ms and a fresh import
+ * of every handler module).
+ */
+export const DEFAULT_WORKER_IDLE_TIMEOUT_MS = 30_000;
 
 /**
  * Options for the worker pool.
@@ -19,19 +27,36 @@ export interface IWorkerPoolOptions {
 	 * Heap limit of each worker in MB.
 	 */
 	maxWorkerMemoryMb?: number;
+
+	/**
+	 * How long an idle worker lives before it exits, ms; defaults to
+	 * DEFAULT_WORKER_IDLE_TIMEOUT_MS.
+	 */
+	workerIdleTimeout?: number;
 }
 
 /**
  * Runs handlers in a pool of reused worker threads (piscina). A handler that times out is stopped
  * by terminating its worker, which the pool replaces; a worker that exits or runs out of memory
  * fails only the attempt it was running.
+ *
+ * No thread exists before it is needed: the pool is created by the first run(), starts workers as
+ * jobs need them (up to maxWorkers) and lets each exit after the idle timeout. Inside a TWIN
+ * engine every handler's worker rebuilds the engine, and so constructs and starts its own copy of
+ * this connector; those copies hold no thread unless they run a task themselves.
  */
 export class WorkerPoolExecutor implements ITaskExecutor {
 	/**
-	 * The pool.
+	 * The pool, created by the first run().
 	 * @internal
 	 */
-	private readonly _pool: Piscina;
+	private _pool?: Piscina;
+
+	/**
+	 * Set by close(): no pool is created after it.
+	 * @internal
+	 */
+	private _closed = false;
 
 	/**
 	 * Workers not running one of our jobs. Jobs are handed to the pool only when a worker is free
@@ -49,21 +74,19 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 	private readonly _waiting: (() => void)[] = [];
 
 	/**
-	 * Create the pool; its threads start at once so the first task does not wait for one.
+	 * Create the executor; the pool and its threads are created when the first job runs.
 	 * @param options The pool options.
 	 */
 	constructor(private readonly options: IWorkerPoolOptions) {
 		this._free = options.maxWorkers;
-		this._pool = new Piscina({
-			filename: HANDLER_WORKER_URL.href,
-			minThreads: options.maxWorkers,
-			maxThreads: options.maxWorkers,
-			idleTimeout: Number.MAX_SAFE_INTEGER,
-			concurrentTasksPerWorker: 1,
-			resourceLimits: options.maxWorkerMemoryMb
-				? { maxOldGenerationSizeMb: options.maxWorkerMemoryMb }
-				: undefined
-		});
+	}
+
+	/**
+	 * The number of worker threads the pool holds now (starting, idle or busy).
+	 * @internal
+	 */
+	public get threadCount(): number {
+		return this._pool?.threads.length ?? 0;
 	}
 
 	/**
@@ -75,21 +98,52 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 	public async run(job: IHandlerJob, timeoutMs?: number): Promise<AttemptOutcome> {
 		await this.acquireWorker();
 		try {
-			return await this.runInWorker(job, timeoutMs);
+			const pool = this.pool();
+			if (!pool) {
+				return this.workerFailure(new Error("the worker pool is closed"));
+			}
+			return await this.runInWorker(pool, job, timeoutMs);
 		} finally {
 			this.releaseWorker();
 		}
 	}
 
 	/**
-	 * Terminate every worker; jobs still waiting for one are let through and fail.
+	 * Terminate every worker; jobs still waiting for one are let through and fail. No pool is
+	 * created after this, so a run() racing close() leaves no thread behind.
 	 */
 	public async close(): Promise<void> {
+		this._closed = true;
 		this._free = Number.POSITIVE_INFINITY;
 		for (const wake of this._waiting.splice(0)) {
 			wake();
 		}
-		await this._pool.destroy();
+		const pool = this._pool;
+		this._pool = undefined;
+		await pool?.destroy();
+	}
+
+	/**
+	 * The pool, created on first use: no thread starts before a job needs one, and idle workers
+	 * exit after the idle timeout.
+	 * @returns The pool, or undefined once closed.
+	 * @internal
+	 */
+	private pool(): Piscina | undefined {
+		if (this._closed) {
+			return undefined;
+		}
+		this._pool ??= new Piscina({
+			filename: POOL_WORKER_URL.href,
+			minThreads: 0,
+			maxThreads: this.options.maxWorkers,
+			idleTimeout: this.options.workerIdleTimeout ?? DEFAULT_WORKER_IDLE_TIMEOUT_MS,
+			concurrentTasksPerWorker: 1,
+			resourceLimits: this.options.maxWorkerMemoryMb
+				? { maxOldGenerationSizeMb: this.options.maxWorkerMemoryMb }
+				: undefined
+		});
+		return this._pool;
 	}
 
 	/**
@@ -125,15 +179,20 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 	 * crash) takes a while to start and to import the handler's module, and that must not be
 	 * charged to the handler, which would otherwise fail with a timeout error before it ever ran.
 	 * (A module whose import never finishes is therefore not timed out; stop() still ends it.)
+	 * @param pool The pool.
 	 * @param job The call.
 	 * @param timeoutMs Terminate the worker after this long and fail the attempt.
 	 * @returns The outcome.
 	 * @internal
 	 */
-	private async runInWorker(job: IHandlerJob, timeoutMs?: number): Promise<AttemptOutcome> {
+	private async runInWorker(
+		pool: Piscina,
+		job: IHandlerJob,
+		timeoutMs?: number
+	): Promise<AttemptOutcome> {
 		if (timeoutMs === undefined) {
 			try {
-				return fromEnvelope(await this._pool.run(job));
+				return fromEnvelope(await pool.run(job));
 			} catch (err) {
 				return this.workerFailure(err);
 			}
@@ -149,10 +208,7 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 		});
 		try {
 			return fromEnvelope(
-				await this._pool.run(
-					{ ...job, started: port2 },
-					{ signal: abort.signal, transferList: [port2] }
-				)
+				await pool.run({ ...job, started: port2 }, { signal: abort.signal, transferList: [port2] })
 			);
 		} catch (err) {
 			if (abort.signal.aborted) {

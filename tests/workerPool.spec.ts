@@ -1,0 +1,152 @@
+// The worker pool holds no thread before it is needed (issue 9, item 5): the pool is created by
+// the first job, starts workers as jobs need them and lets idle ones exit after the idle timeout.
+// Inside a TWIN engine each handler's worker rebuilds the engine, which constructs and starts its
+// own copy of this connector in that worker: those copies must not open threads of their own.
+//
+// The executor's own view (piscina's thread list) is checked in-process, with a short idle
+// timeout; the OS view (/proc/self/task, Linux) in child processes running the built package, on
+// the main thread and inside a worker thread.
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { describe, expect, test } from "vitest";
+import type { IHandlerJob } from "../src/execution/ITaskExecutor.js";
+import { WorkerPoolExecutor } from "../src/execution/workerPoolExecutor.js";
+import { waitFor } from "./helpers/harness.js";
+import { HANDLERS, scratch } from "./fixtures/support.js";
+
+const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
+const CHILD = fileURLToPath(new URL("./fixtures/worker-threads-child.mjs", import.meta.url));
+
+/**
+ * A job calling a handler fixture.
+ * @param method The export.
+ * @param payload The payload.
+ * @returns The job.
+ */
+function job(method: string, payload: unknown = { n: 1 }): IHandlerJob {
+	return { module: HANDLERS, method, payload, hasPayload: true };
+}
+
+/**
+ * Run a child to its end, within a bound, and read its JSON line.
+ * @param mode The child's mode.
+ * @returns The thread counts it printed.
+ */
+async function childCounts(
+	mode: "main" | "nested"
+): Promise<{ before: number; started: number; ran: number; stopped: number }> {
+	const child = spawn(process.execPath, [CHILD, mode], {
+		cwd: REPO_ROOT,
+		stdio: ["ignore", "pipe", "pipe"],
+		timeout: 20_000,
+		killSignal: "SIGKILL"
+	});
+	let stdout = "";
+	let stderr = "";
+	child.stdout.on("data", chunk => (stdout += chunk));
+	child.stderr.on("data", chunk => (stderr += chunk));
+	const code = await new Promise<number | null>(resolve => child.on("close", resolve));
+	expect(code, stderr).toBe(0);
+	return JSON.parse(stdout.trim());
+}
+
+describe("worker pool executor", () => {
+	test("holds no thread until the first job, then exits idle workers after the idle timeout", async () => {
+		const executor = new WorkerPoolExecutor({ maxWorkers: 2, workerIdleTimeout: 200 });
+		try {
+			expect(executor.threadCount).toBe(0);
+
+			const outcomes = await Promise.all([executor.run(job("echo")), executor.run(job("echo"))]);
+			expect(outcomes.map(o => o.ok)).toEqual([true, true]);
+			expect(executor.threadCount).toBeGreaterThan(0);
+			expect(executor.threadCount).toBeLessThanOrEqual(2);
+
+			await waitFor(() => executor.threadCount === 0, 2000, "the idle workers to exit");
+
+			// A later job starts a worker again.
+			expect((await executor.run(job("echo"))).ok).toBe(true);
+			expect(executor.threadCount).toBe(1);
+		} finally {
+			await executor.close();
+		}
+		expect(executor.threadCount).toBe(0);
+	});
+
+	test("a burst of jobs from a cold pool runs on every worker at once", async () => {
+		const { log } = scratch();
+		const executor = new WorkerPoolExecutor({ maxWorkers: 3, workerIdleTimeout: 1000 });
+		try {
+			// Each job waits (bounded) until all 3 have started, which needs 3 workers at once.
+			const outcomes = await Promise.all(
+				[1, 2, 3].map(id => executor.run(job("overlap", { id, log, starts: 3, maxWaitMs: 5000 })))
+			);
+			expect(outcomes.map(o => o.ok && (o.result as { sawAll: boolean }).sawAll)).toEqual([
+				true,
+				true,
+				true
+			]);
+			expect(executor.threadCount).toBe(3);
+		} finally {
+			await executor.close();
+		}
+	});
+
+	test("close() without any job resolves and creates nothing; run() after it fails", async () => {
+		const executor = new WorkerPoolExecutor({ maxWorkers: 2 });
+		await executor.close();
+		const outcome = await executor.run(job("echo"));
+		expect(outcome.ok).toBe(false);
+		expect(!outcome.ok && outcome.error.name).toBe("WorkerError");
+		expect(!outcome.ok && outcome.error.message).toMatch(/closed/);
+		expect(executor.threadCount).toBe(0);
+	});
+
+	test("a run() racing close() leaves no pool behind", async () => {
+		// close() called in the same tick as run(): run() never creates the pool.
+		const first = new WorkerPoolExecutor({ maxWorkers: 1 });
+		const running = first.run(job("echo"));
+		await first.close();
+		expect((await running).ok).toBe(false);
+		expect(first.threadCount).toBe(0);
+
+		// close() once the pool exists, with one job holding the only worker and a second one
+		// waiting for it: both settle as failures and nothing is left.
+		const second = new WorkerPoolExecutor({ maxWorkers: 1 });
+		const holding = second.run(job("hang", { id: "held" }));
+		const waiting = second.run(job("echo"));
+		await waitFor(() => second.threadCount > 0, 5000, "the worker to be created");
+		await second.close();
+		const outcomes = await Promise.all([holding, waiting]);
+		expect(outcomes.map(o => !o.ok && o.error.name)).toEqual(["WorkerError", "WorkerError"]);
+		expect(second.threadCount).toBe(0);
+	});
+
+	test("a timed-out job's worker is terminated and the next job gets a new one", async () => {
+		const executor = new WorkerPoolExecutor({ maxWorkers: 1, workerIdleTimeout: 1000 });
+		try {
+			const timedOut = await executor.run(job("hang", { id: "h" }), 100);
+			expect(!timedOut.ok && timedOut.error.name).toBe("TimeoutError");
+			expect(await executor.run(job("echo"), 5000)).toMatchObject({ ok: true });
+		} finally {
+			await executor.close();
+		}
+	});
+});
+
+describe.skipIf(!existsSync("/proc/self/task"))("OS threads of a started connector", () => {
+	test("a started connector with handlers and no task holds no worker thread", async () => {
+		const counts = await childCounts("main");
+		expect(counts.started).toBe(counts.before);
+		// The count does see the workers once tasks ran, and their exit after stop().
+		expect(counts.ran).toBeGreaterThan(counts.before);
+		expect(counts.stopped).toBe(counts.before);
+	});
+
+	test("a connector started inside a worker thread opens no nested thread until it runs a task", async () => {
+		const counts = await childCounts("nested");
+		expect(counts.started).toBe(counts.before);
+		expect(counts.ran).toBeGreaterThan(counts.before);
+		expect(counts.stopped).toBe(counts.before);
+	});
+});
