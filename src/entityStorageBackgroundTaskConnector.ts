@@ -122,18 +122,19 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 		// As the original: the logging connector named loggingConnectorType (default "logging") in
 		// LoggingConnectorFactory, which is what a TWIN engine passes; absent means silent. A logging
 		// component may be named instead with loggingComponentType.
-		const log = new TaskLog(
-			this.CLASS_NAME,
-			Is.stringValue(options?.loggingComponentType)
-				? ComponentFactory.getIfExists<ILoggingComponent>(options.loggingComponentType)
-				: LoggingConnectorFactory.getIfExists<ILoggingConnector>(
-						options?.loggingConnectorType ?? "logging"
-					)
-		);
+		const logTarget = Is.stringValue(options?.loggingComponentType)
+			? ComponentFactory.getIfExists<ILoggingComponent>(options.loggingComponentType)
+			: LoggingConnectorFactory.getIfExists<ILoggingConnector>(
+					options?.loggingConnectorType ?? "logging"
+				);
+		const log = new TaskLog(this.CLASS_NAME, logTarget);
 		this._log = log;
 
 		this._source = this._config.postgresql
-			? new PostgresTaskSource(this._config.postgresql, log)
+			? new PostgresTaskSource(
+					this._config.postgresql,
+					new TaskLog(PostgresTaskSource.CLASS_NAME, logTarget)
+				)
 			: new EntityStorageTaskSource(
 					EntityStorageBackgroundTaskConnector.registeredStorage(
 						this.CLASS_NAME,
@@ -200,6 +201,16 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 		if (!Is.undefined(options) && Validation.object(nameof(options), options, failures)) {
 			optionalInteger("options.concurrency", options.concurrency, failures, 1);
 			optionalInteger("options.timeout", options.timeout, failures, 1, MAX_TIMER_MS);
+			if (!Is.undefined(options.serial)) {
+				Validation.boolean("options.serial", options.serial, failures);
+			}
+			if (options.serial === true && Is.integer(options.concurrency) && options.concurrency > 1) {
+				// A serial type runs one task at a time: a larger concurrency is a contradiction.
+				Validation.integer("options.concurrency", options.concurrency, failures, undefined, {
+					minValue: 1,
+					maxValue: 1
+				});
+			}
 		}
 		Validation.asValidationError(this.CLASS_NAME, "registerHandler", failures);
 
@@ -213,8 +224,9 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 			module,
 			method,
 			stateChangeCallback: stateChangeCallback as (task: IBackgroundTask) => Promise<void>,
-			concurrency: options?.concurrency ?? this._config.concurrency,
-			timeout: options?.timeout ?? this._config.taskTimeout
+			concurrency: options?.serial ? 1 : (options?.concurrency ?? this._config.concurrency),
+			timeout: options?.timeout ?? this._config.taskTimeout,
+			serial: options?.serial ?? false
 		});
 	}
 

@@ -15,4 +15,14 @@ export interface IHandlerOptions {
 	 * config.taskTimeout.
 	 */
 	timeout?: number;
+
+	/**
+	 * Run this type's tasks one at a time, in dateNextProcess order, across every node sharing the
+	 * store: what concurrency 1 means on a single node. On the native PostgreSQL backend a claim
+	 * of the type is taken only while no task of it runs under a live lease anywhere (a dead
+	 * node's lease expires, so it cannot hold the type forever); over entity storage, which is one
+	 * node per store, it is concurrency 1. Implies concurrency 1 (a larger one is rejected).
+	 * @default false
+	 */
+	serial?: boolean;
 }

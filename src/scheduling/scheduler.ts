@@ -437,6 +437,10 @@ export class Scheduler {
 		if (ref && current && this.started) {
 			this.offer(current, ref);
 		}
+		if (current && this.source.claimsOnFetch && current.handler.serial) {
+			// A serial type on a shared database: its next task is claimed only now.
+			this.wake(current.type);
+		}
 		this.schedulePump();
 	}
 

@@ -30,6 +30,11 @@ export interface IRegisteredHandler {
 	 * Milliseconds after which a running handler is stopped, if set.
 	 */
 	timeout?: number;
+
+	/**
+	 * One task at a time across every node sharing the store (concurrency is then 1).
+	 */
+	serial: boolean;
 }
 
 /**

@@ -38,18 +38,26 @@ export class TaskFeed {
 	 * @param queue The queue.
 	 * @param isLive Whether the queue is still in use when the batch arrives.
 	 * @param startedAt When this session started.
-	 * @returns False when a scan of the queue was already in flight, so none ran.
+	 * @returns False when no scan ran: one was already in flight, or there was no room.
 	 */
 	public async scan(queue: TaskQueue, isLive: () => boolean, startedAt: number): Promise<boolean> {
 		if (queue.scanning) {
 			queue.rescan = true;
 			return false;
 		}
-		const limit = this.source.claimsOnFetch
-			? this.settings.batchSize - queue.size
-			: this.settings.batchSize;
+		// A shared database claims what it returns: no more than the room in the bounded local
+		// queue, and for a serial type one task, only while none of it is held here.
+		const serial = queue.handler.serial;
+		const limit = !this.source.claimsOnFetch
+			? this.settings.batchSize
+			: serial
+				? 1 - queue.size - queue.running.size
+				: this.settings.batchSize - queue.size;
 		if (limit <= 0) {
-			return true;
+			// No room (a serial type's task is held or running here): no scan runs, nothing to
+			// repeat; a freed slot asks again.
+			queue.rescan = false;
+			return false;
 		}
 		queue.scanning = true;
 		queue.rescan = false;
@@ -58,7 +66,8 @@ export class TaskFeed {
 				queue.type,
 				this.settings.threadId,
 				limit,
-				startedAt
+				startedAt,
+				serial
 			);
 			if (!isLive()) {
 				if (this.source.claimsOnFetch && tasks.length > 0) {
@@ -73,13 +82,17 @@ export class TaskFeed {
 					queue.push(toRef(task));
 				}
 			}
+			queue.scanFailures = 0;
+			queue.scanRetryAt = 0;
 			if (complete) {
 				queue.horizon = Number.POSITIVE_INFINITY;
 			} else if (tasks.length > 0) {
 				queue.horizon = dueAt(tasks[tasks.length - 1]);
+			} else {
+				// Nothing returned and not complete (a source at its bound of claimed tasks): wait a
+				// little before asking again rather than asking in a loop.
+				queue.scanRetryAt = Date.now() + SCAN_BACKOFF_FIRST_MS;
 			}
-			queue.scanFailures = 0;
-			queue.scanRetryAt = 0;
 		} catch (err) {
 			// Back off before the next refill scan, so failing storage is not queried in a tight loop.
 			queue.scanFailures++;

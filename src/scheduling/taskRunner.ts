@@ -89,7 +89,7 @@ export class TaskRunner {
 		const claim = await this.withRetries(
 			async () =>
 				mayStart()
-					? this.source.claim(id, this.settings.threadId, this._startedAt)
+					? this.source.claim(id, this.settings.threadId, this._startedAt, handler.serial)
 					: ({} as IClaimResult),
 			"claimFailed",
 			id

@@ -74,6 +74,8 @@ export interface ITaskSource {
 	 * @param limit How many tasks at most.
 	 * @param startedAt When this session started, epoch ms: entity storage recovers tasks left
 	 * processing before then.
+	 * @param serial The type runs one task at a time across every instance on the store: claim
+	 * only while none of its tasks runs anywhere, and only its earliest due task.
 	 * @returns The tasks, and complete=true when no further due task of the type exists beyond
 	 * them (so a task made due later can be queued directly).
 	 */
@@ -81,7 +83,8 @@ export interface ITaskSource {
 		type: string,
 		threadId: string,
 		limit: number,
-		startedAt: number
+		startedAt: number,
+		serial?: boolean
 	): Promise<{ tasks: QueuedTask[]; complete: boolean }>;
 
 	/**
@@ -97,9 +100,10 @@ export interface ITaskSource {
 	 * @param id The task id.
 	 * @param threadId The thread whose tasks this instance runs.
 	 * @param startedAt When this session started, epoch ms.
+	 * @param serial The type runs one task at a time across every instance (see fetch).
 	 * @returns The claim result.
 	 */
-	claim(id: string, threadId: string, startedAt: number): Promise<IClaimResult>;
+	claim(id: string, threadId: string, startedAt: number, serial?: boolean): Promise<IClaimResult>;
 
 	/**
 	 * Record the outcome of a claimed task, unless it was removed while it ran or (shared

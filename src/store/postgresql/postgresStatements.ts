@@ -75,6 +75,25 @@ export class PostgresStatements {
 	public readonly claim: string;
 
 	/**
+	 * Claim the earliest due task of serial type $1 for thread $2 ($3 = now ISO, $4 = owner,
+	 * $5 = lease ms, $6 = the table name, for the lock key), only while no task of the type is
+	 * processing under a live lease (see serialGate).
+	 */
+	public readonly fetchSerial: string;
+
+	/**
+	 * Claim task $1, of a serial type, for thread $2 ($3 = now ISO, $4 = owner, $5 = lease ms,
+	 * $6 = the table name, for the lock key), only while no task of its type is processing under
+	 * a live lease and no other claimable task of it is due before it.
+	 */
+	public readonly claimSerial: string;
+
+	/**
+	 * Notify every instance that tasks of type $2 may be due ($1 = channel, $3 = sender).
+	 */
+	public readonly notify: string;
+
+	/**
 	 * Renew the lease of task $1 still held as claimed by fetch ($2 = owner, $3 = the claim's
 	 * dateModified, $4 = lease ms).
 	 */
@@ -165,6 +184,46 @@ RETURNING ${returning}`;
 SET "status" = 'processing', "dateModified" = $3, "leaseOwner" = $4, "leaseExpires" = ${lease("$5")}
 WHERE t."id" = $1 AND t."threadId" = $2 AND t."dateNextProcess" <= $3 AND ${CLAIMABLE}
 RETURNING ${returning}`;
+
+		// A serial type: one claim statement of the type at a time across all nodes (a transaction
+		// advisory lock on "<table>:<type>", tried, never waited for: a waiting statement would
+		// decide on a snapshot older than the claim it waited for), and none while a task of the
+		// type is processing under a live lease; a dead node's lease expires, so it cannot hold the
+		// type forever.
+		const serialGate = (
+			type: string,
+			tableParam: string
+		): string => `(SELECT pg_try_advisory_xact_lock(hashtextextended(${tableParam}::text || ':' || ${type}, 0)))
+	AND NOT EXISTS (
+		SELECT 1 FROM ${t} AS r
+		WHERE r."type" = ${type} AND r."status" = 'processing' AND r."leaseExpires" >= ${DB_NOW_MS}
+	)`;
+		this.fetchSerial = `UPDATE ${t} AS t
+SET "status" = 'processing', "dateModified" = $3, "leaseOwner" = $4, "leaseExpires" = ${lease("$5")}
+FROM (
+	SELECT "id" FROM ${t}
+	WHERE "type" = $1 AND "threadId" = $2 AND "dateNextProcess" <= $3 AND ${CLAIMABLE}
+		AND ${serialGate("$1::text", "$6")}
+	ORDER BY "dateNextProcess", "dateCreated", "id"
+	LIMIT 1
+	FOR UPDATE
+) AS c
+WHERE t."id" = c."id"
+RETURNING ${returning}`;
+
+		this.claimSerial = `UPDATE ${t} AS t
+SET "status" = 'processing', "dateModified" = $3, "leaseOwner" = $4, "leaseExpires" = ${lease("$5")}
+WHERE t."id" = $1 AND t."threadId" = $2 AND t."dateNextProcess" <= $3 AND ${CLAIMABLE.replaceAll('"status"', 't."status"').replaceAll('"leaseExpires"', 't."leaseExpires"')}
+	AND ${serialGate('t."type"', "$6")}
+	AND NOT EXISTS (
+		SELECT 1 FROM ${t} AS e
+		WHERE e."type" = t."type" AND e."threadId" = $2 AND e."dateNextProcess" <= $3
+			AND (e."status" = 'pending' OR (e."status" = 'processing' AND (e."leaseExpires" IS NULL OR e."leaseExpires" < ${DB_NOW_MS})))
+			AND (e."dateNextProcess", e."dateCreated", e."id") < (t."dateNextProcess", t."dateCreated", t."id")
+	)
+RETURNING ${returning}`;
+
+		this.notify = `SELECT pg_notify($1, $3::text || ':' || $2::text)`;
 
 		this.reconfirm = `UPDATE ${t}
 SET "leaseExpires" = ${lease("$4")}

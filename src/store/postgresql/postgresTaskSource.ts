@@ -78,6 +78,12 @@ export class PostgresTaskSource implements ITaskSource {
 	public static readonly CLASS_NAME = "PostgresTaskSource";
 
 	/**
+	 * The types fetched as serial: their settles notify the other instances.
+	 * @internal
+	 */
+	private readonly _serialTypes = new Set<string>();
+
+	/**
 	 * fetch claims what it returns.
 	 */
 	public readonly claimsOnFetch = true;
@@ -294,28 +300,43 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @param threadId The thread.
 	 * @param limit How many at most.
 	 * @param startedAt Unused: leases decide recovery.
+	 * @param serial One task at a time across all nodes (statements.fetchSerial).
 	 * @returns The tasks and whether they were all the due ones.
 	 */
 	public async fetch(
 		type: string,
 		threadId: string,
 		limit: number,
-		startedAt: number
+		startedAt: number,
+		serial?: boolean
 	): Promise<{ tasks: QueuedTask[]; complete: boolean }> {
 		const sql = this.session();
 		this._types.add(type);
-		const n = Math.min(limit, this._config.localQueueSize - this._held.waitingCount(type));
+		if (serial) {
+			this._serialTypes.add(type);
+		}
+		const n = Math.min(
+			serial ? 1 : limit,
+			this._config.localQueueSize - this._held.waitingCount(type)
+		);
 		if (n <= 0) {
 			return { tasks: [], complete: false };
 		}
 		const owner = this._owner;
 		const leaseAt = performance.now();
 		const batch = (async () => {
-			const rows = await sql.unsafe<TaskRow[]>(
-				this._statements.fetch,
-				[type, threadId, n, new Date().toISOString(), owner, this._config.leaseTimeout],
-				PREPARED
-			);
+			const now = new Date().toISOString();
+			const rows = serial
+				? await sql.unsafe<TaskRow[]>(
+						this._statements.fetchSerial,
+						[type, threadId, now, owner, this._config.leaseTimeout, this._statements.table],
+						PREPARED
+					)
+				: await sql.unsafe<TaskRow[]>(
+						this._statements.fetch,
+						[type, threadId, n, now, owner, this._config.leaseTimeout],
+						PREPARED
+					);
 			const tasks = rows.map(fromRow).sort(byClaimOrder);
 			for (const task of tasks) {
 				this._held.add(task, owner, leaseAt, true);
@@ -366,9 +387,15 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @param id The task id.
 	 * @param threadId The thread.
 	 * @param startedAt Unused: leases decide recovery.
+	 * @param serial One task at a time across all nodes (statements.claimSerial).
 	 * @returns The claim result.
 	 */
-	public async claim(id: string, threadId: string, startedAt: number): Promise<IClaimResult> {
+	public async claim(
+		id: string,
+		threadId: string,
+		startedAt: number,
+		serial?: boolean
+	): Promise<IClaimResult> {
 		const sql = this.session();
 		const held = this._held.get(id);
 		if (held?.row !== undefined && !held.lost) {
@@ -384,11 +411,18 @@ export class PostgresTaskSource implements ITaskSource {
 		}
 		const owner = this._owner;
 		const leaseAt = performance.now();
-		const rows = await sql.unsafe<TaskRow[]>(
-			this._statements.claim,
-			[id, threadId, new Date().toISOString(), owner, this._config.leaseTimeout],
-			PREPARED
-		);
+		const now = new Date().toISOString();
+		const rows = serial
+			? await sql.unsafe<TaskRow[]>(
+					this._statements.claimSerial,
+					[id, threadId, now, owner, this._config.leaseTimeout, this._statements.table],
+					PREPARED
+				)
+			: await sql.unsafe<TaskRow[]>(
+					this._statements.claim,
+					[id, threadId, now, owner, this._config.leaseTimeout],
+					PREPARED
+				);
 		if (rows.length > 0) {
 			const task = fromRow(rows[0]);
 			this._held.add(task, owner, leaseAt, false);
@@ -447,6 +481,10 @@ export class PostgresTaskSource implements ITaskSource {
 		}
 		if (!written && !held?.lost && !held?.removed) {
 			this._log?.log("warn", "leaseLost", { id: task.id, type: task.type });
+		}
+		if (this._serialTypes.has(task.type)) {
+			// The type's next task may be claimed now, on any node.
+			this.notifyType(task.type);
 		}
 		return written;
 	}
@@ -709,6 +747,22 @@ export class PostgresTaskSource implements ITaskSource {
 			return;
 		}
 		this.wakeFor(colon >= 0 ? payload.slice(colon + 1) : payload);
+	}
+
+	/**
+	 * Tell every other instance that tasks of a type may be claimable now; a failure only costs
+	 * them a poll.
+	 * @param type The task type.
+	 * @internal
+	 */
+	private notifyType(type: string): void {
+		const sql = this._pools.session;
+		if (!sql) {
+			return;
+		}
+		sql
+			.unsafe(this._statements.notify, [this._statements.channel, type, this._owner], PREPARED)
+			.catch((err: unknown) => this._log?.log("warn", "wakeFailed", { type }, err));
 	}
 
 	/**
