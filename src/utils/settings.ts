@@ -74,7 +74,7 @@ const INTEGER_BOUNDS: {
 	retryInterval: [1, MAX_TIMER_MS],
 	cleanupInterval: [1000, MAX_TIMER_MS],
 	concurrency: [1],
-	// Every worker starts at once and costs memory: more than this is a mistake, not a setting.
+	// Each worker costs memory and a thread when busy: more than this is a mistake, not a setting.
 	maxWorkers: [1, 256],
 	taskTimeout: [1, MAX_TIMER_MS],
 	shutdownTimeout: [0, MAX_TIMER_MS],
