@@ -40,6 +40,13 @@ export const DECISIONS = {
 		"SPEC 5 (failure): the user's own error name and message are stored; the original's worker " +
 		"posts the thrown error through structured clone, which keeps only built-in error names, so " +
 		"an Error subclass named CustomHandlerError is stored as name Error.",
+	retryKeptWhenRetainZero:
+		"SPEC 5 (Retain: on a final state, retainFor 0 removes the task; a task waiting for a " +
+		"retry is always kept) and README 'Differences': a failed attempt with retries left puts " +
+		"the task back to pending and keeps it for its retry whatever its retainFor; the original " +
+		"removes a retainFor-0 task (the default) as soon as it is set back to pending, so the " +
+		"retry never runs and the task is lost: its callback sees processing, then pending, and " +
+		"nothing more.",
 	dateModifiedIsLastChange:
 		"SPEC 3/5 (dateModified is the time of the last change; retain and retry times count from " +
 		"it): ours sets dateModified when it settles, cancels or retries a task; the original only " +
