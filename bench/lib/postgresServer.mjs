@@ -22,10 +22,20 @@
 // parent): connection details, the postmaster pid (for the server CPU per task) and the database
 // of each peer.
 import { execFile, execFileSync } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import {
+	chownSync,
+	copyFileSync,
+	existsSync,
+	mkdirSync,
+	mkdtempSync,
+	readdirSync,
+	readFileSync,
+	rmSync
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import postgres from "postgres";
 
@@ -41,6 +51,17 @@ export const ENV_KEY = "TWIN_BENCH_POSTGRES";
  * with the reason instead of the whole run.
  */
 export const ENV_ERROR_KEY = "TWIN_BENCH_POSTGRES_ERROR";
+
+/**
+ * Where the server log of the last run is kept when the server is removed (git-ignored .tmp/).
+ */
+export const SERVER_LOG_COPY = join(
+	dirname(fileURLToPath(import.meta.url)),
+	"..",
+	"..",
+	".tmp",
+	"bench-postgres-server.log"
+);
 
 /**
  * The superuser initdb creates; its default database ("postgres") exists. TWIN's PostgreSQL
@@ -188,7 +209,18 @@ export async function startBenchPostgres() {
 	const dir = mkdtempSync(join(tmpdir(), "twin-bench-pg-"));
 	const dataDir = join(dir, "data");
 	const logFile = join(dir, "server.log");
-	const remove = () => rmSync(dir, { recursive: true, force: true });
+	const remove = () => {
+		// Keep the server log (a backend that crashed or a connection the server ended shows there).
+		try {
+			if (existsSync(logFile)) {
+				mkdirSync(dirname(SERVER_LOG_COPY), { recursive: true });
+				copyFileSync(logFile, SERVER_LOG_COPY);
+			}
+		} catch {
+			// best effort
+		}
+		rmSync(dir, { recursive: true, force: true });
+	};
 	const pg = async (command, args) =>
 		run(...commandLine(asUser, join(bin, command), args), { timeout: 60_000 });
 
