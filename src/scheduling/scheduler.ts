@@ -395,21 +395,55 @@ export class Scheduler {
 		this._inFlight++;
 		const runner = this._runner as TaskRunner;
 		const session = this._session;
+		// On a shared database a task's slot is freed as soon as its handler returns, while its
+		// outcome is recorded (batched with others) and reported: the task stays processing under
+		// this node's lease until then, so nothing else can claim it, and the next task does not
+		// wait for a commit. A serial type keeps its slot until the outcome is recorded, since its
+		// next task may be claimed only then; over entity storage the slot is held to the end too.
+		const pipelined = this.source.claimsOnFetch && !queue.handler.serial;
+		let released = false;
+		const release = (): void => {
+			if (!released) {
+				released = true;
+				this.release(queue, ref.id, session);
+			}
+		};
 		this.track(
 			runner
-				.run(queue.type, queue.handler, ref.id, () => this.started)
+				.run(queue.type, queue.handler, ref.id, () => this.started, pipelined ? release : undefined)
 				.catch(err => {
 					this.log.log("error", "unexpectedError", { id: ref.id }, err);
 					return undefined;
 				})
-				.then(requeue => this.finished(queue, ref.id, session, requeue))
+				.then(requeue => {
+					release();
+					this.finished(queue, ref.id, session, requeue);
+				})
 		);
 	}
 
 	/**
-	 * A run ended: free its slot, then queue the task again if it is pending (a retry), or if it
-	 * was made due while it ran (retry() during its final state-change callback). All in one step,
-	 * so the task's next run cannot start while this one still holds its slot.
+	 * A run no longer needs its slot: free it, and pump.
+	 * @param queue The queue the run came from.
+	 * @param id The task id.
+	 * @param session The session the run belongs to.
+	 * @internal
+	 */
+	private release(queue: TaskQueue, id: string, session: number): void {
+		// A run of an earlier session (abandoned by stop()) leaves this session's state alone.
+		if (session !== this._session) {
+			return;
+		}
+		queue.running.delete(id);
+		this._inFlight--;
+		this.schedulePump();
+	}
+
+	/**
+	 * A run ended, its slot already freed (release): queue the task again if it is pending (a
+	 * retry), or if it was made due while it ran (retry() during its final state-change callback).
+	 * Over entity storage both happen in one step, so the task's next run cannot start while this
+	 * one still holds its slot.
 	 * @param queue The queue the run came from.
 	 * @param id The task id.
 	 * @param session The session the run belongs to.
@@ -422,12 +456,9 @@ export class Scheduler {
 		session: number,
 		requeue: QueuedTask | undefined
 	): void {
-		// A run of an earlier session (abandoned by stop()) leaves this session's state alone.
 		if (session !== this._session) {
 			return;
 		}
-		queue.running.delete(id);
-		this._inFlight--;
 		const madeDue = queue.dueWhileRunning.get(id);
 		queue.dueWhileRunning.delete(id);
 		// The type's current queue, which may be a new one when the type was registered again

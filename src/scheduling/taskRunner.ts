@@ -77,6 +77,7 @@ export class TaskRunner {
 	 * @param handler The handler.
 	 * @param id The task id.
 	 * @param mayStart Whether a new task may still start (false once stop() began).
+	 * @param handlerDone Called once the handler has returned, before its outcome is recorded.
 	 * @returns The task when it is pending and should be queued again (a retry, or a task that was
 	 * not due yet), else undefined.
 	 */
@@ -84,7 +85,8 @@ export class TaskRunner {
 		type: string,
 		handler: IRegisteredHandler,
 		id: string,
-		mayStart: () => boolean
+		mayStart: () => boolean,
+		handlerDone?: () => void
 	): Promise<QueuedTask | undefined> {
 		const claim = await this.withRetries(
 			async () =>
@@ -120,6 +122,7 @@ export class TaskRunner {
 			},
 			handler.timeout
 		);
+		handlerDone?.();
 
 		const next = settled(task, outcome, Date.now(), this.settings.retryInterval);
 		let attempt = 0;

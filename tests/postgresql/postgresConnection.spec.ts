@@ -166,7 +166,7 @@ describe("configuration", () => {
 			maxConnections: 10,
 			leaseTimeout: 30000,
 			heartbeatInterval: 10000,
-			localQueueSize: 100
+			localQueueSize: 500
 		});
 	});
 

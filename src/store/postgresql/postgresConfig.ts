@@ -96,7 +96,7 @@ export function resolvePostgresConfig(config: IPostgreSqlBackendConfig): IResolv
 		maxConnections: config.maxConnections ?? 10,
 		leaseTimeout,
 		heartbeatInterval: config.heartbeatInterval ?? Math.max(1, Math.floor(leaseTimeout / 3)),
-		localQueueSize: config.localQueueSize ?? 100
+		localQueueSize: config.localQueueSize ?? 500
 	};
 }
 
