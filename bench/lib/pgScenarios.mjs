@@ -289,6 +289,12 @@ export function pgScenarios(scale) {
 					{ op: ">=", value: 1 }
 				),
 				ratio(
+					"native create / graphile-worker addJob with no worker (the issue's anchor)",
+					["pg-native-create", "createPerSec"],
+					["pg-graphile-addjob-idle", "addJobPerSec"],
+					{ op: ">=", value: 1 }
+				),
+				ratio(
 					"entity-storage create / graphile-worker addJob (now)",
 					["pg-es-create", "createPerSec"],
 					["pg-graphile-addjob", "addJobPerSec"]
