@@ -6,7 +6,8 @@
 // own database, schema or table. A plain-JS port of the approach of tests/setup/postgres.ts:
 // initdb into a fresh temporary directory, pg_ctl on a free loopback port (unix socket in the same
 // directory, trust authentication), run as the unprivileged `postgres` user when this process is
-// root (initdb and postgres refuse to run as root), stopped and removed at the end.
+// root (initdb and postgres refuse to run as root), stopped and removed at the end. A server left
+// behind by a run that was killed outright (SIGKILL) is stopped and removed by the next run.
 //
 // Unlike the test server (fsync off, synchronous_commit off), this one keeps PostgreSQL's DEFAULT
 // durability settings, so every number is what a real deployment pays: fsync on,
@@ -30,7 +31,8 @@ import {
 	mkdtempSync,
 	readdirSync,
 	readFileSync,
-	rmSync
+	rmSync,
+	writeFileSync
 } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -177,6 +179,71 @@ function commandLine(asUser, command, args) {
 }
 
 /**
+ * The prefix of the servers' temporary directories.
+ */
+const DIR_PREFIX = "twin-bench-pg-";
+
+/**
+ * The file in a server's directory naming the pid of the bench process that owns it.
+ */
+const OWNER_FILE = "owner.pid";
+
+/**
+ * Stop and remove the servers of earlier bench runs whose owning process is gone (a run killed
+ * with SIGKILL cannot clean up, and pg_ctl's server outlives it). Only directories with an owner
+ * file are touched, and only when that pid no longer exists.
+ * @param {string} bin The PostgreSQL binaries.
+ * @param {string | undefined} asUser The user to run pg_ctl as when root.
+ * @returns {Promise<void>} Resolves when done (best effort).
+ */
+async function removeOrphans(bin, asUser) {
+	for (const name of readdirSync(tmpdir()).filter(n => n.startsWith(DIR_PREFIX))) {
+		const dir = join(tmpdir(), name);
+		let owner;
+		try {
+			owner = Number(readFileSync(join(dir, OWNER_FILE), "utf8"));
+		} catch {
+			continue;
+		}
+		if (!Number.isInteger(owner) || owner <= 0 || isAlive(owner)) {
+			continue;
+		}
+		try {
+			if (existsSync(join(dir, "data", "postmaster.pid"))) {
+				await run(
+					...commandLine(asUser, join(bin, "pg_ctl"), [
+						"-D",
+						join(dir, "data"),
+						"-m",
+						"immediate",
+						"-w",
+						"stop"
+					]),
+					{ timeout: 30_000 }
+				);
+			}
+		} catch {
+			// not running
+		}
+		rmSync(dir, { recursive: true, force: true });
+	}
+}
+
+/**
+ * Whether a process exists.
+ * @param {number} pid The pid.
+ * @returns {boolean} True when it exists.
+ */
+function isAlive(pid) {
+	try {
+		process.kill(pid, 0);
+		return true;
+	} catch (err) {
+		return err?.code === "EPERM";
+	}
+}
+
+/**
  * @typedef {object} BenchPostgres
  * @property {string} host Loopback host.
  * @property {number} port TCP port.
@@ -206,7 +273,10 @@ export async function startBenchPostgres() {
 		);
 	}
 	const asUser = process.getuid?.() === 0 ? "postgres" : undefined;
-	const dir = mkdtempSync(join(tmpdir(), "twin-bench-pg-"));
+	await removeOrphans(bin, asUser);
+	const dir = mkdtempSync(join(tmpdir(), DIR_PREFIX));
+	// The pid of the bench process owning this server, for removeOrphans() of later runs.
+	writeFileSync(join(dir, OWNER_FILE), String(process.pid));
 	const dataDir = join(dir, "data");
 	const logFile = join(dir, "server.log");
 	const remove = () => {
