@@ -28,12 +28,13 @@ CREATE TABLE IF NOT EXISTS "background_task" (
 	"leaseOwner" TEXT NULL,
 	"leaseExpires" BIGINT NULL
 );
--- The entity-storage path's queries: a type's tasks by due date, a thread's tasks by due date,
--- tasks by status, and the retained-task sweep.
-CREATE INDEX IF NOT EXISTS "background_task_type_due" ON "background_task" ("type", "dateNextProcess", "id");
+-- A due-task sample by thread (noHandler report) and the retained-task sweep.
 CREATE INDEX IF NOT EXISTS "background_task_thread_due" ON "background_task" ("threadId", "dateNextProcess", "id");
-CREATE INDEX IF NOT EXISTS "background_task_status_created" ON "background_task" ("status", "dateCreated", "id");
 CREATE INDEX IF NOT EXISTS "background_task_retain" ON "background_task" ("retainUntil");
 -- The native backend's claim: due tasks of one type and thread, in due order (ties: creation, id),
 -- read in index order up to the batch size without a sort.
 CREATE INDEX IF NOT EXISTS "background_task_claim" ON "background_task" ("type", "threadId", "dateNextProcess", "dateCreated", "id");
+-- Every claim and settle updates every index, so no other index is created: the type and status
+-- indexes of background-task.postgresql.sql cost about a fifth of the throughput (see
+-- docs/performance.md). A node that also queries by status a lot may add this one:
+-- CREATE INDEX IF NOT EXISTS "background_task_status_created" ON "background_task" ("status", "dateCreated", "id");

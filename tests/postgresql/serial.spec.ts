@@ -60,7 +60,9 @@ describe("serial types on the native backend", () => {
 			for (let n = 0; n < count; n++) {
 				// Created alternately on both nodes, in order (distinct creation times).
 				await (n % 2 === 0 ? a : b).create("ordered", { log, n, ms: 5 }, { retainFor: -1 });
-				await waitFor(() => true);
+				// The next task is due a millisecond later: due times order tasks, ties fall to ids.
+				const created = Date.now();
+				await waitFor(() => Date.now() > created, 1000, "the clock to tick");
 			}
 			await waitFor(
 				async () => {

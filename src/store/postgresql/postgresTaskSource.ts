@@ -327,11 +327,13 @@ export class PostgresTaskSource implements ITaskSource {
 		const batch = (async () => {
 			const now = new Date().toISOString();
 			const rows = serial
-				? await sql.unsafe<TaskRow[]>(
-						this._statements.fetchSerial,
-						[type, threadId, now, owner, this._config.leaseTimeout, this._statements.table],
-						PREPARED
-					)
+				? await this.serially(sql, type, this._statements.fetchSerial, [
+						type,
+						threadId,
+						now,
+						owner,
+						this._config.leaseTimeout
+					])
 				: await sql.unsafe<TaskRow[]>(
 						this._statements.fetch,
 						[type, threadId, n, now, owner, this._config.leaseTimeout],
@@ -413,11 +415,13 @@ export class PostgresTaskSource implements ITaskSource {
 		const leaseAt = performance.now();
 		const now = new Date().toISOString();
 		const rows = serial
-			? await sql.unsafe<TaskRow[]>(
-					this._statements.claimSerial,
-					[id, threadId, now, owner, this._config.leaseTimeout, this._statements.table],
-					PREPARED
-				)
+			? await this.serially(sql, await this.typeOf(sql, id), this._statements.claimSerial, [
+					id,
+					threadId,
+					now,
+					owner,
+					this._config.leaseTimeout
+				])
 			: await sql.unsafe<TaskRow[]>(
 					this._statements.claim,
 					[id, threadId, now, owner, this._config.leaseTimeout],
@@ -747,6 +751,43 @@ export class PostgresTaskSource implements ITaskSource {
 			return;
 		}
 		this.wakeFor(colon >= 0 ? payload.slice(colon + 1) : payload);
+	}
+
+	/**
+	 * Run a claim of a serial type in a transaction that first takes the type's advisory lock, so
+	 * its snapshot sees any claim of the type committed before it (statements.serialLock).
+	 * @param sql The session pool.
+	 * @param type The task type (undefined: the task is gone, nothing to claim).
+	 * @param statement The claim statement.
+	 * @param params Its parameters.
+	 * @returns The claimed rows.
+	 * @internal
+	 */
+	private async serially(
+		sql: postgres.Sql,
+		type: string | undefined,
+		statement: string,
+		params: (string | number)[]
+	): Promise<TaskRow[]> {
+		if (type === undefined) {
+			return [];
+		}
+		return (await sql.begin(async tx => {
+			await tx.unsafe(this._statements.serialLock, [this._statements.table, type], PREPARED);
+			return tx.unsafe<TaskRow[]>(statement, params, PREPARED);
+		})) as unknown as TaskRow[];
+	}
+
+	/**
+	 * The type of a task.
+	 * @param sql The pool.
+	 * @param id The task id.
+	 * @returns The type, or undefined when the task is gone.
+	 * @internal
+	 */
+	private async typeOf(sql: postgres.Sql, id: string): Promise<string | undefined> {
+		const rows = await sql.unsafe<{ type: string }[]>(this._statements.typeOf, [id], PREPARED);
+		return rows[0]?.type;
 	}
 
 	/**
