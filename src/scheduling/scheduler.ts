@@ -78,6 +78,12 @@ export class Scheduler {
 	private readonly _work = new Set<Promise<void>>();
 
 	/**
+	 * The source is open for this session (wake-ups before that are answered by start's scans).
+	 * @internal
+	 */
+	private _sourceOpen = false;
+
+	/**
 	 * A pump is queued as a microtask.
 	 * @internal
 	 */
@@ -171,8 +177,12 @@ export class Scheduler {
 			this.log,
 			this._timers
 		);
+		this._sourceOpen = false;
 		try {
 			await this.source.open(type => this.wake(type));
+			// Wake-ups count from here (start scans every type next): one that came while the
+			// source was opening would have found it not open.
+			this._sourceOpen = true;
 		} catch (err) {
 			// Nothing started: the caller learns why (a database that cannot be reached, say).
 			this._runner = undefined;
@@ -245,7 +255,7 @@ export class Scheduler {
 			this._unregisteredRunning.delete(type);
 			this._queues.set(type, queue);
 			this._order = [...this._queues.values()];
-			if (this.started) {
+			if (this.started && this._sourceOpen) {
 				this.track(this.scan(queue));
 			}
 		}
@@ -303,7 +313,7 @@ export class Scheduler {
 	 */
 	public wake(type: string): void {
 		const queue = this._queues.get(type);
-		if (this.started && queue) {
+		if (this.started && this._sourceOpen && queue) {
 			this.track(this.scan(queue));
 		}
 	}

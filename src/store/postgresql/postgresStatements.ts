@@ -243,10 +243,19 @@ RETURNING "id"`;
 		this.pendingOf = `SELECT "id", "type", "threadId", "status", "dateNextProcess", "dateCreated", "dateModified"
 FROM ${t} WHERE "id" = $1 AND "threadId" = $2 AND "status" = 'pending'`;
 
-		this.heartbeat = `UPDATE ${t}
+		// SKIP LOCKED: a row locked by this node's own settle in flight (which clears the lease
+		// itself) is not waited for. Waiting made the heartbeat and a batched settle, on two
+		// connections of one node, deadlock on rows locked in different orders.
+		this.heartbeat = `UPDATE ${t} AS t
 SET "leaseExpires" = ${lease("$3")}
-WHERE "id" = ANY($1::text[]) AND "leaseOwner" = $2 AND "status" = 'processing'
-RETURNING "id"`;
+FROM (
+	SELECT "id" FROM ${t}
+	WHERE "id" = ANY($1::text[]) AND "leaseOwner" = $2 AND "status" = 'processing'
+	ORDER BY "id"
+	FOR UPDATE SKIP LOCKED
+) AS h
+WHERE t."id" = h."id"
+RETURNING t."id"`;
 
 		this.unclaim = `UPDATE ${t}
 SET "status" = 'pending', "dateModified" = $3, "leaseOwner" = NULL, "leaseExpires" = NULL

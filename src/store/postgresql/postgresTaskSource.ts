@@ -339,11 +339,21 @@ export class PostgresTaskSource implements ITaskSource {
 						[type, threadId, n, now, owner, this._config.leaseTimeout],
 						PREPARED
 					);
-			const tasks = rows.map(fromRow).sort(byClaimOrder);
-			for (const task of tasks) {
+			const fetched: BackgroundTask[] = [];
+			for (const task of rows.map(fromRow).sort(byClaimOrder)) {
+				const running = this._held.get(task.id);
+				if (running && running.row === undefined && running.owner === owner) {
+					// Running here already: its lease lapsed (a stalled heartbeat) and this fetch took
+					// it again. The run goes on under the new claim; it is not queued a second time.
+					running.claimedAt = task.dateModified;
+					running.leaseAt = leaseAt;
+					running.lost = false;
+					continue;
+				}
 				this._held.add(task, owner, leaseAt, true);
+				fetched.push(task);
 			}
-			return { tasks: tasks.map(toQueued), complete: rows.length < n };
+			return { tasks: fetched.map(toQueued), complete: rows.length < n };
 		})();
 		// close() waits for it, so the tasks it claims are given back.
 		const settledBatch = batch.then(
