@@ -181,6 +181,18 @@ describe.each(MODES)("handler execution in %s mode", executionMode => {
 		});
 	});
 
+	test("a bare built-in module name resolves, as the original's import() finds it", async () => {
+		// The original's worker imports the specifier as given, from the working directory: a
+		// Node built-in by its bare name is found there, and must be here too.
+		const { connector, start } = createConnector({ executionMode });
+		await connector.registerHandler("builtin", "util", "format");
+		await start();
+		const id = await connector.create("builtin", { b: 1 }, { retainFor: -1 });
+		const task = await waitForStatus(connector, id, [TaskStatus.Success, TaskStatus.Failed]);
+		expect(task.status).toBe(TaskStatus.Success);
+		expect(task.result).toBe("undefined { b: 1 }");
+	});
+
 	test("a module given as an absolute path is imported", async () => {
 		const { connector, start } = createConnector({ executionMode });
 		await connector.registerHandler("path", fileURLToPath(HANDLERS), "echo");
