@@ -317,20 +317,24 @@ describe("storage failing 10% of calls", () => {
 		expect(opCount).toBeGreaterThan(100);
 		expect(faulty.faults.before).toBeGreaterThan(500);
 
-		// Under continuing faults, the work drains: nothing processing, nothing pending and due.
-		await waitFor(
-			() =>
-				stored(inner).every(
+		// Under continuing faults, the work drains: nothing processing, nothing pending and due. The
+		// snapshot and its time are taken together: a retry due a moment later is then due, and
+		// may already be running, by the time a second look is taken.
+		const { underFaults, now } = await waitFor(
+			() => {
+				const at = Date.now();
+				const tasks = stored(inner);
+				return tasks.every(
 					t =>
 						t.status !== TaskStatus.Processing &&
-						(t.status !== TaskStatus.Pending ||
-							Date.parse(t.dateNextProcess as string) > Date.now())
-				),
+						(t.status !== TaskStatus.Pending || Date.parse(t.dateNextProcess as string) > at)
+				)
+					? { underFaults: tasks, now: at }
+					: undefined;
+			},
 			20000,
 			"every task final or waiting for a future retry, under faults"
 		);
-		const underFaults = stored(inner);
-		const now = Date.now();
 		for (const task of underFaults) {
 			const key = keyById.get(task.id) as string;
 			const final = isFinal(task.status);
