@@ -2,7 +2,7 @@
 // against any IEntityStorageConnector<BackgroundTask>. Each backend's spec file calls
 // storageContract() with a factory of fresh, empty storages; backend-specific workarounds are
 // tested in that spec file.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TaskStatus, type IBackgroundTask } from "@twin.org/background-task-models";
@@ -477,10 +477,10 @@ export function storageContract(name: string, backend: IStorageBackend): void {
 				{ started, release },
 				{ retainFor: -1 }
 			);
-			await waitFor(
-				async () => (await first.connector.get(id))?.status === TaskStatus.Processing,
-				10000
-			);
+			// Running: its handler has started (on a shared database a task is processing as soon as
+			// a node claims it into its local queue, before it runs; one not started yet is given
+			// back at stop).
+			await waitFor(() => existsSync(started), 10000, "the handler to start");
 			await first.connector.stop("test");
 			expect((await first.connector.get(id))?.status).toBe(TaskStatus.Processing);
 
