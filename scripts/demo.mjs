@@ -1,9 +1,10 @@
 // The main job (`npm start`): a demonstration node. It registers the background task connector over
 // embedded storage, three handler types, creates tasks, shows live progress per type and ends with
 // a summary table. Ctrl-C stops gracefully; with a durable store the next run resumes what is left.
-// `node scripts/demo.mjs --help` for the options.
-import { availableParallelism } from "node:os";
+// With --store postgres --nodes <n> it runs n node processes on one table with the native backend
+// instead (demo-lib/cluster.mjs). `node scripts/demo.mjs --help` for the options.
 import { HELP, parseOptions, USAGE_EXIT_CODE, UsageError } from "./demo-lib/options.mjs";
+import { handlerTypes } from "./demo-lib/types.mjs";
 
 /**
  * Exit code after a graceful Ctrl-C (128 + SIGINT).
@@ -19,43 +20,6 @@ const SHUTDOWN_TIMEOUT_MS = 5000;
  * The node identity the demo starts the connector with.
  */
 const NODE_IDENTITY = "demo-node";
-
-/**
- * The three handler types: module, method, concurrency, and the payload and options of a task.
- * @param {{ failRate: number, slowConcurrency: number }} options The demo options.
- * @returns {{ type: string, module: string, method: string, concurrency: number,
- *   payload: (i: number) => unknown, createOptions: object }[]} The types.
- */
-function handlerTypes(options) {
-	const handlers = name => new URL(`./demo-handlers/${name}.mjs`, import.meta.url).href;
-	return [
-		{
-			type: "cpu",
-			module: handlers("cpu"),
-			method: "countPrimes",
-			concurrency: availableParallelism(),
-			payload: i => ({ limit: 40000 + (i % 10) * 2000 }),
-			createOptions: {}
-		},
-		{
-			type: "flaky",
-			module: handlers("flaky"),
-			method: "callService",
-			concurrency: 2,
-			payload: i => ({ order: i, failRate: options.failRate }),
-			// With 10 retries a task fails for good only if 11 attempts in a row fail.
-			createOptions: { retryCount: 10, retryInterval: 20 }
-		},
-		{
-			type: "slow",
-			module: handlers("slow"),
-			method: "wait",
-			concurrency: options.slowConcurrency,
-			payload: () => ({ ms: 50 }),
-			createOptions: {}
-		}
-	];
-}
 
 /**
  * Count a type's tasks that are pending or processing in storage.
@@ -104,6 +68,32 @@ async function main(argv) {
 		say(HELP);
 		return 0;
 	}
+	let server;
+	if (options.store === "postgres") {
+		// The server of --url, or a throw-away one started now (stopped below).
+		const { demoServer } = await import("./demo-lib/server.mjs");
+		server = await demoServer(options.url, say);
+	}
+	if (options.nodes !== undefined) {
+		try {
+			const { runNodes } = await import("./demo-lib/cluster.mjs");
+			return await runNodes(options, server, say);
+		} finally {
+			await server?.stop();
+		}
+	}
+	// TWIN's PostgreSQL connector never closes its pool: an own server is stopped by the exit
+	// handler, once nothing is printed any more (its connections would report the shutdown).
+	return runNode(options, server);
+}
+
+/**
+ * Run one node in this process.
+ * @param {object} options The options (parseOptions).
+ * @param {import("./demo-lib/server.mjs").IDemoServer} [server] The server for --store postgres.
+ * @returns {Promise<number>} The exit code.
+ */
+async function runNode(options, server) {
 	// Loaded after the command line is checked, so --help and usage errors answer at once.
 	const [
 		{ default: cliProgress },
@@ -126,7 +116,7 @@ async function main(argv) {
 	const workers = options.workers ?? types.reduce((sum, t) => sum + t.concurrency, 0);
 
 	initSchema();
-	const store = await openStore(options);
+	const store = await openStore(options, server);
 	EntityStorageConnectorFactory.register("background-task", () => store.storage);
 	const connector = new EntityStorageBackgroundTaskConnector({
 		config: { maxWorkers: workers, shutdownTimeout: SHUTDOWN_TIMEOUT_MS }

@@ -2,7 +2,7 @@
 // process with stdout piped (not a TTY, so no progress bars), checked by its output and exit code.
 // The package is built by the global setup.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
@@ -25,14 +25,14 @@ interface IDemoRun {
 /**
  * Start the demo.
  * @param args The arguments.
+ * @param timeout A bound, not a wait: a demo still running after it is killed and its test fails.
  * @returns The run.
  */
-function startDemo(args: string[]): IDemoRun {
+function startDemo(args: string[], timeout = 40000): IDemoRun {
 	const child = spawn(process.execPath, [DEMO, ...args], {
 		cwd: ROOT,
 		stdio: ["ignore", "pipe", "pipe"],
-		// A bound, not a wait: a demo still running after 40 s is killed and its test fails.
-		timeout: 40000,
+		timeout,
 		killSignal: "SIGKILL"
 	});
 	const output = { stdout: "", stderr: "" };
@@ -45,12 +45,14 @@ function startDemo(args: string[]): IDemoRun {
 /**
  * Run the demo to the end.
  * @param args The arguments.
+ * @param timeout The bound of the run, ms.
  * @returns The exit code and output.
  */
 async function runDemo(
-	args: string[]
+	args: string[],
+	timeout?: number
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-	const run = startDemo(args);
+	const run = startDemo(args, timeout);
 	const code = await run.exited;
 	return { code, ...run.output };
 }
@@ -113,7 +115,10 @@ describe("demo (npm start)", () => {
 		[["--bogus"], "Unknown option '--bogus'"],
 		[["--tasks", "0"], "--tasks must be a whole number of at least 1"],
 		[["--store", "sqlite"], "--store must be one of memory, file, postgres"],
-		[["--store", "postgres"], "--store postgres needs --url"],
+		[["--nodes", "3"], "--nodes only applies to --store postgres"],
+		[["--store", "postgres", "--nodes", "0"], "--nodes must be a whole number from 1 to 16"],
+		[["--store", "postgres", "--nodes", "17"], "--nodes must be a whole number from 1 to 16"],
+		[["--store", "postgres", "--nodes", "2.5"], "--nodes must be a whole number from 1 to 16"],
 		[["stray"], "Unexpected argument 'stray'"]
 	])("a bad command line %j exits 2 with a clear message", async (args, message) => {
 		const { code, stdout, stderr } = await runDemo(args);
@@ -161,6 +166,55 @@ describe("demo (npm start)", () => {
 		expect(all.unfinished).toBe("0");
 		expect(Number(all.success) + Number(all.failed)).toBe(remaining);
 	});
+
+	test("--store postgres --nodes 3 without --url: three node processes on its own throw-away server, none lost, none run twice", async () => {
+		const started = Date.now();
+		const { code, stdout, stderr } = await runDemo(
+			["--store", "postgres", "--nodes", "3", "--tasks", "45", "--workers", "2"],
+			25000
+		);
+		expect(stderr).toBe("");
+		expect(code, stdout).toBe(0);
+		expect(Date.now() - started).toBeLessThan(20000);
+		expect(stdout).toContain("No --url: starting a throw-away PostgreSQL server");
+		expect(stdout).toContain("3 node processes on PostgreSQL");
+		expect(stdout).toContain("native backend, config.postgresql");
+		expect(stdout).not.toContain("\u001b[");
+		expect(stdout).toMatch(/Created 45 tasks across 3 nodes \(15 \+ 15 \+ 15\)/);
+		expect(stdout).toContain("Summary: finished");
+		expect(stdout).toMatch(
+			/None lost: 45 tasks created across 3 nodes, 45 in the table, all final \(\d+ success, \d+ failed\)\./
+		);
+		const twice =
+			/No task ran twice: (\d+) handler executions logged by the handlers for 45 tasks and (\d+) retries;/.exec(
+				stdout
+			);
+		expect(twice, stdout).not.toBeNull();
+		// Every attempt is one execution: the first of each task, and one per retry.
+		expect(Number(twice?.[1])).toBe(45 + Number(twice?.[2]));
+		expect(stdout).not.toMatch(/LOST|RAN TWICE|MISSING EXECUTIONS/);
+		// A row per node and a total: executions from the logs match the attempts the nodes reported.
+		const lines = stdout.split("\n");
+		const header = lines.findIndex(l => l.startsWith("node "));
+		expect(header, stdout).toBeGreaterThanOrEqual(0);
+		const columns = lines[header].split(/\s{2,}/);
+		const rows = lines.slice(header + 2, header + 6).map(l => {
+			const cells = l.split(/\s{2,}/);
+			return Object.fromEntries(
+				columns.map((c, i) => [c, l.startsWith("all") && i > 0 ? cells[i - 1] : cells[i]])
+			);
+		});
+		expect(rows.map(r => r.node)).toEqual(["1", "2", "3", "all"]);
+		for (const row of rows.slice(0, 3)) {
+			expect(row.created).toBe("15");
+			expect(row.executions).toBe(row.attempts);
+		}
+		expect(rows[3].executions).toBe(twice?.[1]);
+		// The throw-away server and its directory are gone.
+		const dataDir = /data in (\S+)\)/.exec(stdout)?.[1];
+		expect(dataDir, stdout).toBeDefined();
+		expect(existsSync(dataDir as string)).toBe(false);
+	}, 30000);
 
 	describe("on PostgreSQL", () => {
 		const postgresServer = usePostgres();

@@ -18,6 +18,11 @@ export const STORES = ["memory", "file", "postgres"];
 export const FILE_STORE_TASKS = 300;
 
 /**
+ * The most node processes --nodes starts.
+ */
+export const MAX_NODES = 16;
+
+/**
  * The help text.
  */
 export const HELP = `Usage: npm start -- [options]
@@ -28,15 +33,26 @@ handler types (cpu: CPU-bound, flaky: fails at random and succeeds on retry, slo
 at once), live progress per type, and a summary table. Ctrl-C stops gracefully; with a durable
 store the next run resumes the unfinished tasks.
 
+With --store postgres --nodes <n>, runs n node processes on one table with the native PostgreSQL
+backend (config.postgresql): the tasks are created across the nodes, each node reports its
+progress, and the summary checks, from the table and from a log each handler execution writes,
+that no task was lost and none ran twice.
+
 Options:
   --tasks <n>              tasks to create, split across the three types
                            (default 2000; 300 with --store file, which slows down as it grows)
   --store <kind>           memory | file | postgres (default memory)
   --dir <path>             directory of the file store (default .tmp/demo-store)
   --url <url>              PostgreSQL server for --store postgres, postgres://user:password@host:port
+                           (without it, the demo starts a throw-away server from the machine's
+                           PostgreSQL binaries, as the tests do: scripts/ensure-postgres.sh
+                           installs them)
   --table <name>           PostgreSQL table, created if missing (default background_task)
-  --slow-concurrency <n>   slow tasks that run at once (default 8)
-  --workers <n>            worker threads (default: the types' concurrency added up)
+  --nodes <n>              with --store postgres: run n node processes (1 to ${MAX_NODES}) on the table
+                           with the native PostgreSQL backend (config.postgresql)
+  --slow-concurrency <n>   slow tasks that run at once (default 8; per node with --nodes)
+  --workers <n>            worker threads (default: the types' concurrency added up; per node
+                           with --nodes)
   --fail-rate <r>          chance that a flaky attempt fails, 0 to 0.9 (default 0.3)
   -h, --help               show this help
 
@@ -44,6 +60,7 @@ Examples:
   npm start
   npm start -- --tasks 500 --store file --dir .tmp/demo-store     (Ctrl-C, then run it again)
   npm start -- --store postgres --url postgres://postgres:secret@127.0.0.1:5432
+  npm start -- --store postgres --nodes 3                (own throw-away server)
 `;
 
 /**
@@ -73,7 +90,8 @@ function integer(name, value, fallback, min) {
  * Parse and validate the command line.
  * @param {string[]} argv The arguments after the script name.
  * @returns {{ help: true } | { help: false, tasks: number, store: string, dir: string, url?: URL,
- *   table: string, slowConcurrency: number, workers?: number, failRate: number }} The options.
+ *   table: string, nodes?: number, slowConcurrency: number, workers?: number, failRate: number }}
+ *   The options (url undefined with --store postgres: the demo starts its own server).
  * @throws {UsageError} When an option is unknown or invalid.
  */
 export function parseOptions(argv) {
@@ -89,6 +107,7 @@ export function parseOptions(argv) {
 				dir: { type: "string" },
 				url: { type: "string" },
 				table: { type: "string" },
+				nodes: { type: "string" },
 				"slow-concurrency": { type: "string" },
 				workers: { type: "string" },
 				"fail-rate": { type: "string" },
@@ -113,11 +132,22 @@ export function parseOptions(argv) {
 	if ((values.url !== undefined || values.table !== undefined) && store !== "postgres") {
 		throw new UsageError("--url and --table only apply to --store postgres");
 	}
-	let url;
-	if (store === "postgres") {
-		if (values.url === undefined) {
-			throw new UsageError("--store postgres needs --url postgres://user:password@host:port");
+	if (values.nodes !== undefined && store !== "postgres") {
+		throw new UsageError(
+			"--nodes only applies to --store postgres (node processes on one table, native backend)"
+		);
+	}
+	let nodes;
+	if (values.nodes !== undefined) {
+		nodes = Number(values.nodes);
+		if (!/^\d+$/.test(values.nodes) || nodes < 1 || nodes > MAX_NODES) {
+			throw new UsageError(
+				`--nodes must be a whole number from 1 to ${MAX_NODES}, got '${values.nodes}'`
+			);
 		}
+	}
+	let url;
+	if (store === "postgres" && values.url !== undefined) {
 		try {
 			url = new URL(values.url);
 		} catch {
@@ -159,6 +189,7 @@ export function parseOptions(argv) {
 		dir: values.dir ?? ".tmp/demo-store",
 		url,
 		table,
+		nodes,
 		slowConcurrency: integer("slow-concurrency", values["slow-concurrency"], 8, 1),
 		workers: values.workers === undefined ? undefined : integer("workers", values.workers, 1, 1),
 		failRate

@@ -97,7 +97,7 @@ export function percentile(values, p) {
  * @param {number | undefined} ms The duration.
  * @returns {string} The text.
  */
-function duration(ms) {
+export function duration(ms) {
 	if (ms === undefined) {
 		return "-";
 	}

@@ -20,10 +20,11 @@ const TABLE_SQL = new URL("../../docs/background-task.postgresql.sql", import.me
 
 /**
  * Open the store named by the options.
- * @param {{ store: string, dir: string, url?: URL, table: string }} options The demo options.
+ * @param {{ store: string, dir: string, table: string }} options The demo options.
+ * @param {import("./server.mjs").IDemoServer} [server] The PostgreSQL server, for --store postgres.
  * @returns {Promise<IDemoStore>} The storage connector and how to describe it.
  */
-export async function openStore(options) {
+export async function openStore(options, server) {
 	if (options.store === "file") {
 		const directory = resolve(options.dir);
 		const storage = new FileEntityStorageConnector({
@@ -44,7 +45,7 @@ export async function openStore(options) {
 		};
 	}
 	if (options.store === "postgres") {
-		return openPostgres(options.url, options.table);
+		return openPostgres(server, options.table);
 	}
 	return {
 		storage: new MemoryEntityStorageConnector({ entitySchema: "BackgroundTask" }),
@@ -56,23 +57,20 @@ export async function openStore(options) {
 
 /**
  * Connect to PostgreSQL and create the table from the shipped definition when it is missing.
- * @param {URL} url The server URL.
+ * @param {import("./server.mjs").IDemoServer} server The server.
  * @param {string} table The table name.
  * @returns {Promise<IDemoStore>} The store.
  */
-async function openPostgres(url, table) {
+async function openPostgres(server, table) {
 	const { PostgreSqlEntityStorageConnector } = await import(
 		"@twin.org/entity-storage-connector-postgresql"
 	);
 	// postgres.js is the PostgreSQL connector's own client (a dependency of it); the demo uses it only
 	// to create the table with the right column types.
 	const { default: postgres } = await import("postgres");
-	const user = decodeURIComponent(url.username);
-	const password = decodeURIComponent(url.password);
-	const host = url.hostname.replace(/^\[|\]$/g, "");
-	const port = url.port === "" ? 5432 : Number(url.port);
-	const requested = decodeURIComponent(url.pathname.replace(/^\//, ""));
-	const notes = [];
+	const { host, port, user, password } = server;
+	const requested = server.own ? "" : server.database;
+	const notes = [...server.notes];
 	if (requested !== "" && requested !== user) {
 		notes.push(
 			`The PostgreSQL connector ignores the database in the URL ('${requested}') and uses the user's`,
