@@ -342,7 +342,7 @@ export class PostgresTaskSource implements ITaskSource {
 			const fetched: BackgroundTask[] = [];
 			for (const task of rows.map(fromRow).sort(byClaimOrder)) {
 				const running = this._held.get(task.id);
-				if (running && running.row === undefined && running.owner === owner) {
+				if (running && running.row === undefined && running.owner === owner && !running.settling) {
 					// Running here already: its lease lapsed (a stalled heartbeat) and this fetch took
 					// it again. The run goes on under the new claim; it is not queued a second time.
 					running.claimedAt = task.dateModified;
