@@ -110,4 +110,52 @@ export class BackgroundTask {
 	 */
 	@property({ type: "object", optional: true })
 	public error?: IError;
+
+	/**
+	 * Among due tasks of one type, higher runs first; absent means 0. Written only when set
+	 * (this package's queue option, not the original's).
+	 */
+	@property({ type: "integer", optional: true })
+	public priority?: number;
+
+	/**
+	 * While a task of the same type and key is pending or processing, create() returns that task
+	 * instead of creating another. Written only when set.
+	 */
+	@property({ type: "string", optional: true })
+	public dedupKey?: string;
+
+	/**
+	 * "exponential" doubles the retry interval per failed attempt up to retryMaxInterval, with full
+	 * jitter; absent means fixed (the original's rule). Written only when set.
+	 */
+	@property({ type: "string", optional: true })
+	public retryBackoff?: string;
+
+	/**
+	 * The cap of an exponential retry interval, ms. Written only when set.
+	 */
+	@property({ type: "number", optional: true })
+	public retryMaxInterval?: number;
+
+	/**
+	 * Attempts started so far. Kept only for tasks created with one of this package's queue
+	 * options (or config.recordAttempts): a task created as the original creates it is stored
+	 * exactly as the original stores it.
+	 */
+	@property({ type: "integer", optional: true })
+	public attempts?: number;
 }
+
+/**
+ * The properties this package adds to the original's entity for its queue options. Each is
+ * written only when set: a task created without them is stored exactly as the original stores
+ * it, and a table made before they existed (without their columns) keeps working.
+ */
+export const QUEUE_PROPERTIES: ReadonlySet<keyof BackgroundTask> = new Set([
+	"priority",
+	"dedupKey",
+	"retryBackoff",
+	"retryMaxInterval",
+	"attempts"
+] as const);

@@ -26,6 +26,12 @@ import type { BackgroundTask } from "../entities/backgroundTask.js";
 export type AttemptOutcome = { ok: true; result?: unknown } | { ok: false; error: IError };
 
 /**
+ * The cap of an exponential retry interval when neither the task nor the config sets one: one
+ * hour.
+ */
+export const DEFAULT_RETRY_MAX_INTERVAL = 3_600_000;
+
+/**
  * The statuses after which a task never runs again.
  */
 const FINAL_STATUSES: ReadonlySet<string> = new Set([
@@ -83,8 +89,61 @@ export function dueAt(task: Pick<BackgroundTask, "dateNextProcess">): number {
  * @returns The task in processing.
  */
 export function claimed(task: BackgroundTask, nowMs: number): BackgroundTask {
-	return { ...task, status: TaskStatus.Processing, dateModified: iso(nowMs) };
+	const next: BackgroundTask = { ...task, status: TaskStatus.Processing, dateModified: iso(nowMs) };
+	if (task.attempts !== undefined) {
+		// Counted only for tasks that record it (see BackgroundTask.attempts).
+		next.attempts = task.attempts + 1;
+	}
+	return next;
 }
+
+/**
+ * How long a failed attempt waits before the next one, ms. Fixed (the default, the original's
+ * rule): the retry interval. Exponential: full jitter over a cap that doubles per failed attempt,
+ * a uniformly random wait in [0, min(retryMaxInterval, retryInterval * 2^(n - 1))) after the
+ * n-th attempt, so the retries of many tasks failing together spread out instead of returning
+ * in waves.
+ * @param task The task after its claim (attempts counts the attempt that just failed).
+ * @param defaultRetryInterval The retry interval for tasks created without one.
+ * @param defaultRetryMaxInterval The cap for tasks created without one.
+ * @param random A uniform random number in [0, 1).
+ * @returns The wait, a whole number of ms, at least 0.
+ */
+export function retryDelay(
+	task: Pick<BackgroundTask, "retryInterval" | "retryBackoff" | "retryMaxInterval" | "attempts">,
+	defaultRetryInterval: number,
+	defaultRetryMaxInterval: number,
+	random: () => number = Math.random
+): number {
+	const base = task.retryInterval ?? defaultRetryInterval;
+	if (task.retryBackoff !== RetryBackoff.Exponential) {
+		return base;
+	}
+	const cap = Math.max(0, task.retryMaxInterval ?? defaultRetryMaxInterval);
+	const failed = Math.max(1, task.attempts ?? 1);
+	// 2^(failed - 1) overflows to Infinity past 1023 doublings: the cap bounds it either way.
+	const ceiling = Math.min(cap, base * 2 ** (failed - 1));
+	return Math.floor(Math.min(Math.max(random(), 0), 1 - Number.EPSILON) * ceiling);
+}
+
+/**
+ * The retry backoff rules.
+ */
+export const RetryBackoff = {
+	/**
+	 * The same interval before every retry (the original's rule, the default).
+	 */
+	Fixed: "fixed",
+	/**
+	 * The interval doubles per failed attempt up to a cap, with full jitter.
+	 */
+	Exponential: "exponential"
+} as const;
+
+/**
+ * The retry backoff rules.
+ */
+export type RetryBackoff = (typeof RetryBackoff)[keyof typeof RetryBackoff];
 
 /**
  * The task after an attempt: success, a scheduled retry, or failed.
@@ -92,13 +151,17 @@ export function claimed(task: BackgroundTask, nowMs: number): BackgroundTask {
  * @param outcome The outcome of the attempt.
  * @param nowMs The current time.
  * @param defaultRetryInterval The retry interval for tasks created without one.
+ * @param defaultRetryMaxInterval The exponential backoff cap for tasks created without one.
+ * @param random A uniform random number in [0, 1), for the backoff's jitter.
  * @returns The next state; applyRetain decides whether it is kept.
  */
 export function settled(
 	task: BackgroundTask,
 	outcome: AttemptOutcome,
 	nowMs: number,
-	defaultRetryInterval: number
+	defaultRetryInterval: number,
+	defaultRetryMaxInterval: number = DEFAULT_RETRY_MAX_INTERVAL,
+	random: () => number = Math.random
 ): BackgroundTask {
 	const next: BackgroundTask = { ...task, dateModified: iso(nowMs) };
 	if (outcome.ok) {
@@ -120,7 +183,9 @@ export function settled(
 	if (retriesRemaining > 0) {
 		next.status = TaskStatus.Pending;
 		next.retriesRemaining = retriesRemaining - 1;
-		next.dateNextProcess = iso(nowMs + (task.retryInterval ?? defaultRetryInterval));
+		next.dateNextProcess = iso(
+			nowMs + retryDelay(task, defaultRetryInterval, defaultRetryMaxInterval, random)
+		);
 		return next;
 	}
 	next.status = TaskStatus.Failed;

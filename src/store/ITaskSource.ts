@@ -122,10 +122,44 @@ export interface ITaskSource {
 	release(id: string): void;
 
 	/**
-	 * Store a new task; on a shared database, tell every instance a task of its type is due.
+	 * Store a new task; on a shared database, tell every instance a task of its type is due. A
+	 * task with a dedupKey is not stored while a task of the same type and key is pending or
+	 * processing: that task's id is returned instead (one atomic statement on a shared database;
+	 * under a per-key lock within one instance over entity storage).
 	 * @param task The task.
+	 * @returns The id of the task stored, or of the active task with the same type and dedupKey.
 	 */
-	insert(task: BackgroundTask): Promise<void>;
+	insert(task: BackgroundTask): Promise<string>;
+
+	/**
+	 * Store new tasks (none with a dedupKey), in one round trip where the store allows it; on a
+	 * shared database, tell every instance once per type.
+	 * @param tasks The tasks.
+	 */
+	insertMany(tasks: BackgroundTask[]): Promise<void>;
+
+	/**
+	 * Count tasks per type and status (a grouped query on a shared database; a scan bounded by
+	 * maxScan tasks over entity storage).
+	 * @param type Only this type, when set.
+	 * @param maxScan The most tasks a scan may read.
+	 * @returns The counts, and complete=false when a scan stopped at its bound.
+	 */
+	counts(
+		type: string | undefined,
+		maxScan: number
+	): Promise<{ counts: { [type: string]: { [status: string]: number } }; complete: boolean }>;
+
+	/**
+	 * Take one start of a rate-limited type from a counter shared by every instance on the store
+	 * (a shared database). A source of one instance has no shared counter and always grants: the
+	 * scheduler's own per-node limit applies.
+	 * @param type The task type.
+	 * @param max Starts allowed per window.
+	 * @param per The window, ms.
+	 * @returns 0 when granted, else how long to wait before asking again, ms.
+	 */
+	takeStart(type: string, max: number, per: number): Promise<number>;
 
 	/**
 	 * Read a task.

@@ -182,9 +182,46 @@ export class EntityStorageTaskSource implements ITaskSource {
 	/**
 	 * Store a new task.
 	 * @param task The task.
+	 * @returns The task's id (TODO: dedupKey).
 	 */
-	public async insert(task: BackgroundTask): Promise<void> {
+	public async insert(task: BackgroundTask): Promise<string> {
 		await this._store.insert(task);
+		return task.id;
+	}
+
+	/**
+	 * Store new tasks (TODO: batch where the connector allows).
+	 * @param tasks The tasks.
+	 */
+	public async insertMany(tasks: BackgroundTask[]): Promise<void> {
+		for (const task of tasks) {
+			await this._store.insert(task);
+		}
+	}
+
+	/**
+	 * Count tasks per type and status (TODO: bounded scan).
+	 * @param type Only this type.
+	 * @param maxScan The most tasks read.
+	 * @returns The counts.
+	 */
+	public async counts(
+		type: string | undefined,
+		maxScan: number
+	): Promise<{ counts: { [type: string]: { [status: string]: number } }; complete: boolean }> {
+		return { counts: {}, complete: true };
+	}
+
+	/**
+	 * No shared counter over entity storage (one instance per store): the scheduler's per-node
+	 * limit is the limit.
+	 * @param type The task type.
+	 * @param max Starts per window.
+	 * @param per The window, ms.
+	 * @returns 0: granted.
+	 */
+	public async takeStart(type: string, max: number, per: number): Promise<number> {
+		return 0;
 	}
 
 	/**

@@ -3,7 +3,7 @@
 import { Coerce } from "@twin.org/core";
 import { SortDirection, type EntityCondition } from "@twin.org/entity";
 import type { IEntityStorageConnector } from "@twin.org/entity-storage-models";
-import type { BackgroundTask } from "../../entities/backgroundTask.js";
+import { QUEUE_PROPERTIES, type BackgroundTask } from "../../entities/backgroundTask.js";
 
 /**
  * The storage connector as the task store uses it, with every workaround for the known behaviour
@@ -125,7 +125,10 @@ export class StorageAdapter {
 	private toStorage(task: BackgroundTask): BackgroundTask {
 		const row: { [key: string]: unknown } = {};
 		for (const property of this._properties) {
-			row[property] = task[property];
+			// A queue option's property only when set: no new column named for a task without it.
+			if (task[property] !== undefined || !QUEUE_PROPERTIES.has(property)) {
+				row[property] = task[property];
+			}
 		}
 		// Answers the PostgreSQL connector: reading a JSONB column it JSON.parses any value that comes
 		// back as a string, so a payload or result "hello" could not be read back (the row broke every

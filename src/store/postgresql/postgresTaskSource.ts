@@ -515,8 +515,9 @@ export class PostgresTaskSource implements ITaskSource {
 	/**
 	 * Insert a task and notify every instance, in one statement.
 	 * @param task The task.
+	 * @returns The task's id.
 	 */
-	public async insert(task: BackgroundTask): Promise<void> {
+	public async insert(task: BackgroundTask): Promise<string> {
 		const sql = await this._pools.db();
 		const values: unknown[] = TASK_COLUMNS.map(column => {
 			const value = task[column];
@@ -531,6 +532,41 @@ export class PostgresTaskSource implements ITaskSource {
 			values as postgres.ParameterOrJSON<never>[],
 			PREPARED
 		);
+		return task.id;
+	}
+
+	/**
+	 * Insert tasks (TODO: one statement).
+	 * @param tasks The tasks.
+	 */
+	public async insertMany(tasks: BackgroundTask[]): Promise<void> {
+		for (const task of tasks) {
+			await this.insert(task);
+		}
+	}
+
+	/**
+	 * Count tasks per type and status (TODO).
+	 * @param type Only this type.
+	 * @param maxScan Unused: one grouped query.
+	 * @returns The counts.
+	 */
+	public async counts(
+		type: string | undefined,
+		maxScan: number
+	): Promise<{ counts: { [type: string]: { [status: string]: number } }; complete: boolean }> {
+		return { counts: {}, complete: true };
+	}
+
+	/**
+	 * Take one start of a rate-limited type (TODO: shared counter).
+	 * @param type The task type.
+	 * @param max Starts per window.
+	 * @param per The window, ms.
+	 * @returns 0: granted.
+	 */
+	public async takeStart(type: string, max: number, per: number): Promise<number> {
+		return 0;
 	}
 
 	/**
