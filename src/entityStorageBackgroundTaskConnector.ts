@@ -32,8 +32,13 @@ import { moduleExists } from "./execution/outcomes.js";
 import { WorkerPoolExecutor } from "./execution/workerPoolExecutor.js";
 import { ExecutionMode } from "./models/executionMode.js";
 import type { IEntityStorageBackgroundTaskConnectorConstructorOptions } from "./models/IEntityStorageBackgroundTaskConnectorConstructorOptions.js";
+import type {
+	IBackgroundTaskStatistics,
+	ITaskStatusCounts
+} from "./models/IBackgroundTaskStatistics.js";
+import type { ICreateTaskOptions } from "./models/ICreateTaskOptions.js";
 import type { IHandlerOptions } from "./models/IHandlerOptions.js";
-import { iso } from "./scheduling/rules.js";
+import { iso, RetryBackoff } from "./scheduling/rules.js";
 import { Scheduler } from "./scheduling/scheduler.js";
 import { EntityStorageTaskSource } from "./store/entityStorage/entityStorageTaskSource.js";
 import type { ITaskSource } from "./store/ITaskSource.js";
@@ -49,6 +54,34 @@ import {
 } from "./utils/settings.js";
 import { TaskLog } from "./utils/taskLog.js";
 import { fromTaskUrn, newTaskId, toTaskModel, toTaskUrn } from "./utils/taskModel.js";
+
+/**
+ * The most tasks getStatistics() reads over entity storage (a bounded scan).
+ */
+const STATISTICS_SCAN_LIMIT = 100_000;
+
+/**
+ * The priority range: a PostgreSQL INTEGER.
+ */
+const MIN_PRIORITY = -2_147_483_648;
+const MAX_PRIORITY = 2_147_483_647;
+
+/**
+ * When a task created with startAfter first falls due, epoch ms.
+ * @param startAfter Milliseconds from now (an integer >= 0), or an ISO 8601 date.
+ * @param nowMs The current time.
+ * @returns The time, or undefined when startAfter is not valid.
+ */
+function startAfterMs(startAfter: unknown, nowMs: number = Date.now()): number | undefined {
+	if (Is.integer(startAfter)) {
+		return startAfter >= 0 && startAfter <= MAX_RETAIN_MS ? nowMs + startAfter : undefined;
+	}
+	if (Is.string(startAfter) && (Is.dateTimeString(startAfter) || Is.dateString(startAfter))) {
+		const at = Date.parse(startAfter);
+		return Number.isFinite(at) ? at : undefined;
+	}
+	return undefined;
+}
 
 /**
  * The properties query() may sort by.
@@ -204,6 +237,19 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 			if (!Is.undefined(options.serial)) {
 				Validation.boolean("options.serial", options.serial, failures);
 			}
+			if (
+				!Is.undefined(options.rateLimit) &&
+				Validation.object("options.rateLimit", options.rateLimit, failures)
+			) {
+				optionalInteger("options.rateLimit.max", options.rateLimit.max ?? null, failures, 1);
+				optionalInteger(
+					"options.rateLimit.per",
+					options.rateLimit.per ?? null,
+					failures,
+					1,
+					MAX_TIMER_MS
+				);
+			}
 			if (options.serial === true && Is.integer(options.concurrency) && options.concurrency > 1) {
 				// A serial type runs one task at a time: a larger concurrency is a contradiction.
 				Validation.integer("options.concurrency", options.concurrency, failures, undefined, {
@@ -226,7 +272,10 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 			stateChangeCallback: stateChangeCallback as (task: IBackgroundTask) => Promise<void>,
 			concurrency: options?.serial ? 1 : (options?.concurrency ?? this._config.concurrency),
 			timeout: options?.timeout ?? this._config.taskTimeout,
-			serial: options?.serial ?? false
+			serial: options?.serial ?? false,
+			rateLimit: options?.rateLimit
+				? { max: options.rateLimit.max, per: options.rateLimit.per }
+				: undefined
 		});
 	}
 
@@ -244,27 +293,15 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 	 * Create a new task.
 	 * @param type The type of the task.
 	 * @param payload The payload for the task, any JSON value.
-	 * @param options Additional options for the task.
-	 * @param options.retryCount The number of times to retry the task if it fails; undefined means
-	 * no retry (the original's behaviour, see the README).
-	 * @param options.retryInterval The interval in milliseconds to wait between retries, defaults
-	 * to config.retryInterval.
-	 * @param options.retainFor The amount of time in milliseconds to retain the result until
-	 * removal, defaults to 0 for immediate removal, set to -1 to keep forever.
-	 * @returns The id of the created task.
+	 * @param options Additional options for the task: the original's retryCount, retryInterval and
+	 * retainFor, and this package's queue options (ICreateTaskOptions).
+	 * @returns The id of the created task, or with dedupKey, of the task of the same type and key
+	 * that is still pending or processing.
 	 */
-	public async create<T>(
-		type: string,
-		payload?: T,
-		options?: { retryCount?: number; retryInterval?: number; retainFor?: number }
-	): Promise<string> {
+	public async create<T>(type: string, payload?: T, options?: ICreateTaskOptions): Promise<string> {
 		const failures: IValidationFailure[] = [];
 		Validation.stringValue(nameof(type), type, failures);
-		if (!Is.undefined(options) && Validation.object(nameof(options), options, failures)) {
-			optionalInteger("options.retryCount", options.retryCount, failures, 1);
-			optionalInteger("options.retryInterval", options.retryInterval, failures, 1, MAX_TIMER_MS);
-			optionalInteger("options.retainFor", options.retainFor, failures, -1, MAX_RETAIN_MS);
-		}
+		this.validateCreateOptions(options, failures, false);
 		const payloadProblem = Is.empty(payload) ? undefined : jsonProblem(payload, nameof(payload));
 		if (payloadProblem) {
 			failures.push({
@@ -276,32 +313,91 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 		// "options", as the original names the object of create's validation error.
 		Validation.asValidationError(this.CLASS_NAME, nameof(options), failures);
 
-		const now = iso(Date.now());
-		const task: BackgroundTask = {
-			id: newTaskId(),
-			type,
-			threadId: this._config.threadId,
-			dateCreated: now,
-			dateModified: now,
-			dateNextProcess: now,
-			status: TaskStatus.Pending,
-			retainFor: options?.retainFor ?? 0
-		};
-		if (!Is.empty(payload)) {
-			task.payload = JSON.parse(JSON.stringify(payload) as string);
+		const task = this.newTask(type, payload, options, Date.now());
+		const id = await this._source.insert(task);
+		if (id !== task.id) {
+			// Deduplicated: the active task with the same type and key stands for this one.
+			return toTaskUrn(EntityStorageBackgroundTaskConnector.NAMESPACE, id);
 		}
-		if (!Is.undefined(options?.retryCount)) {
-			task.retriesRemaining = options.retryCount;
-		}
-		if (!Is.undefined(options?.retryInterval)) {
-			task.retryInterval = options.retryInterval;
-		}
-		await this._source.insert(task);
 		if (!this._scheduler.notifyDue(task)) {
 			// As the original, which reports it as soon as it looks for the type's next task.
 			this._log.log("error", "noHandler", { id: task.id, type });
 		}
 		return toTaskUrn(EntityStorageBackgroundTaskConnector.NAMESPACE, task.id);
+	}
+
+	/**
+	 * Create many tasks of one type with the same options, in one storage round trip per batch
+	 * where the backend allows it (one INSERT on the native PostgreSQL backend).
+	 * @param type The type of the tasks.
+	 * @param payloads The payloads, one task each, any JSON values.
+	 * @param options The options of every task, as create's; dedupKey is refused.
+	 * @returns The ids of the created tasks, in the order of the payloads.
+	 */
+	public async createMany<T>(
+		type: string,
+		payloads: T[],
+		options?: Omit<ICreateTaskOptions, "dedupKey">
+	): Promise<string[]> {
+		const failures: IValidationFailure[] = [];
+		Validation.stringValue(nameof(type), type, failures);
+		this.validateCreateOptions(options, failures, true);
+		if (!Is.array(payloads)) {
+			failures.push({ property: nameof(payloads), reason: "validation.beJsonArray" });
+		} else {
+			for (let i = 0; i < payloads.length; i++) {
+				const problem = Is.empty(payloads[i])
+					? undefined
+					: jsonProblem(payloads[i], `${nameof(payloads)}[${i}]`);
+				if (problem) {
+					failures.push({
+						property: `${nameof(payloads)}[${i}]`,
+						reason: "validation.beJson",
+						properties: { problem }
+					});
+					break;
+				}
+			}
+		}
+		Validation.asValidationError(this.CLASS_NAME, "createMany", failures);
+		if (payloads.length === 0) {
+			return [];
+		}
+		const now = Date.now();
+		const tasks = payloads.map(payload => this.newTask(type, payload, options, now));
+		await this._source.insertMany(tasks);
+		let handled = true;
+		for (const task of tasks) {
+			handled = this._scheduler.notifyDue(task) && handled;
+		}
+		if (!handled) {
+			this._log.log("error", "noHandler", { id: tasks[0].id, type });
+		}
+		return tasks.map(task => toTaskUrn(EntityStorageBackgroundTaskConnector.NAMESPACE, task.id));
+	}
+
+	/**
+	 * Counts of tasks per type and status, and this node's own figures: tasks running, finished in
+	 * the last minute, and the start latency (due to handler start) percentiles of the last minute.
+	 * @param taskType Only this type, when set.
+	 * @returns The statistics.
+	 */
+	public async getStatistics(taskType?: string): Promise<IBackgroundTaskStatistics> {
+		if (!Is.undefined(taskType)) {
+			Guards.stringValue(this.CLASS_NAME, nameof(taskType), taskType);
+		}
+		const { counts, complete } = await this._source.counts(taskType, STATISTICS_SCAN_LIMIT);
+		const types: { [type: string]: ITaskStatusCounts } = {};
+		for (const [type, byStatus] of Object.entries(counts)) {
+			types[type] = {
+				pending: byStatus[TaskStatus.Pending] ?? 0,
+				processing: byStatus[TaskStatus.Processing] ?? 0,
+				success: byStatus[TaskStatus.Success] ?? 0,
+				failed: byStatus[TaskStatus.Failed] ?? 0,
+				cancelled: byStatus[TaskStatus.Cancelled] ?? 0
+			};
+		}
+		return { types, complete, ...this._scheduler.statistics() };
 	}
 
 	/**
@@ -407,6 +503,119 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 			entities: page.entities.map(t => toTaskModel(t)),
 			cursor: page.cursor
 		};
+	}
+
+	/**
+	 * Validate create's options, each failure named options.<field>.
+	 * @param options The options.
+	 * @param failures The failures to add to.
+	 * @param many For createMany, which refuses dedupKey.
+	 * @internal
+	 */
+	private validateCreateOptions(
+		options: ICreateTaskOptions | undefined,
+		failures: IValidationFailure[],
+		many: boolean
+	): void {
+		if (Is.undefined(options) || !Validation.object(nameof(options), options, failures)) {
+			return;
+		}
+		optionalInteger("options.retryCount", options.retryCount, failures, 1);
+		optionalInteger("options.retryInterval", options.retryInterval, failures, 1, MAX_TIMER_MS);
+		optionalInteger("options.retainFor", options.retainFor, failures, -1, MAX_RETAIN_MS);
+		if (!Is.undefined(options.retryBackoff)) {
+			Validation.arrayOneOf(
+				"options.retryBackoff",
+				options.retryBackoff,
+				Object.values(RetryBackoff),
+				failures
+			);
+		}
+		optionalInteger(
+			"options.retryMaxInterval",
+			options.retryMaxInterval,
+			failures,
+			1,
+			MAX_TIMER_MS
+		);
+		if (!Is.undefined(options.startAfter) && startAfterMs(options.startAfter) === undefined) {
+			failures.push({ property: "options.startAfter", reason: "validation.beIsoDateOrMs" });
+		}
+		optionalInteger("options.priority", options.priority, failures, MIN_PRIORITY, MAX_PRIORITY);
+		if (!Is.undefined(options.dedupKey)) {
+			if (many) {
+				failures.push({ property: "options.dedupKey", reason: "validation.notInCreateMany" });
+			} else {
+				Validation.stringValue("options.dedupKey", options.dedupKey, failures);
+			}
+		}
+	}
+
+	/**
+	 * A new pending task from valid input.
+	 * @param type The type.
+	 * @param payload The payload.
+	 * @param options The options.
+	 * @param nowMs The current time.
+	 * @returns The task.
+	 * @internal
+	 */
+	private newTask(
+		type: string,
+		payload: unknown,
+		options: ICreateTaskOptions | undefined,
+		nowMs: number
+	): BackgroundTask {
+		const now = iso(nowMs);
+		const task: BackgroundTask = {
+			id: newTaskId(),
+			type,
+			threadId: this._config.threadId,
+			dateCreated: now,
+			dateModified: now,
+			dateNextProcess: now,
+			status: TaskStatus.Pending,
+			retainFor: options?.retainFor ?? 0
+		};
+		if (!Is.empty(payload)) {
+			task.payload = JSON.parse(JSON.stringify(payload) as string);
+		}
+		if (!Is.undefined(options?.retryCount)) {
+			task.retriesRemaining = options.retryCount;
+		}
+		if (!Is.undefined(options?.retryInterval)) {
+			task.retryInterval = options.retryInterval;
+		}
+		// This package's queue options: stored only when given, so a task created as the original
+		// creates it is stored exactly as the original stores it.
+		let queued = this._config.recordAttempts;
+		const backoff = options?.retryBackoff ?? this._config.retryBackoff;
+		if (backoff === RetryBackoff.Exponential) {
+			task.retryBackoff = backoff;
+			queued = true;
+		}
+		if (!Is.undefined(options?.retryMaxInterval)) {
+			task.retryMaxInterval = options.retryMaxInterval;
+			queued = true;
+		}
+		if (!Is.undefined(options?.startAfter)) {
+			task.dateNextProcess = iso(Math.max(nowMs, startAfterMs(options.startAfter, nowMs) ?? nowMs));
+			queued = true;
+		}
+		if (!Is.undefined(options?.priority)) {
+			if (options.priority !== 0) {
+				task.priority = options.priority;
+			}
+			queued = true;
+		}
+		if (!Is.undefined(options?.dedupKey)) {
+			task.dedupKey = options.dedupKey;
+			queued = true;
+		}
+		if (queued || !Is.undefined(options?.retryBackoff)) {
+			task.attempts = 0;
+		}
+		return task;
 	}
 
 	/**

@@ -28,6 +28,7 @@ const VALUE_EXPORTS = [
 	"BackgroundTask",
 	"EntityStorageBackgroundTaskConnector",
 	"ExecutionMode",
+	"RetryBackoff",
 	"initSchema"
 ];
 

@@ -146,16 +146,3 @@ export class BackgroundTask {
 	@property({ type: "integer", optional: true })
 	public attempts?: number;
 }
-
-/**
- * The properties this package adds to the original's entity for its queue options. Each is
- * written only when set: a task created without them is stored exactly as the original stores
- * it, and a table made before they existed (without their columns) keeps working.
- */
-export const QUEUE_PROPERTIES: ReadonlySet<keyof BackgroundTask> = new Set([
-	"priority",
-	"dedupKey",
-	"retryBackoff",
-	"retryMaxInterval",
-	"attempts"
-] as const);

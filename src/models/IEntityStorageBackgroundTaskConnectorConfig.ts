@@ -1,5 +1,6 @@
 // Copyright 2024 IOTA Stiftung, 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
+import type { RetryBackoff } from "../scheduling/rules.js";
 import type { ExecutionMode } from "./executionMode.js";
 import type { IPostgreSqlBackendConfig } from "./IPostgreSqlBackendConfig.js";
 
@@ -25,6 +26,28 @@ export interface IEntityStorageBackgroundTaskConnectorConfig {
 	 * @default 5000
 	 */
 	retryInterval?: number;
+
+	/**
+	 * The retry backoff of tasks created without one: "fixed" (the original's rule) or
+	 * "exponential" (doubling per failed attempt up to retryMaxInterval, with full jitter). The
+	 * rule is stored with each task when it is created.
+	 * @default "fixed"
+	 */
+	retryBackoff?: RetryBackoff;
+
+	/**
+	 * The cap of an exponential retry wait, ms, for tasks created without one, integer >= 1.
+	 * @default 3600000
+	 */
+	retryMaxInterval?: number;
+
+	/**
+	 * Record the attempt count (the entity's optional attempts property) on every task created,
+	 * so a handler's context always knows its attempt number. Off by default: a task created
+	 * without a queue option is then stored exactly as the original stores it.
+	 * @default false
+	 */
+	recordAttempts?: boolean;
 
 	/**
 	 * How often expired retained tasks are swept, in milliseconds, integer >= 1000.

@@ -25,4 +25,28 @@ export interface IHandlerOptions {
 	 * @default false
 	 */
 	serial?: boolean;
+
+	/**
+	 * At most `max` starts of this type per `per` milliseconds. Over entity storage the limit is
+	 * per node (a sliding window of the last `per` ms); on the native PostgreSQL backend it is
+	 * also across every node, by a counter in the database (a fixed window of `per` ms per type,
+	 * so up to twice `max` may start around a window boundary). Tasks over the limit wait; nothing
+	 * fails.
+	 */
+	rateLimit?: IRateLimit;
+}
+
+/**
+ * A rate limit: at most max starts per per milliseconds.
+ */
+export interface IRateLimit {
+	/**
+	 * Starts allowed per window, integer >= 1.
+	 */
+	max: number;
+
+	/**
+	 * The window, milliseconds, integer >= 1.
+	 */
+	per: number;
 }

@@ -123,7 +123,10 @@ export function retryDelay(
 	const failed = Math.max(1, task.attempts ?? 1);
 	// 2^(failed - 1) overflows to Infinity past 1023 doublings: the cap bounds it either way.
 	const ceiling = Math.min(cap, base * 2 ** (failed - 1));
-	return Math.floor(Math.min(Math.max(random(), 0), 1 - Number.EPSILON) * ceiling);
+	const draw = random();
+	// A draw outside [0, 1) (or NaN) is clamped into it, so the wait is never negative or NaN.
+	const unit = draw >= 0 ? Math.min(draw, 1 - Number.EPSILON) : 0;
+	return Math.floor(unit * ceiling);
 }
 
 /**

@@ -4,6 +4,8 @@ import type { BackgroundTask } from "../entities/backgroundTask.js";
 import type { ITaskExecutor } from "../execution/ITaskExecutor.js";
 import type { ITaskSource, QueuedTask } from "../store/ITaskSource.js";
 import type { TaskLog } from "../utils/taskLog.js";
+import { NodeMetrics } from "./nodeMetrics.js";
+import { dueAt } from "./rules.js";
 import { TaskFeed } from "./taskFeed.js";
 import { TaskQueue, toRef, type ITaskRef } from "./taskQueue.js";
 import type { IRegisteredHandler, ISchedulerSettings } from "./schedulerModels.js";
@@ -120,6 +122,12 @@ export class Scheduler {
 	private readonly _feed: TaskFeed;
 
 	/**
+	 * What this node measures of its own work, for statistics().
+	 * @internal
+	 */
+	private readonly _metrics = new NodeMetrics();
+
+	/**
 	 * The share of batchSize below which a queue is refilled. A claiming source refills at half,
 	 * so its next batch is claimed while the queue still holds work for the time a claim takes
 	 * (measured: at a quarter, workers waited for most claims); a reading one at a quarter.
@@ -175,7 +183,8 @@ export class Scheduler {
 			this.createExecutor(),
 			this.settings,
 			this.log,
-			this._timers
+			this._timers,
+			this._metrics
 		);
 		this._sourceOpen = false;
 		try {
@@ -298,12 +307,34 @@ export class Scheduler {
 			return false;
 		}
 		if (this.source.claimsOnFetch) {
-			// A shared database: the task is claimed by whichever instance fetches it first.
-			this.wake(task.type);
+			// A shared database: the task is claimed by whichever instance fetches it first. One due
+			// later (startAfter) is queued here and claimed on its own when it falls due, unless
+			// another node's fetch or poll took it first.
+			if (dueAt(task) > Date.now()) {
+				this.offer(queue, toRef(task));
+			} else {
+				this.wake(task.type);
+			}
 		} else {
 			this.offer(queue, toRef(task));
 		}
 		return true;
+	}
+
+	/**
+	 * This node's own figures: tasks running, finished in the last minute, start latency.
+	 * @returns The figures.
+	 */
+	public statistics(): {
+		running: number;
+		completedLastMinute: number;
+		startLatency: { p50?: number; p99?: number; samples: number };
+	} {
+		let running = 0;
+		for (const queue of this._order) {
+			running += queue.running.size;
+		}
+		return { running, ...this._metrics.snapshot(Date.now()) };
 	}
 
 	/**
@@ -402,11 +433,23 @@ export class Scheduler {
 		if (queue.running.size >= queue.handler.concurrency) {
 			return Number.POSITIVE_INFINITY;
 		}
-		const next = queue.peek();
+		const next = queue.peek(now);
 		if (!next) {
 			return Number.POSITIVE_INFINITY;
 		}
-		return Math.max(next.due, queue.lastStart + this.settings.taskInterval, now - 1);
+		let ready = Math.max(next.due, queue.lastStart + this.settings.taskInterval, now - 1);
+		const limit = queue.handler.rateLimit;
+		if (limit) {
+			// A sliding window on this node: the oldest of the last max starts must have left it.
+			const starts = queue.recentStarts;
+			while (starts.length > 0 && starts[0] <= now - limit.per) {
+				starts.shift();
+			}
+			if (starts.length >= limit.max) {
+				ready = Math.max(ready, starts[starts.length - limit.max] + limit.per);
+			}
+		}
+		return ready;
 	}
 
 	/**
@@ -416,8 +459,11 @@ export class Scheduler {
 	 * @internal
 	 */
 	private startNext(queue: TaskQueue, now: number): void {
-		const ref = queue.take() as ITaskRef;
+		const ref = queue.take(now) as ITaskRef;
 		queue.lastStart = now;
+		if (queue.handler.rateLimit) {
+			queue.recentStarts.push(now);
+		}
 		this._inFlight++;
 		const runner = this._runner as TaskRunner;
 		const session = this._session;

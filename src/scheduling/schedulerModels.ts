@@ -1,6 +1,7 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
 import type { IBackgroundTask } from "@twin.org/background-task-models";
+import type { IRateLimit } from "../models/IHandlerOptions.js";
 
 /**
  * A registered handler with its effective per-type options.
@@ -35,6 +36,11 @@ export interface IRegisteredHandler {
 	 * One task at a time across every node sharing the store (concurrency is then 1).
 	 */
 	serial: boolean;
+
+	/**
+	 * At most max starts per per ms of the type, if set.
+	 */
+	rateLimit?: IRateLimit;
 }
 
 /**
@@ -65,6 +71,11 @@ export interface ISchedulerSettings {
 	 * Retry delay for tasks created without one, ms.
 	 */
 	retryInterval: number;
+
+	/**
+	 * The cap of an exponential retry delay for tasks created without one, ms.
+	 */
+	retryMaxInterval: number;
 
 	/**
 	 * How often storage is polled, ms.

@@ -48,11 +48,17 @@ export class TaskFeed {
 		// A shared database claims what it returns: no more than the room in the bounded local
 		// queue, and for a serial type one task, only while none of it is held here.
 		const serial = queue.handler.serial;
-		const limit = !this.source.claimsOnFetch
+		// A rate-limited type claims no more than one window's starts: more would sit leased in
+		// the local queue while other nodes could start them.
+		const bound = !this.source.claimsOnFetch
 			? this.settings.batchSize
 			: serial
-				? 1 - queue.size - queue.running.size
-				: this.settings.batchSize - queue.size;
+				? 1 - queue.running.size
+				: Math.min(
+						this.settings.batchSize,
+						queue.handler.rateLimit?.max ?? Number.POSITIVE_INFINITY
+					);
+		const limit = this.source.claimsOnFetch ? bound - queue.size : bound;
 		if (limit <= 0) {
 			// No room (a serial type's task is held or running here): no scan runs, nothing to
 			// repeat; a freed slot asks again.

@@ -28,11 +28,17 @@ export interface ITaskRef {
 	 * Insertion order (last tie-break), so tasks created in one millisecond keep their order.
 	 */
 	seq: number;
+
+	/**
+	 * Among due tasks, higher first (absent in storage: 0).
+	 */
+	priority: number;
 }
 
 /**
- * The in-memory view of one type's runnable tasks: a min-heap ordered by due time, then creation
- * time, then insertion order.
+ * The in-memory view of one type's runnable tasks: two heaps, one of tasks not yet due (by due
+ * time, creation time, insertion order) and one of due tasks (by priority, higher first, then
+ * the same order). With every priority 0 (the default), tasks start in due order as before.
  *
  * The view may be partial. `horizon` says how far it is complete: every active task of this type
  * with due <= horizon is either queued or running. A full scan sets it to Infinity; a scan that
@@ -64,6 +70,12 @@ export class TaskQueue {
 	 * When a task of this type last started, epoch ms.
 	 */
 	public lastStart = Number.NEGATIVE_INFINITY;
+
+	/**
+	 * When the type's recent starts happened, ascending, epoch ms: the sliding window of its rate
+	 * limit (kept only when it has one).
+	 */
+	public readonly recentStarts: number[] = [];
 
 	/**
 	 * True while a scan for this type is in flight.
@@ -98,10 +110,17 @@ export class TaskQueue {
 	public scanRetryAt = 0;
 
 	/**
-	 * The heap (heap-js), ordered by due, then created, then insertion.
+	 * Tasks not yet due (heap-js), ordered by due, then created, then insertion.
 	 * @internal
 	 */
-	private readonly _heap = new Heap<ITaskRef>(compare);
+	private readonly _waiting = new Heap<ITaskRef>(compare);
+
+	/**
+	 * Due tasks (heap-js), ordered by priority (higher first), then as _waiting. A task moves here
+	 * from _waiting when it falls due, so a high priority not yet due never holds back a due task.
+	 * @internal
+	 */
+	private readonly _ready = new Heap<ITaskRef>(compareReady);
 
 	/**
 	 * The live ref of each queued id.
@@ -148,34 +167,56 @@ export class TaskQueue {
 	 */
 	public push(ref: ITaskRef): void {
 		this._live.set(ref.id, ref);
-		this._heap.push(ref);
+		if (ref.due <= Date.now()) {
+			this._ready.push(ref);
+		} else {
+			this._waiting.push(ref);
+		}
 	}
 
 	/**
-	 * The earliest live task, without removing it.
-	 * @returns The ref or undefined.
+	 * The task to start next: the highest priority among the due ones, else the earliest due,
+	 * without removing it.
+	 * @param now The current time, epoch ms.
+	 * @returns The task, or undefined when none is queued.
 	 */
-	public peek(): ITaskRef | undefined {
-		let top = this._heap.peek();
-		while (top && this._live.get(top.id) !== top) {
-			this._heap.pop();
-			top = this._heap.peek();
+	public peek(now: number = Date.now()): ITaskRef | undefined {
+		let waiting = this.top(this._waiting);
+		while (waiting && waiting.due <= now) {
+			this._waiting.pop();
+			this._ready.push(waiting);
+			waiting = this.top(this._waiting);
 		}
-		return top;
+		return this.top(this._ready) ?? waiting;
 	}
 
 	/**
 	 * Take the earliest live task and mark it running.
 	 * @returns The ref or undefined.
 	 */
-	public take(): ITaskRef | undefined {
-		const ref = this.peek();
+	public take(now: number = Date.now()): ITaskRef | undefined {
+		const ref = this.peek(now);
 		if (ref) {
-			this._heap.pop();
+			(this._ready.peek() === ref ? this._ready : this._waiting).pop();
 			this._live.delete(ref.id);
 			this.running.add(ref.id);
 		}
 		return ref;
+	}
+
+	/**
+	 * The live top of a heap, dropping stale refs (replaced or dropped) on the way.
+	 * @param heap The heap.
+	 * @returns The live top.
+	 * @internal
+	 */
+	private top(heap: Heap<ITaskRef>): ITaskRef | undefined {
+		let top = heap.peek();
+		while (top && this._live.get(top.id) !== top) {
+			heap.pop();
+			top = heap.peek();
+		}
+		return top;
 	}
 
 	/**
@@ -198,7 +239,8 @@ export class TaskQueue {
 	 * Forget everything (used when the scheduler restarts: storage is the source of truth).
 	 */
 	public clear(): void {
-		this._heap.clear();
+		this._waiting.clear();
+		this._ready.clear();
 		this._live.clear();
 		this.running.clear();
 		this.arrivedDuringScan.length = 0;
@@ -222,6 +264,16 @@ function compare(a: ITaskRef, b: ITaskRef): number {
 }
 
 /**
+ * The order of due tasks: priority (higher first), then the queue order.
+ * @param a A task.
+ * @param b Another task.
+ * @returns Negative when a goes first.
+ */
+function compareReady(a: ITaskRef, b: ITaskRef): number {
+	return b.priority - a.priority || compare(a, b);
+}
+
+/**
  * Insertion counter for queue order.
  */
 let nextSeq = 0;
@@ -232,7 +284,13 @@ let nextSeq = 0;
  * @returns The ref.
  */
 export function toRef(
-	task: Pick<BackgroundTask, "id" | "dateNextProcess" | "dateCreated">
+	task: Pick<BackgroundTask, "id" | "dateNextProcess" | "dateCreated" | "priority">
 ): ITaskRef {
-	return { id: task.id, due: dueAt(task), created: Date.parse(task.dateCreated), seq: nextSeq++ };
+	return {
+		id: task.id,
+		due: dueAt(task),
+		created: Date.parse(task.dateCreated),
+		seq: nextSeq++,
+		priority: task.priority ?? 0
+	};
 }

@@ -9,7 +9,14 @@ import type { BackgroundTask } from "../entities/backgroundTask.js";
  */
 export type QueuedTask = Pick<
 	BackgroundTask,
-	"id" | "type" | "threadId" | "status" | "dateNextProcess" | "dateCreated" | "dateModified"
+	| "id"
+	| "type"
+	| "threadId"
+	| "status"
+	| "dateNextProcess"
+	| "dateCreated"
+	| "dateModified"
+	| "priority"
 >;
 
 /**
