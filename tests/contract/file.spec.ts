@@ -8,7 +8,13 @@ import { FileEntityStorageConnector } from "@twin.org/entity-storage-connector-f
 import { afterAll, describe, expect, test } from "vitest";
 import type { BackgroundTask } from "../../src/index.js";
 import { createConnector, waitForStatus } from "../helpers/harness.js";
-import { CONTRACT_HANDLERS, storageContract, storedTask } from "./storageContract.js";
+import { queueContract } from "./queueContract.js";
+import {
+	CONTRACT_HANDLERS,
+	storageContract,
+	storedTask,
+	type IStorageBackend
+} from "./storageContract.js";
 
 const root = mkdtempSync(join(tmpdir(), "twin-bg-file-"));
 let dirCount = 0;
@@ -33,7 +39,10 @@ async function file(
 	return storage;
 }
 
-storageContract("file", { fresh: async () => file() });
+const BACKEND: IStorageBackend = { fresh: async () => file() };
+
+storageContract("file", BACKEND);
+queueContract("file", BACKEND);
 
 describe("file connector behaviours", () => {
 	test("overlapping calls lose writes (the behaviour the store serialises calls for)", async () => {

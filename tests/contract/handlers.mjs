@@ -63,3 +63,14 @@ export async function waitForRelease(engineCloneData, payload) {
 export async function identity(engineCloneData, payload) {
 	return payload;
 }
+
+/**
+ * Append "<label> <start time ms>" to payload.log and return the label.
+ * @param {unknown} engineCloneData Unused.
+ * @param {{ log: string; label: string }} payload The payload.
+ * @returns {Promise<string>} The label.
+ */
+export async function record(engineCloneData, payload) {
+	appendFileSync(payload.log, `${payload.label} ${Date.now()}\n`);
+	return payload.label;
+}

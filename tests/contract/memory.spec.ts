@@ -5,7 +5,8 @@ import { MemoryEntityStorageConnector } from "@twin.org/entity-storage-connector
 import { describe, expect, test } from "vitest";
 import type { BackgroundTask } from "../../src/index.js";
 import { createConnector, waitForStatus } from "../helpers/harness.js";
-import { CONTRACT_HANDLERS, storageContract } from "./storageContract.js";
+import { queueContract } from "./queueContract.js";
+import { CONTRACT_HANDLERS, storageContract, type IStorageBackend } from "./storageContract.js";
 
 /**
  * A fresh in-memory storage.
@@ -15,7 +16,10 @@ function memory(): MemoryEntityStorageConnector<BackgroundTask> {
 	return new MemoryEntityStorageConnector<BackgroundTask>({ entitySchema: "BackgroundTask" });
 }
 
-storageContract("memory", { fresh: async () => memory() });
+const BACKEND: IStorageBackend = { fresh: async () => memory() };
+
+storageContract("memory", BACKEND);
+queueContract("memory", BACKEND);
 
 describe("memory connector behaviours", () => {
 	test("get returns live references to stored objects, and the connector never changes one", async () => {

@@ -8,7 +8,8 @@ import { PostgreSqlEntityStorageConnector } from "@twin.org/entity-storage-conne
 import { beforeEach } from "vitest";
 import type { BackgroundTask } from "../../src/index.js";
 import { usePostgres, type ITestPostgres } from "../setup/postgres.js";
-import { storageContract } from "./storageContract.js";
+import { queueContract } from "./queueContract.js";
+import { storageContract, type IStorageBackend } from "./storageContract.js";
 
 const NATIVE_SQL = new URL("../../docs/background-task.postgresql-native.sql", import.meta.url);
 const TABLE = "native_contract";
@@ -33,7 +34,7 @@ function pg(): ITestPostgres {
 	return server;
 }
 
-storageContract("native postgresql", {
+const BACKEND: IStorageBackend = {
 	fresh: async () => {
 		if (!created) {
 			// The shipped definition, under this suite's table name.
@@ -68,4 +69,7 @@ storageContract("native postgresql", {
 			heartbeatInterval: 300
 		}
 	})
-});
+};
+
+storageContract("native postgresql", BACKEND);
+queueContract("native postgresql", BACKEND);

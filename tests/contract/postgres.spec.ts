@@ -16,7 +16,13 @@ import {
 	usePostgres,
 	type ITestPostgres
 } from "../setup/postgres.js";
-import { CONTRACT_HANDLERS, storageContract, storedTask } from "./storageContract.js";
+import { queueContract } from "./queueContract.js";
+import {
+	CONTRACT_HANDLERS,
+	storageContract,
+	storedTask,
+	type IStorageBackend
+} from "./storageContract.js";
 
 const postgresServer = usePostgres();
 let server: ITestPostgres | undefined;
@@ -99,14 +105,17 @@ async function columnTypes(table: string): Promise<{ [column: string]: string }>
 	return Object.fromEntries(rows.map(r => [r.column_name, r.data_type]));
 }
 
-storageContract("postgresql", {
+const BACKEND: IStorageBackend = {
 	fresh: async () => {
 		// One connector (one connection pool) over the shipped table, emptied for each test.
 		await pg().sql.unsafe(`TRUNCATE ${TABLE_NAME}`);
 		shared ??= connectorFor(TABLE_NAME);
 		return shared;
 	}
-});
+};
+
+storageContract("postgresql", BACKEND);
+queueContract("postgresql", BACKEND);
 
 describe("postgresql connector behaviours", () => {
 	test("the test table is the shipped definition: BIGINT retainUntil, DOUBLE PRECISION numbers", async () => {
