@@ -22,22 +22,25 @@ const SHUTDOWN_TIMEOUT_MS = 5000;
 const NODE_IDENTITY = "demo-node";
 
 /**
- * Count a type's tasks that are pending or processing in storage.
+ * Count each type's tasks that are pending or processing in storage, with getStatistics.
  * @param {import("../dist/types/index.js").EntityStorageBackgroundTaskConnector} connector The connector.
- * @param {string} type The type.
- * @returns {Promise<number>} The count.
+ * @param {string[]} types The types.
+ * @returns {Promise<{ [type: string]: number }>} The counts.
  */
-async function countUnfinished(connector, type) {
-	let count = 0;
-	for (const status of ["pending", "processing"]) {
-		let cursor;
-		do {
-			const page = await connector.query(type, status, undefined, undefined, cursor, 1000);
-			count += page.entities.length;
-			cursor = page.cursor;
-		} while (cursor !== undefined);
-	}
-	return count;
+async function countUnfinished(connector, types) {
+	const { types: counts } = await connector.getStatistics();
+	return Object.fromEntries(
+		types.map(type => [type, (counts[type]?.pending ?? 0) + (counts[type]?.processing ?? 0)])
+	);
+}
+
+/**
+ * Milliseconds for the summary.
+ * @param {number | undefined} ms The value.
+ * @returns {string} The text.
+ */
+function formatMs(ms) {
+	return ms === undefined ? "-" : `${ms} ms`;
 }
 
 /**
@@ -123,10 +126,12 @@ async function runNode(options, server) {
 	});
 
 	// Tasks left unfinished by a previous run on a durable store are resumed, not created again.
-	const resumed = {};
-	for (const t of types) {
-		resumed[t.type] = store.durable ? await countUnfinished(connector, t.type) : 0;
-	}
+	const resumed = store.durable
+		? await countUnfinished(
+				connector,
+				types.map(t => t.type)
+			)
+		: Object.fromEntries(types.map(t => [t.type, 0]));
 	const resumedTotal = Object.values(resumed).reduce((a, b) => a + b, 0);
 	const toCreate = resumedTotal > 0 ? 0 : options.tasks;
 
@@ -250,13 +255,15 @@ async function runNode(options, server) {
 	if (outcome === "interrupted") {
 		say(`\nCtrl-C: stopping, waiting up to ${SHUTDOWN_TIMEOUT_MS / 1000} s for running tasks...`);
 	}
+	// This node's own figures from the connector, while it still runs.
+	const nodeFigures = await connector.getStatistics();
 	await connector.stop(NODE_IDENTITY);
 	const elapsed = Date.now() - runStart;
 
-	const unfinished = {};
-	for (const t of types) {
-		unfinished[t.type] = await countUnfinished(connector, t.type);
-	}
+	const unfinished = await countUnfinished(
+		connector,
+		types.map(t => t.type)
+	);
 	const remaining = Object.values(unfinished).reduce((a, b) => a + b, 0);
 
 	say();
@@ -265,6 +272,9 @@ async function runNode(options, server) {
 	);
 	say(summaryTable([...stats.values()], unfinished));
 	say("start = time from a task's creation to its first start (tasks created in this run)");
+	say(
+		`getStatistics(): ${nodeFigures.completedLastMinute} finished in the last minute, start latency (due to start) p50 ${formatMs(nodeFigures.startLatency.p50)}, p99 ${formatMs(nodeFigures.startLatency.p99)} over ${nodeFigures.startLatency.samples} starts`
+	);
 	if (remaining > 0) {
 		if (store.durable) {
 			say(`${remaining} tasks remain for the next run: run the same command again to resume them.`);

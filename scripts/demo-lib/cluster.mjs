@@ -597,6 +597,29 @@ export async function runNodes(options, server, say) {
 				nodeRows
 			)
 		);
+		// What the connector itself reports (getStatistics on each node just before it stopped).
+		const first = nodes.finals.find(f => f.statistics)?.statistics;
+		if (first) {
+			const totals = {};
+			for (const counts of Object.values(first.types)) {
+				for (const [status, count] of Object.entries(counts)) {
+					totals[status] = (totals[status] ?? 0) + count;
+				}
+			}
+			say(
+				`getStatistics(): the table held ${Object.entries(totals)
+					.map(([status, count]) => `${count} ${status}`)
+					.join(", ")} when the first node stopped`
+			);
+			for (const [i, f] of nodes.finals.entries()) {
+				const st = f.statistics;
+				if (st) {
+					say(
+						`  node ${i + 1}: ${st.completedLastMinute} finished in its last minute, start latency p50 ${duration(st.startLatency.p50)}, p99 ${duration(st.startLatency.p99)} (${st.startLatency.samples} starts)`
+					);
+				}
+			}
+		}
 		say(
 			"attempts = starts the node's connector reported; executions = lines the handlers wrote to the " +
 				"node's execution log; from other nodes = tasks created on another node that this node ran " +

@@ -145,9 +145,19 @@ function stop() {
 	stopping ??= (async () => {
 		// A creation in progress ends after its batch of 100.
 		await creating?.catch(() => undefined);
+		// The connector's own account, while it still runs: counts of the table by status (one
+		// grouped query) and this node's finished tasks and start latency over the last minute.
+		const statistics = await connector?.getStatistics().catch(() => undefined);
 		await connector?.stop(`demo-node-${options.node}`);
 		clearInterval(progressTimer);
-		await send({ type: "final", counts, latencies, perTask: [...perTask], createdIds });
+		await send({
+			type: "final",
+			counts,
+			latencies,
+			perTask: [...perTask],
+			createdIds,
+			statistics
+		});
 		if (process.connected) {
 			process.disconnect();
 		}
