@@ -180,36 +180,44 @@ export class EntityStorageTaskSource implements ITaskSource {
 	}
 
 	/**
-	 * Store a new task.
+	 * Store a new task; with a dedupKey, only while no task of its type and key is pending or
+	 * processing (else that task's id is returned). Correct within this instance, under a lock per
+	 * type and key: the entity-storage interface has no conditional insert, so two instances on
+	 * one store could each store a task with the same key. This source supports one instance per
+	 * store anyway (one node per store); the native PostgreSQL backend dedups across nodes.
 	 * @param task The task.
-	 * @returns The task's id (TODO: dedupKey).
+	 * @returns The id of the task stored, or of the active task with its type and dedupKey.
+	 * @throws GeneralError queueColumnMissing when a queue option is used on a store without its
+	 * column (a PostgreSQL table made before them: docs/background-task.postgresql-migrate.sql).
 	 */
 	public async insert(task: BackgroundTask): Promise<string> {
-		await this._store.insert(task);
-		return task.id;
+		return this._store.insertDeduped(task);
 	}
 
 	/**
-	 * Store new tasks (TODO: batch where the connector allows).
+	 * Store new tasks: one write per task (the entity-storage interface has no batch write), a few
+	 * in flight at once where the connector allows overlapping calls, one at a time on the file
+	 * connector. Not atomic. Tasks with a dedupKey are not deduplicated here (callers dedup
+	 * through insert).
 	 * @param tasks The tasks.
 	 */
 	public async insertMany(tasks: BackgroundTask[]): Promise<void> {
-		for (const task of tasks) {
-			await this._store.insert(task);
-		}
+		await this._store.insertMany(tasks);
 	}
 
 	/**
-	 * Count tasks per type and status (TODO: bounded scan).
+	 * Count tasks per type and status by a scan bounded by maxScan tasks (the entity-storage
+	 * interface has no grouped count): reads only each task's type and status; a store holding
+	 * more tasks (of the type, when given) than maxScan gives partial counts and complete=false.
 	 * @param type Only this type.
 	 * @param maxScan The most tasks read.
-	 * @returns The counts.
+	 * @returns The counts, and complete=false when the scan stopped at its bound.
 	 */
 	public async counts(
 		type: string | undefined,
 		maxScan: number
 	): Promise<{ counts: { [type: string]: { [status: string]: number } }; complete: boolean }> {
-		return { counts: {}, complete: true };
+		return this._store.counts(type, maxScan);
 	}
 
 	/**

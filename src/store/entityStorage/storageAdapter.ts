@@ -1,9 +1,10 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
-import { Coerce } from "@twin.org/core";
+import { BaseError, Coerce, GeneralError, Is, type IError } from "@twin.org/core";
 import { SortDirection, type EntityCondition } from "@twin.org/entity";
 import type { IEntityStorageConnector } from "@twin.org/entity-storage-models";
-import { QUEUE_PROPERTIES, type BackgroundTask } from "../../entities/backgroundTask.js";
+import type { BackgroundTask } from "../../entities/backgroundTask.js";
+import { QUEUE_PROPERTIES } from "../../entities/queueProperties.js";
 
 /**
  * The storage connector as the task store uses it, with every workaround for the known behaviour
@@ -16,9 +17,14 @@ import { QUEUE_PROPERTIES, type BackgroundTask } from "../../entities/background
  * - calls to a connector that cannot take overlapping calls run one at a time (see call): the file
  *   connector rewrites its whole file on every write and loses data when calls overlap;
  * - every query sorts by id last, so the order is total (see BY_ID): the PostgreSQL connector pages
- *   by OFFSET, and pages of an order with ties repeat some rows and skip others;
+ *   by OFFSET, and pages of an order with ties repeat some rows and skip others; except on the
+ *   in-memory and file connectors, whose stable in-process sort already keeps ties in the order
+ *   tasks were stored (see STABLE_ORDER_CONNECTORS);
  * - a JSON string or boolean in an object column is written JSON-encoded for the PostgreSQL
- *   connector (see toStorage), which parses every such value that reads back as a string.
+ *   connector (see toStorage), which parses every such value that reads back as a string;
+ * - a table made before this package's queue properties existed has no columns for them: a task
+ *   written with one fails with a clear error naming the column and the migration (see set), and
+ *   a scan that selects one drops it and retries (see TaskStore.scanActive).
  * The rule that every query carries a single condition (the PostgreSQL connector numbers
  * placeholders wrongly with two or more) is enforced by the type of query's condition argument.
  */
@@ -43,6 +49,12 @@ export class StorageAdapter {
 	private readonly _encodeScalars: (keyof BackgroundTask)[];
 
 	/**
+	 * The sort keys appended to every query's: id, unless the connector's order is total already.
+	 * @internal
+	 */
+	private readonly _lastSort: (typeof BY_ID)[];
+
+	/**
 	 * The last storage call queued while calls run one at a time.
 	 * @internal
 	 */
@@ -56,6 +68,7 @@ export class StorageAdapter {
 		const properties = storage.getSchema().properties ?? [];
 		this._properties = properties.map(p => p.property as keyof BackgroundTask);
 		this._serialise = SERIAL_CONNECTORS.has(storage.CLASS_NAME);
+		this._lastSort = STABLE_ORDER_CONNECTORS.has(storage.CLASS_NAME) ? [] : [BY_ID];
 		this._encodeScalars = STRING_PARSING_CONNECTORS.has(storage.CLASS_NAME)
 			? properties
 					.filter(p => p.type === "object" || p.type === "array")
@@ -64,11 +77,31 @@ export class StorageAdapter {
 	}
 
 	/**
+	 * Whether storage calls run one at a time (the file connector): writes issued together gain
+	 * nothing from being issued at once.
+	 * @returns True when calls are serialised.
+	 */
+	public get serialised(): boolean {
+		return this._serialise;
+	}
+
+	/**
 	 * Write a task (insert or replace).
 	 * @param task The task; not retained.
+	 * @throws GeneralError queueColumnMissing when the task has a queue property whose column the
+	 * store lacks (a table made before this package's queue options).
 	 */
 	public async set(task: BackgroundTask): Promise<void> {
-		await this.call(async () => this.storage.set(this.toStorage(task)));
+		const row = this.toStorage(task);
+		try {
+			await this.call(async () => this.storage.set(row));
+		} catch (err) {
+			const column = missingColumn(err);
+			if (column !== undefined && QUEUE_PROPERTIES.has(column) && row[column] !== undefined) {
+				throw queueColumnMissing(column, err);
+			}
+			throw err;
+		}
 	}
 
 	/**
@@ -89,7 +122,7 @@ export class StorageAdapter {
 	}
 
 	/**
-	 * Query with at most one condition; id is appended as the last sort key.
+	 * Query with at most one condition; id is appended as the last sort key (see BY_ID).
 	 * @param condition The single condition, or none.
 	 * @param sort The sort keys.
 	 * @param properties The properties to read, default all.
@@ -105,7 +138,7 @@ export class StorageAdapter {
 		pageSize?: number
 	): Promise<{ entities: BackgroundTask[]; cursor?: string }> {
 		const page = await this.call(async () =>
-			this.storage.query(condition, [...sort, BY_ID], properties, cursor, pageSize)
+			this.storage.query(condition, [...sort, ...this._lastSort], properties, cursor, pageSize)
 		);
 		return {
 			entities: page.entities.map(e => fromStorage(e as BackgroundTask) as BackgroundTask),
@@ -186,9 +219,114 @@ export const SCAN_PROPERTIES = [
 ] as const satisfies readonly (keyof BackgroundTask)[];
 
 /**
+ * Columns a scan reads when the store has them: this package's queue properties the scheduler
+ * orders by. A table made before they existed lacks their columns, and the PostgreSQL connector
+ * fails a query that selects a missing column, so the scan drops one the store reports missing
+ * and reads without it (see TaskStore.scanActive).
+ */
+export const OPTIONAL_SCAN_PROPERTIES = [
+	"priority"
+] as const satisfies readonly (keyof BackgroundTask)[];
+
+/**
  * A task as a scan reads it: the scheduling columns only.
  */
-export type ScannedTask = Pick<BackgroundTask, (typeof SCAN_PROPERTIES)[number]>;
+export type ScannedTask = Pick<BackgroundTask, (typeof SCAN_PROPERTIES)[number]> &
+	Partial<Pick<BackgroundTask, (typeof OPTIONAL_SCAN_PROPERTIES)[number]>>;
+
+/**
+ * The source named in this folder's errors: "entityStorageTaskSource.<key>".
+ */
+export const ERROR_SOURCE = "EntityStorageTaskSource";
+
+/**
+ * The migration that adds the queue properties' columns to an existing PostgreSQL table.
+ */
+const MIGRATION = "docs/background-task.postgresql-migrate.sql";
+
+/**
+ * The messages of a missing column, the column name captured (see missingColumn).
+ */
+const MISSING_COLUMN_PATTERNS: readonly RegExp[] = [
+	/column "([^"]+)"(?: of relation "[^"]+")? does not exist/i,
+	/unknown column '(?:[^'.]+\.)?([^'.]+)'/i,
+	/no such column: (?:\w+\.)?(\w+)/i,
+	/has no column named (\w+)/i,
+	/undefined column name (\w+)/i
+];
+
+/**
+ * The messages of a write refused by a unique index: PostgreSQL, MySQL, SQLite, MongoDB.
+ */
+const UNIQUE_VIOLATION_PATTERNS: readonly RegExp[] = [
+	/duplicate key value violates unique constraint/i,
+	/duplicate entry .* for key/i,
+	/unique constraint failed/i,
+	/E11000 duplicate key/i
+];
+
+/**
+ * The messages of an error and its inner errors.
+ * @param err The error.
+ * @returns The messages, outermost first.
+ */
+function errorMessages(err: unknown): string[] {
+	const messages: string[] = [];
+	try {
+		for (let e: IError | undefined = BaseError.fromError(err).toJsonObject(); e; e = e.inner) {
+			if (Is.stringValue(e.message)) {
+				messages.push(e.message);
+			}
+		}
+	} catch {
+		// An error that cannot be read is of no known kind.
+	}
+	return messages;
+}
+
+/**
+ * Whether a storage error says a write was refused by a unique index.
+ * @param err The error a storage call threw.
+ * @returns True for a unique violation.
+ */
+export function isUniqueViolation(err: unknown): boolean {
+	return errorMessages(err).some(m => UNIQUE_VIOLATION_PATTERNS.some(p => p.test(m)));
+}
+
+/**
+ * The column a storage error says does not exist, from the messages of the error and its inner
+ * errors: PostgreSQL (`column "x" does not exist`, `column "x" of relation "t" does not exist`),
+ * MySQL (`Unknown column 'x'`), SQLite (`no such column: x`, `has no column named x`) and
+ * Cassandra/ScyllaDB (`Undefined column name x`).
+ * @param err The error a storage call threw.
+ * @returns The column name, or undefined when the error is of another kind.
+ */
+export function missingColumn(err: unknown): keyof BackgroundTask | undefined {
+	for (const message of errorMessages(err)) {
+		for (const pattern of MISSING_COLUMN_PATTERNS) {
+			const match = pattern.exec(message);
+			if (match) {
+				return match[1] as keyof BackgroundTask;
+			}
+		}
+	}
+	return undefined;
+}
+
+/**
+ * The error for a queue option used on a store without its column.
+ * @param column The missing column.
+ * @param err The storage error.
+ * @returns The error, naming the column and the migration.
+ */
+export function queueColumnMissing(column: string, err: unknown): GeneralError {
+	return new GeneralError(
+		ERROR_SOURCE,
+		"queueColumnMissing",
+		{ column, migration: MIGRATION },
+		err
+	);
+}
 
 /**
  * The last sort key of every query: ids are unique, so the order is total and a cursor walks each
@@ -197,6 +335,18 @@ export type ScannedTask = Pick<BackgroundTask, (typeof SCAN_PROPERTIES)[number]>
  * differently for each page, so pages repeated some tasks and skipped others.
  */
 const BY_ID = { property: "id", sortDirection: SortDirection.Ascending } as const;
+
+/**
+ * Connectors (by CLASS_NAME) that sort in process with a stable sort over their stored array
+ * (TWIN's EntitySorter, Array.prototype.sort) and page by an index into it: ties keep the order
+ * the tasks were stored in, so the order is total without id, and tasks created in the same
+ * millisecond (common on the in-memory connector) are scanned, queued and run in creation order
+ * rather than in the order of their random ids.
+ */
+const STABLE_ORDER_CONNECTORS: ReadonlySet<string> = new Set([
+	"MemoryEntityStorageConnector",
+	"FileEntityStorageConnector"
+]);
 
 /**
  * Connectors (by CLASS_NAME) whose calls must not overlap: the file connector read-modify-writes
@@ -227,7 +377,15 @@ function fromStorage(stored: BackgroundTask | undefined): BackgroundTask | undef
 			delete task[key];
 		}
 	}
-	for (const key of ["retryInterval", "retriesRemaining", "retainFor", "retainUntil"] as const) {
+	for (const key of [
+		"retryInterval",
+		"retriesRemaining",
+		"retainFor",
+		"retainUntil",
+		"priority",
+		"retryMaxInterval",
+		"attempts"
+	] as const) {
 		if (task[key] !== undefined) {
 			task[key] = Coerce.number(task[key]);
 		}

@@ -7,6 +7,10 @@ import type { IEntityStorageConnector } from "@twin.org/entity-storage-models";
 import type { BackgroundTask } from "../../entities/backgroundTask.js";
 import { KeyedLock } from "./keyedLock.js";
 import {
+	isUniqueViolation,
+	missingColumn,
+	OPTIONAL_SCAN_PROPERTIES,
+	queueColumnMissing,
 	SCAN_PROPERTIES,
 	StorageAdapter,
 	type ScannedTask,
@@ -14,10 +18,21 @@ import {
 } from "./storageAdapter.js";
 
 /**
- * Tasks read per page while sweeping: large pages, since every page of the in-memory connector
- * sorts the whole store.
+ * Tasks read per page while sweeping or counting: large pages, since every page of the in-memory
+ * connector sorts the whole store.
  */
 const SWEEP_PAGE_SIZE = 1000;
+
+/**
+ * Tasks read per page while looking for the active task of a dedupKey: the key's tasks are few
+ * (one active, and the final ones still retained).
+ */
+const DEDUP_PAGE_SIZE = 100;
+
+/**
+ * Writes in flight at once while storing a batch on a connector that takes overlapping calls.
+ */
+const INSERT_WINDOW = 16;
 
 /**
  * Every storage operation on tasks: insert, read, claim, settle, update, remove, query, scan and
@@ -46,10 +61,26 @@ export class TaskStore {
 	private readonly _lock = new KeyedLock();
 
 	/**
+	 * Serialises inserts of one type and dedupKey.
+	 * @internal
+	 */
+	private readonly _dedupLock = new KeyedLock();
+
+	/**
 	 * The storage connector, with the connector workarounds.
 	 * @internal
 	 */
 	private readonly _storage: StorageAdapter;
+
+	/**
+	 * The columns scans read: SCAN_PROPERTIES and those OPTIONAL_SCAN_PROPERTIES the store has not
+	 * reported missing.
+	 * @internal
+	 */
+	private _scanProperties: (keyof BackgroundTask)[] = [
+		...SCAN_PROPERTIES,
+		...OPTIONAL_SCAN_PROPERTIES
+	];
 
 	/**
 	 * Create a new TaskStore.
@@ -65,6 +96,112 @@ export class TaskStore {
 	 */
 	public async insert(task: BackgroundTask): Promise<void> {
 		await this._storage.set(task);
+	}
+
+	/**
+	 * Store a new task unless it has a dedupKey and a task of the same type and key is pending or
+	 * processing: then that task's id is returned and nothing is written.
+	 *
+	 * Correct within this instance: the look-up and the write run under a lock per type and key,
+	 * so concurrent creates here with one key store one task. The entity-storage interface has no
+	 * conditional insert, so two instances on one store could each store one; this source
+	 * supports one instance per store anyway (see EntityStorageTaskSource), and the native
+	 * PostgreSQL backend dedups in one statement. Where the store refuses the write by a unique
+	 * index (the shipped PostgreSQL table's partial index on type and dedupKey of active tasks),
+	 * the refused write means another writer stored the key's task first: its id is returned.
+	 * @param task The task, owned by the store from now on.
+	 * @returns The id of the task stored, or of the active task with its type and dedupKey.
+	 * @throws GeneralError queueColumnMissing when the store has no dedupKey column (a PostgreSQL
+	 * table made before this package's queue options: run the migration).
+	 */
+	public async insertDeduped(task: BackgroundTask): Promise<string> {
+		const key = task.dedupKey;
+		if (key === undefined) {
+			await this.insert(task);
+			return task.id;
+		}
+		return this._dedupLock.run(`${task.type}\u0000${key}`, async () => {
+			const active = await this.findActive(task.type, key);
+			if (active !== undefined) {
+				return active;
+			}
+			try {
+				await this.insert(task);
+			} catch (err) {
+				const winner = isUniqueViolation(err) ? await this.findActive(task.type, key) : undefined;
+				if (winner === undefined) {
+					throw err;
+				}
+				return winner;
+			}
+			return task.id;
+		});
+	}
+
+	/**
+	 * Store new tasks. The entity-storage interface has no batch write, so this is one write per
+	 * task: issued in order, a few at a time on a connector that takes overlapping calls, one at a
+	 * time on one that does not (the file connector, which rewrites its whole file per write). Not
+	 * atomic: when a write fails, the tasks before it (and some issued with it) are stored and the
+	 * error is thrown.
+	 * @param tasks The tasks, owned by the store from now on.
+	 */
+	public async insertMany(tasks: BackgroundTask[]): Promise<void> {
+		const window = this._storage.serialised ? 1 : INSERT_WINDOW;
+		for (let i = 0; i < tasks.length; i += window) {
+			// Settled, not raced: when a write fails, the call ends with no write still in flight.
+			const results = await Promise.allSettled(
+				tasks.slice(i, i + window).map(async t => this._storage.set(t))
+			);
+			const failed = results.find(r => r.status === "rejected");
+			if (failed) {
+				throw failed.reason;
+			}
+		}
+	}
+
+	/**
+	 * Count tasks per type and status by a bounded scan: pages of tasks (all, or one type's by a
+	 * single condition) reading only "type" and "status", stopping once maxScan tasks were read.
+	 * The counts are a snapshot only as far as the store's paging is: tasks created, changed or
+	 * removed during the scan may be counted under an old status, missed or counted twice (the
+	 * PostgreSQL connector pages by OFFSET). Each page costs what a page of the connector costs
+	 * (the in-memory and file connectors sort the whole store per page), hence the bound.
+	 * @param type Only this type, when set.
+	 * @param maxScan The most tasks read.
+	 * @returns The counts, and complete=false when tasks beyond the first maxScan exist.
+	 */
+	public async counts(
+		type: string | undefined,
+		maxScan: number
+	): Promise<{ counts: { [type: string]: { [status: string]: number } }; complete: boolean }> {
+		const condition = Is.stringValue(type) ? equals("type", type) : undefined;
+		const counts: { [type: string]: { [status: string]: number } } = {};
+		const bound = Math.max(0, Math.floor(maxScan));
+		let read = 0;
+		let cursor: string | undefined;
+		do {
+			const left = bound - read;
+			// One more than is left: a task beyond the bound says complete=false, whatever the
+			// connector's cursor (some return one after a page that ended exactly at the last task).
+			const page = await this._storage.query(
+				condition,
+				[],
+				["type", "status"],
+				cursor,
+				Math.min(SWEEP_PAGE_SIZE, left + 1)
+			);
+			for (const task of page.entities) {
+				if (read === bound) {
+					return { counts, complete: false };
+				}
+				read++;
+				const byStatus = (counts[task.type] ??= {});
+				byStatus[task.status] = (byStatus[task.status] ?? 0) + 1;
+			}
+			cursor = page.cursor;
+		} while (Is.stringValue(cursor));
+		return { counts, complete: true };
 	}
 
 	/**
@@ -229,13 +366,7 @@ export class TaskStore {
 		const tasks: ScannedTask[] = [];
 		let cursor: string | undefined;
 		do {
-			const page = await this._storage.query(
-				condition,
-				[{ property: "dateNextProcess", sortDirection: SortDirection.Ascending }],
-				[...SCAN_PROPERTIES],
-				cursor,
-				limit
-			);
+			const page = await this.scanPage(condition, cursor, limit);
 			for (const task of page.entities) {
 				if (!Is.stringValue(task.dateNextProcess)) {
 					return { tasks, complete: true };
@@ -292,6 +423,84 @@ export class TaskStore {
 			removed += gone ? 1 : 0;
 		}
 		return removed;
+	}
+
+	/**
+	 * One page of a scan, by due date, reading the scan's columns. A queue column the store
+	 * reports missing (a PostgreSQL table made before this package's queue options) is dropped from
+	 * this instance's scans and the page read again at once; any other error is thrown.
+	 * @param condition The scan's single condition.
+	 * @param cursor The page's cursor.
+	 * @param pageSize The page size.
+	 * @returns The page.
+	 * @internal
+	 */
+	private async scanPage(
+		condition: SingleCondition,
+		cursor: string | undefined,
+		pageSize: number
+	): Promise<{ entities: BackgroundTask[]; cursor?: string }> {
+		do {
+			const properties = this._scanProperties;
+			try {
+				return await this._storage.query(
+					condition,
+					[{ property: "dateNextProcess", sortDirection: SortDirection.Ascending }],
+					[...properties],
+					cursor,
+					pageSize
+				);
+			} catch (err) {
+				const column = missingColumn(err);
+				if (
+					column === undefined ||
+					!properties.includes(column) ||
+					!(OPTIONAL_SCAN_PROPERTIES as readonly string[]).includes(column)
+				) {
+					throw err;
+				}
+				this._scanProperties = this._scanProperties.filter(p => p !== column);
+			}
+		} while (true);
+	}
+
+	/**
+	 * The id of a pending or processing task of a type with a dedupKey. One condition (the key),
+	 * reading only id, type and status; type and status are checked here.
+	 * @param type The task type.
+	 * @param key The dedupKey.
+	 * @returns The active task's id, or undefined when there is none.
+	 * @throws GeneralError queueColumnMissing when the store has no dedupKey column.
+	 * @internal
+	 */
+	private async findActive(type: string, key: string): Promise<string | undefined> {
+		let cursor: string | undefined;
+		do {
+			let page: { entities: BackgroundTask[]; cursor?: string };
+			try {
+				page = await this._storage.query(
+					equals("dedupKey", key),
+					[],
+					["id", "type", "status"],
+					cursor,
+					DEDUP_PAGE_SIZE
+				);
+			} catch (err) {
+				if (missingColumn(err) === "dedupKey") {
+					throw queueColumnMissing("dedupKey", err);
+				}
+				throw err;
+			}
+			const active = page.entities.find(
+				t =>
+					t.type === type && (t.status === TaskStatus.Pending || t.status === TaskStatus.Processing)
+			);
+			if (active) {
+				return active.id;
+			}
+			cursor = page.cursor;
+		} while (Is.stringValue(cursor));
+		return undefined;
 	}
 
 	/**
