@@ -181,6 +181,39 @@ export function queueContract(name: string, backend: IStorageBackend): void {
 			await waitForStatus(connector, fresh2, [TaskStatus.Success]);
 		});
 
+		test("dedupKey and retry(): a failed task comes back only while no other task holds its key", async () => {
+			const { connector, start } = await fresh();
+			const counter = scratchFile("dedup-retry");
+			await connector.registerHandler("queue-dedup-retry", CONTRACT_HANDLERS, "failTimes");
+			await start();
+			const failed = await connector.create(
+				"queue-dedup-retry",
+				{ counter, failures: 100 },
+				{ dedupKey: "r", retainFor: -1 }
+			);
+			await waitForStatus(connector, failed, [TaskStatus.Failed]);
+			await connector.unregisterHandler("queue-dedup-retry");
+			const holder = await connector.create(
+				"queue-dedup-retry",
+				{ n: 2 },
+				{
+					dedupKey: "r",
+					retainFor: -1
+				}
+			);
+			expect(holder).not.toBe(failed);
+			// The key is held by a pending task: the failed one stays failed.
+			await connector.retry(failed);
+			expect((await connector.get(failed))?.status).toBe(TaskStatus.Failed);
+			// Once the holder is final, retry() brings the failed task back, and it holds the key.
+			await connector.cancel(holder);
+			await connector.retry(failed);
+			expect((await connector.get(failed))?.status).toBe(TaskStatus.Pending);
+			expect(
+				await connector.create("queue-dedup-retry", { n: 3 }, { dedupKey: "r", retainFor: -1 })
+			).toBe(failed);
+		});
+
 		test("createMany: ids in payload order, each stored as create stores it, all run; dedupKey refused with nothing written", async () => {
 			const { connector, storage, start } = await fresh();
 			const payloads = Array.from({ length: 60 }, (_, i) => (i % 3 === 0 ? `text-${i}` : { i }));

@@ -248,7 +248,7 @@ export class EntityStorageTaskSource implements ITaskSource {
 	 * @returns The task as written or undefined.
 	 */
 	public async retry(id: string, nowMs: number): Promise<BackgroundTask | undefined> {
-		return this._store.update(id, t => retriedNow(t, nowMs));
+		return this._store.retry(id, t => retriedNow(t, nowMs));
 	}
 
 	/**

@@ -139,6 +139,31 @@ export class TaskStore {
 	}
 
 	/**
+	 * Change a task for retry(): as update, except that a failed task with a dedupKey is left
+	 * alone while another task of its type and key is pending or processing (that task stands for
+	 * it, as it would for a create), so a key never has two active tasks.
+	 * @param id The task id.
+	 * @param change The change (rules.retriedNow).
+	 * @returns The task as written, or undefined when nothing changed.
+	 */
+	public async retry(
+		id: string,
+		change: (task: BackgroundTask) => BackgroundTask | undefined
+	): Promise<BackgroundTask | undefined> {
+		const current = await this.get(id);
+		const key = current?.dedupKey;
+		if (!current || key === undefined || current.status !== TaskStatus.Failed) {
+			return this.update(id, change);
+		}
+		return this._dedupLock.run(`${current.type}\u0000${key}`, async () => {
+			if ((await this.findActive(current.type, key)) !== undefined) {
+				return undefined;
+			}
+			return this.update(id, change);
+		});
+	}
+
+	/**
 	 * Store new tasks. The entity-storage interface has no batch write, so this is one write per
 	 * task: issued in order, a few at a time on a connector that takes overlapping calls, one at a
 	 * time on one that does not (the file connector, which rewrites its whole file per write). Not
