@@ -1,14 +1,37 @@
+-- Bring an existing background task table up to date. Safe to run on a table that is already
+-- correct, and more than once.
+--
+-- The queue options' columns (priority, deduplication, retry backoff, attempts), all nullable: a
+-- task created without an option leaves its column NULL, so existing rows need no change.
+ALTER TABLE background_task
+	ADD COLUMN IF NOT EXISTS "priority" INTEGER NULL,
+	ADD COLUMN IF NOT EXISTS "dedupKey" TEXT NULL,
+	ADD COLUMN IF NOT EXISTS "retryBackoff" TEXT NULL,
+	ADD COLUMN IF NOT EXISTS "retryMaxInterval" DOUBLE PRECISION NULL,
+	ADD COLUMN IF NOT EXISTS "attempts" INTEGER NULL;
 -- Fix a background task table that the PostgreSQL connector's bootstrap created (INTEGER
--- "retainUntil", REAL numbers). Safe to run on a table that is already correct.
+-- "retainUntil", REAL numbers).
 ALTER TABLE background_task
 	ALTER COLUMN "retainUntil" TYPE BIGINT,
 	ALTER COLUMN "retryInterval" TYPE DOUBLE PRECISION,
 	ALTER COLUMN "retriesRemaining" TYPE DOUBLE PRECISION,
-	ALTER COLUMN "retainFor" TYPE DOUBLE PRECISION;
--- For the native PostgreSQL backend (config.postgresql): its two nullable lease columns and its
--- claim index. The backend adds them itself at start() when they are missing; run these lines
--- beforehand to keep DDL out of a node's start. Both paths keep working on the table afterwards.
+	ALTER COLUMN "retainFor" TYPE DOUBLE PRECISION,
+	ALTER COLUMN "retryMaxInterval" TYPE DOUBLE PRECISION;
+-- For the native PostgreSQL backend (config.postgresql): its two nullable lease columns, its claim
+-- index (by priority, then due date; it replaces the claim index of earlier versions), the dedup
+-- index and the table of rate-limit windows. The backend adds them itself at start() when they
+-- are missing; run these lines beforehand to keep DDL out of a node's start. Both paths keep
+-- working on the table afterwards. The dedup index cannot be made while two active (pending or
+-- processing) tasks of one type share a dedupKey.
 ALTER TABLE background_task
 	ADD COLUMN IF NOT EXISTS "leaseOwner" TEXT NULL,
 	ADD COLUMN IF NOT EXISTS "leaseExpires" BIGINT NULL;
-CREATE INDEX IF NOT EXISTS background_task_claim ON background_task ("type", "threadId", "dateNextProcess", "dateCreated", "id");
+DROP INDEX IF EXISTS background_task_claim;
+CREATE INDEX IF NOT EXISTS background_task_claim_priority ON background_task ("type", "threadId", (COALESCE("priority", 0)) DESC, "dateNextProcess", "dateCreated", "id");
+CREATE UNIQUE INDEX IF NOT EXISTS background_task_dedup ON background_task ("type", "dedupKey") WHERE "dedupKey" IS NOT NULL AND "dateNextProcess" IS NOT NULL;
+CREATE TABLE IF NOT EXISTS background_task_rate (
+	"type" TEXT NOT NULL,
+	"windowStart" BIGINT NOT NULL,
+	"count" INTEGER NOT NULL,
+	PRIMARY KEY ("type", "windowStart")
+);

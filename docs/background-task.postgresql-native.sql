@@ -1,8 +1,9 @@
 -- The background task table for the native PostgreSQL backend (config.postgresql), as the backend
 -- creates it at start() when it is missing. The columns are those of the BackgroundTask entity, as
 -- in background-task.postgresql.sql, so the rows stay readable through TWIN's PostgreSQL
--- entity-storage connector and a node can move between the two paths; two nullable columns are
--- the backend's own:
+-- entity-storage connector and a node can move between the two paths. The five queue columns
+-- ("priority" to "attempts") are the entity's optional properties, NULL for a task created without
+-- the option. Two nullable columns are the backend's own:
 --   "leaseOwner"   the id of the node session that claimed a processing task;
 --   "leaseExpires" when that claim ends, epoch milliseconds on the database's clock (renewed by the
 --                  owner's heartbeat; an expired claim is taken over by any node).
@@ -26,15 +27,35 @@ CREATE TABLE IF NOT EXISTS "background_task" (
 	"result" JSONB NULL,
 	"error" JSONB NULL,
 	"leaseOwner" TEXT NULL,
-	"leaseExpires" BIGINT NULL
+	"leaseExpires" BIGINT NULL,
+	"priority" INTEGER NULL,
+	"dedupKey" TEXT NULL,
+	"retryBackoff" TEXT NULL,
+	"retryMaxInterval" DOUBLE PRECISION NULL,
+	"attempts" INTEGER NULL
 );
 -- A due-task sample by thread (noHandler report) and the retained-task sweep.
 CREATE INDEX IF NOT EXISTS "background_task_thread_due" ON "background_task" ("threadId", "dateNextProcess", "id");
 CREATE INDEX IF NOT EXISTS "background_task_retain" ON "background_task" ("retainUntil");
--- The native backend's claim: due tasks of one type and thread, in due order (ties: creation, id),
--- read in index order up to the batch size without a sort.
-CREATE INDEX IF NOT EXISTS "background_task_claim" ON "background_task" ("type", "threadId", "dateNextProcess", "dateCreated", "id");
--- Every claim and settle updates every index, so no other index is created: the type and status
--- indexes of background-task.postgresql.sql cost about a fifth of the throughput (see
--- docs/performance.md). A node that also queries by status a lot may add this one:
+-- The native backend's claim: due tasks of one type and thread in claim order (highest priority
+-- first, NULL as 0; then due date, creation, id), read in index order up to the batch size
+-- without a sort.
+CREATE INDEX IF NOT EXISTS "background_task_claim_priority" ON "background_task" ("type", "threadId", (COALESCE("priority", 0)) DESC, "dateNextProcess", "dateCreated", "id");
+-- Deduplication: at most one active (pending or processing) task per type and dedupKey, so a
+-- create with a dedupKey is one atomic statement across nodes (INSERT ... ON CONFLICT). A task has
+-- a "dateNextProcess" exactly while it is pending or processing; the condition names that column
+-- rather than "status" so that claims, which change the status, can stay HOT updates.
+CREATE UNIQUE INDEX IF NOT EXISTS "background_task_dedup" ON "background_task" ("type", "dedupKey") WHERE "dedupKey" IS NOT NULL AND "dateNextProcess" IS NOT NULL;
+-- Rate limits (registerHandler's rateLimit) across nodes: starts taken per type in the current
+-- fixed window (its start, epoch ms on the database's clock); the sweep removes windows that are
+-- over.
+CREATE TABLE IF NOT EXISTS "background_task_rate" (
+	"type" TEXT NOT NULL,
+	"windowStart" BIGINT NOT NULL,
+	"count" INTEGER NOT NULL,
+	PRIMARY KEY ("type", "windowStart")
+);
+-- Every settle updates every index (and so does a claim that cannot be a HOT update), so no other
+-- index is created: the type and status indexes of background-task.postgresql.sql cost about a
+-- fifth of the throughput (see docs/performance.md). A node that also queries by status a lot may add this one:
 -- CREATE INDEX IF NOT EXISTS "background_task_status_created" ON "background_task" ("status", "dateCreated", "id");

@@ -19,7 +19,14 @@ CREATE TABLE IF NOT EXISTS background_task (
 	"status" TEXT NOT NULL,
 	"payload" JSONB NULL,
 	"result" JSONB NULL,
-	"error" JSONB NULL
+	"error" JSONB NULL,
+	-- The queue options (priority, dedupKey, retryBackoff, retryMaxInterval; attempts counted for
+	-- tasks that record them): written only when set, NULL otherwise.
+	"priority" INTEGER NULL,
+	"dedupKey" TEXT NULL,
+	"retryBackoff" TEXT NULL,
+	"retryMaxInterval" DOUBLE PRECISION NULL,
+	"attempts" INTEGER NULL
 );
 -- The connector's queries: a type's tasks by due date, a thread's tasks by due date, tasks by
 -- status, and the retained-task sweep.

@@ -112,7 +112,7 @@ describe("table", () => {
 			leaseOwner: "text null",
 			leaseExpires: "bigint null"
 		});
-		expect(Object.keys(made.columns).length).toBe(18);
+		expect(Object.keys(made.columns).length).toBe(23);
 		expect(Object.keys(made.indexes).sort()).toEqual(
 			[`${pg.table()}_pkey`, ...PostgresStatements.indexNames(pg.table())].sort()
 		);
@@ -141,7 +141,7 @@ describe("table", () => {
 			leaseOwner: "text null",
 			leaseExpires: "bigint null"
 		});
-		expect(Object.keys(await indexes(pg.table()))).toContain(`${pg.table()}_claim`);
+		expect(Object.keys(await indexes(pg.table()))).toContain(`${pg.table()}_claim_priority`);
 		expect(await first.source.get(old.id)).toEqual(old);
 		const second = await pg.open();
 		expect(second.entries).toEqual([]);

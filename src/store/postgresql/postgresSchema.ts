@@ -2,13 +2,18 @@
 // SPDX-License-Identifier: Apache-2.0.
 import { GeneralError } from "@twin.org/core";
 import type { Sql } from "postgres";
-import { quoteIdentifier } from "./postgresNames.js";
+import { derivedName, quoteIdentifier } from "./postgresNames.js";
 import { PostgresStatements } from "./postgresStatements.js";
 
 /**
  * The class name used as the source of errors.
  */
 const CLASS_NAME = "PostgresTaskSource";
+
+/**
+ * The SQLSTATE of a unique violation.
+ */
+const UNIQUE_VIOLATION = "23505";
 
 /**
  * The column types a table made by TWIN's connector bootstrap has and the types they are changed
@@ -22,7 +27,8 @@ const TYPE_FIXES: { [column: string]: { to: string; from: string[] } } = {
 	},
 	retryInterval: { to: "double precision", from: ["real", "integer", "bigint", "numeric"] },
 	retriesRemaining: { to: "double precision", from: ["real", "integer", "bigint", "numeric"] },
-	retainFor: { to: "double precision", from: ["real", "integer", "bigint", "numeric"] }
+	retainFor: { to: "double precision", from: ["real", "integer", "bigint", "numeric"] },
+	retryMaxInterval: { to: "double precision", from: ["real", "integer", "bigint", "numeric"] }
 };
 
 /**
@@ -44,22 +50,27 @@ const REQUIRED_TYPES: { [column: string]: string } = {
 };
 
 /**
- * Make the table ready: create it with its indexes when missing, add the backend's lease columns
- * and the claim index to an existing table, and fix the column types of a table made by TWIN's
- * connector bootstrap. Runs under a transaction-scoped advisory lock, so nodes starting together
- * do not race on the DDL; every statement is idempotent.
+ * Make the table ready: create it with its indexes and rate table when missing, add the backend's
+ * lease columns, the queue options' columns, the indexes and the rate table to an existing table
+ * (dropping the claim index of earlier versions), and fix the column types of a table made by
+ * TWIN's connector bootstrap. Runs under a transaction-scoped advisory lock, so nodes starting
+ * together do not race on the DDL; every statement is idempotent.
  * @param sql The pool.
  * @param tableName The checked table name.
  * @returns What was changed on an existing table (empty when it was already complete or new).
- * @throws GeneralError tableIncompatible when a column has a type the backend cannot use.
+ * @throws GeneralError tableIncompatible when a column has a type the backend cannot use, or when
+ * active tasks share a type and dedupKey (the dedup index cannot be made).
  */
 export async function ensureTable(sql: Sql, tableName: string): Promise<string[]> {
 	const existing = await columnTypes(sql, tableName);
 	const indexes = await indexNames(sql, tableName);
+	const rateTable = PostgresStatements.rateTableName(tableName);
 	const ready =
 		existing.size > 0 &&
 		missingOrWrong(existing).length === 0 &&
-		PostgresStatements.indexNames(tableName).every(name => indexes.has(name));
+		PostgresStatements.indexNames(tableName).every(name => indexes.has(name)) &&
+		!indexes.has(derivedName(tableName, PostgresStatements.LEGACY_CLAIM_INDEX)) &&
+		(await columnTypes(sql, rateTable)).size > 0;
 	if (ready) {
 		return [];
 	}
@@ -75,7 +86,10 @@ export async function ensureTable(sql: Sql, tableName: string): Promise<string[]
 			if (problem.type !== undefined && fix?.from.includes(problem.type)) {
 				fixes.push(`ALTER COLUMN ${quoteIdentifier(problem.column)} TYPE ${fix.to}`);
 				changes.push(`${problem.column}: ${problem.type} -> ${fix.to}`);
-			} else if (columns.size > 0 && !isLeaseColumn(problem.column)) {
+			} else if (
+				columns.size > 0 &&
+				(problem.type !== undefined || !isAddedColumn(problem.column))
+			) {
 				throw new GeneralError(CLASS_NAME, "tableIncompatible", {
 					table: tableName,
 					column: problem.column,
@@ -85,8 +99,26 @@ export async function ensureTable(sql: Sql, tableName: string): Promise<string[]
 				changes.push(`${problem.column}: added`);
 			}
 		}
+		const legacy = derivedName(tableName, PostgresStatements.LEGACY_CLAIM_INDEX);
+		if (columns.size > 0 && (await indexNames(tx, tableName)).has(legacy)) {
+			changes.push(`${legacy}: replaced by the claim index by priority`);
+		}
 		for (const statement of PostgresStatements.createTable(tableName)) {
-			await tx.unsafe(statement);
+			try {
+				await tx.unsafe(statement);
+			} catch (err) {
+				if ((err as { code?: string }).code === UNIQUE_VIOLATION) {
+					// The dedup index on a table whose active tasks already share a key (written where
+					// nothing enforced it).
+					throw new GeneralError(
+						CLASS_NAME,
+						"tableIncompatible",
+						{ table: tableName, column: "dedupKey", type: "not unique among active tasks" },
+						err
+					);
+				}
+				throw err;
+			}
 		}
 		if (fixes.length > 0) {
 			await tx.unsafe(`ALTER TABLE ${quoteIdentifier(tableName)} ${fixes.join(", ")}`);
@@ -103,11 +135,10 @@ export async function ensureTable(sql: Sql, tableName: string): Promise<string[]
 function missingOrWrong(
 	columns: Map<string, string>
 ): { column: string; type: string | undefined }[] {
-	const expected: { [column: string]: string } = {
-		...REQUIRED_TYPES,
-		leaseOwner: "text",
-		leaseExpires: "bigint"
-	};
+	const expected: { [column: string]: string } = { ...REQUIRED_TYPES };
+	for (const [column, type] of PostgresStatements.ADDED_COLUMNS) {
+		expected[column] = type.toLowerCase();
+	}
 	for (const [column, fix] of Object.entries(TYPE_FIXES)) {
 		expected[column] = fix.to;
 	}
@@ -117,12 +148,12 @@ function missingOrWrong(
 }
 
 /**
- * Is the column one the backend adds itself.
+ * Is the column one the backend adds itself when missing.
  * @param column The column.
- * @returns True for the lease columns.
+ * @returns True for the lease columns and the queue options' columns.
  */
-function isLeaseColumn(column: string): boolean {
-	return column === "leaseOwner" || column === "leaseExpires";
+function isAddedColumn(column: string): boolean {
+	return PostgresStatements.ADDED_COLUMNS.some(([c]) => c === column);
 }
 
 /**

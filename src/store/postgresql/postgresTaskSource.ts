@@ -23,6 +23,7 @@ import {
 	fromRow,
 	jsonParameter,
 	settleEntry,
+	taskRecord,
 	toQueued,
 	type TaskRow
 } from "./rowMapping.js";
@@ -32,6 +33,22 @@ import { SettleBatch } from "./settleBatch.js";
  * The default page size of query(), as TWIN's PostgreSQL connector.
  */
 const DEFAULT_PAGE_SIZE = 40;
+
+/**
+ * The most tasks insertMany sends in one statement (one JSON parameter): about 2 MB of JSON for
+ * small payloads, so a very large batch never builds one huge string.
+ */
+const INSERT_MANY_CHUNK = 10_000;
+
+/**
+ * The SQLSTATE of a unique violation.
+ */
+const UNIQUE_VIOLATION = "23505";
+
+/**
+ * A row of the counts statements (count(*) is a BIGINT: a string).
+ */
+type CountRow = { type: string; status: string; count: string | number };
 
 /**
  * Options for statements run often: prepared once per connection, then one round trip each
@@ -409,17 +426,9 @@ export class PostgresTaskSource implements ITaskSource {
 		serial?: boolean
 	): Promise<IClaimResult> {
 		const sql = this.session();
-		const held = this._held.get(id);
-		if (held?.row !== undefined && !held.lost) {
-			const row = held.row;
-			if (this._leases.isFresh(held) || (await this._leases.reconfirm(sql, id, held))) {
-				held.row = undefined;
-				return { claimed: row };
-			}
-			this._held.delete(id, held);
-		} else if (held) {
-			// Running here already (or its lease lost while it runs): never a second run here.
-			return {};
+		const fetched = await this.takeFetched(sql, id);
+		if (fetched !== undefined) {
+			return fetched;
 		}
 		const owner = this._owner;
 		const leaseAt = performance.now();
@@ -442,6 +451,14 @@ export class PostgresTaskSource implements ITaskSource {
 			this._held.add(task, owner, leaseAt, false);
 			return { claimed: task };
 		}
+		// A fetch of this instance may have taken the row first (a delayed task that came due,
+		// claimed by the scheduler's timer while a poll fetched it): its task is held here once the
+		// fetch ends, and is handed out now, or it would wait unstarted.
+		await Promise.allSettled([...this._fetching]);
+		const taken = await this.takeFetched(sql, id);
+		if (taken?.claimed) {
+			return taken;
+		}
 		const pending = await sql.unsafe<TaskRow[]>(
 			this._statements.pendingOf,
 			[id, threadId],
@@ -452,6 +469,33 @@ export class PostgresTaskSource implements ITaskSource {
 			return { pendingLater: later };
 		}
 		return {};
+	}
+
+	/**
+	 * Hand out a task claimed by fetch and held here unstarted (its lease confirmed in SQL when the
+	 * heartbeat may have missed its expiry).
+	 * @param sql The session pool.
+	 * @param id The task id.
+	 * @returns The claim result when the task is held here (empty when it runs here already or its
+	 * lease is gone), undefined when it is not held.
+	 * @internal
+	 */
+	private async takeFetched(sql: postgres.Sql, id: string): Promise<IClaimResult | undefined> {
+		const held = this._held.get(id);
+		if (held?.row !== undefined && !held.lost) {
+			const row = held.row;
+			if (this._leases.isFresh(held) || (await this._leases.reconfirm(sql, id, held))) {
+				held.row = undefined;
+				return { claimed: row };
+			}
+			this._held.delete(id, held);
+			return undefined;
+		}
+		if (held) {
+			// Running here already (or its lease lost while it runs): never a second run here.
+			return {};
+		}
+		return undefined;
 	}
 
 	/**
@@ -513,9 +557,12 @@ export class PostgresTaskSource implements ITaskSource {
 	}
 
 	/**
-	 * Insert a task and notify every instance, in one statement.
+	 * Insert a task and notify every instance, in one statement. A task with a dedupKey is not
+	 * inserted while a task of its type and key is pending or processing (statements.insertDedup:
+	 * the dedup index decides atomically, across nodes); the id of that task is returned instead and
+	 * nobody is notified.
 	 * @param task The task.
-	 * @returns The task's id.
+	 * @returns The id of the task stored, or of the active task with the same type and key.
 	 */
 	public async insert(task: BackgroundTask): Promise<string> {
 		const sql = await this._pools.db();
@@ -527,46 +574,98 @@ export class PostgresTaskSource implements ITaskSource {
 			return value ?? null;
 		});
 		values.push(this._statements.channel, this._owner);
-		await sql.unsafe(
-			this._statements.insert,
-			values as postgres.ParameterOrJSON<never>[],
+		const params = values as postgres.ParameterOrJSON<never>[];
+		if (task.dedupKey === undefined) {
+			await sql.unsafe(this._statements.insert, params, PREPARED);
+			return task.id;
+		}
+		const rows = await sql.unsafe<{ id: string }[]>(this._statements.insertDedup, params, PREPARED);
+		if (rows.length > 0) {
+			return rows[0].id;
+		}
+		// The active task it conflicted with committed while the statement ran (not in its
+		// snapshot): the upsert returns it, or inserts if it has ended since.
+		const upserted = await sql.unsafe<{ id: string }[]>(
+			this._statements.insertDedupUpsert,
+			params,
 			PREPARED
 		);
-		return task.id;
+		return upserted[0].id;
 	}
 
 	/**
-	 * Insert tasks (TODO: one statement).
+	 * Insert tasks (none with a dedupKey) and notify every instance once per type: one statement
+	 * (the batch as one JSON parameter, statements.insertMany) per INSERT_MANY_CHUNK tasks, the
+	 * chunks of a larger batch in one transaction, so the batch is stored whole or not at all. JSON
+	 * columns are stored exactly as insert() stores them (rowMapping.jsonColumnValue).
 	 * @param tasks The tasks.
 	 */
 	public async insertMany(tasks: BackgroundTask[]): Promise<void> {
-		for (const task of tasks) {
-			await this.insert(task);
+		if (tasks.length === 0) {
+			return;
 		}
+		const sql = await this._pools.db();
+		const statement = this._statements.insertMany;
+		const chunks: string[] = [];
+		for (let i = 0; i < tasks.length; i += INSERT_MANY_CHUNK) {
+			chunks.push(JSON.stringify(tasks.slice(i, i + INSERT_MANY_CHUNK).map(taskRecord)));
+		}
+		const channel = this._statements.channel;
+		if (chunks.length === 1) {
+			await sql.unsafe(statement, [chunks[0], channel, this._owner], PREPARED);
+			return;
+		}
+		await sql.begin(async tx => {
+			for (const chunk of chunks) {
+				await tx.unsafe(statement, [chunk, channel, this._owner], PREPARED);
+			}
+		});
 	}
 
 	/**
-	 * Count tasks per type and status (TODO).
+	 * Count tasks per type and status: one grouped query.
 	 * @param type Only this type.
-	 * @param maxScan Unused: one grouped query.
-	 * @returns The counts.
+	 * @param maxScan Unused: the database counts.
+	 * @returns The counts; always complete.
 	 */
 	public async counts(
 		type: string | undefined,
 		maxScan: number
 	): Promise<{ counts: { [type: string]: { [status: string]: number } }; complete: boolean }> {
-		return { counts: {}, complete: true };
+		const sql = await this._pools.db();
+		const rows =
+			type === undefined
+				? await sql.unsafe<CountRow[]>(this._statements.counts, [], PREPARED)
+				: await sql.unsafe<CountRow[]>(this._statements.countsOfType, [type], PREPARED);
+		const counts: { [type: string]: { [status: string]: number } } = {};
+		for (const row of rows) {
+			counts[row.type] ??= {};
+			counts[row.type][row.status] = Number(row.count);
+		}
+		return { counts, complete: true };
 	}
 
 	/**
-	 * Take one start of a rate-limited type (TODO: shared counter).
+	 * Take one start of a rate-limited type from the counter every node shares: a fixed window of
+	 * per ms on the database's clock, in a table beside the task table (statements.takeStart, one
+	 * statement).
 	 * @param type The task type.
 	 * @param max Starts per window.
 	 * @param per The window, ms.
-	 * @returns 0: granted.
+	 * @returns 0 when granted, else the ms until the window ends (at least 1).
 	 */
 	public async takeStart(type: string, max: number, per: number): Promise<number> {
-		return 0;
+		const rows = await (
+			await this._pools.db()
+		).unsafe<{ granted: number | null; waitMs: string | number }[]>(
+			this._statements.takeStart,
+			[type, max, per],
+			PREPARED
+		);
+		if (rows[0]?.granted !== null && rows[0]?.granted !== undefined) {
+			return 0;
+		}
+		return Math.max(1, Number(rows[0]?.waitMs ?? per));
 	}
 
 	/**
@@ -586,16 +685,30 @@ export class PostgresTaskSource implements ITaskSource {
 	 * notify every instance, in one statement.
 	 * @param id The task id.
 	 * @param nowMs The current time.
-	 * @returns The task as written, or undefined when it was neither pending nor failed.
+	 * @returns The task as written, or undefined when it was neither pending nor failed, or failed
+	 * with a dedupKey that an active task of its type holds.
 	 */
 	public async retry(id: string, nowMs: number): Promise<BackgroundTask | undefined> {
-		const rows = await (
-			await this._pools.db()
-		).unsafe<TaskRow[]>(
-			this._statements.retry,
-			[id, new Date(nowMs).toISOString(), this._statements.channel, this._owner],
-			PREPARED
-		);
+		let rows: TaskRow[];
+		try {
+			rows = await (
+				await this._pools.db()
+			).unsafe<TaskRow[]>(
+				this._statements.retry,
+				[id, new Date(nowMs).toISOString(), this._statements.channel, this._owner],
+				PREPARED
+			);
+		} catch (err) {
+			if (
+				(err as { code?: string }).code === UNIQUE_VIOLATION &&
+				(err as { constraint_name?: string }).constraint_name === this._statements.dedupIndex
+			) {
+				// A failed task with a dedupKey while another task of its type and key is active: it
+				// stays failed (two active tasks with one key are what the key prevents).
+				return undefined;
+			}
+			throw err;
+		}
 		return rows.length > 0 ? fromRow(rows[0]) : undefined;
 	}
 

@@ -6,7 +6,8 @@ import type { ISettleEntry } from "./ISettleEntry.js";
 
 /**
  * The entity's columns, in schema order: what every statement reads back (never the lease
- * columns, which are the backend's own).
+ * columns, which are the backend's own). The last five are the queue options' (nullable, NULL
+ * when the task was created without the option).
  */
 export const TASK_COLUMNS = [
 	"id",
@@ -24,7 +25,12 @@ export const TASK_COLUMNS = [
 	"status",
 	"payload",
 	"result",
-	"error"
+	"error",
+	"priority",
+	"dedupKey",
+	"retryBackoff",
+	"retryMaxInterval",
+	"attempts"
 ] as const satisfies readonly (keyof BackgroundTask)[];
 
 /**
@@ -35,7 +41,15 @@ const JSON_COLUMNS = ["payload", "result", "error"] as const;
 /**
  * The numeric columns; retainUntil (BIGINT) arrives as a string.
  */
-const NUMBER_COLUMNS = ["retryInterval", "retriesRemaining", "retainFor", "retainUntil"] as const;
+const NUMBER_COLUMNS = [
+	"retryInterval",
+	"retriesRemaining",
+	"retainFor",
+	"retainUntil",
+	"priority",
+	"retryMaxInterval",
+	"attempts"
+] as const;
 
 /**
  * A row as postgres.js returns it: JSONB parsed, BIGINT as a string, NULL as null.
@@ -83,7 +97,7 @@ export function fromRow(row: TaskRow): BackgroundTask {
  * @returns The queued view.
  */
 export function toQueued(task: BackgroundTask): QueuedTask {
-	return {
+	const queued: QueuedTask = {
 		id: task.id,
 		type: task.type,
 		threadId: task.threadId,
@@ -92,6 +106,10 @@ export function toQueued(task: BackgroundTask): QueuedTask {
 		dateCreated: task.dateCreated,
 		dateModified: task.dateModified
 	};
+	if (task.priority !== undefined) {
+		queued.priority = task.priority;
+	}
+	return queued;
 }
 
 /**
@@ -122,6 +140,9 @@ export function settleEntry(
 		entry.retainUntil = task.retainUntil;
 		entry.result = jsonColumnValue(task.result);
 		entry.error = jsonColumnValue(task.error);
+		// Unchanged since the claim counted it (rules.claimed), written so the row and the task
+		// agree whatever the claim path.
+		entry.attempts = task.attempts;
 	}
 	return entry;
 }
@@ -145,6 +166,26 @@ export function jsonColumnValue(value: unknown): unknown {
 }
 
 /**
+ * A task as one record of a JSON array parameter read with jsonb_to_recordset (insertMany):
+ * every column set, JSONB columns as the value insert() stores (jsonColumnValue), absent ones
+ * left out (NULL).
+ * @param task The task.
+ * @returns The record.
+ */
+export function taskRecord(task: BackgroundTask): { [column: string]: unknown } {
+	const record: { [column: string]: unknown } = {};
+	for (const column of TASK_COLUMNS) {
+		const value = (JSON_COLUMNS as readonly string[]).includes(column)
+			? jsonColumnValue(task[column])
+			: task[column];
+		if (value !== undefined && value !== null) {
+			record[column] = value;
+		}
+	}
+	return record;
+}
+
+/**
  * The text of a JSONB parameter (sent as text and cast in SQL), or null for NULL.
  * @param value The property value.
  * @returns The JSON text or null.
@@ -155,13 +196,15 @@ export function jsonParameter(value: unknown): string | null {
 }
 
 /**
- * Earliest due first, then oldest, then by id: the claim order.
+ * Highest priority first (absent is 0), then earliest due, then oldest, then by id: the claim
+ * order, as the claim statements' ORDER BY.
  * @param a One task.
  * @param b Another.
  * @returns The comparison.
  */
 export function byClaimOrder(a: BackgroundTask, b: BackgroundTask): number {
 	return (
+		(b.priority ?? 0) - (a.priority ?? 0) ||
 		compare(a.dateNextProcess ?? "", b.dateNextProcess ?? "") ||
 		compare(a.dateCreated, b.dateCreated) ||
 		compare(a.id, b.id)
