@@ -279,8 +279,10 @@ export function queueContract(name: string, backend: IStorageBackend): void {
 				.sort((a, b) => a - b);
 			expect(times).toHaveLength(6);
 			for (let i = 0; i + 2 < times.length; i++) {
-				// The third start after any start comes a window later (a few ms of dispatch jitter aside).
-				expect(times[i + 2] - times[i]).toBeGreaterThanOrEqual(400 - 25);
+				// The third start after any start comes a window later. The window is kept on the
+				// scheduler's dispatch times; a handler logs its start after its claim (and on the native
+				// backend the database counter's round trip), so allow for that delay varying.
+				expect(times[i + 2] - times[i]).toBeGreaterThanOrEqual(400 - 75);
 			}
 		});
 

@@ -1,0 +1,121 @@
+// The queue features across nodes on the native backend: two connectors in one process stand for
+// two nodes (each has its own pools and lease owner). A rate limit holds across both, by the
+// counter in the database; two nodes racing on one dedupKey create one task.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { TaskStatus } from "@twin.org/background-task-models";
+import { afterAll, describe, expect, test } from "vitest";
+import { EntityStorageBackgroundTaskConnector } from "../../src/index.js";
+import { waitFor } from "../helpers/harness.js";
+import { PostgresStatements } from "../../src/store/postgresql/postgresStatements.js";
+import { useSources } from "./helpers.js";
+
+const HANDLERS = new URL("../contract/handlers.mjs", import.meta.url).href;
+const scratch = mkdtempSync(join(tmpdir(), "twin-bg-queue-cluster-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+const { config, server, table } = useSources();
+
+/**
+ * A started connector on the test table.
+ * @param rateLimit The rate limit of the "limited" type.
+ * @returns The connector.
+ */
+async function node(rateLimit?: {
+	max: number;
+	per: number;
+}): Promise<EntityStorageBackgroundTaskConnector> {
+	const connector = new EntityStorageBackgroundTaskConnector({
+		config: {
+			executionMode: "inline",
+			pollInterval: 200,
+			postgresql: { ...config(), leaseTimeout: 2000, heartbeatInterval: 500 }
+		}
+	});
+	await connector.registerHandler("limited", HANDLERS, "record", undefined, {
+		concurrency: 4,
+		rateLimit
+	});
+	await connector.start("test");
+	return connector;
+}
+
+describe("queue features across nodes (native backend)", () => {
+	test("a rate limit holds across two nodes: at most max starts per window in all", async () => {
+		const max = 3;
+		const per = 500;
+		const a = await node({ max, per });
+		const b = await node({ max, per });
+		const log = join(scratch, "rate.log");
+		try {
+			const count = 18;
+			await a.createMany(
+				"limited",
+				Array.from({ length: count }, (_, i) => ({ log, label: `t${i}` })),
+				{ retainFor: -1 }
+			);
+			await waitFor(
+				async () =>
+					(await a.getStatistics("limited")).types.limited?.success === count ? true : undefined,
+				20000,
+				"every task to succeed"
+			);
+			const starts = readFileSync(log, "utf8")
+				.trim()
+				.split("\n")
+				.map(line => Number(line.split(" ")[1]))
+				.sort((x, y) => x - y);
+			expect(starts).toHaveLength(count);
+			// The database counts fixed windows of `per` ms, so any `per` ms span holds at most 2 * max
+			// starts (the end of one window and the start of the next); count / max windows are used,
+			// the first and the last perhaps only at their edges.
+			for (let i = 0; i + 2 * max < starts.length; i++) {
+				expect(starts[i + 2 * max] - starts[i]).toBeGreaterThanOrEqual(per - 25);
+			}
+			expect(starts[starts.length - 1] - starts[0]).toBeGreaterThanOrEqual(
+				(count / max - 2) * per - 50
+			);
+			// The database's own account: every start took one unit of a window's counter, and no
+			// window granted more than max, though both nodes asked (each alone allows max per
+			// window, so two nodes without the shared counter would start 2 * max per window).
+			const windows = await server().sql.unsafe<{ count: number }[]>(
+				`SELECT "count" FROM "${PostgresStatements.rateTableName(table())}" WHERE "type" = 'limited'`
+			);
+			expect(windows.reduce((sum, w) => sum + Number(w.count), 0)).toBe(count);
+			expect(Math.max(...windows.map(w => Number(w.count)))).toBeLessThanOrEqual(max);
+			expect(windows.length).toBeGreaterThanOrEqual(count / max);
+			const rows = await server().sql.unsafe<{ n: string }[]>(
+				`SELECT count(*) AS n FROM "${table()}" WHERE "status" = 'success'`
+			);
+			expect(Number(rows[0].n)).toBe(count);
+		} finally {
+			await a.stop("test");
+			await b.stop("test");
+		}
+	});
+
+	test("two nodes racing on one dedupKey create one task", async () => {
+		const a = await node();
+		const b = await node();
+		try {
+			await a.unregisterHandler("limited");
+			await b.unregisterHandler("limited");
+			const ids = await Promise.all(
+				Array.from({ length: 40 }, async (_, i) =>
+					(i % 2 === 0 ? a : b).create("deduped", { i }, { dedupKey: "same", retainFor: -1 })
+				)
+			);
+			expect(new Set(ids).size).toBe(1);
+			const rows = await server().sql.unsafe<{ id: string; status: string }[]>(
+				`SELECT "id", "status" FROM "${table()}" WHERE "type" = 'deduped'`
+			);
+			expect(rows).toHaveLength(1);
+			expect(rows[0].status).toBe(TaskStatus.Pending);
+			expect(ids[0].endsWith(rows[0].id)).toBe(true);
+		} finally {
+			await a.stop("test");
+			await b.stop("test");
+		}
+	});
+});
