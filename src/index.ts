@@ -2,9 +2,11 @@
 // SPDX-License-Identifier: Apache-2.0.
 export * from "./entities/backgroundTask.js";
 export * from "./entityStorageBackgroundTaskConnector.js";
+export { getTaskContext } from "./execution/taskContext.js";
 export * from "./models/executionMode.js";
 export * from "./models/IEntityStorageBackgroundTaskConnectorConfig.js";
 export * from "./models/IEntityStorageBackgroundTaskConnectorConstructorOptions.js";
 export * from "./models/IHandlerOptions.js";
 export * from "./models/IPostgreSqlBackendConfig.js";
+export * from "./models/ITaskContext.js";
 export * from "./schema.js";

@@ -29,6 +29,7 @@ const VALUE_EXPORTS = [
 	"EntityStorageBackgroundTaskConnector",
 	"ExecutionMode",
 	"RetryBackoff",
+	"getTaskContext",
 	"initSchema"
 ];
 

@@ -30,6 +30,27 @@ export interface IHandlerJob {
 	 * False to call the handler without a payload argument.
 	 */
 	hasPayload: boolean;
+
+	/**
+	 * The task's storage id, for the handler's context (getTaskContext()); a job without it runs
+	 * its handler with no context.
+	 */
+	taskId?: string;
+
+	/**
+	 * The task's type, for the handler's context.
+	 */
+	type?: string;
+
+	/**
+	 * The attempt number, for the handler's context, when the task records its attempts.
+	 */
+	attempt?: number;
+
+	/**
+	 * The retries left if this attempt fails, for the handler's context.
+	 */
+	retriesRemaining?: number;
 }
 
 /**
@@ -45,7 +66,34 @@ export interface ITaskExecutor {
 	run(job: IHandlerJob, timeoutMs?: number): Promise<AttemptOutcome>;
 
 	/**
+	 * stop() ran out of time: fire the abort signal of every handler running, and start no
+	 * handler from now on (run() answers NOT_STARTED for a job whose handler has not been called
+	 * yet, so a task that never ran is left for recovery rather than failed). Nothing is
+	 * terminated: close() does that after the grace.
+	 * @returns The number of jobs in flight (running, or waiting for a worker) when it was called.
+	 */
+	abortAll(): number;
+
+	/**
 	 * Stop every handler still running and release the threads.
 	 */
 	close(): Promise<void>;
 }
+
+/**
+ * How long a handler whose signal fired (its timeout, or stop() past shutdownTimeout) has to end
+ * before its worker is terminated, ms: config.abortGrace's default.
+ */
+export const DEFAULT_ABORT_GRACE_MS = 1000;
+
+/**
+ * The outcome of a job whose handler was never called because abortAll() came first. Returned as
+ * this very object, so the runner can tell it from an attempt's outcome by identity.
+ */
+export const NOT_STARTED: AttemptOutcome = Object.freeze({
+	ok: false,
+	error: Object.freeze({
+		name: "TaskNotStartedError",
+		message: "The connector stopped before the handler was called"
+	})
+}) as AttemptOutcome;

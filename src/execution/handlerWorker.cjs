@@ -14,11 +14,21 @@
  *
  * Plain JavaScript with no dependency on the rest of the package, like handlerWorker.mjs, so the
  * same file serves the ES module and CommonJS builds and the tests.
+ *
+ * It also gives each job the abort state behind its handler's context signal. The pool names a
+ * BroadcastChannel and shares a flag in the worker's workerData (WorkerPoolExecutor); the channel
+ * is opened here as the worker loads, before piscina lets it take a job, and unref'd, so it never
+ * keeps a worker alive. The pool posts { abort: jobId, timeoutMs } when a job times out (after
+ * the worker said its handler started, so the job is registered by then) and { abortAll: true }
+ * when stop() runs out of time, after setting the flag: a job that reaches a worker later, or
+ * one whose worker was not listening yet, sees the flag instead. Nothing is sent on the common
+ * path, where a job ends without an abort.
  */
 "use strict";
 
 const { join } = require("node:path");
 const { pathToFileURL } = require("node:url");
+const { BroadcastChannel, workerData } = require("node:worker_threads");
 
 /**
  * The handler runner, beside this file in every build.
@@ -26,37 +36,104 @@ const { pathToFileURL } = require("node:url");
 const RUNNER_URL = pathToFileURL(join(__dirname, "handlerWorker.mjs")).href;
 
 /**
- * The runner's default export, imported once per thread. The import starts as soon as the worker
- * loads this file, so it overlaps the worker's start-up; a failed import is forgotten so that a
- * later job tries again.
- * @type {Promise<(job: unknown) => Promise<unknown>> | undefined}
+ * What this file uses of the runner module: the runner, and the abort state of a job.
+ * @typedef {{ default: (job: object, abort?: object, started?: unknown) => Promise<unknown>, JobAbort: new () => { abort: (reason: unknown) => void } }} RunnerModule
+ */
+
+/**
+ * The runner module, imported once per thread. The import starts as soon as the worker loads this
+ * file, so it overlaps the worker's start-up; a failed import is forgotten so that a later job
+ * tries again.
+ * @type {Promise<RunnerModule> | undefined}
  */
 let runner = load();
 
 /**
  * Start importing the runner.
- * @returns {Promise<(job: unknown) => Promise<unknown>>} The runner's default export.
+ * @returns {Promise<RunnerModule>} The runner module.
  */
 function load() {
-	const loading = import(RUNNER_URL).then(
-		mod => mod.default,
-		err => {
-			runner = undefined;
-			throw err;
-		}
-	);
+	const loading = import(RUNNER_URL).catch(err => {
+		runner = undefined;
+		throw err;
+	});
 	// Nothing may be waiting yet: the error reaches the job that awaits this promise.
 	loading.catch(() => {});
 	return loading;
 }
 
 /**
+ * The abort side of this worker, when the pool gave it one.
+ * @type {{ flag: Int32Array, running: Map<number, { abort: (reason: unknown) => void }> } | undefined}
+ */
+const aborts = listenForAborts(workerData);
+
+/**
+ * Open the pool's abort channel.
+ * @param {any} data The worker's workerData.
+ * @returns {{ flag: Int32Array, running: Map<number, { abort: (reason: unknown) => void }> } | undefined}
+ *   The abort flag (non-zero once stop() aborted everything) and the abort state (a JobAbort of
+ *   handlerWorker.mjs) of each job running here.
+ */
+function listenForAborts(data) {
+	if (typeof data?.abortChannel !== "string" || !(data.abortFlag instanceof SharedArrayBuffer)) {
+		return undefined;
+	}
+	const state = { flag: new Int32Array(data.abortFlag), running: new Map() };
+	const channel = new BroadcastChannel(data.abortChannel);
+	channel.onmessage = event => {
+		const message = event.data;
+		if (message?.abortAll) {
+			for (const abort of state.running.values()) {
+				abort.abort(stopReason());
+			}
+		} else if (typeof message?.abort === "number") {
+			state.running.get(message.abort)?.abort(timeoutReason(message.timeoutMs));
+		}
+	};
+	channel.unref();
+	return state;
+}
+
+/**
+ * The signal's reason when stop() runs out of time.
+ * @returns {DOMException} The reason.
+ */
+function stopReason() {
+	return new DOMException("The connector is stopping", "AbortError");
+}
+
+/**
+ * The signal's reason when the handler's timeout passes.
+ * @param {number} timeoutMs The timeout.
+ * @returns {DOMException} The reason.
+ */
+function timeoutReason(timeoutMs) {
+	return new DOMException(`The handler did not finish within ${timeoutMs} ms`, "TimeoutError");
+}
+
+/**
  * Run one handler call with the runner.
- * @param {unknown} job The call, as handlerWorker.mjs takes it.
+ * @param {{ jobId: number, started?: unknown }} job The call as handlerWorker.mjs takes it, with
+ *   the pool's number for it and the port to tell when the handler starts.
  * @returns {Promise<unknown>} The runner's envelope.
  */
 module.exports = async function runInWorker(job) {
+	const { jobId, started } = job;
 	runner ??= load();
-	const run = await runner;
-	return run(job);
+	const mod = await runner;
+	// Registered before the runner posts "started" (after which a timeout's message may come);
+	// the flag covers a stop() whose message came before this job was registered.
+	const abort = new mod.JobAbort();
+	if (aborts !== undefined) {
+		aborts.running.set(jobId, abort);
+		if (Atomics.load(aborts.flag, 0) !== 0) {
+			abort.abort(stopReason());
+		}
+	}
+	try {
+		return await mod.default(job, abort, started);
+	} finally {
+		aborts?.running.delete(jobId);
+	}
 };

@@ -9,9 +9,23 @@
  *
  * It never throws: every outcome comes back as an envelope, { ok: true, result } or
  * { ok: false, error }, with the handler's own error name and message kept (a structured clone of
- * a thrown error would lose a custom class name).
+ * a thrown error would lose a custom class name); { ok: false, notStarted: true } when the job's
+ * signal was aborted before its handler was called (stop() ran out of time).
+ *
+ * A job with a taskId runs its handler inside the thread's task context store, so the handler can
+ * call getTaskContext() (src/execution/taskContext.ts); the handler's arguments are the
+ * original's, unchanged.
  */
 import { locateModule } from "./moduleLocator.mjs";
+
+/**
+ * The globalThis key of the thread's task context store: TASK_CONTEXT_KEY of taskContext.ts,
+ * spelled out because this file is plain JavaScript loaded without the rest of the package. The
+ * package's builds (ES module, CommonJS) create the one store under it and this runner uses it.
+ */
+const TASK_CONTEXT_KEY = Symbol.for(
+	"@twin-fast/background-task-connector-entity-storage/taskContext"
+);
 
 /**
  * Imported handler modules by specifier: each module is imported once per thread.
@@ -27,23 +41,166 @@ const handlers = new Map();
 
 /**
  * Run one handler.
- * @param {{ module: string, method: string, engineCloneData?: unknown, payload?: unknown, hasPayload: boolean, started?: import("node:worker_threads").MessagePort }} job
- *   The handler to call and its arguments; `started`, when given, is told when the handler is called.
- * @returns {Promise<{ ok: true, result?: unknown } | { ok: false, error: { name: string, message: string, stack?: string, properties?: Record<string, unknown> } }>}
+ * @param {{ module: string, method: string, engineCloneData?: unknown, payload?: unknown, hasPayload: boolean, taskId?: string, type?: string, attempt?: number, retriesRemaining?: number }} job
+ *   The handler to call and its arguments; the task fields make the handler's context.
+ * @param {JobAbort} [abort] The job's abort state, behind its context's signal.
+ * @param {import("node:worker_threads").MessagePort} [started] Told when the handler is called.
+ * @returns {Promise<{ ok: true, result?: unknown } | { ok: false, notStarted?: true, error: { name: string, message: string, stack?: string, properties?: Record<string, unknown> } }>}
  *   The outcome.
  */
-export default async function runHandler(job) {
+export default async function runHandler(job, abort, started) {
 	try {
 		const handler = await resolveHandler(job.module, job.method);
+		if (abort?.aborted) {
+			// Aborted by stop() before the handler was called: it must not start now.
+			return { ok: false, notStarted: true, error: { name: "TaskNotStartedError", message: "" } };
+		}
 		// Worker mode with a timeout: tell the pool the handler starts now, so its timeout starts
 		// now, not counting the start-up of a fresh worker or the first import of the module.
-		job.started?.postMessage("started");
-		const result = job.hasPayload
-			? await handler(job.engineCloneData, job.payload)
-			: await handler(job.engineCloneData);
+		started?.postMessage("started");
+		// Called exactly as the original calls it: a handler counting its arguments sees 1 or 2.
+		const call = job.hasPayload
+			? () => handler(job.engineCloneData, job.payload)
+			: () => handler(job.engineCloneData);
+		const store = job.taskId === undefined ? undefined : globalThis[TASK_CONTEXT_KEY];
+		const result = await (store === undefined
+			? call()
+			: store.run(new TaskContext(job, abort ?? new JobAbort()), call));
 		return { ok: true, result: toJson(result) };
 	} catch (err) {
 		return { ok: false, error: toErrorObject(err) };
+	}
+}
+
+/**
+ * A handler's context (ITaskContext), read-only. Made only where the thread has a context store:
+ * the package creates it on globalThis as it loads (src/execution/taskContext.ts), whichever
+ * build and copy, so it exists wherever a handler module imported or required the package, and on
+ * the main thread (inline mode). A worker whose handler modules never load the package has none,
+ * and its handlers are called as they were: on Node 20 an AsyncLocalStorage, once used, makes
+ * every promise the thread creates cost more (an async hook runs for each), which a worker whose
+ * handlers cannot ask for their context would pay for nothing.
+ */
+class TaskContext {
+	/**
+	 * The job.
+	 * @type {{ taskId: string, type: string, attempt?: number, retriesRemaining?: number }}
+	 */
+	#job;
+
+	/**
+	 * The job's abort state.
+	 * @type {JobAbort}
+	 */
+	#abort;
+
+	/**
+	 * @param {{ taskId: string, type: string, attempt?: number, retriesRemaining?: number }} job
+	 *   The job.
+	 * @param {JobAbort} abort The job's abort state.
+	 */
+	constructor(job, abort) {
+		this.#job = job;
+		this.#abort = abort;
+	}
+
+	/**
+	 * @returns {string} The task's storage id.
+	 */
+	get taskId() {
+		return this.#job.taskId;
+	}
+
+	/**
+	 * @returns {string} The task's type.
+	 */
+	get type() {
+		return this.#job.type;
+	}
+
+	/**
+	 * @returns {number | undefined} The attempt, when the task records attempts.
+	 */
+	get attempt() {
+		return this.#job.attempt ?? undefined;
+	}
+
+	/**
+	 * @returns {number} The retries left if this attempt fails.
+	 */
+	get retriesRemaining() {
+		return this.#job.retriesRemaining ?? 0;
+	}
+
+	/**
+	 * @returns {AbortSignal} Fires on the timeout and on stop() past shutdownTimeout.
+	 */
+	get signal() {
+		return this.#abort.signal;
+	}
+
+	/**
+	 * The plain fields, for JSON.stringify and logging.
+	 * @returns {{ taskId: string, type: string, attempt?: number, retriesRemaining: number }} The fields.
+	 */
+	toJSON() {
+		return {
+			taskId: this.taskId,
+			type: this.type,
+			attempt: this.attempt,
+			retriesRemaining: this.retriesRemaining
+		};
+	}
+}
+
+/**
+ * One job's abort state. Its AbortSignal is made only when the handler asks for it: an
+ * AbortController costs several microseconds to create on Node 20, more than the rest of a job's
+ * context, and most handlers never look.
+ */
+export class JobAbort {
+	/**
+	 * Whether abort() was called.
+	 * @type {boolean}
+	 */
+	aborted = false;
+
+	/**
+	 * The reason given to abort().
+	 * @type {unknown}
+	 */
+	reason = undefined;
+
+	/**
+	 * The controller, once the signal was asked for.
+	 * @type {AbortController | undefined}
+	 */
+	#controller = undefined;
+
+	/**
+	 * Abort, once: the signal fires now if it exists, or is made aborted when asked for.
+	 * @param {unknown} reason The reason.
+	 */
+	abort(reason) {
+		if (!this.aborted) {
+			this.aborted = true;
+			this.reason = reason;
+			this.#controller?.abort(reason);
+		}
+	}
+
+	/**
+	 * The signal, made on first use.
+	 * @returns {AbortSignal} The signal.
+	 */
+	get signal() {
+		if (this.#controller === undefined) {
+			this.#controller = new AbortController();
+			if (this.aborted) {
+				this.#controller.abort(this.reason);
+			}
+		}
+		return this.#controller.signal;
 	}
 }
 

@@ -1,25 +1,51 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
 import type { AttemptOutcome } from "../scheduling/rules.js";
-import type { IHandlerJob, ITaskExecutor } from "./ITaskExecutor.js";
+import { NOT_STARTED, type IHandlerJob, type ITaskExecutor } from "./ITaskExecutor.js";
 import { fromEnvelope, HANDLER_WORKER_URL, timedOut } from "./outcomes.js";
 
 /**
- * The handler runner's entry point.
+ * A job's abort state (JobAbort of handlerWorker.mjs): its signal is made only if the handler
+ * asks for it.
  */
-type RunHandler = (job: IHandlerJob) => Promise<AttemptOutcome>;
+interface IJobAbort {
+	/**
+	 * Abort, once.
+	 * @param reason The reason.
+	 */
+	abort(reason: unknown): void;
+}
+
+/**
+ * What the inline executor uses of the handler runner module.
+ */
+interface IRunnerModule {
+	/**
+	 * Run one job.
+	 */
+	default: (
+		job: IHandlerJob,
+		abort: IJobAbort
+	) => Promise<AttemptOutcome & { notStarted?: boolean }>;
+
+	/**
+	 * The abort state of a job.
+	 */
+	JobAbort: new () => IJobAbort;
+}
 
 /**
  * Runs handlers on the calling thread with the same runner the workers use. No isolation: a
- * timed-out handler is abandoned (its attempt fails) but keeps running, and a handler that calls
- * process.exit ends the host.
+ * timed-out handler is abandoned (its attempt fails at once) but keeps running, and a handler that
+ * calls process.exit ends the host. Its context's signal fires on the timeout and on abortAll(),
+ * which is all that can end it early.
  */
 export class InlineExecutor implements ITaskExecutor {
 	/**
 	 * The runner, imported on first use.
 	 * @internal
 	 */
-	private _runner?: Promise<RunHandler>;
+	private _runner?: Promise<IRunnerModule>;
 
 	/**
 	 * Pending timeout timers, cleared on close.
@@ -28,32 +54,75 @@ export class InlineExecutor implements ITaskExecutor {
 	private readonly _timers = new Set<NodeJS.Timeout>();
 
 	/**
+	 * The abort state of the jobs in run().
+	 * @internal
+	 */
+	private readonly _running = new Set<IJobAbort>();
+
+	/**
+	 * Set by abortAll(): no handler starts after it.
+	 * @internal
+	 */
+	private _abortedAll = false;
+
+	/**
 	 * Run one handler call.
 	 * @param job The call.
-	 * @param timeoutMs Abandon the handler after this long and fail the attempt.
+	 * @param timeoutMs Abandon the handler after this long (firing its signal) and fail the attempt.
 	 * @returns The outcome.
 	 */
 	public async run(job: IHandlerJob, timeoutMs?: number): Promise<AttemptOutcome> {
-		this._runner ??= import(HANDLER_WORKER_URL.href).then(m => m.default as RunHandler);
-		const running = (await this._runner)(job).then(fromEnvelope);
-		if (timeoutMs === undefined) {
-			return running;
+		this._runner ??= import(HANDLER_WORKER_URL.href) as Promise<IRunnerModule>;
+		const runner = await this._runner;
+		if (this._abortedAll) {
+			return NOT_STARTED;
 		}
-		let timer: NodeJS.Timeout | undefined;
-		const timeout = new Promise<AttemptOutcome>(resolve => {
-			timer = setTimeout(() => resolve(timedOut(timeoutMs)), timeoutMs);
-			this._timers.add(timer);
-		});
+		const abort = new runner.JobAbort();
+		this._running.add(abort);
 		try {
-			return await Promise.race([running, timeout]);
+			const running = runner
+				.default(job, abort)
+				.then(envelope => (envelope.notStarted ? NOT_STARTED : fromEnvelope(envelope)));
+			if (timeoutMs === undefined) {
+				return await running;
+			}
+			let timer: NodeJS.Timeout | undefined;
+			const timeout = new Promise<AttemptOutcome>(resolve => {
+				timer = setTimeout(() => {
+					abort.abort(
+						new DOMException(`The handler did not finish within ${timeoutMs} ms`, "TimeoutError")
+					);
+					resolve(timedOut(timeoutMs));
+				}, timeoutMs);
+				this._timers.add(timer);
+			});
+			try {
+				return await Promise.race([running, timeout]);
+			} finally {
+				clearTimeout(timer);
+				this._timers.delete(timer as NodeJS.Timeout);
+			}
 		} finally {
-			clearTimeout(timer);
-			this._timers.delete(timer as NodeJS.Timeout);
+			this._running.delete(abort);
 		}
 	}
 
 	/**
-	 * Clear timers; handlers still running inline cannot be stopped.
+	 * Fire the signal of every handler running, and start none from now on.
+	 * @returns The number of jobs in flight.
+	 */
+	public abortAll(): number {
+		this._abortedAll = true;
+		const count = this._running.size;
+		for (const abort of this._running) {
+			abort.abort(new DOMException("The connector is stopping", "AbortError"));
+		}
+		return count;
+	}
+
+	/**
+	 * Clear timers; handlers still running inline cannot be stopped (their signals have fired if
+	 * abortAll() ran).
 	 */
 	public async close(): Promise<void> {
 		for (const timer of this._timers) {

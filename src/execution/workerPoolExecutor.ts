@@ -1,9 +1,15 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
-import { MessageChannel } from "node:worker_threads";
+import { randomUUID } from "node:crypto";
+import { BroadcastChannel, MessageChannel, type MessagePort } from "node:worker_threads";
 import { Piscina } from "piscina";
 import type { AttemptOutcome } from "../scheduling/rules.js";
-import type { IHandlerJob, ITaskExecutor } from "./ITaskExecutor.js";
+import {
+	DEFAULT_ABORT_GRACE_MS,
+	NOT_STARTED,
+	type IHandlerJob,
+	type ITaskExecutor
+} from "./ITaskExecutor.js";
 import { failure, fromEnvelope, POOL_WORKER_URL, timedOut } from "./outcomes.js";
 
 /**
@@ -33,12 +39,57 @@ export interface IWorkerPoolOptions {
 	 * DEFAULT_WORKER_IDLE_TIMEOUT_MS.
 	 */
 	workerIdleTimeout?: number;
+
+	/**
+	 * How long a timed-out handler has to end once its signal fired before its worker is
+	 * terminated, ms; defaults to DEFAULT_ABORT_GRACE_MS.
+	 */
+	abortGrace?: number;
 }
 
 /**
- * Runs handlers in a pool of reused worker threads (piscina). A handler that times out is stopped
- * by terminating its worker, which the pool replaces; a worker that exits or runs out of memory
- * fails only the attempt it was running.
+ * A job as the pool's workers receive it (handlerWorker.cjs): the job's own fields, its number on
+ * the abort channel and, with a timeout, the port on which the worker reports the handler's start.
+ * Flat rather than a wrapper, since every property and object costs in the structured clone.
+ */
+interface IPoolTask extends IHandlerJob {
+	/**
+	 * The job's number, its key on the abort channel.
+	 */
+	jobId: number;
+
+	/**
+	 * Told when the handler is called.
+	 */
+	started?: MessagePort;
+}
+
+/**
+ * The abort side of one pool: a BroadcastChannel every worker of the pool opens, named in the
+ * workers' workerData, and a flag shared with them that is set once stop() aborts everything.
+ */
+interface IAbortChannel {
+	/**
+	 * The channel, unref'd (it never keeps the process alive) and closed with the pool.
+	 */
+	channel: BroadcastChannel;
+
+	/**
+	 * The shared flag, non-zero once abortAll() ran.
+	 */
+	flag: Int32Array;
+}
+
+/**
+ * Runs handlers in a pool of reused worker threads (piscina). A handler that times out has its
+ * context's signal fired, and abortGrace to end; if it has not ended by then its worker is
+ * terminated, and the pool replaces it. Either way the attempt fails with the timeout error. A
+ * worker that exits or runs out of memory fails only the attempt it was running.
+ *
+ * The signals reach the workers on one BroadcastChannel per pool (see handlerWorker.cjs): a job
+ * carries only its number, and a message is posted only to abort, so a job that ends normally
+ * costs nothing more. (A MessageChannel per job, the other way to reach one worker, was measured
+ * at about twice the executor's whole cost per job: it is what the timeout path already pays.)
  *
  * No thread exists before it is needed: the pool is created by the first run(), starts workers as
  * jobs need them (up to maxWorkers) and lets each exit after the idle timeout. Inside a TWIN
@@ -74,6 +125,30 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 	private readonly _waiting: (() => void)[] = [];
 
 	/**
+	 * The pool's abort channel, created with the pool.
+	 * @internal
+	 */
+	private _abort?: IAbortChannel;
+
+	/**
+	 * Set by abortAll(): no handler starts after it.
+	 * @internal
+	 */
+	private _abortedAll = false;
+
+	/**
+	 * Jobs in run(), waiting for a worker or running.
+	 * @internal
+	 */
+	private _inFlight = 0;
+
+	/**
+	 * The number of the last job handed to the pool, its key on the abort channel.
+	 * @internal
+	 */
+	private _jobCount = 0;
+
+	/**
 	 * Create the executor; the pool and its threads are created when the first job runs.
 	 * @param options The pool options.
 	 */
@@ -96,16 +171,40 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 	 * @returns The outcome.
 	 */
 	public async run(job: IHandlerJob, timeoutMs?: number): Promise<AttemptOutcome> {
-		await this.acquireWorker();
+		this._inFlight++;
 		try {
-			const pool = this.pool();
-			if (!pool) {
-				return this.workerFailure(new Error("the worker pool is closed"));
+			await this.acquireWorker();
+			try {
+				const pool = this.pool();
+				if (!pool) {
+					return this.workerFailure(new Error("the worker pool is closed"));
+				}
+				if (this._abortedAll) {
+					return NOT_STARTED;
+				}
+				return await this.runInWorker(pool, job, timeoutMs);
+			} finally {
+				this.releaseWorker();
 			}
-			return await this.runInWorker(pool, job, timeoutMs);
 		} finally {
-			this.releaseWorker();
+			this._inFlight--;
 		}
+	}
+
+	/**
+	 * Fire every running handler's signal, and start no handler from now on: a job that has not
+	 * reached its handler (waiting for a worker, or for its worker to start or import the module)
+	 * ends with NOT_STARTED.
+	 * @returns The number of jobs in flight.
+	 */
+	public abortAll(): number {
+		this._abortedAll = true;
+		if (this._abort) {
+			// The flag first: a worker that registers a job after the message was posted sees it.
+			Atomics.store(this._abort.flag, 0, 1);
+			this._abort.channel.postMessage({ abortAll: true });
+		}
+		return this._inFlight;
 	}
 
 	/**
@@ -120,7 +219,10 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 		}
 		const pool = this._pool;
 		this._pool = undefined;
+		const abort = this._abort;
+		this._abort = undefined;
 		await pool?.destroy();
+		abort?.channel.close();
 	}
 
 	/**
@@ -133,16 +235,25 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 		if (this._closed) {
 			return undefined;
 		}
-		this._pool ??= new Piscina({
-			filename: POOL_WORKER_URL.href,
-			minThreads: 0,
-			maxThreads: this.options.maxWorkers,
-			idleTimeout: this.options.workerIdleTimeout ?? DEFAULT_WORKER_IDLE_TIMEOUT_MS,
-			concurrentTasksPerWorker: 1,
-			resourceLimits: this.options.maxWorkerMemoryMb
-				? { maxOldGenerationSizeMb: this.options.maxWorkerMemoryMb }
-				: undefined
-		});
+		if (!this._pool) {
+			// Unique in the process: a connector started inside a worker has a pool of its own.
+			const name = `@twin-fast/background-task-connector-entity-storage/abort/${randomUUID()}`;
+			const flag = new SharedArrayBuffer(4);
+			const channel = new BroadcastChannel(name);
+			channel.unref();
+			this._abort = { channel, flag: new Int32Array(flag) };
+			this._pool = new Piscina({
+				filename: POOL_WORKER_URL.href,
+				minThreads: 0,
+				maxThreads: this.options.maxWorkers,
+				idleTimeout: this.options.workerIdleTimeout ?? DEFAULT_WORKER_IDLE_TIMEOUT_MS,
+				concurrentTasksPerWorker: 1,
+				resourceLimits: this.options.maxWorkerMemoryMb
+					? { maxOldGenerationSizeMb: this.options.maxWorkerMemoryMb }
+					: undefined,
+				workerData: { abortChannel: name, abortFlag: flag }
+			});
+		}
 		return this._pool;
 	}
 
@@ -179,9 +290,13 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 	 * crash) takes a while to start and to import the handler's module, and that must not be
 	 * charged to the handler, which would otherwise fail with a timeout error before it ever ran.
 	 * (A module whose import never finishes is therefore not timed out; stop() still ends it.)
+	 *
+	 * When the timeout passes, the handler's signal fires; a handler that ends within abortGrace
+	 * keeps its worker, one that does not has it terminated. The attempt fails with the timeout
+	 * error either way.
 	 * @param pool The pool.
 	 * @param job The call.
-	 * @param timeoutMs Terminate the worker after this long and fail the attempt.
+	 * @param timeoutMs Fail the attempt after this long, and terminate the worker abortGrace later.
 	 * @returns The outcome.
 	 * @internal
 	 */
@@ -190,28 +305,41 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 		job: IHandlerJob,
 		timeoutMs?: number
 	): Promise<AttemptOutcome> {
+		// The job is the runner's own, made for this call: numbering it in place saves a copy.
+		const task = job as IPoolTask;
+		const jobId = ++this._jobCount;
+		task.jobId = jobId;
 		if (timeoutMs === undefined) {
 			try {
-				return fromEnvelope(await pool.run(job));
+				return this.fromWorker(await pool.run(task));
 			} catch (err) {
 				return this.workerFailure(err);
 			}
 		}
-		const abort = new AbortController();
+		const terminate = new AbortController();
 		const { port1, port2 } = new MessageChannel();
+		task.started = port2;
 		let timer: NodeJS.Timeout | undefined;
 		let settled = false;
+		let expired = false;
+		const grace = this.options.abortGrace ?? DEFAULT_ABORT_GRACE_MS;
 		port1.once("message", () => {
 			if (!settled) {
-				timer = setTimeout(() => abort.abort(), timeoutMs);
+				timer = setTimeout(() => {
+					expired = true;
+					this._abort?.channel.postMessage({ abort: jobId, timeoutMs });
+					timer = setTimeout(() => terminate.abort(), grace);
+				}, timeoutMs);
 			}
 		});
 		try {
-			return fromEnvelope(
-				await pool.run({ ...job, started: port2 }, { signal: abort.signal, transferList: [port2] })
-			);
+			const envelope = await pool.run(task, {
+				signal: terminate.signal,
+				transferList: [port2]
+			});
+			return expired ? timedOut(timeoutMs) : this.fromWorker(envelope);
 		} catch (err) {
-			if (abort.signal.aborted) {
+			if (expired) {
 				return timedOut(timeoutMs);
 			}
 			return this.workerFailure(err);
@@ -220,6 +348,16 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 			clearTimeout(timer);
 			port1.close();
 		}
+	}
+
+	/**
+	 * The outcome of the worker's envelope.
+	 * @param envelope The envelope.
+	 * @returns The outcome, NOT_STARTED when the worker did not call the handler after abortAll().
+	 * @internal
+	 */
+	private fromWorker(envelope: AttemptOutcome & { notStarted?: boolean }): AttemptOutcome {
+		return envelope.notStarted ? NOT_STARTED : fromEnvelope(envelope);
 	}
 
 	/**

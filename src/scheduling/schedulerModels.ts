@@ -93,6 +93,11 @@ export interface ISchedulerSettings {
 	shutdownTimeout: number;
 
 	/**
+	 * How long handlers whose signal fired (stop() past shutdownTimeout) have to end, ms.
+	 */
+	abortGrace: number;
+
+	/**
 	 * Tasks in flight at once across all types.
 	 */
 	globalLimit: number;

@@ -4,7 +4,8 @@ import { TaskStatus } from "@twin.org/background-task-models";
 import { BaseError } from "@twin.org/core";
 import { EngineCoreFactory } from "@twin.org/engine-models";
 import type { BackgroundTask } from "../entities/backgroundTask.js";
-import type { IHandlerJob, ITaskExecutor } from "../execution/ITaskExecutor.js";
+import { NOT_STARTED, type IHandlerJob, type ITaskExecutor } from "../execution/ITaskExecutor.js";
+import { outsideTaskContext } from "../execution/taskContext.js";
 import type { IClaimResult, ITaskSource, QueuedTask } from "../store/ITaskSource.js";
 import type { TaskLog } from "../utils/taskLog.js";
 import { toCallbackTask } from "../utils/taskModel.js";
@@ -39,6 +40,28 @@ export class TaskRunner {
 	 * @internal
 	 */
 	private readonly _claims = new Set<string>();
+
+	/**
+	 * The runs in progress, which abandon() gives abortGrace to end.
+	 * @internal
+	 */
+	private _running = 0;
+
+	/**
+	 * Called when the last run in progress ends, while abandon() waits for it.
+	 * @internal
+	 */
+	private _allEnded?: () => void;
+
+	/**
+	 * A run ended (one function for all runs: nothing is allocated per run).
+	 * @internal
+	 */
+	private readonly _runEnded = (): void => {
+		if (--this._running === 0) {
+			this._allEnded?.();
+		}
+	};
 
 	/**
 	 * When this runner (one start of the scheduler) was created: processing tasks modified before
@@ -81,7 +104,34 @@ export class TaskRunner {
 	 * @returns The task when it is pending and should be queued again (a retry, or a task that was
 	 * not due yet), else undefined.
 	 */
-	public async run(
+	public run(
+		type: string,
+		handler: IRegisteredHandler,
+		id: string,
+		mayStart: () => boolean,
+		handlerDone?: () => void
+	): Promise<QueuedTask | undefined> {
+		// Outside any handler's context: a run started by a pump that an inline handler's create()
+		// queued must not hand that handler's context to this task's callbacks.
+		const running = outsideTaskContext(() =>
+			this.runTask(type, handler, id, mayStart, handlerDone)
+		);
+		this._running++;
+		running.then(this._runEnded, this._runEnded);
+		return running;
+	}
+
+	/**
+	 * The body of run().
+	 * @param type The task type.
+	 * @param handler The handler.
+	 * @param id The task id.
+	 * @param mayStart Whether a new task may still start.
+	 * @param handlerDone Called once the handler has returned.
+	 * @returns The task when it should be queued again, else undefined.
+	 * @internal
+	 */
+	private async runTask(
 		type: string,
 		handler: IRegisteredHandler,
 		id: string,
@@ -118,11 +168,21 @@ export class TaskRunner {
 				method: handler.method,
 				engineCloneData: EngineCoreFactory.getIfExists(this.settings.engineName)?.getCloneData(),
 				payload: task.payload,
-				hasPayload: task.payload !== undefined && task.payload !== null
+				hasPayload: task.payload !== undefined && task.payload !== null,
+				// The handler's context (getTaskContext()); its arguments stay the original's.
+				taskId: task.id,
+				type,
+				attempt: task.attempts,
+				retriesRemaining: task.retriesRemaining ?? 0
 			},
 			handler.timeout
 		);
 		handlerDone?.();
+		if (outcome === NOT_STARTED) {
+			// stop() ran out of time before the handler was called: the task never ran, so it is not
+			// settled; it stays processing (abandon() releases the claim) for the next start.
+			return undefined;
+		}
 
 		const next = settled(task, outcome, Date.now(), this.settings.retryInterval);
 		let attempt = 0;
@@ -167,9 +227,19 @@ export class TaskRunner {
 	}
 
 	/**
-	 * Give up on running tasks: end backoff pauses, write nothing more, terminate the workers.
+	 * Give up on running tasks. First fire every running handler's signal and give the runs
+	 * abortGrace to end: one that ends in time is recorded and reported as usual (nothing is
+	 * abandoned yet), and no handler starts meanwhile. Then end backoff pauses, write nothing more,
+	 * terminate the workers.
 	 */
 	public async abandon(): Promise<void> {
+		if (!this._abandoned && this.executor.abortAll() > 0 && this._running > 0) {
+			await this.timers.race(
+				new Promise<void>(resolve => (this._allEnded = resolve)),
+				this.settings.abortGrace
+			);
+			this._allEnded = undefined;
+		}
 		this._abandoned = true;
 		// Release the claims now, while no later start() can have claimed these tasks again: they
 		// stay processing in storage and the next start recovers them.

@@ -11,6 +11,7 @@ import {
 	validatePostgresConfig
 } from "../store/postgresql/postgresConfig.js";
 import type { ISchedulerSettings } from "../scheduling/schedulerModels.js";
+import { DEFAULT_ABORT_GRACE_MS } from "../execution/ITaskExecutor.js";
 
 /**
  * Tasks read per storage scan: large enough that a backlog costs far less than one query per
@@ -78,6 +79,7 @@ const INTEGER_BOUNDS: {
 	maxWorkers: [1, 256],
 	taskTimeout: [1, MAX_TIMER_MS],
 	shutdownTimeout: [0, MAX_TIMER_MS],
+	abortGrace: [0, MAX_TIMER_MS],
 	pollInterval: [100, MAX_TIMER_MS],
 	maxWorkerMemoryMb: [16, 1_048_576]
 };
@@ -166,6 +168,7 @@ export function resolveConfig(
 		maxWorkers,
 		taskTimeout: config.taskTimeout,
 		shutdownTimeout: config.shutdownTimeout ?? 10_000,
+		abortGrace: config.abortGrace ?? DEFAULT_ABORT_GRACE_MS,
 		pollInterval: config.pollInterval ?? 5000,
 		maxWorkerMemoryMb: config.maxWorkerMemoryMb,
 		executionMode,

@@ -32,8 +32,8 @@ export async function activeResources() {
 
 /**
  * stop() with `queued` tasks waiting and `running` handlers running (sleeping handlerMs).
- * @param {{ queued: number, running: number, handlerMs: number, shutdownTimeout: number }} params
- *   The load and the shutdown bound.
+ * @param {{ queued: number, running: number, handlerMs: number, shutdownTimeout: number, abortGrace?: number }} params
+ *   The load, the shutdown bound and the grace after the abort signal.
  * @returns {Promise<{ metrics: Record<string, number>, checks: Record<string, boolean>, info: object }>}
  *   The result.
  */
@@ -42,7 +42,8 @@ export async function stopUnderLoad(params) {
 	const { connector, memory } = createBench({
 		concurrency: params.running,
 		maxWorkers: params.running,
-		shutdownTimeout: params.shutdownTimeout
+		shutdownTimeout: params.shutdownTimeout,
+		abortGrace: params.abortGrace
 	});
 	await connector.registerHandler("stop", handlerModule("sleep"), "sleep");
 	await connector.start(NODE);
