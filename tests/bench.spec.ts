@@ -65,9 +65,10 @@ const SCENARIOS = [
 /**
  * The PostgreSQL scenarios of the smoke run (bench/lib/pgScenarios.mjs), on the throw-away server
  * bench/run.mjs starts (about 2 s). pg-scaling is left out: its eight jobs start 30 node processes,
- * too slow for a smoke run; its node processes are exercised by pg-latency.
+ * too slow for a smoke run; its node processes are exercised by pg-latency. pg-createmany runs
+ * calls of 10 payloads at this size.
  */
-const PG_SCENARIOS = ["pg-backlog", "pg-create", "pg-latency"];
+const PG_SCENARIOS = ["pg-backlog", "pg-create", "pg-createmany", "pg-latency"];
 
 let dir: string;
 let results: IResults;
@@ -204,11 +205,34 @@ describe("benchmark suite smoke run", () => {
 		expect(median("pg-create", "graphile-worker addJob: jobs/s")).toBeGreaterThan(0);
 		expect(median("pg-create", "entity-storage create: tasks/s")).toBeGreaterThan(0);
 		expect(median("pg-latency", "graphile-worker: p50")).toBeGreaterThan(0);
+		expect(median("pg-createmany", "graphile-worker addJobs, no worker: jobs/s")).toBeGreaterThan(
+			0
+		);
+		expect(
+			median("pg-createmany", "graphile-worker addJobs, worker running: jobs/s")
+		).toBeGreaterThan(0);
+		expect(
+			median("pg-createmany", "entity-storage (PostgreSQL) createMany, no handler: tasks/s")
+		).toBeGreaterThan(0);
+		expect(
+			median("pg-createmany", "entity-storage (memory) createMany, no handler: tasks/s")
+		).toBeGreaterThan(0);
+		// Deterministic (the distinct xmin of the stored rows per call of 10 payloads): one
+		// transaction per addJobs call, one per task on the entity-storage path.
+		expect(
+			median("pg-createmany", "graphile-worker addJobs, no worker: transactions per call")
+		).toBe(1);
+		expect(
+			median("pg-createmany", "entity-storage (PostgreSQL) createMany: transactions per call")
+		).toBe(10);
 		for (const [scenario, metric] of [
 			["pg-backlog", "native inline: tasks/s"],
 			["pg-backlog", "native worker: tasks/s"],
 			["pg-backlog", "native inline / graphile-worker"],
 			["pg-create", "native create: tasks/s"],
+			["pg-createmany", "native createMany, processing: tasks/s"],
+			["pg-createmany", "native createMany, no handler: tasks/s"],
+			["pg-createmany", "native createMany / graphile-worker addJobs (insert alone)"],
 			["pg-latency", "native: p50"]
 		]) {
 			const r = row(scenario, metric);
@@ -221,6 +245,12 @@ describe("benchmark suite smoke run", () => {
 				expect(r.median, `${scenario}: ${metric}`).toBe("not available");
 				expect(r.pass).toBeUndefined();
 			}
+		}
+		if (row("pg-createmany", "native backend").median === "available") {
+			// Issue 11, item 5: one INSERT per createMany call on the native backend.
+			expect(median("pg-createmany", "native createMany, no handler: transactions per call")).toBe(
+				1
+			);
 		}
 	});
 });

@@ -138,6 +138,69 @@ export async function settleServer(sql, qualifiedTable) {
 }
 
 /**
+ * How many transactions stored the rows of a table whose payload index i is below `below`: the
+ * distinct xmin (inserting transaction id) of those rows, read before anything updated them. With
+ * one call's rows stored by one transaction, this is the number of calls; with one transaction per
+ * row, the number of rows. Exact whatever else the server does meanwhile.
+ * @param {import("postgres").Sql} sql An admin client on the table's database.
+ * @param {string} qualifiedTable The table, quoted as needed.
+ * @param {number} below The bound on payload.i (the measured tasks are 0 .. below - 1).
+ * @returns {Promise<number>} The transactions.
+ */
+export async function insertTransactions(sql, qualifiedTable, below) {
+	const [row] = await sql.unsafe(
+		`SELECT count(DISTINCT xmin::text)::int AS c FROM ${qualifiedTable} WHERE ("payload"::jsonb->>'i')::int < $1`,
+		[below]
+	);
+	return row.c;
+}
+
+/**
+ * The server's current WAL insert position, for walBytesSince().
+ * @param {import("postgres").Sql} sql An admin client.
+ * @returns {Promise<string>} The LSN.
+ */
+export async function walPosition(sql) {
+	const [row] = await sql.unsafe("SELECT pg_current_wal_lsn()::text AS l");
+	return row.l;
+}
+
+/**
+ * WAL bytes written by the whole server since a position (with --parallel 1, the job's own writes,
+ * full-page images after a checkpoint included, plus whatever autovacuum wrote meanwhile).
+ * @param {import("postgres").Sql} sql An admin client.
+ * @param {string} since The position from walPosition().
+ * @returns {Promise<number>} Bytes.
+ */
+export async function walBytesSince(sql, since) {
+	const [row] = await sql.unsafe(
+		"SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::bigint AS d",
+		[since]
+	);
+	return Number(row.d);
+}
+
+/**
+ * Payloads { i } for i = from .. from + n - 1, in batches of `batch` (the last may be shorter),
+ * built before a measured window.
+ * @param {number} from The first index.
+ * @param {number} n How many.
+ * @param {number} batch The batch size.
+ * @returns {{ i: number }[][]} The batches.
+ */
+export function payloadBatches(from, n, batch) {
+	const batches = [];
+	for (let start = from; start < from + n; start += batch) {
+		const payloads = [];
+		for (let i = start; i < Math.min(from + n, start + batch); i++) {
+			payloads.push({ i });
+		}
+		batches.push(payloads);
+	}
+	return batches;
+}
+
+/**
  * Wait for an asynchronous condition, polling.
  * @param {() => Promise<boolean>} check The condition.
  * @param {number} timeoutMs The bound.

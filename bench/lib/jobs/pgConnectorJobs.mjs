@@ -9,22 +9,51 @@
 //   exactly what create() stores, without a setup of minutes through the entity-storage path.
 // - create: create() awaited one by one (retainFor 0) on the started connector processing them,
 //   timed from the first create to the last one resolved.
+// - createMany: createMany() in batches awaited one after another (retainFor 0), on the started
+//   connector processing them, or with no handler registered until the window ended (the insert
+//   alone; then they are run); also over TWIN's in-memory connector (`memory`) for reference.
 // Each after a discarded warm-up of the same kind, in the same process (JIT, pools, workers).
-import { NODE, sleep } from "./common.mjs";
+import { createBench, NODE, sleep } from "./common.mjs";
 import { entityStorageBackend } from "./pgEntityStorage.mjs";
 import {
 	CpuMeter,
 	benchPostgres,
 	cloneBacklog,
+	insertTransactions,
 	FINAL_STATUSES,
+	payloadBatches,
 	perTaskCounters,
 	settleServer,
 	tally,
-	waitForAsync
+	waitForAsync,
+	walBytesSince,
+	walPosition
 } from "./pgCommon.mjs";
 import { HANDLERS, nativeBackend } from "./pgNative.mjs";
 
-const BACKENDS = { "entity-storage": entityStorageBackend, native: nativeBackend };
+/**
+ * The entity-storage path over TWIN's in-memory connector (the reference of the createMany jobs:
+ * no database), behind the counting wrapper; no admin client or table.
+ */
+const memoryBackend = {
+	name: "entity-storage over MemoryEntityStorageConnector",
+
+	/**
+	 * A connector over a fresh in-memory store.
+	 * @param {object} config The connector config.
+	 * @returns {Promise<object>} The connector, the wrapper and the raw store.
+	 */
+	async open(config) {
+		const { connector, storage, memory } = createBench(config);
+		return { connector, storage, memory, close: async () => {} };
+	}
+};
+
+const BACKENDS = {
+	"entity-storage": entityStorageBackend,
+	native: nativeBackend,
+	memory: memoryBackend
+};
 
 /**
  * The result of a job whose backend the built package does not have yet.
@@ -226,6 +255,113 @@ export async function connectorCreate(params) {
 				...t
 			},
 			checks: { everyTaskRanOnce: t.ranOnce === params.n }
+		};
+	});
+}
+
+/**
+ * The createMany job: `n` tasks created with createMany in batches of `batch` payloads, each call
+ * awaited before the next, timed from the first call to the last one resolved (payloads built
+ * before the window). With `processing` the handler is registered first and the started connector
+ * runs the tasks as they come (the conditions of the create job); without it no handler is
+ * registered until the window has ended, so the window holds the inserts alone (then the ids are
+ * checked against the stored payloads and the tasks are run). Without `processing`, the
+ * transactions that stored the measured rows are counted (pgCommon.insertTransactions) per call:
+ * 1 when a call's tasks are stored by one INSERT, the batch size when each is written on its own.
+ * @param {{ backend: string, mode: "inline" | "worker", processing: boolean, concurrency: number, n: number, batch: number, warmup: number }} params
+ *   The parameters.
+ * @returns {Promise<object>} The result.
+ */
+export async function connectorCreateMany(params) {
+	const total = params.warmup + params.n;
+	return withConnector(params, total, async (opened, counts) => {
+		const { connector, sql, table, memory } = opened;
+		let done = 0;
+		const register = () =>
+			connector.registerHandler("bench", HANDLERS, "count", async task => {
+				if (task.status === "success") {
+					done++;
+				}
+			});
+		if (params.processing) {
+			await register();
+		}
+		// Warm-up: indexes n .. total - 1; measured: 0 .. n - 1.
+		for (const payloads of payloadBatches(params.n, params.warmup, params.batch)) {
+			await connector.createMany("bench", payloads, { retainFor: 0 });
+		}
+		if (params.processing) {
+			await waitForAsync(async () => done === params.warmup, 60_000, "the warm-up tasks", 5);
+		}
+		const batches = payloadBatches(0, params.n, params.batch);
+		const ids = [];
+		let idsPerCallOk = true;
+		const wal0 = sql ? await walPosition(sql) : undefined;
+		const meter = new CpuMeter(params.backend === "memory" ? 0 : benchPostgres().postmasterPid);
+		meter.start();
+		const t0 = performance.now();
+		for (const payloads of batches) {
+			const batchIds = await connector.createMany("bench", payloads, { retainFor: 0 });
+			idsPerCallOk &&= batchIds.length === payloads.length;
+			ids.push(...batchIds);
+		}
+		const createMs = performance.now() - t0;
+		const metrics = meter.stop(params.n);
+		const walBytes = sql ? await walBytesSince(sql, wal0) : Number.NaN;
+		// Before a claim rewrites a row (no handler registered yet).
+		const transactions =
+			sql && !params.processing
+				? await insertTransactions(sql, `"${table}"`, params.n)
+				: Number.NaN;
+		const checks = {
+			oneIdPerPayload: idsPerCallOk && ids.length === params.n,
+			idsUnique: new Set(ids).size === ids.length
+		};
+		if (!params.processing) {
+			// The id at position k is the task of payload k: first and last of the first and last batch.
+			const sample = [
+				...new Set([0, params.batch - 1, params.n - params.batch, params.n - 1])
+			].filter(k => k >= 0 && k < ids.length);
+			const tasks = await Promise.all(sample.map(k => connector.get(ids[k])));
+			checks.idsInPayloadOrder = tasks.every((task, j) => task?.payload?.i === sample[j]);
+			await register();
+		}
+		await waitForAsync(async () => done === total, 600_000, "the tasks to run", 2);
+		if (sql) {
+			await waitForAsync(
+				async () => (await unfinished(sql, table, "bench")) === 0,
+				60_000,
+				"the last completions"
+			);
+		} else {
+			await waitForAsync(
+				async () => memory.getStore().length === 0,
+				60_000,
+				"the last removals",
+				5
+			);
+		}
+		const allDoneMs = performance.now() - t0;
+		const t = tally(counts, total);
+		checks.everyTaskRanOnce = t.ranOnce === total;
+		return {
+			metrics: {
+				createManyPerSec: params.n / (createMs / 1000),
+				tasksPerSec: params.n / (createMs / 1000),
+				createMs,
+				allDoneMs,
+				// Processing only: first call to the last task run and its row removed.
+				createdAndRunPerSec: params.processing ? params.n / (allDoneMs / 1000) : Number.NaN,
+				batches: batches.length,
+				transactionsPerCall: transactions / batches.length,
+				// Processing runs include the claims' and settles' WAL.
+				walBytesPerTask: walBytes / params.n,
+				hostCpuUsPerTask: metrics.hostCpuUsPerTask,
+				serverCpuUsPerTask: params.backend === "memory" ? undefined : metrics.serverCpuUsPerTask,
+				machineCpuUsPerTask: metrics.machineCpuUsPerTask,
+				...t
+			},
+			checks
 		};
 	});
 }

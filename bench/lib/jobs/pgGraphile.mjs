@@ -10,7 +10,8 @@
 //
 // Jobs: backlog (N noop jobs added with addJobs in batches of 1,000, measured as the bulk add
 // rate; then processed, measured from run() to the last completion committed), addJob (awaited one
-// by one on a running worker), and the graphile side of the multi-node jobs (pgNode.mjs).
+// by one on a running worker), addJobs (batches awaited one by one, with or without a worker
+// running: the peer of our createMany), and the graphile side of the multi-node jobs (pgNode.mjs).
 // graphile-worker 0.18 declares node >= 22.18; it runs unchanged on Node 20 here.
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
@@ -20,11 +21,15 @@ import {
 	benchPostgres,
 	connectionString,
 	CpuMeter,
+	insertTransactions,
 	nowUs,
+	payloadBatches,
 	settleServer,
 	tally,
 	uniqueName,
-	waitForAsync
+	waitForAsync,
+	walBytesSince,
+	walPosition
 } from "./pgCommon.mjs";
 
 // The `pg` client graphile-worker itself uses (its dependency), for a pool opened and warmed
@@ -313,6 +318,112 @@ export async function graphileAddJob(params) {
 				tasksPerSec: params.n / (addMs / 1000),
 				addMs,
 				allDoneMs,
+				hostCpuUsPerTask: addMetrics.hostCpuUsPerTask,
+				serverCpuUsPerTask: addMetrics.serverCpuUsPerTask,
+				machineCpuUsPerTask: addMetrics.machineCpuUsPerTask,
+				...ran
+			},
+			checks,
+			info: {
+				graphileWorker: withWorker ? graphileSettings(params.concurrency) : "no worker running",
+				schema: ctx.schema
+			}
+		};
+	} finally {
+		await runner?.stop();
+		await pool?.end();
+		await ctx.close();
+	}
+}
+
+/**
+ * WorkerUtils.addJobs awaited batch after batch (the peer of our createMany), after a discarded
+ * warm-up of the same kind: on a running worker processing the jobs as they come (then until
+ * every job completed), or with `worker: false` on no worker at all (the insert alone; the jobs
+ * stay in the table). Runner has no addJobs in 0.18, so it is always the WorkerUtils' (its own
+ * pool, as graphileContext makes it), also while a runner runs. The payloads are built before the
+ * window; the job specs ({ identifier, payload }) inside it, as a caller builds them.
+ * @param {{ n: number, batch: number, concurrency: number, warmup: number, worker?: boolean }} params
+ *   The parameters: jobs measured, jobs per addJobs call, concurrentJobs, warm-up jobs, and
+ *   whether a worker runs.
+ * @returns {Promise<object>} The result.
+ */
+export async function graphileAddJobs(params) {
+	const withWorker = params.worker !== false;
+	const ctx = await graphileContext();
+	const total = params.warmup + params.n;
+	const counts = new Uint8Array(total);
+	let done = 0;
+	const taskList = {
+		noop: async payload => {
+			counts[payload.i]++;
+			done++;
+		}
+	};
+	const pool = withWorker ? await warmPool(ctx.conn, params.concurrency + 2) : undefined;
+	const runner = withWorker
+		? await startRunner(ctx, pool, taskList, params.concurrency)
+		: undefined;
+	const addAll = async batches => {
+		let returned = 0;
+		let outOfOrder = 0;
+		for (const payloads of batches) {
+			const jobs = await ctx.utils.addJobs(
+				payloads.map(payload => ({ identifier: "noop", payload }))
+			);
+			returned += jobs.length;
+			outOfOrder += jobs.filter((job, k) => job.payload?.i !== payloads[k].i).length;
+		}
+		return { returned, outOfOrder };
+	};
+	try {
+		// Warm-up: indexes n .. total - 1; measured: 0 .. n - 1.
+		await addAll(payloadBatches(params.n, params.warmup, params.batch));
+		if (withWorker) {
+			await waitForAsync(async () => done === params.warmup, 60_000, "the warm-up jobs", 5);
+		}
+		const batches = payloadBatches(0, params.n, params.batch);
+		const wal0 = await walPosition(ctx.admin);
+		const meter = new CpuMeter(ctx.server.postmasterPid);
+		meter.start();
+		const t0 = performance.now();
+		const { returned, outOfOrder } = await addAll(batches);
+		const addMs = performance.now() - t0;
+		const addMetrics = meter.stop(params.n);
+		const walBytes = await walBytesSince(ctx.admin, wal0);
+		// Before the worker (if any) updates a row: afterwards xmin is the completion's.
+		const transactions = withWorker
+			? Number.NaN
+			: await insertTransactions(ctx.admin, `${ctx.schema}._private_jobs`, params.n);
+		let checks = { everyJobReturned: returned === params.n };
+		let ran = {};
+		let allDoneMs;
+		if (withWorker) {
+			await waitForAsync(async () => done === total, 120_000, "the jobs to run", 2);
+			await waitForAsync(async () => (await jobsLeft(ctx)) === 0, 60_000, "the last completions");
+			allDoneMs = performance.now() - t0;
+			ran = tally(counts, params.n);
+			checks = { ...checks, everyJobRanOnce: ran.ranOnce === params.n };
+		} else {
+			checks = { ...checks, everyJobStored: (await jobsLeft(ctx)) === total };
+		}
+		return {
+			metrics: {
+				addJobsPerSec: params.n / (addMs / 1000),
+				tasksPerSec: params.n / (addMs / 1000),
+				addMs,
+				allDoneMs,
+				// With a worker only: first call to the last job run and deleted.
+				createdAndRunPerSec: withWorker ? params.n / (allDoneMs / 1000) : Number.NaN,
+				batches: batches.length,
+				// Jobs whose returned row is not at the position of their spec: add_jobs returns the
+				// rows of `INSERT ... SELECT ... FROM unnest(specs) JOIN tasks ... RETURNING *`, whose
+				// order SQL does not promise (reported, not a check: it is graphile-worker's contract).
+				jobsReturnedOutOfOrder: outOfOrder,
+				// No worker only: a running worker's claims and completions rewrite the rows.
+				transactionsPerCall: transactions / batches.length,
+				// With a worker running, its claims' and completions' WAL is included.
+				walBytesPerTask: walBytes / params.n,
 				hostCpuUsPerTask: addMetrics.hostCpuUsPerTask,
 				serverCpuUsPerTask: addMetrics.serverCpuUsPerTask,
 				machineCpuUsPerTask: addMetrics.machineCpuUsPerTask,

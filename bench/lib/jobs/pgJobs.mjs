@@ -6,10 +6,13 @@
 export const PG_JOBS = {
 	"pg-graphile-backlog": async params => (await import("./pgGraphile.mjs")).graphileBacklog(params),
 	"pg-graphile-addjob": async params => (await import("./pgGraphile.mjs")).graphileAddJob(params),
+	"pg-graphile-addjobs": async params => (await import("./pgGraphile.mjs")).graphileAddJobs(params),
 	"pg-connector-backlog": async params =>
 		(await import("./pgConnectorJobs.mjs")).connectorBacklog(params),
 	"pg-connector-create": async params =>
 		(await import("./pgConnectorJobs.mjs")).connectorCreate(params),
+	"pg-connector-createmany": async params =>
+		(await import("./pgConnectorJobs.mjs")).connectorCreateMany(params),
 	"pg-latency": async params => (await import("./pgMultiNode.mjs")).crossNodeLatency(params),
 	"pg-scaling": async params => (await import("./pgMultiNode.mjs")).multiNodeScaling(params)
 };
