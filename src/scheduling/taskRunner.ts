@@ -9,8 +9,9 @@ import { outsideTaskContext } from "../execution/taskContext.js";
 import type { IClaimResult, ITaskSource, QueuedTask } from "../store/ITaskSource.js";
 import type { TaskLog } from "../utils/taskLog.js";
 import { toCallbackTask } from "../utils/taskModel.js";
-import { removeOnSettle, settled, type AttemptOutcome } from "./rules.js";
+import { dueAt, removeOnSettle, settled, type AttemptOutcome } from "./rules.js";
 import type { IRegisteredHandler, ISchedulerSettings } from "./schedulerModels.js";
+import { NodeMetrics } from "./nodeMetrics.js";
 import type { Timers } from "./timers.js";
 
 /**
@@ -91,7 +92,8 @@ export class TaskRunner {
 		private readonly executor: ITaskExecutor,
 		private readonly settings: ISchedulerSettings,
 		private readonly log: TaskLog,
-		private readonly timers: Timers
+		private readonly timers: Timers,
+		private readonly metrics: NodeMetrics = new NodeMetrics()
 	) {}
 
 	/**
@@ -158,9 +160,14 @@ export class TaskRunner {
 			return undefined;
 		}
 		this._claims.add(id);
+		if (handler.rateLimit && this.source.claimsOnFetch) {
+			// A shared database: the type's rate limit holds across every node, by a counter there.
+			await this.waitForStart(type, handler.rateLimit.max, handler.rateLimit.per, id);
+		}
 		// The original's order: the callback hears of the claim, then "start" is logged.
 		await this.notify(handler, task);
 		this.log.log("info", "start", { id, type });
+		this.metrics.started(Date.now(), dueAt(task));
 
 		const outcome = await this.execute(
 			{
@@ -184,7 +191,13 @@ export class TaskRunner {
 			return undefined;
 		}
 
-		const next = settled(task, outcome, Date.now(), this.settings.retryInterval);
+		const next = settled(
+			task,
+			outcome,
+			Date.now(),
+			this.settings.retryInterval,
+			this.settings.retryMaxInterval
+		);
 		let attempt = 0;
 		const recorded = await this.withRetries(
 			async () => {
@@ -202,6 +215,7 @@ export class TaskRunner {
 			return undefined;
 		}
 		this._claims.delete(id);
+		this.metrics.finished(Date.now());
 		// A task removed while it ran is not written back, but its outcome is still reported: the
 		// handler did run, and the callback may be how the caller learns its result. Then
 		// "complete" is logged, as the original does, whatever the status.
@@ -223,6 +237,29 @@ export class TaskRunner {
 			return await this.executor.run(job, timeout);
 		} catch (err) {
 			return { ok: false, error: BaseError.fromError(err).toJsonObject() };
+		}
+	}
+
+	/**
+	 * Wait until the shared counter of a rate-limited type grants a start (storage failures are
+	 * retried like any other); returns at once once abandoned.
+	 * @param type The task type.
+	 * @param max Starts per window.
+	 * @param per The window, ms.
+	 * @param id The task id, for logs.
+	 * @internal
+	 */
+	private async waitForStart(type: string, max: number, per: number, id: string): Promise<void> {
+		while (!this._abandoned) {
+			const wait = await this.withRetries(
+				async () => this.source.takeStart(type, max, per),
+				"rateLimitFailed",
+				id
+			);
+			if (wait === undefined || wait <= 0) {
+				return;
+			}
+			await this.timers.pause(wait);
 		}
 	}
 

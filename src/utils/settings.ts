@@ -10,6 +10,7 @@ import {
 	resolvePostgresConfig,
 	validatePostgresConfig
 } from "../store/postgresql/postgresConfig.js";
+import { DEFAULT_RETRY_MAX_INTERVAL, RetryBackoff } from "../scheduling/rules.js";
 import type { ISchedulerSettings } from "../scheduling/schedulerModels.js";
 import { DEFAULT_ABORT_GRACE_MS } from "../execution/ITaskExecutor.js";
 
@@ -27,6 +28,16 @@ export interface IResolvedConfig extends ISchedulerSettings {
 	 * Default per-type concurrency.
 	 */
 	concurrency: number;
+
+	/**
+	 * The retry backoff of tasks created without one.
+	 */
+	retryBackoff: RetryBackoff;
+
+	/**
+	 * Record attempts on every task.
+	 */
+	recordAttempts: boolean;
 
 	/**
 	 * Worker threads.
@@ -73,6 +84,7 @@ const INTEGER_BOUNDS: {
 } = {
 	taskInterval: [0, MAX_TIMER_MS],
 	retryInterval: [1, MAX_TIMER_MS],
+	retryMaxInterval: [1, MAX_TIMER_MS],
 	cleanupInterval: [1000, MAX_TIMER_MS],
 	concurrency: [1],
 	// Each worker costs memory and a thread when busy: more than this is a mistake, not a setting.
@@ -128,6 +140,17 @@ export function validateConfig(config: unknown): IValidationFailure[] {
 	for (const [key, [minValue, maxValue]] of Object.entries(INTEGER_BOUNDS)) {
 		optionalInteger(`config.${key}`, values[key], failures, minValue, maxValue);
 	}
+	if (!Is.undefined(values.retryBackoff)) {
+		Validation.arrayOneOf(
+			"config.retryBackoff",
+			values.retryBackoff,
+			Object.values(RetryBackoff),
+			failures
+		);
+	}
+	if (!Is.undefined(values.recordAttempts)) {
+		Validation.boolean("config.recordAttempts", values.recordAttempts, failures);
+	}
 	if (!Is.undefined(values.engineName)) {
 		Validation.stringValue("config.engineName", values.engineName, failures);
 	}
@@ -163,6 +186,9 @@ export function resolveConfig(
 		engineName: config.engineName ?? "engine",
 		taskInterval: config.taskInterval ?? 0,
 		retryInterval: config.retryInterval ?? 5000,
+		retryBackoff: config.retryBackoff ?? RetryBackoff.Fixed,
+		retryMaxInterval: config.retryMaxInterval ?? DEFAULT_RETRY_MAX_INTERVAL,
+		recordAttempts: config.recordAttempts ?? false,
 		cleanupInterval: config.cleanupInterval ?? 120_000,
 		concurrency: config.concurrency ?? 1,
 		maxWorkers,
