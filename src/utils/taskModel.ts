@@ -119,7 +119,8 @@ export function toCallbackTask(task: BackgroundTask): IBackgroundTask {
 	if (attempted && task.retainFor !== 0) {
 		out.retainUntil = task.retainUntil;
 	}
-	for (const [key, value] of Object.entries(task)) {
+	for (const key in task) {
+		const value = task[key as keyof BackgroundTask];
 		if (value !== undefined && !(key in out)) {
 			out[key] = copy(value);
 		}
@@ -128,12 +129,42 @@ export function toCallbackTask(task: BackgroundTask): IBackgroundTask {
 }
 
 /**
- * Copy a JSON value.
+ * Copy a stored value: JSON (payload, result, error) is copied by walking it, which for the
+ * small objects tasks carry is several times cheaper than structuredClone (measured on the
+ * native backend's hot path, where the callback copy ran twice per task); anything else
+ * (a Date a handler returned, say) by structuredClone.
  * @param value The value.
  * @returns The copy.
  */
 function copy(value: unknown): unknown {
-	return value === undefined || value === null || typeof value !== "object"
-		? value
-		: structuredClone(value);
+	if (value === undefined || value === null || typeof value !== "object") {
+		return value;
+	}
+	if (Array.isArray(value)) {
+		const items = new Array<unknown>(value.length);
+		for (let i = 0; i < value.length; i++) {
+			items[i] = copy(value[i]);
+		}
+		return items;
+	}
+	const proto = Object.getPrototypeOf(value);
+	if (proto !== Object.prototype && proto !== null) {
+		return structuredClone(value);
+	}
+	const out: { [key: string]: unknown } = {};
+	for (const key of Object.keys(value)) {
+		const item = copy((value as { [key: string]: unknown })[key]);
+		if (key === "__proto__") {
+			// An own "__proto__" key (JSON.parse makes one): kept as a property, never a prototype.
+			Object.defineProperty(out, key, {
+				value: item,
+				enumerable: true,
+				writable: true,
+				configurable: true
+			});
+		} else {
+			out[key] = item;
+		}
+	}
+	return out;
 }

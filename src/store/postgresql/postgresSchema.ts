@@ -69,7 +69,9 @@ export async function ensureTable(sql: Sql, tableName: string): Promise<string[]
 		existing.size > 0 &&
 		missingOrWrong(existing).length === 0 &&
 		PostgresStatements.indexNames(tableName).every(name => indexes.has(name)) &&
-		!indexes.has(derivedName(tableName, PostgresStatements.LEGACY_CLAIM_INDEX)) &&
+		PostgresStatements.LEGACY_INDEXES.every(
+			([suffix]) => !indexes.has(derivedName(tableName, suffix))
+		) &&
 		(await columnTypes(sql, rateTable)).size > 0;
 	if (ready) {
 		return [];
@@ -99,9 +101,12 @@ export async function ensureTable(sql: Sql, tableName: string): Promise<string[]
 				changes.push(`${problem.column}: added`);
 			}
 		}
-		const legacy = derivedName(tableName, PostgresStatements.LEGACY_CLAIM_INDEX);
-		if (columns.size > 0 && (await indexNames(tx, tableName)).has(legacy)) {
-			changes.push(`${legacy}: replaced by the claim index by priority`);
+		const present = columns.size > 0 ? await indexNames(tx, tableName) : new Set<string>();
+		for (const [suffix, replacedBy] of PostgresStatements.LEGACY_INDEXES) {
+			const legacy = derivedName(tableName, suffix);
+			if (present.has(legacy)) {
+				changes.push(`${legacy}: replaced by ${replacedBy}`);
+			}
 		}
 		for (const statement of PostgresStatements.createTable(tableName)) {
 			try {
