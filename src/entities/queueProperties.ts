@@ -14,3 +14,17 @@ export const QUEUE_PROPERTIES: ReadonlySet<keyof BackgroundTask> = new Set([
 	"retryMaxInterval",
 	"attempts"
 ] as const);
+
+/**
+ * The entity's numeric properties: a store may hand them back as strings (PostgreSQL BIGINT, and
+ * some connectors' REAL or NUMERIC), so both paths coerce them on read.
+ */
+export const NUMBER_PROPERTIES = [
+	"retryInterval",
+	"retriesRemaining",
+	"retainFor",
+	"retainUntil",
+	"priority",
+	"retryMaxInterval",
+	"attempts"
+] as const satisfies readonly (keyof BackgroundTask)[];

@@ -4,7 +4,7 @@ import { BaseError, Coerce, GeneralError, Is, type IError } from "@twin.org/core
 import { SortDirection, type EntityCondition } from "@twin.org/entity";
 import type { IEntityStorageConnector } from "@twin.org/entity-storage-models";
 import type { BackgroundTask } from "../../entities/backgroundTask.js";
-import { QUEUE_PROPERTIES } from "../../entities/queueProperties.js";
+import { NUMBER_PROPERTIES, QUEUE_PROPERTIES } from "../../entities/queueProperties.js";
 
 /**
  * The storage connector as the task store uses it, with every workaround for the known behaviour
@@ -377,15 +377,7 @@ function fromStorage(stored: BackgroundTask | undefined): BackgroundTask | undef
 			delete task[key];
 		}
 	}
-	for (const key of [
-		"retryInterval",
-		"retriesRemaining",
-		"retainFor",
-		"retainUntil",
-		"priority",
-		"retryMaxInterval",
-		"attempts"
-	] as const) {
+	for (const key of NUMBER_PROPERTIES) {
 		if (task[key] !== undefined) {
 			task[key] = Coerce.number(task[key]);
 		}

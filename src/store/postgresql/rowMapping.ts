@@ -1,6 +1,7 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
 import type { BackgroundTask } from "../../entities/backgroundTask.js";
+import { NUMBER_PROPERTIES } from "../../entities/queueProperties.js";
 import type { QueuedTask } from "../ITaskSource.js";
 import type { ISettleEntry } from "./ISettleEntry.js";
 
@@ -41,15 +42,7 @@ const JSON_COLUMNS = ["payload", "result", "error"] as const;
 /**
  * The numeric columns; retainUntil (BIGINT) arrives as a string.
  */
-const NUMBER_COLUMNS = [
-	"retryInterval",
-	"retriesRemaining",
-	"retainFor",
-	"retainUntil",
-	"priority",
-	"retryMaxInterval",
-	"attempts"
-] as const;
+const NUMBER_COLUMNS = NUMBER_PROPERTIES;
 
 /**
  * A row as postgres.js returns it: JSONB parsed, BIGINT as a string, NULL as null.
