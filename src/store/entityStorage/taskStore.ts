@@ -150,16 +150,29 @@ export class TaskStore {
 		id: string,
 		change: (task: BackgroundTask) => BackgroundTask | undefined
 	): Promise<BackgroundTask | undefined> {
-		const current = await this.get(id);
-		const key = current?.dedupKey;
-		if (!current || key === undefined || current.status !== TaskStatus.Failed) {
-			return this.update(id, change);
-		}
-		return this._dedupLock.run(`${current.type}\u0000${key}`, async () => {
-			if ((await this.findActive(current.type, key)) !== undefined) {
+		// The task's lock first, as update() takes it: a retry() called before a claim is ordered
+		// before that claim (and one called during the run sees it processing), never after the
+		// settle of the run it preceded. The key's lock is taken inside it; nothing takes them in
+		// the other order (a create with a dedupKey takes only the key's lock).
+		return this._lock.run(id, async () => {
+			const current = await this.get(id);
+			if (!current) {
 				return undefined;
 			}
-			return this.update(id, change);
+			const key = current.dedupKey;
+			const apply = async (): Promise<BackgroundTask | undefined> => {
+				const next = change(current);
+				if (next) {
+					await this.write(next, false);
+				}
+				return next;
+			};
+			if (key === undefined || current.status !== TaskStatus.Failed) {
+				return apply();
+			}
+			return this._dedupLock.run(`${current.type}\u0000${key}`, async () =>
+				(await this.findActive(current.type, key)) === undefined ? apply() : undefined
+			);
 		});
 	}
 
