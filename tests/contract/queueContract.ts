@@ -119,15 +119,16 @@ export function queueContract(name: string, backend: IStorageBackend): void {
 				["high-2", 10],
 				["low-2", -5]
 			];
-			const ids: string[] = [];
 			for (const [label, priority] of plan) {
-				ids.push(
-					await connector.create(
-						"queue-priority",
-						{ log, label },
-						priority === undefined ? {} : { priority }
-					)
+				await connector.create(
+					"queue-priority",
+					{ log, label },
+					priority === undefined ? {} : { priority }
 				);
+				// Equal priorities keep due order, and tasks created in one millisecond tie on it (the
+				// id breaks the tie, at random): the next task is created a millisecond later.
+				const created = Date.now();
+				await waitFor(() => Date.now() > created, 1000, "the clock to tick");
 			}
 			await start();
 			await waitFor(() => starts(log).length === plan.length, 20000, "every task to start");
