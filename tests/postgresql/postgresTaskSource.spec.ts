@@ -789,3 +789,48 @@ describe("outage", () => {
 		await waitFor(() => b.woken.includes("after"), 5000, "a wake-up after the restart");
 	});
 });
+
+describe("a statement the client never answers", () => {
+	test("a settle left pending by the client fails at its deadline (cancelled), and the retry writes the outcome once", async () => {
+		const { source } = await pg.open({ leaseTimeout: 1000, heartbeatInterval: 300 });
+		const task = newTask({ type: "hung", retainFor: -1 });
+		await source.insert(task);
+		const claim = await source.claim(task.id, "main", 0);
+		const claimedTask = claim.claimed as NonNullable<typeof claim.claimed>;
+		const outcome = settled(claimedTask, { ok: true, result: 1 }, Date.now(), 1000);
+
+		// The settle statement is sent and never answered, as postgres.js can leave a query when
+		// the server ends its connection at the wrong moment (porsager/postgres#708, #1195).
+		const pools = (
+			source as unknown as { _pools: { session: { unsafe: (...a: unknown[]) => unknown } } }
+		)._pools;
+		const session = pools.session;
+		const unsafe = session.unsafe.bind(session);
+		let cancelled = 0;
+		session.unsafe = (text: unknown, ...rest: unknown[]) => {
+			if (typeof text === "string" && text.startsWith("WITH s AS")) {
+				const never = new Promise(() => {}) as Promise<unknown> & { cancel: () => void };
+				never.cancel = () => {
+					cancelled++;
+				};
+				return never;
+			}
+			return unsafe(text, ...rest);
+		};
+		const started = Date.now();
+		await expect(source.settle(outcome, removeOnSettle(outcome))).rejects.toMatchObject({
+			message: "postgresTaskSource.statementTimedOut",
+			properties: { what: "settle" }
+		});
+		// The deadline is the lease timeout, at least 5 s.
+		expect(Date.now() - started).toBeGreaterThanOrEqual(4900);
+		expect(cancelled).toBe(1);
+
+		// The runner repeats the write, fenced by the claim: it lands once.
+		session.unsafe = unsafe;
+		expect(await source.settle(outcome, removeOnSettle(outcome), claimedTask.dateModified)).toBe(
+			true
+		);
+		expect((await source.get(task.id))?.status).toBe(TaskStatus.Success);
+	}, 20000);
+});

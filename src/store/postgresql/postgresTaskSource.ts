@@ -88,6 +88,12 @@ const LOCAL_QUEUE_TTL_MS = 300_000;
  * Wake-ups. `insert` and `retry` notify the table's channel in the same statement; every instance
  * LISTENs on it (a connection of its own) and calls wake(type).
  */
+/**
+ * The shortest time a claim or settle statement is waited for (see bounded()); the lease timeout
+ * when longer.
+ */
+const MIN_STATEMENT_DEADLINE_MS = 5000;
+
 export class PostgresTaskSource implements ITaskSource {
 	/**
 	 * Runtime name for the class: the source of its errors and log entries.
@@ -351,10 +357,13 @@ export class PostgresTaskSource implements ITaskSource {
 						owner,
 						this._config.leaseTimeout
 					])
-				: await sql.unsafe<TaskRow[]>(
-						this._statements.fetch,
-						[type, threadId, n, now, owner, this._config.leaseTimeout],
-						PREPARED
+				: await this.bounded(
+						sql.unsafe<TaskRow[]>(
+							this._statements.fetch,
+							[type, threadId, n, now, owner, this._config.leaseTimeout],
+							PREPARED
+						),
+						"fetch"
 					);
 			const fetched: BackgroundTask[] = [];
 			for (const task of rows.map(fromRow).sort(byClaimOrder)) {
@@ -441,10 +450,13 @@ export class PostgresTaskSource implements ITaskSource {
 					owner,
 					this._config.leaseTimeout
 				])
-			: await sql.unsafe<TaskRow[]>(
-					this._statements.claim,
-					[id, threadId, now, owner, this._config.leaseTimeout],
-					PREPARED
+			: await this.bounded(
+					sql.unsafe<TaskRow[]>(
+						this._statements.claim,
+						[id, threadId, now, owner, this._config.leaseTimeout],
+						PREPARED
+					),
+					"claim"
 				);
 		if (rows.length > 0) {
 			const task = fromRow(rows[0]);
@@ -890,12 +902,49 @@ export class PostgresTaskSource implements ITaskSource {
 		const sql = this.session();
 		const updates = entries.some(e => !e.remove);
 		const removals = entries.some(e => e.remove);
-		const rows = await sql.unsafe<{ id: string }[]>(
-			this._statements.settle(updates, removals),
-			[JSON.stringify(entries)],
-			PREPARED
+		const rows = await this.bounded(
+			sql.unsafe<{ id: string }[]>(
+				this._statements.settle(updates, removals),
+				[JSON.stringify(entries)],
+				PREPARED
+			),
+			"settle"
 		);
 		return new Set(rows.map(r => r.id));
+	}
+
+	/**
+	 * Bound the wait for a statement: after the deadline the query is cancelled (best effort) and
+	 * the wait fails, so the caller's retry takes over. postgres.js can leave a query pending for
+	 * good when the server ends its connection at the wrong moment (porsager/postgres#708, #1195);
+	 * seen here as 57 settles that never completed after a server restart under load (1 run in
+	 * 9 of tests/multinode/restart.spec.ts), their tasks held and renewed by the heartbeat forever.
+	 * A statement that still completes later is harmless: claims are leased (an unregistered one
+	 * expires and is claimed again) and settles are fenced (a repeat writes nothing).
+	 * @param query The query.
+	 * @param what What it is, for the error.
+	 * @returns The query's result.
+	 * @internal
+	 */
+	private async bounded<T>(query: Promise<T>, what: string): Promise<T> {
+		const deadline = Math.max(MIN_STATEMENT_DEADLINE_MS, this._config.leaseTimeout);
+		let timer: NodeJS.Timeout | undefined;
+		const expired = new Promise<never>((_, reject) => {
+			timer = setTimeout(() => {
+				(query as { cancel?: () => void }).cancel?.();
+				reject(
+					new GeneralError(PostgresTaskSource.CLASS_NAME, "statementTimedOut", {
+						what,
+						ms: deadline
+					})
+				);
+			}, deadline);
+		});
+		try {
+			return (await Promise.race([query, expired])) as T;
+		} finally {
+			clearTimeout(timer);
+		}
 	}
 
 	/**
