@@ -481,7 +481,11 @@ describe("deduplication", () => {
 		expect((await source.cancel(next.id, Date.now()))?.status).toBe(TaskStatus.Cancelled);
 		const third = newTask({ dedupKey: "k" });
 		expect(await source.insert(third)).toBe(third.id);
-		await new Promise(resolve => setTimeout(resolve, 100));
+		await waitFor(
+			() => other.woken.filter(type => type === "native").length >= 4,
+			5000,
+			"the other source's wake-ups"
+		);
 		expect(other.woken.filter(type => type === "native").length).toBe(4);
 
 		const [{ count }] = await admin().unsafe(
@@ -532,21 +536,36 @@ describe("deduplication", () => {
 			release = resolve;
 		});
 		// Another node's insert of the same key, not yet committed.
+		let inserted!: () => void;
+		const insertedRow = new Promise<void>(resolve => {
+			inserted = resolve;
+		});
 		const holder = admin().begin(async tx => {
 			await tx.unsafe(
 				`INSERT INTO "${pg.table()}" ("id", "type", "threadId", "dateCreated", "dateModified", "dateNextProcess", "status", "dedupKey")
 				VALUES ($1, 'native', 'main', $2, $2, $2, 'pending', 'late')`,
 				[theirs.id, theirs.dateCreated]
 			);
+			inserted();
 			await released;
 		});
-		await new Promise(resolve => setTimeout(resolve, 100));
+		await insertedRow;
 		const pool = await poolOf(source);
 		const spy = vi.spyOn(pool, "unsafe");
 		// Waits on the uncommitted row; once it commits, the first statement's snapshot does not
 		// see it.
 		const mine = source.insert(newTask({ dedupKey: "late" }));
-		await new Promise(resolve => setTimeout(resolve, 200));
+		await waitFor(
+			async () => {
+				const [{ waiting }] = await admin().unsafe(
+					`SELECT count(*)::int AS waiting FROM pg_stat_activity
+					WHERE datname = current_database() AND wait_event_type = 'Lock'`
+				);
+				return waiting > 0;
+			},
+			5000,
+			"the insert to wait on the uncommitted row"
+		);
 		release();
 		await holder;
 		expect(await mine).toBe(theirs.id);
@@ -639,7 +658,6 @@ describe("insertMany", () => {
 		}
 		// One wake per type for the other source.
 		await waitFor(() => other.woken.length >= 2, 5000);
-		await new Promise(resolve => setTimeout(resolve, 100));
 		expect([...other.woken].sort()).toEqual(["native", "second"]);
 	});
 
