@@ -27,6 +27,7 @@ import {
 
 const ESM_HANDLERS = new URL("./fixtures/context-handlers.mjs", import.meta.url).href;
 const FREE_HANDLERS = new URL("./fixtures/context-free-handler.mjs", import.meta.url).href;
+const LAZY_HANDLERS = new URL("./fixtures/context-lazy-handlers.mjs", import.meta.url).href;
 const CJS_HANDLERS = fileURLToPath(new URL("./fixtures/context-handlers.cjs", import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -358,6 +359,59 @@ describe("handler context in worker mode", () => {
 			hasStore: true,
 			threadId: first.threadId
 		});
+	});
+
+	test("a thread tracks contexts across awaits only from its first getTaskContext() on, and a context read before the first await stays valid", async () => {
+		// One worker, whose handler module never asks for a context as it loads.
+		const { connector, start } = createConnector({ maxWorkers: 1 });
+		await connector.registerHandler("state", LAZY_HANDLERS, "trackedState");
+		await connector.registerHandler("late", LAZY_HANDLERS, "lateFirst");
+		await connector.registerHandler("sync", LAZY_HANDLERS, "syncFirst");
+		await start();
+		const run = async (type: string): Promise<{ [key: string]: unknown }> => {
+			const id = await connector.create(type, undefined, { retainFor: -1 });
+			const task = await waitForStatus(connector, id, [TaskStatus.Success, TaskStatus.Failed]);
+			expect(task.status).toBe(TaskStatus.Success);
+			return { ...(task.result as object), id: storageIdOf(id) };
+		};
+
+		// No handler has asked: the thread does not track (Node 20's async hooks stay off).
+		const before = await run("state");
+		expect(before.tracked).toBe(false);
+		// The first ask comes after an await: no context for this call, but tracking is on now.
+		const first = await run("late");
+		expect(first).toMatchObject({ first: null, second: null, threadId: before.threadId });
+		const tracked = await run("state");
+		expect(tracked).toMatchObject({ tracked: true, threadId: before.threadId });
+		// Every later call has its context after any await.
+		const later = await run("late");
+		expect(later).toMatchObject({ first: later.id, second: later.id, threadId: before.threadId });
+		const sync = await run("sync");
+		expect(sync).toMatchObject({ kept: sync.id, keptSignal: true, afterAwait: sync.id });
+	});
+
+	test("the first call of a thread that reads its context before its first await gets it", async () => {
+		const { connector, start } = createConnector({ maxWorkers: 1 });
+		await connector.registerHandler("sync", LAZY_HANDLERS, "syncFirst");
+		await start();
+		const id = await connector.create("sync", undefined, { retainFor: -1 });
+		const task = await waitForStatus(connector, id, [TaskStatus.Success, TaskStatus.Failed]);
+		// Kept from the synchronous part of the call; asked again after the await, the first call
+		// of the thread has none (it did not run inside the store).
+		expect(task.result).toMatchObject({
+			kept: storageIdOf(id),
+			keptSignal: true,
+			afterAwait: null
+		});
+	});
+
+	test("config trackTaskContext: the first handler call of a thread has its context after an await", async () => {
+		const { connector, start } = createConnector({ maxWorkers: 1, trackTaskContext: true });
+		await connector.registerHandler("late", LAZY_HANDLERS, "lateFirst");
+		await start();
+		const id = await connector.create("late", undefined, { retainFor: -1 });
+		const task = await waitForStatus(connector, id, [TaskStatus.Success, TaskStatus.Failed]);
+		expect(task.result).toMatchObject({ first: storageIdOf(id), second: storageIdOf(id) });
 	});
 
 	test("a task waiting for a worker when stop()'s signal fires does not start in the grace", async () => {

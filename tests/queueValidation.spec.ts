@@ -89,7 +89,8 @@ describe("queue options: validation", () => {
 	test.each([
 		["retryBackoff", "linear"],
 		["retryMaxInterval", 0],
-		["recordAttempts", "yes"]
+		["recordAttempts", "yes"],
+		["trackTaskContext", 1]
 	] as const)("config.%s = %j is rejected with a ValidationError naming it", (field, value) => {
 		const { storageType, storage } = registerStorage();
 		expect(

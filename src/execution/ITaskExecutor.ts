@@ -51,6 +51,11 @@ export interface IHandlerJob {
 	 * The retries left if this attempt fails, for the handler's context.
 	 */
 	retriesRemaining?: number;
+
+	/**
+	 * Run the handler inside its tracked context even if the thread has not turned tracking on.
+	 */
+	trackContext?: boolean;
 }
 
 /**

@@ -12,10 +12,19 @@
  * a thrown error would lose a custom class name); { ok: false, notStarted: true } when the job's
  * signal was aborted before its handler was called (stop() ran out of time).
  *
- * A job with a taskId runs its handler inside the thread's task context store, so the handler can
- * call getTaskContext() (src/execution/taskContext.ts); the handler's arguments are the
- * original's, unchanged.
+ * A job with a taskId gives its handler a task context, which the handler reads with
+ * getTaskContext() (src/execution/taskContext.ts); the handler's arguments are the original's,
+ * unchanged. The context reaches the handler in one of two ways (contextState below):
+ * - tracked: the handler runs inside the thread's AsyncLocalStorage, so its context is there
+ *   after any await and in work it starts. On Node 20 that turns on async hooks for the whole
+ *   thread, which costs every promise of the thread (measured: 12 us per task inline, a quarter
+ *   of the native backend's throughput, docs/performance.md), so it is on only once asked for:
+ *   the first getTaskContext() in the thread, or a job with trackContext (config
+ *   trackTaskContext);
+ * - until then, the context is published for the synchronous part of the handler's call only, so
+ *   the first getTaskContext() of a thread, made there, still gets it (and turns tracking on).
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { locateModule } from "./moduleLocator.mjs";
 
 /**
@@ -26,6 +35,21 @@ import { locateModule } from "./moduleLocator.mjs";
 const TASK_CONTEXT_KEY = Symbol.for(
 	"@twin-fast/background-task-connector-entity-storage/taskContext"
 );
+
+/**
+ * The globalThis key of the thread's context state, { tracked, current }: tracked once a handler
+ * asked for its context (getTaskContext() sets it) or a job required it; current is the context of
+ * the handler whose call is on the stack while tracking is off. Spelled the same in taskContext.ts.
+ */
+const CONTEXT_STATE_KEY = Symbol.for(
+	"@twin-fast/background-task-connector-entity-storage/taskContextState"
+);
+
+/**
+ * The thread's context state, shared through globalThis with every copy of the package.
+ * @type {{ tracked: boolean, current: TaskContext | undefined }}
+ */
+const contextState = (globalThis[CONTEXT_STATE_KEY] ??= { tracked: false, current: undefined });
 
 /**
  * Imported handler modules by specifier: each module is imported once per thread.
@@ -41,8 +65,9 @@ const handlers = new Map();
 
 /**
  * Run one handler.
- * @param {{ module: string, method: string, engineCloneData?: unknown, payload?: unknown, hasPayload: boolean, taskId?: string, type?: string, attempt?: number, retriesRemaining?: number }} job
- *   The handler to call and its arguments; the task fields make the handler's context.
+ * @param {{ module: string, method: string, engineCloneData?: unknown, payload?: unknown, hasPayload: boolean, taskId?: string, type?: string, attempt?: number, retriesRemaining?: number, trackContext?: boolean }} job
+ *   The handler to call and its arguments; the task fields make the handler's context, tracked
+ *   across awaits from this job on when trackContext is set.
  * @param {JobAbort} [abort] The job's abort state, behind its context's signal.
  * @param {import("node:worker_threads").MessagePort} [started] Told when the handler is called.
  * @returns {Promise<{ ok: true, result?: unknown } | { ok: false, notStarted?: true, error: { name: string, message: string, stack?: string, properties?: Record<string, unknown> } }>}
@@ -62,10 +87,26 @@ export default async function runHandler(job, abort, started) {
 		const call = job.hasPayload
 			? () => handler(job.engineCloneData, job.payload)
 			: () => handler(job.engineCloneData);
-		const store = job.taskId === undefined ? undefined : globalThis[TASK_CONTEXT_KEY];
-		const result = await (store === undefined
-			? call()
-			: store.run(new TaskContext(job, abort ?? new JobAbort()), call));
+		let result;
+		if (job.taskId === undefined) {
+			result = await call();
+		} else if (contextState.tracked || job.trackContext) {
+			contextState.tracked = true;
+			// The package creates the store as it loads; a worker whose handlers never loaded it
+			// makes it here (the same key, so a package loaded later finds this one).
+			const store = (globalThis[TASK_CONTEXT_KEY] ??= new AsyncLocalStorage());
+			result = await store.run(new TaskContext(job, abort ?? new JobAbort()), call);
+		} else {
+			const outer = contextState.current;
+			contextState.current = new TaskContext(job, abort ?? new JobAbort());
+			let running;
+			try {
+				running = call();
+			} finally {
+				contextState.current = outer;
+			}
+			result = await running;
+		}
 		return { ok: true, result: toJson(result) };
 	} catch (err) {
 		return { ok: false, error: toErrorObject(err) };
@@ -73,13 +114,9 @@ export default async function runHandler(job, abort, started) {
 }
 
 /**
- * A handler's context (ITaskContext), read-only. Made only where the thread has a context store:
- * the package creates it on globalThis as it loads (src/execution/taskContext.ts), whichever
- * build and copy, so it exists wherever a handler module imported or required the package, and on
- * the main thread (inline mode). A worker whose handler modules never load the package has none,
- * and its handlers are called as they were: on Node 20 an AsyncLocalStorage, once used, makes
- * every promise the thread creates cost more (an async hook runs for each), which a worker whose
- * handlers cannot ask for their context would pay for nothing.
+ * A handler's context (ITaskContext), read-only: one per job with a taskId, reached through the
+ * thread's context store once tracking is on, else through contextState.current during the
+ * handler's synchronous call (see the top of this file).
  */
 class TaskContext {
 	/**

@@ -15,25 +15,71 @@ export const TASK_CONTEXT_KEY = Symbol.for(
 	"@twin-fast/background-task-connector-entity-storage/taskContext"
 );
 
-// Created as the package loads, by whichever copy loads first. The runner runs handlers in it
-// only where it exists: in a worker, that is once a handler module has loaded the package, so a
-// worker whose handlers never ask for their context never turns on Node's async hooks, which
-// make every promise of the thread cost more on Node 20. Creating the store turns nothing on.
-(globalThis as { [TASK_CONTEXT_KEY]?: AsyncLocalStorage<ITaskContext> })[TASK_CONTEXT_KEY] ??=
-	new AsyncLocalStorage<ITaskContext>();
+/**
+ * The key on globalThis of the thread's context state (CONTEXT_STATE_KEY of handlerWorker.mjs):
+ * tracked once a handler asked for its context, and the context of the handler whose synchronous
+ * call is on the stack while tracking is off. Keep the spelling equal to the runner's.
+ * @internal
+ */
+export const TASK_CONTEXT_STATE_KEY = Symbol.for(
+	"@twin-fast/background-task-connector-entity-storage/taskContextState"
+);
+
+/**
+ * The thread's context state.
+ * @internal
+ */
+interface IContextState {
+	/**
+	 * Handlers run inside the context store (async hooks on).
+	 */
+	tracked: boolean;
+
+	/**
+	 * The context of the handler being called, while tracking is off.
+	 */
+	current: ITaskContext | undefined;
+}
+
+/**
+ * The context store and state of this thread, created by whichever copy of the package (or the
+ * runner) comes first. Creating the store turns nothing on: Node 20's async hooks start with its
+ * first run(), which the runner makes only once tracking is on.
+ */
+const contextGlobals = globalThis as {
+	[TASK_CONTEXT_KEY]?: AsyncLocalStorage<ITaskContext>;
+	[TASK_CONTEXT_STATE_KEY]?: IContextState;
+};
+contextGlobals[TASK_CONTEXT_KEY] ??= new AsyncLocalStorage<ITaskContext>();
+contextGlobals[TASK_CONTEXT_STATE_KEY] ??= { tracked: false, current: undefined };
 
 /**
  * The context of the task whose handler is running, for handler modules: the task id and type,
  * the attempt number, the retries left, and an AbortSignal that fires on the task's timeout and
  * on stop() past shutdownTimeout. Works in worker and inline mode, and whether the handler module
  * imports this package or require()s it.
+ *
+ * On Node 20, following a context across awaits (AsyncLocalStorage) makes every promise of the
+ * thread slower, so a thread starts tracking it only when first asked: the first call of this
+ * function in a thread turns tracking on for every handler call after it, and itself gets its
+ * handler's context when made in the synchronous part of the call (before the handler's first
+ * await), as a handler that reads its context first thing does. Config trackTaskContext turns
+ * tracking on from the first task.
  * @returns The context, anywhere in a handler's call and the work it starts; else undefined (at a
- * module's top level, in a state-change callback, on any other code path).
+ * module's top level, in a state-change callback, on any other code path, and after an await in
+ * the first handler call of a thread that asks).
  */
 export function getTaskContext(): ITaskContext | undefined {
-	return (globalThis as { [TASK_CONTEXT_KEY]?: AsyncLocalStorage<ITaskContext> })[
-		TASK_CONTEXT_KEY
-	]?.getStore();
+	const tracked = contextGlobals[TASK_CONTEXT_KEY]?.getStore();
+	if (tracked !== undefined) {
+		return tracked;
+	}
+	const state = contextGlobals[TASK_CONTEXT_STATE_KEY];
+	if (state === undefined) {
+		return undefined;
+	}
+	state.tracked = true;
+	return state.current;
 }
 
 /**
@@ -45,9 +91,18 @@ export function getTaskContext(): ITaskContext | undefined {
  * @internal
  */
 export function outsideTaskContext<T>(fn: () => T): T {
-	const store = (globalThis as { [TASK_CONTEXT_KEY]?: AsyncLocalStorage<ITaskContext> })[
-		TASK_CONTEXT_KEY
-	];
+	const store = contextGlobals[TASK_CONTEXT_KEY];
+	const state = contextGlobals[TASK_CONTEXT_STATE_KEY];
+	const current = state?.current;
+	if (state !== undefined && current !== undefined) {
+		// A handler's synchronous call, untracked: its context is not this work's.
+		state.current = undefined;
+		try {
+			return outsideTaskContext(fn);
+		} finally {
+			state.current = current;
+		}
+	}
 	// Only inside a context is there anything to leave. run(undefined), not exit(): exit()
 	// disables the store around the call, which turns Node's async hooks off and on again.
 	return store?.getStore() === undefined

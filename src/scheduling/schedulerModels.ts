@@ -98,6 +98,12 @@ export interface ISchedulerSettings {
 	abortGrace: number;
 
 	/**
+	 * Run every handler inside its tracked context from the first task (else tracking starts with
+	 * the first getTaskContext() of a thread).
+	 */
+	trackTaskContext: boolean;
+
+	/**
 	 * Tasks in flight at once across all types.
 	 */
 	globalLimit: number;

@@ -180,7 +180,8 @@ export class TaskRunner {
 				taskId: task.id,
 				type,
 				attempt: task.attempts,
-				retriesRemaining: task.retriesRemaining ?? 0
+				retriesRemaining: task.retriesRemaining ?? 0,
+				trackContext: this.settings.trackTaskContext || undefined
 			},
 			handler.timeout
 		);

@@ -151,6 +151,9 @@ export function validateConfig(config: unknown): IValidationFailure[] {
 	if (!Is.undefined(values.recordAttempts)) {
 		Validation.boolean("config.recordAttempts", values.recordAttempts, failures);
 	}
+	if (!Is.undefined(values.trackTaskContext)) {
+		Validation.boolean("config.trackTaskContext", values.trackTaskContext, failures);
+	}
 	if (!Is.undefined(values.engineName)) {
 		Validation.stringValue("config.engineName", values.engineName, failures);
 	}
@@ -195,6 +198,7 @@ export function resolveConfig(
 		taskTimeout: config.taskTimeout,
 		shutdownTimeout: config.shutdownTimeout ?? 10_000,
 		abortGrace: config.abortGrace ?? DEFAULT_ABORT_GRACE_MS,
+		trackTaskContext: config.trackTaskContext ?? false,
 		pollInterval: config.pollInterval ?? 5000,
 		maxWorkerMemoryMb: config.maxWorkerMemoryMb,
 		executionMode,
