@@ -58,8 +58,8 @@ const contextState = (globalThis[CONTEXT_STATE_KEY] ??= { tracked: false, curren
 const modules = new Map();
 
 /**
- * Resolved handler functions by "specifier#method", bound to their owner.
- * @type {Map<string, (...args: unknown[]) => unknown>}
+ * Resolved handler functions by specifier, then method, bound to their owner.
+ * @type {Map<string, Map<string, (...args: unknown[]) => unknown>>}
  */
 const handlers = new Map();
 
@@ -75,7 +75,9 @@ const handlers = new Map();
  */
 export default async function runHandler(job, abort, started) {
 	try {
-		const handler = await resolveHandler(job.module, job.method);
+		// A handler already resolved is called without an await: one job, one microtask less.
+		const handler =
+			handlers.get(job.module)?.get(job.method) ?? (await resolveHandler(job.module, job.method));
 		if (abort?.aborted) {
 			// Aborted by stop() before the handler was called: it must not start now.
 			return { ok: false, notStarted: true, error: { name: "TaskNotStartedError", message: "" } };
@@ -84,9 +86,8 @@ export default async function runHandler(job, abort, started) {
 		// now, not counting the start-up of a fresh worker or the first import of the module.
 		started?.postMessage("started");
 		// Called exactly as the original calls it: a handler counting its arguments sees 1 or 2.
-		const call = job.hasPayload
-			? () => handler(job.engineCloneData, job.payload)
-			: () => handler(job.engineCloneData);
+		const call = () =>
+			job.hasPayload ? handler(job.engineCloneData, job.payload) : handler(job.engineCloneData);
 		let result;
 		if (job.taskId === undefined) {
 			result = await call();
@@ -248,8 +249,7 @@ export class JobAbort {
  * @returns {Promise<(...args: unknown[]) => unknown>} The bound handler.
  */
 async function resolveHandler(specifier, method) {
-	const key = `${specifier}#${method}`;
-	const cached = handlers.get(key);
+	const cached = handlers.get(specifier)?.get(method);
 	if (cached) {
 		return cached;
 	}
@@ -268,7 +268,12 @@ async function resolveHandler(specifier, method) {
 		throw moduleHelperError("notFunction", specifier, method);
 	}
 	const handler = value.bind(owner);
-	handlers.set(key, handler);
+	let methods = handlers.get(specifier);
+	if (!methods) {
+		methods = new Map();
+		handlers.set(specifier, methods);
+	}
+	methods.set(method, handler);
 	return handler;
 }
 

@@ -35,6 +35,15 @@ interface IRunnerModule {
 }
 
 /**
+ * The outcome of a runner's envelope.
+ * @param envelope The envelope.
+ * @returns The outcome.
+ */
+function toOutcome(envelope: AttemptOutcome & { notStarted?: boolean }): AttemptOutcome {
+	return envelope.notStarted ? NOT_STARTED : fromEnvelope(envelope);
+}
+
+/**
  * Runs handlers on the calling thread with the same runner the workers use. No isolation: a
  * timed-out handler is abandoned (its attempt fails at once) but keeps running, and a handler that
  * calls process.exit ends the host. Its context's signal fires on the timeout and on abortAll(),
@@ -46,6 +55,12 @@ export class InlineExecutor implements ITaskExecutor {
 	 * @internal
 	 */
 	private _runner?: Promise<IRunnerModule>;
+
+	/**
+	 * The runner, once imported.
+	 * @internal
+	 */
+	private _loaded?: IRunnerModule;
 
 	/**
 	 * Pending timeout timers, cleared on close.
@@ -72,20 +87,18 @@ export class InlineExecutor implements ITaskExecutor {
 	 * @returns The outcome.
 	 */
 	public async run(job: IHandlerJob, timeoutMs?: number): Promise<AttemptOutcome> {
-		this._runner ??= import(HANDLER_WORKER_URL.href) as Promise<IRunnerModule>;
-		const runner = await this._runner;
+		// Once imported, the runner is used without an await.
+		const runner = this._loaded ?? (await this.load());
 		if (this._abortedAll) {
 			return NOT_STARTED;
 		}
 		const abort = new runner.JobAbort();
 		this._running.add(abort);
 		try {
-			const running = runner
-				.default(job, abort)
-				.then(envelope => (envelope.notStarted ? NOT_STARTED : fromEnvelope(envelope)));
 			if (timeoutMs === undefined) {
-				return await running;
+				return toOutcome(await runner.default(job, abort));
 			}
+			const running = runner.default(job, abort).then(toOutcome);
 			let timer: NodeJS.Timeout | undefined;
 			const timeout = new Promise<AttemptOutcome>(resolve => {
 				timer = setTimeout(() => {
@@ -105,6 +118,17 @@ export class InlineExecutor implements ITaskExecutor {
 		} finally {
 			this._running.delete(abort);
 		}
+	}
+
+	/**
+	 * Import the runner, once.
+	 * @returns The runner module.
+	 * @internal
+	 */
+	private async load(): Promise<IRunnerModule> {
+		this._runner ??= import(HANDLER_WORKER_URL.href) as Promise<IRunnerModule>;
+		this._loaded = await this._runner;
+		return this._loaded;
 	}
 
 	/**

@@ -140,15 +140,20 @@ export class TaskRunner {
 		mayStart: () => boolean,
 		handlerDone?: () => void
 	): Promise<QueuedTask | undefined> {
-		const claim = await this.withRetries(
-			async () =>
-				mayStart()
-					? this.source.claim(id, this.settings.threadId, this._startedAt, handler.serial)
-					: ({} as IClaimResult),
-			"claimFailed",
-			id
-		);
-		const task = claim?.claimed;
+		// A task the source holds claimed for this instance is taken at once; any other is claimed
+		// in storage.
+		const held = mayStart() ? this.source.claimHeld?.(id) : undefined;
+		const claim = held
+			? undefined
+			: await this.withRetries(
+					async () =>
+						mayStart()
+							? this.source.claim(id, this.settings.threadId, this._startedAt, handler.serial)
+							: ({} as IClaimResult),
+					"claimFailed",
+					id
+				);
+		const task = held ?? claim?.claimed;
 		if (!task) {
 			// Not claimable now. If it is still pending for this thread with a due time that moved
 			// (the queue held a stale ref), hand it back to be queued at its real due time.

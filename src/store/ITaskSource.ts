@@ -113,6 +113,15 @@ export interface ITaskSource {
 	claim(id: string, threadId: string, startedAt: number, serial?: boolean): Promise<IClaimResult>;
 
 	/**
+	 * Hand out a task this instance already holds claimed (fetched and not started, its lease
+	 * known to be fresh) without waiting for anything: the claim of most tasks of a backlog on a
+	 * claiming source. Undefined when claim() must decide.
+	 * @param id The task id.
+	 * @returns The claimed task, or undefined.
+	 */
+	claimHeld?(id: string): BackgroundTask | undefined;
+
+	/**
 	 * Record the outcome of a claimed task, unless it was removed while it ran or (shared
 	 * database) the claim was lost to another instance.
 	 * @param task The settled task (rules applied).

@@ -484,6 +484,27 @@ export class PostgresTaskSource implements ITaskSource {
 	}
 
 	/**
+	 * Hand out a task claimed by fetch and held here unstarted whose lease is fresh, synchronously
+	 * (see ITaskSource.claimHeld); undefined for any other case, which claim() decides.
+	 * @param id The task id.
+	 * @returns The task, or undefined.
+	 */
+	public claimHeld(id: string): BackgroundTask | undefined {
+		const held = this._held.get(id);
+		if (
+			this._pools.session === undefined ||
+			held?.row === undefined ||
+			held.lost ||
+			!this._leases.isFresh(held)
+		) {
+			return undefined;
+		}
+		const row = held.row;
+		held.row = undefined;
+		return row;
+	}
+
+	/**
 	 * Hand out a task claimed by fetch and held here unstarted (its lease confirmed in SQL when the
 	 * heartbeat may have missed its expiry).
 	 * @param sql The session pool.
