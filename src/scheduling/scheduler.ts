@@ -134,7 +134,7 @@ export class Scheduler {
 	 * @internal
 	 */
 	private get _refillAt(): number {
-		return this.source.claimsOnFetch ? Number(process.env.REFILL ?? 0.5) : 0.25;
+		return this.source.claimsOnFetch ? 0.5 : 0.25;
 	}
 
 	/**
