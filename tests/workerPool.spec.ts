@@ -9,14 +9,54 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { describe, expect, test } from "vitest";
-import type { IHandlerJob } from "../src/execution/ITaskExecutor.js";
-import { WorkerPoolExecutor } from "../src/execution/workerPoolExecutor.js";
+import { describe, expect, test, vi } from "vitest";
+import { NOT_STARTED, type IHandlerJob } from "../src/execution/ITaskExecutor.js";
+import {
+	MAX_JOBS_PER_MESSAGE,
+	QUICK_HANDLER_MS,
+	WorkerPoolExecutor
+} from "../src/execution/workerPoolExecutor.js";
 import { waitFor } from "./helpers/harness.js";
 import { HANDLERS, scratch } from "./fixtures/support.js";
 
 const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
 const CHILD = fileURLToPath(new URL("./fixtures/worker-threads-child.mjs", import.meta.url));
+const SLEEP_HANDLER = new URL("./fixtures/sleepHandler.mjs", import.meta.url).href;
+
+/**
+ * The executor's internals these tests look at.
+ */
+interface IExecutorInternals {
+	_pool?: { run: (...args: unknown[]) => Promise<unknown> };
+	isQuick(job: IHandlerJob): boolean;
+}
+
+/**
+ * Run a handler's jobs one at a time until the executor counts it as quick (its first call
+ * includes the module's import), within a bound.
+ * @param executor The executor.
+ * @param make Makes a job.
+ */
+async function learnQuick(executor: WorkerPoolExecutor, make: () => IHandlerJob): Promise<void> {
+	const internals = executor as unknown as IExecutorInternals;
+	for (let i = 0; i < 500 && !internals.isQuick(make()); i++) {
+		expect((await executor.run(make())).ok).toBe(true);
+	}
+	expect(internals.isQuick(make())).toBe(true);
+}
+
+/**
+ * Watch the messages the executor sends to its pool (created by then).
+ * @param executor The executor.
+ * @returns The spy on the pool's run().
+ */
+function watchMessages(executor: WorkerPoolExecutor): ReturnType<typeof vi.fn> {
+	const pool = (executor as unknown as IExecutorInternals)._pool;
+	if (!pool) {
+		throw new Error("the pool does not exist yet");
+	}
+	return vi.spyOn(pool, "run") as unknown as ReturnType<typeof vi.fn>;
+}
 
 /**
  * A job calling a handler fixture.
@@ -148,5 +188,108 @@ describe.skipIf(!existsSync("/proc/self/task"))("OS threads of a started connect
 		expect(counts.started).toBe(counts.before);
 		expect(counts.ran).toBeGreaterThan(counts.before);
 		expect(counts.stopped).toBe(counts.before);
+	});
+});
+
+describe("worker pool executor: several jobs of a quick handler in one message", () => {
+	test(`jobs of a handler whose calls take under ${QUICK_HANDLER_MS} ms go ${MAX_JOBS_PER_MESSAGE} to a message, each answered, in order`, async () => {
+		const executor = new WorkerPoolExecutor({ maxWorkers: 1, workerIdleTimeout: 5000 });
+		try {
+			await learnQuick(executor, () => job("echo", { i: -1 }));
+			const messages = watchMessages(executor);
+			const outcomes = await Promise.all(
+				Array.from({ length: 8 }, async (_, i) => executor.run(job("echo", { i })))
+			);
+			expect(outcomes.map(o => o.ok && (o.result as { payload: { i: number } }).payload.i)).toEqual(
+				[0, 1, 2, 3, 4, 5, 6, 7]
+			);
+			// Started in one turn with one worker: two messages of four.
+			expect(messages.mock.calls.length).toBe(8 / MAX_JOBS_PER_MESSAGE);
+			expect(messages.mock.calls.every(([message]) => Array.isArray(message.batch))).toBe(true);
+		} finally {
+			await executor.close();
+		}
+	});
+
+	test("a slow handler's jobs go one to a message, so they run on every worker at once", async () => {
+		const { log } = scratch();
+		const executor = new WorkerPoolExecutor({ maxWorkers: 2, workerIdleTimeout: 5000 });
+		const sleep = (): IHandlerJob => ({
+			module: SLEEP_HANDLER,
+			method: "sleepFor",
+			payload: { ms: 5 },
+			hasPayload: true
+		});
+		try {
+			for (let i = 0; i < 5; i++) {
+				expect((await executor.run(sleep())).ok).toBe(true);
+			}
+			expect((executor as unknown as IExecutorInternals).isQuick(sleep())).toBe(false);
+			const messages = watchMessages(executor);
+			const outcomes = await Promise.all([
+				executor.run(sleep()),
+				executor.run(sleep()),
+				...[1, 2].map(async id =>
+					executor.run(job("overlap", { id, log, starts: 2, maxWaitMs: 5000 }))
+				)
+			]);
+			expect(outcomes.every(o => o.ok)).toBe(true);
+			// The two overlap jobs ran at once (each saw the other start): never queued in one worker.
+			expect(outcomes.slice(2).map(o => o.ok && (o.result as { sawAll: boolean }).sawAll)).toEqual([
+				true,
+				true
+			]);
+			expect(messages.mock.calls.some(([message]) => "batch" in message)).toBe(false);
+		} finally {
+			await executor.close();
+		}
+	});
+
+	test("a worker that dies in a message fails the job that was running; the jobs it had not started run again elsewhere", async () => {
+		const executor = new WorkerPoolExecutor({ maxWorkers: 1, workerIdleTimeout: 5000 });
+		try {
+			await learnQuick(executor, () => job("exitOn", { id: "learn" }));
+			const messages = watchMessages(executor);
+			const outcomes = await Promise.all([
+				executor.run(job("exitOn", { id: "dies", exit: true })),
+				...["a", "b", "c"].map(async id => executor.run(job("exitOn", { id })))
+			]);
+			expect(!outcomes[0].ok && outcomes[0].error.name).toBe("WorkerError");
+			expect(outcomes.slice(1)).toEqual(["a", "b", "c"].map(id => ({ ok: true, result: { id } })));
+			// One message of four, then the three that never started, each alone.
+			expect(messages.mock.calls.map(([message]) => message.batch?.length ?? 1)).toEqual([
+				4, 1, 1, 1
+			]);
+		} finally {
+			await executor.close();
+		}
+	});
+
+	test("abortAll() ends quick jobs still waiting for a worker as not started; close() fails them", async () => {
+		for (const end of ["abortAll", "close"] as const) {
+			const executor = new WorkerPoolExecutor({ maxWorkers: 1, workerIdleTimeout: 5000 });
+			try {
+				await learnQuick(executor, () => job("echo"));
+				// The only worker is held; the quick jobs wait for it.
+				const holding = executor.run(job("hang", { id: "held" }));
+				await waitFor(() => executor.threadCount > 0, 5000, "the worker");
+				const waiting = [executor.run(job("echo")), executor.run(job("echo"))];
+				if (end === "abortAll") {
+					expect(executor.abortAll()).toBe(3);
+					expect(await Promise.all(waiting)).toEqual([NOT_STARTED, NOT_STARTED]);
+				} else {
+					await executor.close();
+					const outcomes = await Promise.all(waiting);
+					expect(outcomes.map(o => !o.ok && o.error.message)).toEqual([
+						expect.stringMatching(/closed/),
+						expect.stringMatching(/closed/)
+					]);
+				}
+				await executor.close();
+				expect((await holding).ok).toBe(false);
+			} finally {
+				await executor.close();
+			}
+		}
 	});
 });

@@ -113,12 +113,59 @@ function timeoutReason(timeoutMs) {
 }
 
 /**
+ * Where this worker marks each job it starts, by job number modulo the array's length, so that
+ * the pool knows, when a worker dies, which jobs of its message never started (they are sent
+ * again; the others failed with it).
+ * @type {Int32Array | undefined}
+ */
+const startedMarks =
+	workerData?.startedMarks instanceof SharedArrayBuffer
+		? new Int32Array(workerData.startedMarks)
+		: undefined;
+
+/**
+ * Run what the pool sent: one job, or { batch } of several jobs of quick handlers, run one after
+ * the other and answered together (WorkerPoolExecutor.sendQuick). Each answer carries how long
+ * its job took here, ms, from which the pool learns which handlers are quick.
+ * @param {{ jobId: number, started?: unknown } | { batch: { jobId: number }[] }} message The job
+ *   or jobs.
+ * @returns {Promise<unknown>} The runner's envelope, or one per job.
+ */
+module.exports = async function runJobs(message) {
+	if (Array.isArray(message.batch)) {
+		const envelopes = [];
+		for (const job of message.batch) {
+			envelopes.push(await timed(job));
+		}
+		return envelopes;
+	}
+	return timed(message);
+};
+
+/**
+ * Run one job, marked started, and time it.
+ * @param {{ jobId: number, started?: unknown }} job The job.
+ * @returns {Promise<any>} The runner's envelope with ms.
+ */
+async function timed(job) {
+	if (startedMarks !== undefined) {
+		Atomics.store(startedMarks, job.jobId % startedMarks.length, job.jobId | 0);
+	}
+	const start = performance.now();
+	const envelope = await runInWorker(job);
+	if (envelope !== null && typeof envelope === "object") {
+		envelope.ms = performance.now() - start;
+	}
+	return envelope;
+}
+
+/**
  * Run one handler call with the runner.
  * @param {{ jobId: number, started?: unknown }} job The call as handlerWorker.mjs takes it, with
  *   the pool's number for it and the port to tell when the handler starts.
  * @returns {Promise<unknown>} The runner's envelope.
  */
-module.exports = async function runInWorker(job) {
+async function runInWorker(job) {
 	const { jobId, started } = job;
 	runner ??= load();
 	const mod = await runner;
@@ -136,4 +183,4 @@ module.exports = async function runInWorker(job) {
 	} finally {
 		aborts?.running.delete(jobId);
 	}
-};
+}

@@ -21,6 +21,23 @@ import { failure, fromEnvelope, POOL_WORKER_URL, timedOut } from "./outcomes.js"
 export const DEFAULT_WORKER_IDLE_TIMEOUT_MS = 30_000;
 
 /**
+ * A handler whose calls take less than this on average, ms, is quick: its jobs may be sent to a
+ * worker several in one message (see WorkerPoolExecutor).
+ */
+export const QUICK_HANDLER_MS = 1;
+
+/**
+ * The most jobs sent to a worker in one message.
+ */
+export const MAX_JOBS_PER_MESSAGE = 4;
+
+/**
+ * Slots of the shared array in which workers mark the jobs they start (by job number modulo its
+ * size): far more than the jobs that can be in flight at once (globalLimit).
+ */
+const STARTED_MARKS = 4096;
+
+/**
  * Options for the worker pool.
  */
 export interface IWorkerPoolOptions {
@@ -68,6 +85,37 @@ interface IPoolTask extends IHandlerJob {
  * The abort side of one pool: a BroadcastChannel every worker of the pool opens, named in the
  * workers' workerData, and a flag shared with them that is set once stop() aborts everything.
  */
+/**
+ * A job of a quick handler waiting to be sent.
+ */
+interface IQuickEntry {
+	/**
+	 * The job.
+	 */
+	job: IPoolTask;
+
+	/**
+	 * Its place in the order of arrival among all waiting jobs.
+	 */
+	seq: number;
+
+	/**
+	 * Resolves run().
+	 */
+	resolve: (outcome: AttemptOutcome) => void;
+
+	/**
+	 * Send it alone: it was in a message whose worker died before it started.
+	 */
+	alone?: boolean;
+}
+
+/**
+ * What the workers send back for a job: the runner's envelope, with how long the job took in the
+ * worker, ms (handlerWorker.cjs).
+ */
+type WorkerEnvelope = AttemptOutcome & { notStarted?: boolean; ms?: number };
+
 interface IAbortChannel {
 	/**
 	 * The channel, unref'd (it never keeps the process alive) and closed with the pool.
@@ -90,6 +138,10 @@ interface IAbortChannel {
  * carries only its number, and a message is posted only to abort, so a job that ends normally
  * costs nothing more. (A MessageChannel per job, the other way to reach one worker, was measured
  * at about twice the executor's whole cost per job: it is what the timeout path already pays.)
+ *
+ * A quick handler's jobs (under QUICK_HANDLER_MS on average, no timeout) go to a worker up to
+ * MAX_JOBS_PER_MESSAGE in one message and run there one after the other, since waking a waiting
+ * worker costs more than such a job (docs/design.md, "Several quick jobs in one message").
  *
  * No thread exists before it is needed: the pool is created by the first run(), starts workers as
  * jobs need them (up to maxWorkers) and lets each exit after the idle timeout. Inside a TWIN
@@ -119,10 +171,42 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 	private _free: number;
 
 	/**
-	 * Jobs waiting for a free worker, first come first served.
+	 * Jobs waiting for a free worker to be sent alone (timeouts, handlers not known to be quick),
+	 * with their place in the order of arrival.
 	 * @internal
 	 */
-	private readonly _waiting: (() => void)[] = [];
+	private readonly _waiting: { seq: number; wake: () => void }[] = [];
+
+	/**
+	 * Jobs of quick handlers waiting to be sent, first come first served.
+	 * @internal
+	 */
+	private readonly _quick: IQuickEntry[] = [];
+
+	/**
+	 * Arrivals so far, which orders _waiting and _quick against each other.
+	 * @internal
+	 */
+	private _seq = 0;
+
+	/**
+	 * A dispatch of quick jobs is scheduled (setImmediate).
+	 * @internal
+	 */
+	private _dispatching = false;
+
+	/**
+	 * The average time each handler's calls take in a worker, ms, by module then method: an
+	 * exponential moving average of the times the workers report.
+	 * @internal
+	 */
+	private readonly _costs = new Map<string, Map<string, number>>();
+
+	/**
+	 * Where workers mark the jobs they start (STARTED_MARKS slots), created with the pool.
+	 * @internal
+	 */
+	private _started?: Int32Array;
 
 	/**
 	 * The pool's abort channel, created with the pool.
@@ -173,6 +257,12 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 	public async run(job: IHandlerJob, timeoutMs?: number): Promise<AttemptOutcome> {
 		this._inFlight++;
 		try {
+			if (timeoutMs === undefined && this.isQuick(job) && !this._closed && !this._abortedAll) {
+				return await new Promise<AttemptOutcome>(resolve => {
+					this._quick.push({ job: job as IPoolTask, seq: this._seq++, resolve });
+					this.scheduleDispatch();
+				});
+			}
 			await this.acquireWorker();
 			try {
 				const pool = this.pool();
@@ -199,6 +289,10 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 	 */
 	public abortAll(): number {
 		this._abortedAll = true;
+		// Quick jobs not sent yet never reach their handler.
+		for (const entry of this._quick.splice(0)) {
+			entry.resolve(NOT_STARTED);
+		}
 		if (this._abort) {
 			// The flag first: a worker that registers a job after the message was posted sees it.
 			Atomics.store(this._abort.flag, 0, 1);
@@ -214,8 +308,11 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 	public async close(): Promise<void> {
 		this._closed = true;
 		this._free = Number.POSITIVE_INFINITY;
-		for (const wake of this._waiting.splice(0)) {
+		for (const { wake } of this._waiting.splice(0)) {
 			wake();
+		}
+		for (const entry of this._quick.splice(0)) {
+			entry.resolve(this.workerFailure(new Error("the worker pool is closed")));
 		}
 		const pool = this._pool;
 		this._pool = undefined;
@@ -239,9 +336,11 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 			// Unique in the process: a connector started inside a worker has a pool of its own.
 			const name = `@twin-fast/background-task-connector-entity-storage/abort/${randomUUID()}`;
 			const flag = new SharedArrayBuffer(4);
+			const started = new SharedArrayBuffer(4 * STARTED_MARKS);
 			const channel = new BroadcastChannel(name);
 			channel.unref();
 			this._abort = { channel, flag: new Int32Array(flag) };
+			this._started = new Int32Array(started);
 			this._pool = new Piscina({
 				filename: POOL_WORKER_URL.href,
 				minThreads: 0,
@@ -251,7 +350,7 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 				resourceLimits: this.options.maxWorkerMemoryMb
 					? { maxOldGenerationSizeMb: this.options.maxWorkerMemoryMb }
 					: undefined,
-				workerData: { abortChannel: name, abortFlag: flag }
+				workerData: { abortChannel: name, abortFlag: flag, startedMarks: started }
 			});
 		}
 		return this._pool;
@@ -266,7 +365,7 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 			this._free--;
 			return;
 		}
-		await new Promise<void>(resolve => this._waiting.push(resolve));
+		await new Promise<void>(resolve => this._waiting.push({ seq: this._seq++, wake: resolve }));
 	}
 
 	/**
@@ -274,12 +373,142 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 	 * @internal
 	 */
 	private releaseWorker(): void {
-		const next = this._waiting.shift();
-		if (next) {
-			next();
+		// The worker goes to whichever waited longest: a job to send alone or quick jobs.
+		const alone = this._waiting[0];
+		const quick = this._quick[0];
+		if (alone && (!quick || alone.seq < quick.seq)) {
+			this._waiting.shift();
+			alone.wake();
+		} else if (quick) {
+			this.sendQuick();
 		} else {
 			this._free++;
 		}
+	}
+
+	/**
+	 * Whether a handler's jobs may share a message: its calls are known to take less than
+	 * QUICK_HANDLER_MS on average. A handler not measured yet is sent alone until it is.
+	 * @param job The job.
+	 * @returns True if quick.
+	 * @internal
+	 */
+	private isQuick(job: IHandlerJob): boolean {
+		const cost = this._costs.get(job.module)?.get(job.method);
+		return cost !== undefined && cost < QUICK_HANDLER_MS;
+	}
+
+	/**
+	 * Learn how long a handler's call took in its worker.
+	 * @param job The job.
+	 * @param envelope What the worker sent back for it.
+	 * @internal
+	 */
+	private learn(job: IHandlerJob, envelope: WorkerEnvelope | undefined): void {
+		const ms = envelope?.ms;
+		if (typeof ms !== "number" || envelope?.notStarted) {
+			return;
+		}
+		let methods = this._costs.get(job.module);
+		if (!methods) {
+			methods = new Map();
+			this._costs.set(job.module, methods);
+		}
+		const cost = methods.get(job.method);
+		methods.set(job.method, cost === undefined ? ms : cost * 0.8 + ms * 0.2);
+	}
+
+	/**
+	 * Send the quick jobs waiting at the end of this turn of the event loop, so the jobs started
+	 * in one turn (a claimed batch, several completions) share messages.
+	 * @internal
+	 */
+	private scheduleDispatch(): void {
+		if (this._dispatching || this._free <= 0) {
+			return;
+		}
+		this._dispatching = true;
+		setImmediate(() => {
+			this._dispatching = false;
+			while (this._free > 0 && this._quick.length > 0) {
+				this._free--;
+				this.sendQuick();
+			}
+		});
+	}
+
+	/**
+	 * Send waiting quick jobs to a worker taken for them: the first MAX_JOBS_PER_MESSAGE in order
+	 * of arrival (a job marked alone goes alone). The worker runs them one after the other and
+	 * answers once for all. They are not spread over the free workers: waking a waiting worker
+	 * is what a message costs most (about 50 us of the main thread on the 2-core machine of
+	 * docs/performance.md), more than a quick job's run, so fewer, fuller messages win; more
+	 * waiting jobs than one message holds go to the next free worker.
+	 * @internal
+	 */
+	private sendQuick(): void {
+		const share = Math.min(MAX_JOBS_PER_MESSAGE, this._quick.length);
+		let count = 1;
+		if (!this._quick[0].alone) {
+			while (count < share && !this._quick[count].alone) {
+				count++;
+			}
+		}
+		const entries = this._quick.splice(0, count);
+		const pool = this.pool();
+		if (!pool || this._abortedAll) {
+			for (const entry of entries) {
+				entry.resolve(
+					pool ? NOT_STARTED : this.workerFailure(new Error("the worker pool is closed"))
+				);
+			}
+			this.releaseWorker();
+			return;
+		}
+		for (const entry of entries) {
+			entry.job.jobId = ++this._jobCount;
+		}
+		const message =
+			entries.length === 1 ? entries[0].job : { batch: entries.map(entry => entry.job) };
+		pool
+			.run(message)
+			.then(
+				(answer: WorkerEnvelope | WorkerEnvelope[]) => {
+					const envelopes =
+						entries.length === 1 ? [answer as WorkerEnvelope] : (answer as WorkerEnvelope[]);
+					for (let i = 0; i < entries.length; i++) {
+						this.learn(entries[i].job, envelopes[i]);
+						entries[i].resolve(this.fromWorker(envelopes[i]));
+					}
+				},
+				err => this.quickFailed(entries, err)
+			)
+			.finally(() => this.releaseWorker());
+	}
+
+	/**
+	 * A worker running a message of several quick jobs failed (it exited, or ran out of memory):
+	 * the jobs it had started fail as a single job's attempt does; the others never ran and wait
+	 * again, at the front, to be sent alone.
+	 * @param entries The jobs of the message.
+	 * @param err The failure.
+	 * @internal
+	 */
+	private quickFailed(entries: IQuickEntry[], err: unknown): void {
+		const again: IQuickEntry[] = [];
+		for (const entry of entries) {
+			const jobId = entry.job.jobId;
+			const started =
+				this._started === undefined ||
+				Atomics.load(this._started, jobId % STARTED_MARKS) === (jobId | 0);
+			if (entries.length > 1 && !started && !this._closed && !this._abortedAll) {
+				entry.alone = true;
+				again.push(entry);
+			} else {
+				entry.resolve(this.workerFailure(err));
+			}
+		}
+		this._quick.unshift(...again);
 	}
 
 	/**
@@ -311,7 +540,9 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 		task.jobId = jobId;
 		if (timeoutMs === undefined) {
 			try {
-				return this.fromWorker(await pool.run(task));
+				const envelope: WorkerEnvelope = await pool.run(task);
+				this.learn(task, envelope);
+				return this.fromWorker(envelope);
 			} catch (err) {
 				return this.workerFailure(err);
 			}
@@ -337,7 +568,11 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 				signal: terminate.signal,
 				transferList: [port2]
 			});
-			return expired ? timedOut(timeoutMs) : this.fromWorker(envelope);
+			if (expired) {
+				return timedOut(timeoutMs);
+			}
+			this.learn(task, envelope);
+			return this.fromWorker(envelope);
 		} catch (err) {
 			if (expired) {
 				return timedOut(timeoutMs);
@@ -356,8 +591,12 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 	 * @returns The outcome, NOT_STARTED when the worker did not call the handler after abortAll().
 	 * @internal
 	 */
-	private fromWorker(envelope: AttemptOutcome & { notStarted?: boolean }): AttemptOutcome {
-		return envelope.notStarted ? NOT_STARTED : fromEnvelope(envelope);
+	private fromWorker(envelope: WorkerEnvelope): AttemptOutcome {
+		if (envelope.notStarted) {
+			return NOT_STARTED;
+		}
+		// Without the worker's timing, which is the pool's business.
+		return envelope.ok ? { ok: true, result: envelope.result } : fromEnvelope(envelope);
 	}
 
 	/**

@@ -202,9 +202,12 @@ export function resolveConfig(
 		pollInterval: config.pollInterval ?? 5000,
 		maxWorkerMemoryMb: config.maxWorkerMemoryMb,
 		executionMode,
-		// Worker mode: twice the workers, so a worker never waits while the main thread records the
-		// previous task and claims the next. Inline: only the per-type concurrency limits.
-		globalLimit: executionMode === ExecutionMode.Worker ? maxWorkers * 2 : Number.POSITIVE_INFINITY,
+		// Worker mode: four times the workers, so a worker never waits while the main thread
+		// records the tasks it just ran and claims the next, and quick handlers' jobs can go to a
+		// worker several in one message (WorkerPoolExecutor; measured on the native backlog with
+		// two workers: 13,000 tasks/s at twice, 17,700 at four times). Inline: only the per-type
+		// concurrency limits.
+		globalLimit: executionMode === ExecutionMode.Worker ? maxWorkers * 4 : Number.POSITIVE_INFINITY,
 		// On the native backend a batch is claimed for this node: it is the bounded local queue.
 		batchSize: config.postgresql
 			? resolvePostgresConfig(config.postgresql).localQueueSize
