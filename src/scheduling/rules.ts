@@ -74,13 +74,28 @@ export function isClaimable(
 }
 
 /**
+ * The last due date parsed by dueAt().
+ */
+let lastDue = { text: "", ms: Number.NaN };
+
+/**
  * When the task is due, in epoch ms; Infinity when it has no next process date.
  * @param task The task.
  * @returns The due time.
  */
 export function dueAt(task: Pick<BackgroundTask, "dateNextProcess">): number {
-	return task.dateNextProcess ? Date.parse(task.dateNextProcess) : Number.POSITIVE_INFINITY;
+	const text = task.dateNextProcess;
+	if (!text) {
+		return Number.POSITIVE_INFINITY;
+	}
+	// Tasks created together share their due date, and each task's is read more than once on
+	// the way to its run: the last one parsed is kept.
+	if (text !== lastDue.text) {
+		lastDue = { text, ms: Date.parse(text) };
+	}
+	return lastDue.ms;
 }
+
 
 /**
  * The task once claimed.
