@@ -96,7 +96,6 @@ export function dueAt(task: Pick<BackgroundTask, "dateNextProcess">): number {
 	return lastDue.ms;
 }
 
-
 /**
  * The task once claimed.
  * @param task The claimable task.
