@@ -103,4 +103,13 @@ export interface IPostgreSqlBackendConfig {
 	 * @default 500
 	 */
 	localQueueSize?: number;
+
+	/**
+	 * How long to wait for a connection to the server, in seconds, integer 1 to 600; a connection
+	 * not made by then fails with an error naming the host, port and user (CONNECT_TIMEOUT), and
+	 * the call that needed it fails or is retried. Measured here: a connection attempted while
+	 * the server restarts can get no answer at all and waits this long.
+	 * @default 10
+	 */
+	connectTimeout?: number;
 }

@@ -93,7 +93,8 @@ describe("configuration", () => {
 				maxConnections: 0,
 				leaseTimeout: 999,
 				heartbeatInterval: 50,
-				localQueueSize: 1.5
+				localQueueSize: 1.5,
+				connectTimeout: 0
 			},
 			failures
 		);
@@ -111,7 +112,8 @@ describe("configuration", () => {
 				"maxConnections",
 				"leaseTimeout",
 				"heartbeatInterval",
-				"localQueueSize"
+				"localQueueSize",
+				"connectTimeout"
 			]
 				.map(f => `config.postgresql.${f}`)
 				.sort()
@@ -166,7 +168,8 @@ describe("configuration", () => {
 			maxConnections: 10,
 			leaseTimeout: 30000,
 			heartbeatInterval: 10000,
-			localQueueSize: 500
+			localQueueSize: 500,
+			connectTimeout: 10
 		});
 	});
 
@@ -233,7 +236,7 @@ describe("connection errors", () => {
 		expect(text).not.toContain(PASSWORD);
 	});
 
-	test("a server that accepts and never answers gives an error after the connect timeout, not a hang", async () => {
+	test("a server that accepts and never answers gives an error after config connectTimeout, not a hang", async () => {
 		const server = await postgresServer();
 		const sockets: Socket[] = [];
 		const silent = createServer(socket => {
@@ -243,7 +246,7 @@ describe("connection errors", () => {
 		const address = silent.address();
 		const port = typeof address === "object" && address ? address.port : 0;
 		try {
-			const { error, text, ms } = await openError(configFor(server, { port }), 1);
+			const { error, text, ms } = await openError(configFor(server, { port, connectTimeout: 1 }));
 			expect(ms).toBeGreaterThanOrEqual(900);
 			expect(ms).toBeLessThan(5000);
 			expect(error.properties).toMatchObject({ host: "127.0.0.1", port, user: server.user });

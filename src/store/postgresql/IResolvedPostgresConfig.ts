@@ -60,4 +60,9 @@ export interface IResolvedPostgresConfig {
 	 * Claimed-but-not-started tasks per type, at most.
 	 */
 	localQueueSize: number;
+
+	/**
+	 * Seconds to wait for a connection.
+	 */
+	connectTimeout: number;
 }

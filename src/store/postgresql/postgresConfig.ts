@@ -3,6 +3,7 @@
 import { Is, Validation, type IValidationFailure } from "@twin.org/core";
 import type { IPostgreSqlBackendConfig } from "../../models/IPostgreSqlBackendConfig.js";
 import type { IResolvedPostgresConfig } from "./IResolvedPostgresConfig.js";
+import { CONNECT_TIMEOUT_S } from "./postgresConnection.js";
 
 /**
  * The prefix of every failure's property name.
@@ -75,6 +76,7 @@ export function validatePostgresConfig(config: unknown, failures: IValidationFai
 		(lease ?? DEFAULT_LEASE_TIMEOUT) - 1
 	);
 	optionalInteger("localQueueSize", values.localQueueSize, failures, 1, 100_000);
+	optionalInteger("connectTimeout", values.connectTimeout, failures, 1, 600);
 	validateSsl(values.ssl, failures);
 }
 
@@ -96,7 +98,8 @@ export function resolvePostgresConfig(config: IPostgreSqlBackendConfig): IResolv
 		maxConnections: config.maxConnections ?? 10,
 		leaseTimeout,
 		heartbeatInterval: config.heartbeatInterval ?? Math.max(1, Math.floor(leaseTimeout / 3)),
-		localQueueSize: config.localQueueSize ?? 500
+		localQueueSize: config.localQueueSize ?? 500,
+		connectTimeout: config.connectTimeout ?? CONNECT_TIMEOUT_S
 	};
 }
 

@@ -210,7 +210,7 @@ export class PostgresTaskSource implements ITaskSource {
 	 * tests.
 	 * @param overrides.leaseTimeout Lease length, ms.
 	 * @param overrides.heartbeatInterval Heartbeat period, ms.
-	 * @param overrides.connectTimeout Seconds to wait for a connection (default 10).
+	 * @param overrides.connectTimeout Seconds to wait for a connection (default: the config's).
 	 * @param overrides.localQueueTtl How long a fetched task may wait unstarted, ms (default 5 min).
 	 * @throws ValidationError naming each bad field.
 	 * @internal overrides
@@ -238,7 +238,7 @@ export class PostgresTaskSource implements ITaskSource {
 			this._config,
 			this._statements.channel,
 			log,
-			connectTimeout
+			connectTimeout ?? this._config.connectTimeout
 		);
 		this._leases = new LeaseKeeper(this._held, this._statements, this._config.leaseTimeout, log);
 		this._batch = new SettleBatch(async entries => this.writeSettles(entries));
