@@ -93,19 +93,20 @@ export function getTaskContext(): ITaskContext | undefined {
 export function outsideTaskContext<T>(fn: () => T): T {
 	const store = contextGlobals[TASK_CONTEXT_KEY];
 	const state = contextGlobals[TASK_CONTEXT_STATE_KEY];
+	// A handler's synchronous call, untracked: its context is not this work's.
 	const current = state?.current;
 	if (state !== undefined && current !== undefined) {
-		// A handler's synchronous call, untracked: its context is not this work's.
 		state.current = undefined;
-		try {
-			return outsideTaskContext(fn);
-		} finally {
+	}
+	try {
+		// Only inside a tracked context is there anything to leave. run(undefined), not exit():
+		// exit() disables the store around the call, which turns Node's async hooks off and on.
+		return store?.getStore() === undefined
+			? fn()
+			: store.run(undefined as unknown as ITaskContext, fn);
+	} finally {
+		if (state !== undefined && current !== undefined) {
 			state.current = current;
 		}
 	}
-	// Only inside a context is there anything to leave. run(undefined), not exit(): exit()
-	// disables the store around the call, which turns Node's async hooks off and on again.
-	return store?.getStore() === undefined
-		? fn()
-		: store.run(undefined as unknown as ITaskContext, fn);
 }
