@@ -260,6 +260,41 @@ export async function graphileBacklog(params) {
 }
 
 /**
+ * A worker for the add jobs: a noop task that counts each job by its payload index, on a running
+ * runner with its warmed pool, or nothing when no worker runs.
+ * @param {Awaited<ReturnType<typeof graphileContext>>} ctx The context.
+ * @param {boolean} withWorker Whether a worker runs.
+ * @param {number} total Job indexes 0 .. total - 1.
+ * @param {number} concurrency concurrentJobs.
+ * @returns {Promise<{ counts: Uint8Array, ranCount: () => number, pool?: import("pg").Pool, runner?: import("graphile-worker").Runner }>}
+ *   The runs per index, the jobs run so far, and the pool and runner to stop.
+ */
+async function countingWorker(ctx, withWorker, total, concurrency) {
+	const counts = new Uint8Array(total);
+	let done = 0;
+	const taskList = {
+		noop: async payload => {
+			counts[payload.i]++;
+			done++;
+		}
+	};
+	const pool = withWorker ? await warmPool(ctx.conn, concurrency + 2) : undefined;
+	const runner = withWorker ? await startRunner(ctx, pool, taskList, concurrency) : undefined;
+	return { counts, ranCount: () => done, pool, runner };
+}
+
+/**
+ * Wait until every job ran and its completion removed it from the table.
+ * @param {Awaited<ReturnType<typeof graphileContext>>} ctx The context.
+ * @param {() => number} ranCount The jobs run so far.
+ * @param {number} total The jobs.
+ */
+async function allRun(ctx, ranCount, total) {
+	await waitForAsync(async () => ranCount() === total, 120_000, "the jobs to run", 2);
+	await waitForAsync(async () => (await jobsLeft(ctx)) === 0, 60_000, "the last completions");
+}
+
+/**
  * addJob awaited one by one, after a discarded warm-up of the same kind: on a running worker
  * processing the jobs as they come (runner.addJob; then until every job completed), or with
  * `worker: false` on no worker at all (WorkerUtils.addJob: the insert alone, as the issue's anchor
@@ -272,25 +307,19 @@ export async function graphileAddJob(params) {
 	const withWorker = params.worker !== false;
 	const ctx = await graphileContext();
 	const total = params.warmup + params.n;
-	const counts = new Uint8Array(total);
-	let done = 0;
-	const taskList = {
-		noop: async payload => {
-			counts[payload.i]++;
-			done++;
-		}
-	};
-	const pool = withWorker ? await warmPool(ctx.conn, params.concurrency + 2) : undefined;
-	const runner = withWorker
-		? await startRunner(ctx, pool, taskList, params.concurrency)
-		: undefined;
+	const { counts, ranCount, pool, runner } = await countingWorker(
+		ctx,
+		withWorker,
+		total,
+		params.concurrency
+	);
 	const addJob = runner ? runner.addJob : ctx.utils.addJob;
 	try {
 		for (let i = 0; i < params.warmup; i++) {
 			await addJob("noop", { i });
 		}
 		if (withWorker) {
-			await waitForAsync(async () => done === params.warmup, 60_000, "the warm-up jobs", 5);
+			await waitForAsync(async () => ranCount() === params.warmup, 60_000, "the warm-up jobs", 5);
 		}
 		const meter = new CpuMeter(ctx.server.postmasterPid);
 		meter.start();
@@ -304,8 +333,7 @@ export async function graphileAddJob(params) {
 		let ran = {};
 		let allDoneMs;
 		if (withWorker) {
-			await waitForAsync(async () => done === total, 120_000, "the jobs to run", 2);
-			await waitForAsync(async () => (await jobsLeft(ctx)) === 0, 60_000, "the last completions");
+			await allRun(ctx, ranCount, total);
 			allDoneMs = performance.now() - t0;
 			ran = tally(counts.subarray(params.warmup), params.n);
 			checks = { everyJobRanOnce: ran.ranOnce === params.n };
@@ -352,18 +380,12 @@ export async function graphileAddJobs(params) {
 	const withWorker = params.worker !== false;
 	const ctx = await graphileContext();
 	const total = params.warmup + params.n;
-	const counts = new Uint8Array(total);
-	let done = 0;
-	const taskList = {
-		noop: async payload => {
-			counts[payload.i]++;
-			done++;
-		}
-	};
-	const pool = withWorker ? await warmPool(ctx.conn, params.concurrency + 2) : undefined;
-	const runner = withWorker
-		? await startRunner(ctx, pool, taskList, params.concurrency)
-		: undefined;
+	const { counts, ranCount, pool, runner } = await countingWorker(
+		ctx,
+		withWorker,
+		total,
+		params.concurrency
+	);
 	const addAll = async batches => {
 		let returned = 0;
 		let outOfOrder = 0;
@@ -380,7 +402,7 @@ export async function graphileAddJobs(params) {
 		// Warm-up: indexes n .. total - 1; measured: 0 .. n - 1.
 		await addAll(payloadBatches(params.n, params.warmup, params.batch));
 		if (withWorker) {
-			await waitForAsync(async () => done === params.warmup, 60_000, "the warm-up jobs", 5);
+			await waitForAsync(async () => ranCount() === params.warmup, 60_000, "the warm-up jobs", 5);
 		}
 		const batches = payloadBatches(0, params.n, params.batch);
 		const wal0 = await walPosition(ctx.admin);
@@ -399,8 +421,7 @@ export async function graphileAddJobs(params) {
 		let ran = {};
 		let allDoneMs;
 		if (withWorker) {
-			await waitForAsync(async () => done === total, 120_000, "the jobs to run", 2);
-			await waitForAsync(async () => (await jobsLeft(ctx)) === 0, 60_000, "the last completions");
+			await allRun(ctx, ranCount, total);
 			allDoneMs = performance.now() - t0;
 			ran = tally(counts, params.n);
 			checks = { ...checks, everyJobRanOnce: ran.ranOnce === params.n };
