@@ -362,8 +362,55 @@ describe("priority", () => {
 			)
 			.slice(0, 100);
 		expect(claimed.map(x => x.id)).toEqual(expected.map(x => x.id));
+
+		// The rows a claim or the heartbeat locks are updated through the primary key, never by a
+		// scan of the table, in the plan a statement gets with its parameters known and in the
+		// generic plan a prepared statement may switch to. (Joined to the locking subquery, the
+		// claim of 500 got a hash join over a sequential scan of this table once it was analyzed.)
+		const ids = `ARRAY[${tasks
+			.slice(0, 500)
+			.map(x => `'${x.id}'`)
+			.join(", ")}]::text[]`;
+		const checked: [text: string, types: string, args: string][] = [
+			[
+				statements.fetch,
+				"text, text, integer, text, text, bigint",
+				`'native', 'main', 500, '${now}', 'owner', 30000`
+			],
+			[statements.heartbeat, "text[], text, bigint", `${ids}, 'owner', 30000`]
+		];
+		for (const [text, types, args] of checked) {
+			for (const planText of await plansOf(text, types, args)) {
+				expect(planText).toContain(`"Index Name":"${pg.table()}_pkey"`);
+				expect(planText).not.toContain(`"Node Type":"Seq Scan"`);
+				expect(planText).not.toContain(`"Node Type":"Hash Join"`);
+			}
+		}
 	}, 60000);
 });
+
+/**
+ * The plans of a statement, without running it: with its parameters known (a custom plan) and
+ * the generic plan a prepared statement may switch to after five runs.
+ * @param text The statement.
+ * @param types Its parameters' SQL types.
+ * @param args Its arguments, as SQL literals.
+ * @returns Each plan as JSON text.
+ */
+async function plansOf(text: string, types: string, args: string): Promise<string[]> {
+	return admin().begin(async tx => {
+		await tx.unsafe(`PREPARE plan_check (${types}) AS ${text}`);
+		const plans: string[] = [];
+		for (const mode of ["force_custom_plan", "force_generic_plan"]) {
+			await tx.unsafe(`SET LOCAL plan_cache_mode = ${mode}`);
+			plans.push(
+				JSON.stringify(await tx.unsafe(`EXPLAIN (FORMAT JSON) EXECUTE plan_check (${args})`))
+			);
+		}
+		await tx.unsafe("DEALLOCATE plan_check");
+		return plans;
+	});
+}
 
 describe("claims racing this source's own fetch", () => {
 	test("a claim of a task that a fetch in flight takes gets it from the fetch", async () => {
