@@ -834,3 +834,26 @@ describe("a statement the client never answers", () => {
 		expect((await source.get(task.id))?.status).toBe(TaskStatus.Success);
 	}, 20000);
 });
+
+describe("createMany of more than one chunk", () => {
+	test("10,001 tasks (two chunks) are stored whole or not at all", async () => {
+		const { source } = await pg.open();
+		const sql = pg.server().sql;
+		const count = async (): Promise<number> =>
+			(await sql.unsafe<{ n: number }[]>(`SELECT count(*)::int AS "n" FROM "${pg.table()}"`))[0].n;
+		// One row of the second chunk repeats an id of the first: the whole batch fails.
+		const failing = Array.from({ length: 10_001 }, () => newTask());
+		failing[10_000] = { ...newTask(), id: failing[0].id };
+		await expect(source.insertMany(failing)).rejects.toThrow(/duplicate key/);
+		expect(await count()).toBe(0);
+
+		const tasks = Array.from({ length: 10_001 }, (_, i) => newTask({ payload: { i } }));
+		await source.insertMany(tasks);
+		expect(await count()).toBe(10_001);
+		const last = await sql.unsafe<{ payload: { i: number } }[]>(
+			`SELECT "payload" FROM "${pg.table()}" WHERE "id" = $1`,
+			[tasks[10_000].id]
+		);
+		expect(last[0].payload).toEqual({ i: 10_000 });
+	}, 30000);
+});
