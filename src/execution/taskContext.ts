@@ -93,9 +93,10 @@ export function getTaskContext(): ITaskContext | undefined {
 export function outsideTaskContext<T>(fn: () => T): T {
 	const store = contextGlobals[TASK_CONTEXT_KEY];
 	const state = contextGlobals[TASK_CONTEXT_STATE_KEY];
-	// A handler's synchronous call, untracked: its context is not this work's.
+	// A handler's synchronous call, untracked: its context is not this work's (a handler's own
+	// call inside fn puts back what it found, so restoring afterwards is the same either way).
 	const current = state?.current;
-	if (state !== undefined && current !== undefined) {
+	if (state !== undefined) {
 		state.current = undefined;
 	}
 	try {
@@ -105,7 +106,7 @@ export function outsideTaskContext<T>(fn: () => T): T {
 			? fn()
 			: store.run(undefined as unknown as ITaskContext, fn);
 	} finally {
-		if (state !== undefined && current !== undefined) {
+		if (state !== undefined) {
 			state.current = current;
 		}
 	}
