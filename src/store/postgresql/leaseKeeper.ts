@@ -5,6 +5,7 @@ import type postgres from "postgres";
 import type { TaskLog } from "../../utils/taskLog.js";
 import type { HeldTasks } from "./heldTasks.js";
 import type { IHeldTask } from "./IHeldTask.js";
+import { textArray } from "./postgresConnection.js";
 import type { PostgresStatements } from "./postgresStatements.js";
 
 /**
@@ -59,7 +60,7 @@ export class LeaseKeeper {
 		try {
 			const rows = await sql.unsafe<{ id: string }[]>(
 				this.statements.heartbeat,
-				[ids, owner, this.leaseTimeout],
+				[textArray(ids), owner, this.leaseTimeout],
 				PREPARED
 			);
 			renewed = new Set(rows.map(r => r.id));

@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0.
 import { GeneralError } from "@twin.org/core";
 import type { Sql } from "postgres";
+import { transaction } from "./postgresConnection.js";
 import { derivedName, quoteIdentifier } from "./postgresNames.js";
 import { PostgresStatements } from "./postgresStatements.js";
 
@@ -76,7 +77,7 @@ export async function ensureTable(sql: Sql, tableName: string): Promise<string[]
 	if (ready) {
 		return [];
 	}
-	return sql.begin(async tx => {
+	return transaction(sql, async tx => {
 		await tx.unsafe("SELECT pg_advisory_xact_lock(hashtext($1))", [
 			`twin-background-task:${tableName}`
 		]);

@@ -290,11 +290,6 @@ export class PostgresStatements {
 	public readonly dueSample: string;
 
 	/**
-	 * The fence and owner of tasks $1 (text[]): why a settle wrote nothing.
-	 */
-	public readonly describe: string;
-
-	/**
 	 * Create statements for a table.
 	 * @param tableName The checked table name.
 	 */
@@ -518,8 +513,6 @@ WHERE "retainUntil" > 0 AND "retainUntil" < $1 AND "status" IN ('success', 'fail
 	LIMIT 100
 ) AS d
 ORDER BY "type", "dateNextProcess", "id"`;
-
-		this.describe = `SELECT "id", "status", "leaseOwner", "dateModified" FROM ${t} WHERE "id" = ANY($1::text[])`;
 	}
 
 	/**

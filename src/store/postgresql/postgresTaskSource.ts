@@ -15,6 +15,7 @@ import type { IResolvedPostgresConfig } from "./IResolvedPostgresConfig.js";
 import type { ISettleEntry } from "./ISettleEntry.js";
 import { LeaseKeeper } from "./leaseKeeper.js";
 import { resolvePostgresConfig, validatePostgresConfig } from "./postgresConfig.js";
+import { textArray, transaction } from "./postgresConnection.js";
 import { PostgresPools } from "./postgresPools.js";
 import { PostgresStatements } from "./postgresStatements.js";
 import {
@@ -413,7 +414,7 @@ export class PostgresTaskSource implements ITaskSource {
 		}
 		await sql.unsafe(
 			this._statements.unclaim,
-			[given, this._owner, new Date().toISOString()],
+			[textArray(given), this._owner, new Date().toISOString()],
 			PREPARED
 		);
 	}
@@ -648,7 +649,7 @@ export class PostgresTaskSource implements ITaskSource {
 			await sql.unsafe(statement, [chunks[0], channel, this._owner], PREPARED);
 			return;
 		}
-		await sql.begin(async tx => {
+		await transaction(sql, async tx => {
 			for (const chunk of chunks) {
 				await tx.unsafe(statement, [chunk, channel, this._owner], PREPARED);
 			}
@@ -1001,10 +1002,10 @@ export class PostgresTaskSource implements ITaskSource {
 		if (type === undefined) {
 			return [];
 		}
-		return (await sql.begin(async tx => {
+		return transaction(sql, async tx => {
 			await tx.unsafe(this._statements.serialLock, [this._statements.table, type], PREPARED);
 			return tx.unsafe<TaskRow[]>(statement, params, PREPARED);
-		})) as unknown as TaskRow[];
+		});
 	}
 
 	/**

@@ -1,0 +1,172 @@
+// The native backend when a connection is cut under a transaction (createMany of more than one
+// chunk, a serial type's claim): through a proxy that resets the client's side (ECONNRESET and the
+// close in one tick, no ErrorResponse first), the order in which postgres.js 3.4.7's sql.begin
+// wrote its ROLLBACK to the closed connection. Before the fix that write crashed the process or
+// went to the reconnected session and hung the pool; now the call rejects at once, nothing of it
+// is stored, and the pool serves the next call.
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { textArray } from "../../src/store/postgresql/postgresConnection.js";
+import { waitFor } from "../helpers/harness.js";
+import { ResetProxy } from "../helpers/resetProxy.js";
+import { newTask, useSources } from "./helpers.js";
+
+const pg = useSources();
+let proxy: ResetProxy;
+let proxyPort = 0;
+
+beforeEach(async () => {
+	proxy = new ResetProxy(pg.server().host, pg.server().port);
+	proxyPort = await proxy.listen();
+});
+
+afterEach(async () => {
+	await proxy.close();
+});
+
+/**
+ * The rows of the test's table.
+ * @returns How many.
+ */
+async function rowCount(): Promise<number> {
+	const rows = await pg
+		.server()
+		.sql.unsafe<{ n: number }[]>(`SELECT count(*)::int AS "n" FROM "${pg.table()}"`);
+	return rows[0].n;
+}
+
+/**
+ * How a promise settles, and how long it took.
+ * @param promise The promise.
+ * @returns The error's code (undefined when it resolved) and the time.
+ */
+async function outcome(promise: Promise<unknown>): Promise<{ code?: string; ms: number }> {
+	const started = performance.now();
+	try {
+		await promise;
+		return { ms: performance.now() - started };
+	} catch (err) {
+		return { code: String((err as { code?: unknown }).code), ms: performance.now() - started };
+	}
+}
+
+describe("a connection cut under a transaction", () => {
+	test("createMany of 10,001 tasks (two chunks in a transaction): rejects at once, stores nothing, and the next call succeeds", async () => {
+		const { source } = await pg.open({ port: proxyPort, maxConnections: 1 });
+		const tasks = Array.from({ length: 10_001 }, (_, i) => newTask({ payload: { i } }));
+		// The first chunk is about 2 MB: the connection is reset while it is being sent.
+		proxy.resetAfterUpload(256 * 1024);
+		const cut = await outcome(source.insertMany(tasks));
+		expect(proxy.resets).toBeGreaterThan(0);
+		expect(cut.code).toMatch(/^(ECONNRESET|EPIPE|CONNECTION_CLOSED)$/);
+		expect(cut.ms).toBeLessThan(5000);
+		proxy.disarm();
+		expect(await rowCount()).toBe(0);
+
+		await source.insertMany(tasks);
+		expect(await rowCount()).toBe(10_001);
+	}, 30000);
+
+	test.each(["reset", "close"] as const)(
+		"a serial type's claim waiting for its lock, connection %s: rejects at once, and the next claim takes the task",
+		async cut => {
+			const { source } = await pg.open({ port: proxyPort, maxConnections: 1 });
+			const task = newTask({ type: "serial" });
+			await source.insert(task);
+			// Another session holds the type's lock, so the claim's transaction waits inside it.
+			const admin = await pg.server().sql.reserve();
+			try {
+				await admin.unsafe("BEGIN");
+				await admin.unsafe(
+					`SELECT pg_advisory_xact_lock(hashtextextended($1::text || ':' || $2::text, 0))`,
+					[`"${pg.table()}"`, "serial"]
+				);
+				const claim = outcome(source.fetch("serial", task.threadId ?? "", 1, 0, true));
+				await waitFor(
+					async () => {
+						const rows = await pg.server().sql.unsafe<{ n: number }[]>(
+							`SELECT count(*)::int AS "n" FROM pg_stat_activity
+						WHERE "wait_event_type" = 'Lock' AND "wait_event" = 'advisory'
+						AND "application_name" = 'twin-background-task'`
+						);
+						return rows[0].n > 0;
+					},
+					10000,
+					"the claim to wait for the serial lock"
+				);
+				if (cut === "reset") {
+					proxy.resetAll();
+				} else {
+					proxy.closeAll();
+				}
+				const lost = await claim;
+				expect(lost.code).toMatch(/^(ECONNRESET|EPIPE|CONNECTION_CLOSED)$/);
+				expect(lost.ms).toBeLessThan(5000);
+			} finally {
+				await admin.unsafe("COMMIT");
+				admin.release();
+			}
+			// The pool's one connection serves the next claim (postgres.js had left the ROLLBACK in its
+			// write buffer, ahead of the next connection's startup message: every reconnect hung).
+			const next = await source.fetch("serial", task.threadId ?? "", 1, 0, true);
+			expect(next.tasks.map(t => t.id)).toEqual([task.id]);
+		},
+		30000
+	);
+});
+
+describe("a new connection cut at its first statement", () => {
+	test.each(["reset", "close"] as const)(
+		"connection %s: the statement rejects, nothing is left unhandled, and the pool connects again",
+		async cut => {
+			const { source } = await pg.open({ port: proxyPort, maxConnections: 1 });
+			await source.insert(newTask());
+			// postgres.js 3.4.7 sends its query for the server's array types first on each new
+			// connection, and left that query's rejection unhandled when the connection closed: the
+			// process ended (the pools no longer send it).
+			const unhandled: unknown[] = [];
+			const onUnhandled = (reason: unknown): void => {
+				unhandled.push(reason);
+			};
+			process.on("unhandledRejection", onUnhandled);
+			try {
+				proxy.cutNewAfterUpload(120, cut);
+				proxy.closeAll();
+				// Statements fail until the pool has seen the close and connects again; the proxy then
+				// cuts the new connection at its first statement.
+				const codes = new Set<string | undefined>();
+				await waitFor(
+					async () => {
+						codes.add((await outcome(source.insert(newTask()))).code);
+						return proxy.newCuts > 0;
+					},
+					15000,
+					"a new connection to be cut"
+				);
+				for (const code of codes) {
+					expect(code).toMatch(/^(ECONNRESET|EPIPE|CONNECTION_CLOSED)$/);
+				}
+				proxy.disarm();
+				await source.insert(newTask());
+				expect(await rowCount()).toBe(2);
+				expect(unhandled).toEqual([]);
+			} finally {
+				process.off("unhandledRejection", onUnhandled);
+			}
+		},
+		30000
+	);
+});
+
+describe("text[] parameters without the server's type list", () => {
+	test("quotes, backslashes, commas, braces, NULL and empty strings arrive unchanged", async () => {
+		const values = ['a"b', "c\\d", "x,y", "{}", "NULL", "", " spaced ", "urn:x:1"];
+		const rows = await pg
+			.server()
+			.sql.unsafe<{ a: string[] }[]>("SELECT $1::text[] AS a", [textArray(values)]);
+		expect(rows[0].a).toEqual(values);
+		const empty = await pg
+			.server()
+			.sql.unsafe<{ n: number }[]>("SELECT cardinality($1::text[]) AS n", [textArray([])]);
+		expect(empty[0].n).toBe(0);
+	});
+});
