@@ -170,3 +170,32 @@ describe("text[] parameters without the server's type list", () => {
 		expect(empty[0].n).toBe(0);
 	});
 });
+
+describe("a statement is reported done only once committed", () => {
+	test("a create whose commit fails rejects and stores nothing", async () => {
+		const { source } = await pg.open();
+		const sql = pg.server().sql;
+		const table = `"${pg.table()}"`;
+		// A deferred constraint trigger fails at commit, after the INSERT itself completed: what a
+		// fast shutdown between the statement and its commit does. postgres.js 3.4.7 resolved a
+		// statement at CommandComplete, before the commit (porsager/postgres#1090), so such a
+		// create returned the id of a task that was never stored.
+		await sql.unsafe(`CREATE OR REPLACE FUNCTION "${pg.table()}_fail_commit"() RETURNS trigger
+			LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'commit refused'; END $$`);
+		await sql.unsafe(`CREATE CONSTRAINT TRIGGER "fail_commit" AFTER INSERT ON ${table}
+			DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+			WHEN (NEW."payload" ->> 'failCommit' = 'yes')
+			EXECUTE FUNCTION "${pg.table()}_fail_commit"()`);
+		try {
+			const refused = newTask({ payload: { failCommit: "yes" } });
+			await expect(source.insert(refused)).rejects.toThrow(/commit refused/);
+			const accepted = newTask({ payload: { failCommit: "no" } });
+			expect(await source.insert(accepted)).toBe(accepted.id);
+			const rows = await sql.unsafe<{ id: string }[]>(`SELECT "id" FROM ${table}`);
+			expect(rows.map(r => r.id)).toEqual([accepted.id]);
+		} finally {
+			await sql.unsafe(`DROP TRIGGER IF EXISTS "fail_commit" ON ${table}`);
+			await sql.unsafe(`DROP FUNCTION IF EXISTS "${pg.table()}_fail_commit"()`);
+		}
+	});
+});

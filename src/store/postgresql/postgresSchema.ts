@@ -1,7 +1,7 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
 import { GeneralError } from "@twin.org/core";
-import type { Sql } from "postgres";
+import type { Sql, TransactionSql } from "postgres";
 import { transaction } from "./postgresConnection.js";
 import { derivedName, quoteIdentifier } from "./postgresNames.js";
 import { PostgresStatements } from "./postgresStatements.js";
@@ -168,7 +168,10 @@ function isAddedColumn(column: string): boolean {
  * @param tableName The table.
  * @returns Column to data type, empty when the table does not exist.
  */
-async function columnTypes(sql: Sql, tableName: string): Promise<Map<string, string>> {
+async function columnTypes(
+	sql: Sql | TransactionSql,
+	tableName: string
+): Promise<Map<string, string>> {
 	const rows = await sql.unsafe<{ column_name: string; data_type: string }[]>(
 		`SELECT column_name, data_type FROM information_schema.columns
 		WHERE table_schema = current_schema() AND table_name = $1`,
@@ -183,7 +186,7 @@ async function columnTypes(sql: Sql, tableName: string): Promise<Map<string, str
  * @param tableName The table.
  * @returns The index names.
  */
-async function indexNames(sql: Sql, tableName: string): Promise<Set<string>> {
+async function indexNames(sql: Sql | TransactionSql, tableName: string): Promise<Set<string>> {
 	const rows = await sql.unsafe<{ indexname: string }[]>(
 		`SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1`,
 		[tableName]
