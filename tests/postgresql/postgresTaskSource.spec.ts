@@ -833,6 +833,43 @@ describe("a statement the client never answers", () => {
 		);
 		expect((await source.get(task.id))?.status).toBe(TaskStatus.Success);
 	}, 20000);
+	test("a heartbeat left pending by the client fails at its deadline, and the next heartbeat renews the lease", async () => {
+		const { source, entries } = await pg.open({ leaseTimeout: 1000, heartbeatInterval: 300 });
+		const task = newTask({ type: "hung" });
+		await source.insert(task);
+		await source.claim(task.id, "main", 0);
+		const internals = source as unknown as {
+			_pools: { session: { unsafe: (...a: unknown[]) => unknown } };
+			_statements: { heartbeat: string };
+		};
+		const session = internals._pools.session;
+		const unsafe = session.unsafe.bind(session);
+		let hung = 0;
+		session.unsafe = (text: unknown, ...rest: unknown[]) => {
+			if (text === internals._statements.heartbeat && hung === 0) {
+				hung++;
+				return new Promise(() => {});
+			}
+			return unsafe(text, ...rest);
+		};
+		const leaseExpires = async (): Promise<number> => {
+			const [row] = await pg
+				.server()
+				.sql.unsafe(`SELECT "leaseExpires" FROM "${pg.table()}" WHERE "id" = $1`, [task.id]);
+			return Number(row.leaseExpires);
+		};
+		await waitFor(() => hung === 1, 5000, "a heartbeat to hang");
+		const before = await leaseExpires();
+		// Before the fix the hung heartbeat held up every later one for good.
+		await waitFor(async () => (await leaseExpires()) > before, 15000, "a later renewal");
+		expect(entries).toContainEqual(
+			expect.objectContaining({
+				level: "warn",
+				message: "heartbeatFailed",
+				error: expect.objectContaining({ message: "postgresTaskSource.statementTimedOut" })
+			})
+		);
+	}, 25000);
 });
 
 describe("createMany of more than one chunk", () => {

@@ -49,8 +49,14 @@ export class LeaseKeeper {
 	 * is marked lost and logged once; one still waiting to start is dropped.
 	 * @param sql The pool.
 	 * @param owner The lease owner.
+	 * @param bound Bounds the wait for the statement (a renewal that never answers would hold up
+	 * every later heartbeat, and with them the LISTEN's reconnection).
 	 */
-	public async renew(sql: postgres.Sql, owner: string): Promise<void> {
+	public async renew(
+		sql: postgres.Sql,
+		owner: string,
+		bound: <T>(query: Promise<T>, what: string) => Promise<T> = async query => query
+	): Promise<void> {
 		const ids = this.held.renewable(owner);
 		if (ids.length === 0) {
 			return;
@@ -58,10 +64,13 @@ export class LeaseKeeper {
 		const leaseAt = performance.now();
 		let renewed: Set<string>;
 		try {
-			const rows = await sql.unsafe<{ id: string }[]>(
-				this.statements.heartbeat,
-				[textArray(ids), owner, this.leaseTimeout],
-				PREPARED
+			const rows = await bound(
+				sql.unsafe<{ id: string }[]>(
+					this.statements.heartbeat,
+					[textArray(ids), owner, this.leaseTimeout],
+					PREPARED
+				),
+				"heartbeat"
 			);
 			renewed = new Set(rows.map(r => r.id));
 		} catch (err) {

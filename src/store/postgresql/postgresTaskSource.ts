@@ -90,8 +90,8 @@ const LOCAL_QUEUE_TTL_MS = 300_000;
  * LISTENs on it (a connection of its own) and calls wake(type).
  */
 /**
- * The shortest time a claim or settle statement is waited for (see bounded()); the lease timeout
- * when longer.
+ * The shortest time a claim, settle, heartbeat or unclaim statement is waited for (see bounded());
+ * the lease timeout when longer.
  */
 const MIN_STATEMENT_DEADLINE_MS = 5000;
 
@@ -412,10 +412,13 @@ export class PostgresTaskSource implements ITaskSource {
 		if (!sql || given.length === 0) {
 			return;
 		}
-		await sql.unsafe(
-			this._statements.unclaim,
-			[textArray(given), this._owner, new Date().toISOString()],
-			PREPARED
+		await this.bounded(
+			sql.unsafe(
+				this._statements.unclaim,
+				[textArray(given), this._owner, new Date().toISOString()],
+				PREPARED
+			),
+			"unclaim"
 		);
 	}
 
@@ -911,7 +914,7 @@ export class PostgresTaskSource implements ITaskSource {
 				this._log?.log("warn", "unclaimFailed", { count: stale.length }, err);
 			}
 		}
-		await this._leases.renew(sql, this._owner);
+		await this._leases.renew(sql, this._owner, async (query, what) => this.bounded(query, what));
 	}
 
 	/**
@@ -942,7 +945,11 @@ export class PostgresTaskSource implements ITaskSource {
 	 * seen here as 57 settles that never completed after a server restart under load (1 run in
 	 * 9 of tests/multinode/restart.spec.ts), their tasks held and renewed by the heartbeat forever.
 	 * A statement that still completes later is harmless: claims are leased (an unregistered one
-	 * expires and is claimed again) and settles are fenced (a repeat writes nothing).
+	 * expires and is claimed again), settles are fenced (a repeat writes nothing), a late
+	 * renewal only extends a lease, and a late unclaim gives back tasks this instance has
+	 * already dropped. A serial claim's transaction is bounded as a whole (the wait for the
+	 * type's lock included). An unanswered heartbeat held up every later one, and with them the
+	 * LISTEN's reconnection and close().
 	 * @param query The query.
 	 * @param what What it is, for the error.
 	 * @returns The query's result.
@@ -1002,10 +1009,13 @@ export class PostgresTaskSource implements ITaskSource {
 		if (type === undefined) {
 			return [];
 		}
-		return transaction(sql, async tx => {
-			await tx.unsafe(this._statements.serialLock, [this._statements.table, type], PREPARED);
-			return tx.unsafe<TaskRow[]>(statement, params, PREPARED);
-		});
+		return this.bounded(
+			transaction(sql, async tx => {
+				await tx.unsafe(this._statements.serialLock, [this._statements.table, type], PREPARED);
+				return tx.unsafe<TaskRow[]>(statement, params, PREPARED);
+			}),
+			"claim"
+		);
 	}
 
 	/**
