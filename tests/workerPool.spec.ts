@@ -13,6 +13,7 @@ import { describe, expect, test, vi } from "vitest";
 import { NOT_STARTED, type IHandlerJob } from "../src/execution/ITaskExecutor.js";
 import {
 	MAX_JOBS_PER_MESSAGE,
+	MESSAGE_BUDGET_MS,
 	QUICK_HANDLER_MS,
 	WorkerPoolExecutor
 } from "../src/execution/workerPoolExecutor.js";
@@ -28,21 +29,27 @@ const SLEEP_HANDLER = new URL("./fixtures/sleepHandler.mjs", import.meta.url).hr
  */
 interface IExecutorInternals {
 	_pool?: { run: (...args: unknown[]) => Promise<unknown> };
+	_costs: Map<string, Map<string, number>>;
 	isQuick(job: IHandlerJob): boolean;
+	costOf(job: IHandlerJob): number;
 }
 
 /**
- * Run a handler's jobs one at a time until the executor counts it as quick (its first call
- * includes the module's import), within a bound.
+ * Run a handler's jobs one at a time until the executor counts it as quick enough for a full
+ * message (its average under MESSAGE_BUDGET_MS / MAX_JOBS_PER_MESSAGE; its first call includes
+ * the module's import), within a bound.
  * @param executor The executor.
  * @param make Makes a job.
  */
 async function learnQuick(executor: WorkerPoolExecutor, make: () => IHandlerJob): Promise<void> {
 	const internals = executor as unknown as IExecutorInternals;
-	for (let i = 0; i < 500 && !internals.isQuick(make()); i++) {
+	const fullMessage = (): boolean =>
+		internals.isQuick(make()) &&
+		internals.costOf(make()) < MESSAGE_BUDGET_MS / MAX_JOBS_PER_MESSAGE;
+	for (let i = 0; i < 500 && !fullMessage(); i++) {
 		expect((await executor.run(make())).ok).toBe(true);
 	}
-	expect(internals.isQuick(make())).toBe(true);
+	expect(fullMessage()).toBe(true);
 }
 
 /**
@@ -197,15 +204,36 @@ describe("worker pool executor: several jobs of a quick handler in one message",
 		try {
 			await learnQuick(executor, () => job("echo", { i: -1 }));
 			const messages = watchMessages(executor);
+			const indexes = Array.from({ length: 2 * MAX_JOBS_PER_MESSAGE }, (_, i) => i);
+			const outcomes = await Promise.all(indexes.map(async i => executor.run(job("echo", { i }))));
+			expect(outcomes.map(o => o.ok && (o.result as { payload: { i: number } }).payload.i)).toEqual(
+				indexes
+			);
+			// Started in one turn with one worker: two full messages.
+			expect(messages.mock.calls.length).toBe(2);
+			expect(messages.mock.calls.every(([message]) => Array.isArray(message.batch))).toBe(true);
+		} finally {
+			await executor.close();
+		}
+	});
+
+	test(`a message holds no more than ${MESSAGE_BUDGET_MS} ms of jobs by their handler's average run time`, async () => {
+		const executor = new WorkerPoolExecutor({ maxWorkers: 1, workerIdleTimeout: 5000 });
+		try {
+			await learnQuick(executor, () => job("echo", { i: -1 }));
+			// The handler's average as if each call took 0.3 ms: three fit in the budget.
+			const internals = executor as unknown as IExecutorInternals;
+			for (const methods of internals._costs.values()) {
+				for (const method of methods.keys()) {
+					methods.set(method, 0.3);
+				}
+			}
+			const messages = watchMessages(executor);
 			const outcomes = await Promise.all(
 				Array.from({ length: 8 }, async (_, i) => executor.run(job("echo", { i })))
 			);
-			expect(outcomes.map(o => o.ok && (o.result as { payload: { i: number } }).payload.i)).toEqual(
-				[0, 1, 2, 3, 4, 5, 6, 7]
-			);
-			// Started in one turn with one worker: two messages of four.
-			expect(messages.mock.calls.length).toBe(8 / MAX_JOBS_PER_MESSAGE);
-			expect(messages.mock.calls.every(([message]) => Array.isArray(message.batch))).toBe(true);
+			expect(outcomes.every(o => o.ok)).toBe(true);
+			expect(messages.mock.calls[0][0].batch?.length).toBe(3);
 		} finally {
 			await executor.close();
 		}

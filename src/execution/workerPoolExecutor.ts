@@ -29,7 +29,14 @@ export const QUICK_HANDLER_MS = 1;
 /**
  * The most jobs sent to a worker in one message.
  */
-export const MAX_JOBS_PER_MESSAGE = 4;
+export const MAX_JOBS_PER_MESSAGE = 8;
+
+/**
+ * The expected run time of one message's jobs, ms: a message holds no more of a handler's jobs
+ * than fit in it by the handler's average (at least one), so jobs of a handler near
+ * QUICK_HANDLER_MS are not queued behind each other in one worker while another is free.
+ */
+export const MESSAGE_BUDGET_MS = 1;
 
 /**
  * Slots of the shared array in which workers mark the jobs they start (by job number modulo its
@@ -399,6 +406,16 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 	}
 
 	/**
+	 * A quick handler's average run time, ms (QUICK_HANDLER_MS when not measured).
+	 * @param job The job.
+	 * @returns The average.
+	 * @internal
+	 */
+	private costOf(job: IHandlerJob): number {
+		return this._costs.get(job.module)?.get(job.method) ?? QUICK_HANDLER_MS;
+	}
+
+	/**
 	 * Learn how long a handler's call took in its worker.
 	 * @param job The job.
 	 * @param envelope What the worker sent back for it.
@@ -438,8 +455,9 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 	}
 
 	/**
-	 * Send waiting quick jobs to a worker taken for them: the first MAX_JOBS_PER_MESSAGE in order
-	 * of arrival (a job marked alone goes alone). The worker runs them one after the other and
+	 * Send waiting quick jobs to a worker taken for them: the first ones in order of arrival, up to
+	 * MAX_JOBS_PER_MESSAGE and MESSAGE_BUDGET_MS of expected run time (a job marked alone goes
+	 * alone). The worker runs them one after the other and
 	 * answers once for all. They are not spread over the free workers: waking a waiting worker
 	 * is what a message costs most (about 50 us of the main thread on the 2-core machine of
 	 * docs/performance.md), more than a quick job's run, so fewer, fuller messages win; more
@@ -450,7 +468,13 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 		const share = Math.min(MAX_JOBS_PER_MESSAGE, this._quick.length);
 		let count = 1;
 		if (!this._quick[0].alone) {
+			let expected = this.costOf(this._quick[0].job);
 			while (count < share && !this._quick[count].alone) {
+				const cost = this.costOf(this._quick[count].job);
+				if (expected + cost > MESSAGE_BUDGET_MS) {
+					break;
+				}
+				expected += cost;
 				count++;
 			}
 		}

@@ -122,6 +122,13 @@ export interface ICreateBatch {
 	 * Print a "created" line every this many creates.
 	 */
 	progressEvery?: number;
+
+	/**
+	 * Create in createMany calls of this many tasks (consecutive keys) instead of one create per
+	 * task: each call that returns prints "createdMany" { from, count }; one that throws prints
+	 * "createManyFailed" { from, count, error } and is tried again whole.
+	 */
+	many?: number;
 }
 
 /**
