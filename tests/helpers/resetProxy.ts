@@ -63,6 +63,12 @@ export class ResetProxy {
 	private _cutNewAfter?: { bytes: number; mode: "reset" | "close" };
 
 	/**
+	 * Cut the connection that carries the server's answer that brings this count to 0 (0: none).
+	 * @internal
+	 */
+	private _answersToCut = 0;
+
+	/**
 	 * The listening server.
 	 * @internal
 	 */
@@ -90,7 +96,14 @@ export class ResetProxy {
 			};
 			client.on("error", end).on("close", end);
 			pair.server.on("error", end).on("close", end);
-			pair.server.pipe(client);
+			pair.server.on("data", (chunk: Buffer) => {
+				if (this._answersToCut > 0 && --this._answersToCut === 0) {
+					// The server has done what was asked; its answer is lost with the connection.
+					this.finish(pair);
+					return;
+				}
+				client.write(chunk);
+			});
 			client.on("data", (chunk: Buffer) => {
 				pair.uploaded += chunk.length;
 				total += chunk.length;
@@ -144,6 +157,17 @@ export class ResetProxy {
 	 */
 	public cutNewAfterUpload(bytes: number, mode: "reset" | "close"): void {
 		this._cutNewAfter = { bytes, mode };
+	}
+
+	/**
+	 * Close (FIN) the connection that carries the server's nth answer from now (1: the next),
+	 * dropping that answer: the server has run (and committed) what the client sent, and the
+	 * client never learns it. The answers before it are forwarded (each a data event: the
+	 * client's statements wait for each other).
+	 * @param n Which answer.
+	 */
+	public cutAnswer(n: number): void {
+		this._answersToCut = n;
 	}
 
 	/**

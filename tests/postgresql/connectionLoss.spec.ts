@@ -1,9 +1,9 @@
-// The native backend when a connection is cut under a transaction (createMany of more than one
-// chunk, a serial type's claim): through a proxy that resets the client's side (ECONNRESET and the
-// close in one tick, no ErrorResponse first), the order in which postgres.js 3.4.7's sql.begin
-// wrote its ROLLBACK to the closed connection. Before the fix that write crashed the process or
-// went to the reconnected session and hung the pool; now the call rejects at once, nothing of it
-// is stored, and the pool serves the next call.
+// The native backend when its connections are cut, through a TCP proxy that resets (RST) or closes
+// (FIN) them with no ErrorResponse first: under a transaction (createMany of more than one chunk,
+// a serial type's claim), where postgres.js's sql.begin wrote its ROLLBACK to the closed
+// connection and crashed the process; at a new connection's first statement, where its type query
+// left an unhandled rejection; and under a create, which is written again and never twice. Also:
+// a statement is reported done only once committed (postgres.js 3.4.9).
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { textArray } from "../../src/store/postgresql/postgresConnection.js";
 import { waitFor } from "../helpers/harness.js";
@@ -50,7 +50,7 @@ async function outcome(promise: Promise<unknown>): Promise<{ code?: string; ms: 
 }
 
 describe("a connection cut under a transaction", () => {
-	test("createMany of 10,001 tasks (two chunks in a transaction): rejects at once, stores nothing, and the next call succeeds", async () => {
+	test("createMany of 10,001 tasks (two chunks in a transaction), every attempt cut: rejects, stores nothing, and the next call succeeds", async () => {
 		const { source } = await pg.open({ port: proxyPort, maxConnections: 1 });
 		const tasks = Array.from({ length: 10_001 }, (_, i) => newTask({ payload: { i } }));
 		// The first chunk is about 2 MB: the connection is reset while it is being sent.
@@ -152,6 +152,50 @@ describe("a new connection cut at its first statement", () => {
 			} finally {
 				process.off("unhandledRejection", onUnhandled);
 			}
+		},
+		30000
+	);
+});
+
+describe("a create whose connection is lost is written again, never twice", () => {
+	test("create on a connection the server closed: written again on a new one", async () => {
+		const { source } = await pg.open({ port: proxyPort, maxConnections: 1 });
+		await source.insert(newTask());
+		proxy.closeAll();
+		const task = newTask();
+		expect(await source.insert(task)).toBe(task.id);
+		expect(await rowCount()).toBe(2);
+	});
+
+	test.each([
+		// [what, tasks per call, the answer that reports the commit: BEGIN, chunk, chunk, COMMIT]
+		["create", 1, 1],
+		["create with a dedupKey", 1, 1],
+		["createMany of one statement", 100, 1],
+		["createMany of two statements in a transaction", 10_001, 4]
+	] as const)(
+		"%s committed, its answer lost with the connection: the repeat finds it stored",
+		async (kind, count, answer) => {
+			const { source } = await pg.open({ port: proxyPort, maxConnections: 1 });
+			let keys = 0;
+			const call = async (): Promise<void> => {
+				const tasks = Array.from({ length: count }, () =>
+					newTask(kind === "create with a dedupKey" ? { dedupKey: `k${keys++}` } : {})
+				);
+				if (count === 1) {
+					expect(await source.insert(tasks[0])).toBe(tasks[0].id);
+				} else {
+					await source.insertMany(tasks);
+				}
+			};
+			// A first call prepares the statements, so the cut answer is the one sent after the
+			// statement ran and committed.
+			await call();
+			proxy.cutAnswer(answer);
+			await call();
+			// Before the fix the call failed with CONNECTION_CLOSED although its tasks were stored.
+			expect(proxy.resets).toBe(1);
+			expect(await rowCount()).toBe(2 * count);
 		},
 		30000
 	);

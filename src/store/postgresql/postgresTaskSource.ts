@@ -15,7 +15,7 @@ import type { IResolvedPostgresConfig } from "./IResolvedPostgresConfig.js";
 import type { ISettleEntry } from "./ISettleEntry.js";
 import { LeaseKeeper } from "./leaseKeeper.js";
 import { resolvePostgresConfig, validatePostgresConfig } from "./postgresConfig.js";
-import { textArray, transaction } from "./postgresConnection.js";
+import { isConnectionGone, textArray, transaction } from "./postgresConnection.js";
 import { PostgresPools } from "./postgresPools.js";
 import { PostgresStatements } from "./postgresStatements.js";
 import {
@@ -45,6 +45,11 @@ const INSERT_MANY_CHUNK = 10_000;
  * The SQLSTATE of a unique violation.
  */
 const UNIQUE_VIOLATION = "23505";
+
+/**
+ * The pauses before each repeat of a create whose connection was lost, ms (storeOnce).
+ */
+const CREATE_REPEAT_PAUSES_MS = [100, 300, 1000];
 
 /**
  * A row of the counts statements (count(*) is a BIGINT: a string).
@@ -597,12 +602,11 @@ export class PostgresTaskSource implements ITaskSource {
 	 * Insert a task and notify every instance, in one statement. A task with a dedupKey is not
 	 * inserted while a task of its type and key is pending or processing (statements.insertDedup:
 	 * the dedup index decides atomically, across nodes); the id of that task is returned instead and
-	 * nobody is notified.
+	 * nobody is notified. Written again when the connection is lost (storeOnce).
 	 * @param task The task.
 	 * @returns The id of the task stored, or of the active task with the same type and key.
 	 */
 	public async insert(task: BackgroundTask): Promise<string> {
-		const sql = await this._pools.db();
 		const values: unknown[] = TASK_COLUMNS.map(column => {
 			const value = task[column];
 			if (column === "payload" || column === "result" || column === "error") {
@@ -613,50 +617,103 @@ export class PostgresTaskSource implements ITaskSource {
 		values.push(this._statements.channel, this._owner);
 		const params = values as postgres.ParameterOrJSON<never>[];
 		if (task.dedupKey === undefined) {
-			await sql.unsafe(this._statements.insert, params, PREPARED);
-			return task.id;
+			return this.storeOnce(async () => {
+				await (await this._pools.db()).unsafe(this._statements.insert, params, PREPARED);
+				return task.id;
+			}, task.id);
 		}
-		const rows = await sql.unsafe<{ id: string }[]>(this._statements.insertDedup, params, PREPARED);
-		if (rows.length > 0) {
-			return rows[0].id;
+		return this.storeOnce(async () => {
+			const sql = await this._pools.db();
+			const rows = await sql.unsafe<{ id: string }[]>(
+				this._statements.insertDedup,
+				params,
+				PREPARED
+			);
+			if (rows.length > 0) {
+				return rows[0].id;
+			}
+			// The active task it conflicted with committed while the statement ran (not in its
+			// snapshot): the upsert returns it, or inserts if it has ended since.
+			const upserted = await sql.unsafe<{ id: string }[]>(
+				this._statements.insertDedupUpsert,
+				params,
+				PREPARED
+			);
+			return upserted[0].id;
+		}, task.id);
+	}
+
+	/**
+	 * Write a create; when the write fails because its connection is gone (a server restart, a
+	 * failover) or the server refuses connections for a moment, write it again after a pause, up
+	 * to CREATE_REPEAT_PAUSES_MS (1.4 s in all). A repeat cannot store a task twice: the ids are
+	 * the create's own, so when the lost attempt had committed before its answer was lost, the
+	 * repeat fails on the primary key and the task is found stored.
+	 * @param write The write.
+	 * @param id The id of the (first) task written.
+	 * @returns What the write returned, or the id when a repeat found the task stored.
+	 * @throws The write's error; the last connection error when every repeat lost its connection.
+	 * @internal
+	 */
+	private async storeOnce<T>(write: () => Promise<T>, id: string): Promise<T | string> {
+		try {
+			return await write();
+		} catch (err) {
+			if (!isConnectionGone(err)) {
+				throw err;
+			}
+			let lost = err;
+			for (const pause of CREATE_REPEAT_PAUSES_MS) {
+				await new Promise(resolve => setTimeout(resolve, pause));
+				try {
+					return await write();
+				} catch (again) {
+					if ((again as { code?: unknown }).code === UNIQUE_VIOLATION) {
+						if ((await this.get(id)) !== undefined) {
+							return id;
+						}
+						throw again;
+					}
+					if (!isConnectionGone(again) && (again as { code?: unknown }).code !== "ECONNREFUSED") {
+						throw again;
+					}
+					lost = again;
+				}
+			}
+			throw lost;
 		}
-		// The active task it conflicted with committed while the statement ran (not in its
-		// snapshot): the upsert returns it, or inserts if it has ended since.
-		const upserted = await sql.unsafe<{ id: string }[]>(
-			this._statements.insertDedupUpsert,
-			params,
-			PREPARED
-		);
-		return upserted[0].id;
 	}
 
 	/**
 	 * Insert tasks (none with a dedupKey) and notify every instance once per type: one statement
 	 * (the batch as one JSON parameter, statements.insertMany) per INSERT_MANY_CHUNK tasks, the
 	 * chunks of a larger batch in one transaction, so the batch is stored whole or not at all. JSON
-	 * columns are stored exactly as insert() stores them (rowMapping.jsonColumnValue).
+	 * columns are stored exactly as insert() stores them (rowMapping.jsonColumnValue). Written
+	 * again when the connection is lost (storeOnce).
 	 * @param tasks The tasks.
 	 */
 	public async insertMany(tasks: BackgroundTask[]): Promise<void> {
 		if (tasks.length === 0) {
 			return;
 		}
-		const sql = await this._pools.db();
 		const statement = this._statements.insertMany;
 		const chunks: string[] = [];
 		for (let i = 0; i < tasks.length; i += INSERT_MANY_CHUNK) {
 			chunks.push(JSON.stringify(tasks.slice(i, i + INSERT_MANY_CHUNK).map(taskRecord)));
 		}
 		const channel = this._statements.channel;
-		if (chunks.length === 1) {
-			await sql.unsafe(statement, [chunks[0], channel, this._owner], PREPARED);
-			return;
-		}
-		await transaction(sql, async tx => {
-			for (const chunk of chunks) {
-				await tx.unsafe(statement, [chunk, channel, this._owner], PREPARED);
+		await this.storeOnce(async () => {
+			const sql = await this._pools.db();
+			if (chunks.length === 1) {
+				await sql.unsafe(statement, [chunks[0], channel, this._owner], PREPARED);
+				return;
 			}
-		});
+			await transaction(sql, async tx => {
+				for (const chunk of chunks) {
+					await tx.unsafe(statement, [chunk, channel, this._owner], PREPARED);
+				}
+			});
+		}, tasks[0].id);
 	}
 
 	/**
