@@ -40,3 +40,7 @@ CREATE TABLE IF NOT EXISTS background_task_rate (
 	"count" INTEGER NOT NULL,
 	PRIMARY KEY ("type", "windowStart")
 );
+CREATE TABLE IF NOT EXISTS background_task_serial (
+	"type" TEXT NOT NULL PRIMARY KEY,
+	"taskId" TEXT NOT NULL
+);

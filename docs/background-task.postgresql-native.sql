@@ -58,6 +58,12 @@ CREATE TABLE IF NOT EXISTS "background_task_rate" (
 	"count" INTEGER NOT NULL,
 	PRIMARY KEY ("type", "windowStart")
 );
+-- Serial types (registerHandler's serial) across nodes: the task each type's last serial claim
+-- took, so the next claim checks that one task rather than scanning the type's rows.
+CREATE TABLE IF NOT EXISTS "background_task_serial" (
+	"type" TEXT NOT NULL PRIMARY KEY,
+	"taskId" TEXT NOT NULL
+);
 -- Every settle updates every index (and so does a claim that cannot be a HOT update), so no other
 -- index is created: the type and status indexes of background-task.postgresql.sql cost about a
 -- fifth of the throughput (see docs/performance.md). A node that also queries by status a lot may add this one:

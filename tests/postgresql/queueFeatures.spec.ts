@@ -203,6 +203,8 @@ describe("the queue options' columns", () => {
 		expect(await indexNames()).toEqual([`${t}_pkey`, ...PostgresStatements.indexNames(t)].sort());
 		const rate = await admin().unsafe(`SELECT to_regclass($1) AS r`, [`"${t}_rate"`]);
 		expect(rate[0].r).not.toBeNull();
+		const serial = await admin().unsafe(`SELECT to_regclass($1) AS r`, [`"${t}_serial"`]);
+		expect(serial[0].r).not.toBeNull();
 
 		expect(await first.source.get(old.id)).toEqual(old);
 		const { tasks } = await first.source.fetch(old.type, "main", 10, 0);

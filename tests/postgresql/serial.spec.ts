@@ -7,14 +7,16 @@ import { join } from "node:path";
 import { TaskStatus } from "@twin.org/background-task-models";
 import { afterAll, describe, expect, test } from "vitest";
 import { EntityStorageBackgroundTaskConnector } from "../../src/index.js";
+import { PostgresStatements } from "../../src/store/postgresql/postgresStatements.js";
 import { waitFor } from "../helpers/harness.js";
-import { useSources } from "./helpers.js";
+import { newTask, useSources } from "./helpers.js";
 
 const ORDERED = new URL("../fixtures/serialHandler.mjs", import.meta.url).href;
 const scratch = mkdtempSync(join(tmpdir(), "twin-bg-serial-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-const { config } = useSources();
+const pg = useSources();
+const { config } = pg;
 
 /**
  * A started connector on the test table.
@@ -107,4 +109,54 @@ describe("serial types on the native backend", () => {
 			}
 		});
 	});
+});
+
+describe("a serial type's running-task check", () => {
+	test("with a 50,000-task backlog of the type, reads the type's holder by key once one is recorded, not the type's rows", async () => {
+		const { source } = await pg.open();
+		await source.insertMany(Array.from({ length: 50_000 }, () => newTask({ type: "big" })));
+		const admin = pg.server().sql;
+		await admin.unsafe(`ANALYZE "${pg.table()}"`);
+		const statements = new PostgresStatements(pg.table());
+		// How many times the claim scans the task table, by EXPLAIN ANALYZE of the statement in a
+		// transaction that is rolled back.
+		const scans = async (): Promise<number> => {
+			let loops = 0;
+			await admin
+				.begin(async tx => {
+					const [row] = await tx.unsafe(
+						`EXPLAIN (ANALYZE, FORMAT JSON) ${statements.fetchSerial}`,
+						["big", "main", new Date().toISOString(), "owner", 30000]
+					);
+					const walk = (node: { [key: string]: unknown }): void => {
+						if (node["Node Type"] === "Seq Scan" && node["Relation Name"] === pg.table()) {
+							loops += Number(node["Actual Loops"]);
+						}
+						for (const child of (node.Plans as { [key: string]: unknown }[] | undefined) ?? []) {
+							walk(child);
+						}
+					};
+					walk((row["QUERY PLAN"] as { Plan: { [key: string]: unknown } }[])[0].Plan);
+					throw new Error("rollback");
+				})
+				.catch((err: Error) => {
+					if (err.message !== "rollback") {
+						throw err;
+					}
+				});
+			return loops;
+		};
+		// No holder recorded yet: the check scans the type's rows.
+		expect(await scans()).toBeGreaterThan(0);
+		const first = await source.fetch("big", "main", 1, 0, true);
+		expect(first.tasks.length).toBe(1);
+		const [holder] = await admin.unsafe(
+			`SELECT "taskId" FROM "${pg.table()}_serial" WHERE "type" = 'big'`
+		);
+		expect(holder.taskId).toBe(first.tasks[0].id);
+		// Recorded: the holder is read by key, whatever the backlog, and while it runs nothing more
+		// is claimed.
+		expect(await scans()).toBe(0);
+		expect((await source.fetch("big", "main", 1, 0, true)).tasks).toEqual([]);
+	}, 60000);
 });

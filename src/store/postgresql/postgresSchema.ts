@@ -73,7 +73,8 @@ export async function ensureTable(sql: Sql, tableName: string): Promise<string[]
 		PostgresStatements.LEGACY_INDEXES.every(
 			([suffix]) => !indexes.has(derivedName(tableName, suffix))
 		) &&
-		(await columnTypes(sql, rateTable)).size > 0;
+		(await columnTypes(sql, rateTable)).size > 0 &&
+		(await columnTypes(sql, PostgresStatements.serialTableName(tableName))).size > 0;
 	if (ready) {
 		return [];
 	}

@@ -152,6 +152,11 @@ export class PostgresStatements {
 	public readonly rateTable: string;
 
 	/**
+	 * The quoted name of the table of serial types' holders (serialTableName).
+	 */
+	public readonly serialTable: string;
+
+	/**
 	 * Claim up to $3 due tasks of type $1 for thread $2 ($4 = now ISO, $5 = owner,
 	 * $6 = lease ms), highest priority first, then earliest due.
 	 */
@@ -165,14 +170,16 @@ export class PostgresStatements {
 	/**
 	 * Claim the first task in claim order (highest priority, then earliest due) of serial type $1
 	 * for thread $2 ($3 = now ISO, $4 = owner, $5 = lease ms), only while no task of the type is
-	 * processing under a live lease; run after serialLock in one transaction.
+	 * processing under a live lease, and record it as the type's holder in the serial table; run
+	 * after serialLock in one transaction.
 	 */
 	public readonly fetchSerial: string;
 
 	/**
 	 * Claim task $1, of a serial type, for thread $2 ($3 = now ISO, $4 = owner, $5 = lease ms),
 	 * only while no task of its type is processing under a live lease and no other claimable task
-	 * of it comes before it in claim order; run after serialLock in one transaction.
+	 * of it comes before it in claim order, and record it as the type's holder in the serial table;
+	 * run after serialLock in one transaction.
 	 */
 	public readonly claimSerial: string;
 
@@ -298,6 +305,7 @@ export class PostgresStatements {
 		this.table = t;
 		this.channel = channelName(tableName);
 		this.rateTable = quoteIdentifier(PostgresStatements.rateTableName(tableName));
+		this.serialTable = quoteIdentifier(PostgresStatements.serialTableName(tableName));
 		this.dedupIndex = derivedName(tableName, DEDUP_INDEX);
 		this.columns = TASK_COLUMNS.map(c => quoteIdentifier(c)).join(", ");
 		const returning = TASK_COLUMNS.map(c => `t.${quoteIdentifier(c)}`).join(", ");
@@ -324,12 +332,26 @@ RETURNING ${returning}`;
 		// runs in a transaction that first takes the type's advisory lock (serialLock), so claims
 		// of the type are one at a time across all nodes and each one's snapshot, taken after the
 		// lock, sees the claim before it.
+		// No task of the type runs under a live lease. Every serial claim records the task it took
+		// in the serial table (holding), so only that task can be running: one read by key,
+		// whatever the backlog. A type with no record yet (its first serial claim, or tasks claimed
+		// before the table existed) is checked by a scan of its rows.
 		const serialGate = (type: string): string => `NOT EXISTS (
+		SELECT 1 FROM ${this.serialTable} AS s JOIN ${t} AS h ON h."id" = s."taskId"
+		WHERE s."type" = ${type} AND h."status" = 'processing' AND h."leaseExpires" >= ${DB_NOW_MS}
+	) AND (EXISTS (SELECT 1 FROM ${this.serialTable} AS s WHERE s."type" = ${type}) OR NOT EXISTS (
 		SELECT 1 FROM ${t} AS r
 		WHERE r."type" = ${type} AND r."status" = 'processing' AND r."leaseExpires" >= ${DB_NOW_MS}
-	)`;
+	))`;
+		const holding = (claim: string): string => `WITH c AS (
+${claim}
+), h AS (
+	INSERT INTO ${this.serialTable} ("type", "taskId") SELECT "type", "id" FROM c
+	ON CONFLICT ("type") DO UPDATE SET "taskId" = EXCLUDED."taskId"
+)
+SELECT * FROM c`;
 		this.serialLock = `SELECT pg_advisory_xact_lock(hashtextextended($1::text || ':' || $2::text, 0))`;
-		this.fetchSerial = `UPDATE ${t} AS t
+		this.fetchSerial = holding(`UPDATE ${t} AS t
 SET "status" = 'processing', "dateModified" = $3, "leaseOwner" = $4, "leaseExpires" = ${lease("$5")},
 	${COUNT_ATTEMPT}
 WHERE ${LOCKED_IDS(`	SELECT "id" FROM ${t}
@@ -338,7 +360,7 @@ WHERE ${LOCKED_IDS(`	SELECT "id" FROM ${t}
 	ORDER BY ${CLAIM_ORDER}
 	LIMIT 1
 	FOR UPDATE`)}
-RETURNING ${returning}`;
+RETURNING ${returning}`);
 
 		// "Before it" in claim order: a higher priority, or the same priority and an earlier
 		// (due, created, id). Two conditions, each a range of the claim index (a row comparison
@@ -349,7 +371,7 @@ RETURNING ${returning}`;
 		WHERE e."type" = t."type" AND e."threadId" = $2 AND e."dateNextProcess" <= $3 AND ${eClaimable}
 			AND ${condition}
 	)`;
-		this.claimSerial = `UPDATE ${t} AS t
+		this.claimSerial = holding(`UPDATE ${t} AS t
 SET "status" = 'processing', "dateModified" = $3, "leaseOwner" = $4, "leaseExpires" = ${lease("$5")},
 	${COUNT_ATTEMPT}
 WHERE t."id" = $1 AND t."threadId" = $2 AND t."dateNextProcess" <= $3 AND ${CLAIMABLE.replaceAll('"status"', 't."status"').replaceAll('"leaseExpires"', 't."leaseExpires"')}
@@ -357,7 +379,7 @@ WHERE t."id" = $1 AND t."threadId" = $2 AND t."dateNextProcess" <= $3 AND ${CLAI
 	AND ${ahead(`COALESCE(e."priority", 0) > COALESCE(t."priority", 0)`)}
 	AND ${ahead(`COALESCE(e."priority", 0) = COALESCE(t."priority", 0)
 			AND (e."dateNextProcess", e."dateCreated", e."id") < (t."dateNextProcess", t."dateCreated", t."id")`)}
-RETURNING ${returning}`;
+RETURNING ${returning}`);
 
 		this.typeOf = `SELECT "type" FROM ${t} WHERE "id" = $1`;
 
@@ -646,6 +668,17 @@ LIMIT $${n + 1} OFFSET $${n + 2}`;
 	}
 
 	/**
+	 * The name of the table beside a task table that names, per serial type, the task its last
+	 * serial claim took: the claim's running-task check reads that task by its key instead of
+	 * scanning the type's rows.
+	 * @param tableName The checked table name.
+	 * @returns The name.
+	 */
+	public static serialTableName(tableName: string): string {
+		return derivedName(tableName, "_serial");
+	}
+
+	/**
 	 * The names of the backend's indexes on a table.
 	 * @param tableName The checked table name.
 	 * @returns The index names.
@@ -710,6 +743,10 @@ ${added.map(([c, type]) => `\t${quoteIdentifier(c)} ${type} NULL`).join(",\n")}
 	"windowStart" BIGINT NOT NULL,
 	"count" INTEGER NOT NULL,
 	PRIMARY KEY ("type", "windowStart")
+)`,
+			`CREATE TABLE IF NOT EXISTS ${quoteIdentifier(PostgresStatements.serialTableName(tableName))} (
+	"type" TEXT NOT NULL PRIMARY KEY,
+	"taskId" TEXT NOT NULL
 )`
 		];
 	}
