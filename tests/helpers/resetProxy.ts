@@ -63,10 +63,11 @@ export class ResetProxy {
 	private _cutNewAfter?: { bytes: number; mode: "reset" | "close" };
 
 	/**
-	 * Cut the connection that carries the server's answer that brings this count to 0 (0: none).
+	 * Cut the connection that carries the server's next answer holding these bytes (undefined:
+	 * none).
 	 * @internal
 	 */
-	private _answersToCut = 0;
+	private _cutAnswerWith?: Buffer;
 
 	/**
 	 * The listening server.
@@ -97,7 +98,8 @@ export class ResetProxy {
 			client.on("error", end).on("close", end);
 			pair.server.on("error", end).on("close", end);
 			pair.server.on("data", (chunk: Buffer) => {
-				if (this._answersToCut > 0 && --this._answersToCut === 0) {
+				if (this._cutAnswerWith !== undefined && chunk.includes(this._cutAnswerWith)) {
+					this._cutAnswerWith = undefined;
 					// The server has done what was asked; its answer is lost with the connection.
 					this.finish(pair);
 					return;
@@ -160,14 +162,13 @@ export class ResetProxy {
 	}
 
 	/**
-	 * Close (FIN) the connection that carries the server's nth answer from now (1: the next),
-	 * dropping that answer: the server has run (and committed) what the client sent, and the
-	 * client never learns it. The answers before it are forwarded (each a data event: the
-	 * client's statements wait for each other).
-	 * @param n Which answer.
+	 * Close (FIN) the connection that carries the server's next answer holding a command tag (the
+	 * CommandComplete message's text, such as "COMMIT" or "SELECT 1"), dropping that answer: the
+	 * server has run (and committed) what the client sent, and the client never learns it.
+	 * @param tag The command tag.
 	 */
-	public cutAnswer(n: number): void {
-		this._answersToCut = n;
+	public cutAnswerWith(tag: string): void {
+		this._cutAnswerWith = Buffer.from(`${tag}\0`);
 	}
 
 	/**

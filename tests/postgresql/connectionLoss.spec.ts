@@ -4,6 +4,7 @@
 // connection and crashed the process; at a new connection's first statement, where its type query
 // left an unhandled rejection; and under a create, which is written again and never twice. Also:
 // a statement is reported done only once committed (postgres.js 3.4.9).
+import { SortDirection } from "@twin.org/entity";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { textArray } from "../../src/store/postgresql/postgresConnection.js";
 import { waitFor } from "../helpers/harness.js";
@@ -167,15 +168,42 @@ describe("a create whose connection is lost is written again, never twice", () =
 		expect(await rowCount()).toBe(2);
 	});
 
+	test("reads and remove on a connection the server closed: run again on a new one", async () => {
+		const { source } = await pg.open({ port: proxyPort, maxConnections: 1 });
+		const kept = newTask();
+		const removed = newTask();
+		await source.insert(kept);
+		await source.insert(removed);
+		proxy.closeAll();
+		expect((await source.get(kept.id))?.id).toBe(kept.id);
+		proxy.closeAll();
+		const page = await source.query(
+			undefined,
+			undefined,
+			"dateCreated",
+			SortDirection.Ascending,
+			undefined,
+			10
+		);
+		expect(page.entities.map(t => t.id).sort()).toEqual([kept.id, removed.id].sort());
+		proxy.closeAll();
+		expect((await source.counts(undefined, 0)).counts.native).toEqual({ pending: 2 });
+		proxy.closeAll();
+		await source.remove(removed.id);
+		expect(await rowCount()).toBe(1);
+		// (The LISTEN connection goes through the proxy too.)
+		expect(proxy.resets).toBeGreaterThanOrEqual(4);
+	});
+
 	test.each([
-		// [what, tasks per call, the answer that reports the commit: BEGIN, chunk, chunk, COMMIT]
-		["create", 1, 1],
-		["create with a dedupKey", 1, 1],
-		["createMany of one statement", 100, 1],
-		["createMany of two statements in a transaction", 10_001, 4]
+		// [what, tasks per call, the command tag of the answer sent once it committed]
+		["create", 1, "SELECT 1"],
+		["create with a dedupKey", 1, "SELECT 1"],
+		["createMany of one statement", 100, "SELECT 1"],
+		["createMany of two statements in a transaction", 10_001, "COMMIT"]
 	] as const)(
 		"%s committed, its answer lost with the connection: the repeat finds it stored",
-		async (kind, count, answer) => {
+		async (kind, count, tag) => {
 			const { source } = await pg.open({ port: proxyPort, maxConnections: 1 });
 			let keys = 0;
 			const call = async (): Promise<void> => {
@@ -188,10 +216,10 @@ describe("a create whose connection is lost is written again, never twice", () =
 					await source.insertMany(tasks);
 				}
 			};
-			// A first call prepares the statements, so the cut answer is the one sent after the
-			// statement ran and committed.
+			// A first call prepares the statements (the cut answer is then the one sent after the
+			// statement ran and committed, not a description of it).
 			await call();
-			proxy.cutAnswer(answer);
+			proxy.cutAnswerWith(tag);
 			await call();
 			// Before the fix the call failed with CONNECTION_CLOSED although its tasks were stored.
 			expect(proxy.resets).toBe(1);

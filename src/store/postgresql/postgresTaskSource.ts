@@ -47,9 +47,9 @@ const INSERT_MANY_CHUNK = 10_000;
 const UNIQUE_VIOLATION = "23505";
 
 /**
- * The pauses before each repeat of a create whose connection was lost, ms (storeOnce).
+ * The pauses before each repeat of a statement whose connection was lost, ms (repeatOnLoss).
  */
-const CREATE_REPEAT_PAUSES_MS = [100, 300, 1000];
+const REPEAT_PAUSES_MS = [100, 300, 1000];
 
 /**
  * A row of the counts statements (count(*) is a BIGINT: a string).
@@ -602,7 +602,7 @@ export class PostgresTaskSource implements ITaskSource {
 	 * Insert a task and notify every instance, in one statement. A task with a dedupKey is not
 	 * inserted while a task of its type and key is pending or processing (statements.insertDedup:
 	 * the dedup index decides atomically, across nodes); the id of that task is returned instead and
-	 * nobody is notified. Written again when the connection is lost (storeOnce).
+	 * nobody is notified. Written again when the connection is lost (repeatOnLoss).
 	 * @param task The task.
 	 * @returns The id of the task stored, or of the active task with the same type and key.
 	 */
@@ -617,64 +617,76 @@ export class PostgresTaskSource implements ITaskSource {
 		values.push(this._statements.channel, this._owner);
 		const params = values as postgres.ParameterOrJSON<never>[];
 		if (task.dedupKey === undefined) {
-			return this.storeOnce(async () => {
-				await (await this._pools.db()).unsafe(this._statements.insert, params, PREPARED);
-				return task.id;
-			}, task.id);
+			return this.repeatOnLoss(
+				async () => {
+					await (await this._pools.db()).unsafe(this._statements.insert, params, PREPARED);
+					return task.id;
+				},
+				async () => this.storedAs(task.id, task.id)
+			);
 		}
-		return this.storeOnce(async () => {
-			const sql = await this._pools.db();
-			const rows = await sql.unsafe<{ id: string }[]>(
-				this._statements.insertDedup,
-				params,
-				PREPARED
-			);
-			if (rows.length > 0) {
-				return rows[0].id;
-			}
-			// The active task it conflicted with committed while the statement ran (not in its
-			// snapshot): the upsert returns it, or inserts if it has ended since.
-			const upserted = await sql.unsafe<{ id: string }[]>(
-				this._statements.insertDedupUpsert,
-				params,
-				PREPARED
-			);
-			return upserted[0].id;
-		}, task.id);
+		return this.repeatOnLoss(
+			async () => {
+				const sql = await this._pools.db();
+				const rows = await sql.unsafe<{ id: string }[]>(
+					this._statements.insertDedup,
+					params,
+					PREPARED
+				);
+				if (rows.length > 0) {
+					return rows[0].id;
+				}
+				// The active task it conflicted with committed while the statement ran (not in its
+				// snapshot): the upsert returns it, or inserts if it has ended since.
+				const upserted = await sql.unsafe<{ id: string }[]>(
+					this._statements.insertDedupUpsert,
+					params,
+					PREPARED
+				);
+				return upserted[0].id;
+			},
+			async () => this.storedAs(task.id, task.id)
+		);
 	}
 
 	/**
-	 * Write a create; when the write fails because its connection is gone (a server restart, a
-	 * failover) or the server refuses connections for a moment, write it again after a pause, up
-	 * to CREATE_REPEAT_PAUSES_MS (1.4 s in all). A repeat cannot store a task twice: the ids are
-	 * the create's own, so when the lost attempt had committed before its answer was lost, the
-	 * repeat fails on the primary key and the task is found stored.
-	 * @param write The write.
-	 * @param id The id of the (first) task written.
-	 * @returns What the write returned, or the id when a repeat found the task stored.
-	 * @throws The write's error; the last connection error when every repeat lost its connection.
+	 * Run a statement that is safe to repeat (a read, a delete by id, a create with its own ids);
+	 * when it fails because its connection is gone (a server restart, a failover) or the server
+	 * refuses connections for a moment, run it again after a pause, up to REPEAT_PAUSES_MS (1.4 s in
+	 * all). A create cannot be stored twice: its ids are its own, so when the lost attempt had
+	 * committed before its answer was lost, the repeat fails on the primary key and found() finds
+	 * it stored.
+	 * @param op The statement.
+	 * @param found For a create: whether it is stored, and what to return then.
+	 * @returns What op returned, or found()'s value.
+	 * @throws op's error; the last connection error when every repeat lost its connection.
 	 * @internal
 	 */
-	private async storeOnce<T>(write: () => Promise<T>, id: string): Promise<T | string> {
+	private async repeatOnLoss<T>(
+		op: () => Promise<T>,
+		found?: () => Promise<{ value: T } | undefined>
+	): Promise<T> {
 		try {
-			return await write();
+			return await op();
 		} catch (err) {
 			if (!isConnectionGone(err)) {
 				throw err;
 			}
 			let lost = err;
-			for (const pause of CREATE_REPEAT_PAUSES_MS) {
+			for (const pause of REPEAT_PAUSES_MS) {
 				await new Promise(resolve => setTimeout(resolve, pause));
 				try {
-					return await write();
+					return await op();
 				} catch (again) {
-					if ((again as { code?: unknown }).code === UNIQUE_VIOLATION) {
-						if ((await this.get(id)) !== undefined) {
-							return id;
+					const code = (again as { code?: unknown }).code;
+					if (found && code === UNIQUE_VIOLATION) {
+						const stored = await found();
+						if (stored !== undefined) {
+							return stored.value;
 						}
 						throw again;
 					}
-					if (!isConnectionGone(again) && (again as { code?: unknown }).code !== "ECONNREFUSED") {
+					if (!isConnectionGone(again) && code !== "ECONNREFUSED") {
 						throw again;
 					}
 					lost = again;
@@ -685,11 +697,22 @@ export class PostgresTaskSource implements ITaskSource {
 	}
 
 	/**
+	 * Whether a task is stored, as repeatOnLoss's found() of a create.
+	 * @param id The task id.
+	 * @param value What the create returns then.
+	 * @returns The value when stored.
+	 * @internal
+	 */
+	private async storedAs<T>(id: string, value: T): Promise<{ value: T } | undefined> {
+		return (await this.get(id)) === undefined ? undefined : { value };
+	}
+
+	/**
 	 * Insert tasks (none with a dedupKey) and notify every instance once per type: one statement
 	 * (the batch as one JSON parameter, statements.insertMany) per INSERT_MANY_CHUNK tasks, the
 	 * chunks of a larger batch in one transaction, so the batch is stored whole or not at all. JSON
 	 * columns are stored exactly as insert() stores them (rowMapping.jsonColumnValue). Written
-	 * again when the connection is lost (storeOnce).
+	 * again when the connection is lost (repeatOnLoss).
 	 * @param tasks The tasks.
 	 */
 	public async insertMany(tasks: BackgroundTask[]): Promise<void> {
@@ -702,18 +725,21 @@ export class PostgresTaskSource implements ITaskSource {
 			chunks.push(JSON.stringify(tasks.slice(i, i + INSERT_MANY_CHUNK).map(taskRecord)));
 		}
 		const channel = this._statements.channel;
-		await this.storeOnce(async () => {
-			const sql = await this._pools.db();
-			if (chunks.length === 1) {
-				await sql.unsafe(statement, [chunks[0], channel, this._owner], PREPARED);
-				return;
-			}
-			await transaction(sql, async tx => {
-				for (const chunk of chunks) {
-					await tx.unsafe(statement, [chunk, channel, this._owner], PREPARED);
+		await this.repeatOnLoss(
+			async () => {
+				const sql = await this._pools.db();
+				if (chunks.length === 1) {
+					await sql.unsafe(statement, [chunks[0], channel, this._owner], PREPARED);
+					return;
 				}
-			});
-		}, tasks[0].id);
+				await transaction(sql, async tx => {
+					for (const chunk of chunks) {
+						await tx.unsafe(statement, [chunk, channel, this._owner], PREPARED);
+					}
+				});
+			},
+			async () => this.storedAs(tasks[0].id, undefined)
+		);
 	}
 
 	/**
@@ -726,11 +752,12 @@ export class PostgresTaskSource implements ITaskSource {
 		type: string | undefined,
 		maxScan: number
 	): Promise<{ counts: { [type: string]: { [status: string]: number } }; complete: boolean }> {
-		const sql = await this._pools.db();
-		const rows =
-			type === undefined
-				? await sql.unsafe<CountRow[]>(this._statements.counts, [], PREPARED)
-				: await sql.unsafe<CountRow[]>(this._statements.countsOfType, [type], PREPARED);
+		const rows = await this.repeatOnLoss(async () => {
+			const sql = await this._pools.db();
+			return type === undefined
+				? sql.unsafe<CountRow[]>(this._statements.counts, [], PREPARED)
+				: sql.unsafe<CountRow[]>(this._statements.countsOfType, [type], PREPARED);
+		});
 		const counts: { [type: string]: { [status: string]: number } } = {};
 		for (const row of rows) {
 			counts[row.type] ??= {};
@@ -768,9 +795,9 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @returns The task or undefined.
 	 */
 	public async get(id: string): Promise<BackgroundTask | undefined> {
-		const rows = await (
-			await this._pools.db()
-		).unsafe<TaskRow[]>(this._statements.get, [id], PREPARED);
+		const rows = await this.repeatOnLoss(async () =>
+			(await this._pools.db()).unsafe<TaskRow[]>(this._statements.get, [id], PREPARED)
+		);
 		return rows.length > 0 ? fromRow(rows[0]) : undefined;
 	}
 
@@ -834,7 +861,9 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @param id The task id.
 	 */
 	public async remove(id: string): Promise<void> {
-		await (await this._pools.db()).unsafe(this._statements.remove, [id], PREPARED);
+		await this.repeatOnLoss(async () =>
+			(await this._pools.db()).unsafe(this._statements.remove, [id], PREPARED)
+		);
 		const held = this._held.get(id);
 		if (held?.row !== undefined) {
 			this._held.delete(id, held);
@@ -862,7 +891,6 @@ export class PostgresTaskSource implements ITaskSource {
 		cursor: string | undefined,
 		pageSize: number | undefined
 	): Promise<{ entities: BackgroundTask[]; cursor?: string }> {
-		const sql = await this._pools.db();
 		const column = TASK_COLUMNS.find(c => c === sortProperty);
 		if (!column) {
 			throw new GeneralError(PostgresTaskSource.CLASS_NAME, "sortPropertyUnknown", {
@@ -879,10 +907,12 @@ export class PostgresTaskSource implements ITaskSource {
 			params.push(status);
 		}
 		params.push(size + 1, offset);
-		const rows = await sql.unsafe<TaskRow[]>(
-			this._statements.query(type !== undefined, status !== undefined, column, sortDirection),
-			params as postgres.ParameterOrJSON<never>[],
-			PREPARED
+		const rows = await this.repeatOnLoss(async () =>
+			(await this._pools.db()).unsafe<TaskRow[]>(
+				this._statements.query(type !== undefined, status !== undefined, column, sortDirection),
+				params as postgres.ParameterOrJSON<never>[],
+				PREPARED
+			)
 		);
 		const entities = rows.slice(0, size).map(fromRow);
 		return rows.length > size ? { entities, cursor: String(offset + size) } : { entities };
