@@ -401,12 +401,11 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 	 * @internal
 	 */
 	private isQuick(job: IHandlerJob): boolean {
-		const cost = this._costs.get(job.module)?.get(job.method);
-		return cost !== undefined && cost < QUICK_HANDLER_MS;
+		return this.costOf(job) < QUICK_HANDLER_MS;
 	}
 
 	/**
-	 * A quick handler's average run time, ms (QUICK_HANDLER_MS when not measured).
+	 * A handler's average run time, ms (QUICK_HANDLER_MS, so not quick, when not measured).
 	 * @param job The job.
 	 * @returns The average.
 	 * @internal

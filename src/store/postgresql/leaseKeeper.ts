@@ -55,7 +55,7 @@ export class LeaseKeeper {
 	public async renew(
 		sql: postgres.Sql,
 		owner: string,
-		bound: <T>(query: Promise<T>, what: string) => Promise<T> = async query => query
+		bound: <T>(query: Promise<T>, what: string) => Promise<T>
 	): Promise<void> {
 		const ids = this.held.renewable(owner);
 		if (ids.length === 0) {

@@ -331,11 +331,10 @@ RETURNING ${returning}`;
 		// lease (a dead node's lease expires, so it cannot hold the type forever). The statement
 		// runs in a transaction that first takes the type's advisory lock (serialLock), so claims
 		// of the type are one at a time across all nodes and each one's snapshot, taken after the
-		// lock, sees the claim before it.
-		// No task of the type runs under a live lease. Every serial claim records the task it took
-		// in the serial table (holding), so only that task can be running: one read by key,
-		// whatever the backlog. A type with no record yet (its first serial claim, or tasks claimed
-		// before the table existed) is checked by a scan of its rows.
+		// lock, sees the claim before it. Every serial claim records the task it took in the serial
+		// table (holding), so only that task can be running: the gate reads it by key, whatever the
+		// backlog. A type with no record yet (its first serial claim, or tasks claimed before the
+		// table existed) is checked by a scan of its rows.
 		const serialGate = (type: string): string => `NOT EXISTS (
 		SELECT 1 FROM ${this.serialTable} AS s JOIN ${t} AS h ON h."id" = s."taskId"
 		WHERE s."type" = ${type} AND h."status" = 'processing' AND h."leaseExpires" >= ${DB_NOW_MS}

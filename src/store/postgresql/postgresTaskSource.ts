@@ -616,37 +616,36 @@ export class PostgresTaskSource implements ITaskSource {
 		});
 		values.push(this._statements.channel, this._owner);
 		const params = values as postgres.ParameterOrJSON<never>[];
-		if (task.dedupKey === undefined) {
-			return this.repeatOnLoss(
-				async () => {
-					await (await this._pools.db()).unsafe(this._statements.insert, params, PREPARED);
-					return task.id;
-				},
-				async () => this.storedAs(task.id, task.id)
-			);
+		const write =
+			task.dedupKey === undefined
+				? async (): Promise<string> => {
+						await (await this._pools.db()).unsafe(this._statements.insert, params, PREPARED);
+						return task.id;
+					}
+				: async (): Promise<string> => this.insertDeduplicated(params);
+		return this.repeatOnLoss(write, async () => this.storedAs(task.id, task.id));
+	}
+
+	/**
+	 * Insert a task with a dedupKey unless a task of its type and key is active (statements.insertDedup).
+	 * @param params The insert's parameters.
+	 * @returns The id of the task stored, or of the active task with the same type and key.
+	 * @internal
+	 */
+	private async insertDeduplicated(params: postgres.ParameterOrJSON<never>[]): Promise<string> {
+		const sql = await this._pools.db();
+		const rows = await sql.unsafe<{ id: string }[]>(this._statements.insertDedup, params, PREPARED);
+		if (rows.length > 0) {
+			return rows[0].id;
 		}
-		return this.repeatOnLoss(
-			async () => {
-				const sql = await this._pools.db();
-				const rows = await sql.unsafe<{ id: string }[]>(
-					this._statements.insertDedup,
-					params,
-					PREPARED
-				);
-				if (rows.length > 0) {
-					return rows[0].id;
-				}
-				// The active task it conflicted with committed while the statement ran (not in its
-				// snapshot): the upsert returns it, or inserts if it has ended since.
-				const upserted = await sql.unsafe<{ id: string }[]>(
-					this._statements.insertDedupUpsert,
-					params,
-					PREPARED
-				);
-				return upserted[0].id;
-			},
-			async () => this.storedAs(task.id, task.id)
+		// The active task it conflicted with committed while the statement ran (not in its
+		// snapshot): the upsert returns it, or inserts if it has ended since.
+		const upserted = await sql.unsafe<{ id: string }[]>(
+			this._statements.insertDedupUpsert,
+			params,
+			PREPARED
 		);
+		return upserted[0].id;
 	}
 
 	/**
