@@ -665,33 +665,23 @@ export class PostgresTaskSource implements ITaskSource {
 		op: () => Promise<T>,
 		found?: () => Promise<{ value: T } | undefined>
 	): Promise<T> {
-		try {
-			return await op();
-		} catch (err) {
-			if (!isConnectionGone(err)) {
-				throw err;
-			}
-			let lost = err;
-			for (const pause of REPEAT_PAUSES_MS) {
-				await new Promise(resolve => setTimeout(resolve, pause));
-				try {
-					return await op();
-				} catch (again) {
-					const code = (again as { code?: unknown }).code;
-					if (found && code === UNIQUE_VIOLATION) {
-						const stored = await found();
-						if (stored !== undefined) {
-							return stored.value;
-						}
-						throw again;
+		for (let attempt = 0; ; attempt++) {
+			try {
+				return await op();
+			} catch (err) {
+				const code = (err as { code?: unknown }).code;
+				if (attempt > 0 && found && code === UNIQUE_VIOLATION) {
+					const stored = await found();
+					if (stored !== undefined) {
+						return stored.value;
 					}
-					if (!isConnectionGone(again) && code !== "ECONNREFUSED") {
-						throw again;
-					}
-					lost = again;
 				}
+				const lost = isConnectionGone(err) || code === "ECONNREFUSED";
+				if (!lost || attempt === REPEAT_PAUSES_MS.length) {
+					throw err;
+				}
+				await new Promise(resolve => setTimeout(resolve, REPEAT_PAUSES_MS[attempt]));
 			}
-			throw lost;
 		}
 	}
 
