@@ -3,6 +3,8 @@
 import { TaskStatus } from "@twin.org/background-task-models";
 import { describe, expect, test } from "vitest";
 import { cancelled, removeOnSettle, retriedNow, settled } from "../../src/scheduling/rules.js";
+import { textArray } from "../../src/store/postgresql/postgresConnection.js";
+import { PostgresStatements } from "../../src/store/postgresql/postgresStatements.js";
 import { PostgresTaskSource } from "../../src/store/postgresql/postgresTaskSource.js";
 import { waitFor } from "../helpers/harness.js";
 import { SHORT_LEASE, at, newTask, useSources } from "./helpers.js";
@@ -476,6 +478,73 @@ describe("giving back, settling, removing", () => {
 			);
 		expect(rows[0].count).toBe(1);
 		console.log(`settle batch of 100: ${elapsed.toFixed(1)} ms`);
+	});
+
+	test("a batch of removals alone goes as id arrays, each fenced on its own, each id looked up by key even in a custom plan", async () => {
+		const a = await pg.open();
+		await a.source.insertMany(
+			Array.from({ length: 3000 }, (_, i) => newTask({ dateNextProcess: at(i) }))
+		);
+		const admin = pg.server().sql;
+		// Statistics that see no processing row: what made a custom plan scan the table.
+		await admin.unsafe(`ANALYZE "${pg.table()}"`);
+		const { tasks: fetched } = await a.source.fetch("native", "main", 256, 0);
+		expect(fetched.length).toBe(256);
+		const claimed = [];
+		for (const task of fetched) {
+			claimed.push((await a.source.claim(task.id, "main", 0)).claimed!);
+		}
+		const statements = new PostgresStatements(pg.table());
+		const params = [
+			textArray(claimed.map(t => t.id)),
+			textArray(claimed.map(t => t.dateModified)),
+			a.source.instanceId
+		];
+		const seqScans: string[] = [];
+		await admin
+			.begin(async tx => {
+				await tx.unsafe("SET LOCAL plan_cache_mode = force_custom_plan");
+				const [row] = await tx.unsafe(
+					`EXPLAIN (ANALYZE, FORMAT JSON) ${statements.settleRemovals}`,
+					params
+				);
+				const walk = (node: { [key: string]: unknown }): void => {
+					if (node["Node Type"] === "Seq Scan") {
+						seqScans.push(String(node["Relation Name"]));
+					}
+					for (const child of (node.Plans as { [key: string]: unknown }[] | undefined) ?? []) {
+						walk(child);
+					}
+				};
+				walk((row["QUERY PLAN"] as { Plan: { [key: string]: unknown } }[])[0].Plan);
+				throw new Error("rollback");
+			})
+			.catch((err: Error) => {
+				if (err.message !== "rollback") {
+					throw err;
+				}
+			});
+		expect(seqScans).toEqual([]);
+		// One stolen and one claimed again (a later dateModified) meanwhile: only they are kept out.
+		await admin.unsafe(`UPDATE "${pg.table()}" SET "leaseOwner" = 'other' WHERE "id" = $1`, [
+			claimed[3].id
+		]);
+		await admin.unsafe(`UPDATE "${pg.table()}" SET "dateModified" = $2 WHERE "id" = $1`, [
+			claimed[7].id,
+			new Date(Date.now() + 1000).toISOString()
+		]);
+		const now = Date.now();
+		const written = await Promise.all(
+			claimed.map(async task => a.source.settle(settled(task, { ok: true }, now, 1000), true))
+		);
+		expect(written.flatMap((w, i) => (w ? [] : [i]))).toEqual([3, 7]);
+		const left = await admin.unsafe(
+			`SELECT "id" FROM "${pg.table()}" WHERE "status" = 'processing' ORDER BY "id"`
+		);
+		expect(left.map(r => r.id)).toEqual([claimed[3].id, claimed[7].id].sort());
+		expect(
+			(await admin.unsafe(`SELECT count(*)::int AS count FROM "${pg.table()}"`))[0].count
+		).toBe(3000 - 254);
 	});
 
 	test("a repeated settle (claimedAt: the first write failed, maybe after committing) finds its own outcome", async () => {

@@ -286,6 +286,14 @@ export class PostgresStatements {
 	public readonly remove: string;
 
 	/**
+	 * The common settle batch, every task removed (retainFor 0) and claimed by one owner, as two
+	 * text arrays of the same length (ids $1, their claims' dateModified $2) and the owner $3:
+	 * about half the bytes of settle()'s JSON records and no JSON to parse on either side. Returns
+	 * the id of each task the fence kept out (usually none), as settle() does.
+	 */
+	public readonly settleRemovals: string;
+
+	/**
 	 * Remove final tasks whose retainUntil is before $1 (ms), and every rate-limit window of a type
 	 * that has a later one (it is over).
 	 */
@@ -527,6 +535,17 @@ SELECT true AS "removed", d.* FROM d UNION ALL SELECT false, u.* FROM u`;
 DELETE FROM ${t}
 WHERE "retainUntil" > 0 AND "retainUntil" < $1 AND "status" IN ('success', 'failed', 'cancelled')`;
 
+		// The arrays go through sub-selects so that no plan sees their length: a custom plan that
+		// did (the first five executions, and again after each ANALYZE) estimated the fenced rows
+		// at one and scanned the whole table instead of looking each id up, 50 ms a batch.
+		this.settleRemovals = `WITH s AS (SELECT * FROM unnest((SELECT $1::text[]), (SELECT $2::text[])) AS x("id", "claimedAt")),
+d AS (
+	DELETE FROM ${t} AS t USING s
+	WHERE t."id" = s."id" AND t."leaseOwner" = $3 AND t."status" = 'processing' AND t."dateModified" = s."claimedAt"
+	RETURNING t."id"
+)
+SELECT s."id" FROM s WHERE NOT EXISTS (SELECT 1 FROM d WHERE d."id" = s."id")`;
+
 		this.dueSample = `SELECT DISTINCT ON ("type") "type", "id" FROM (
 	SELECT "type", "id", "dateNextProcess" FROM ${t}
 	WHERE "status" = 'pending' AND "threadId" = $1 AND "dateNextProcess" <= $2
@@ -541,7 +560,7 @@ ORDER BY "type", "dateNextProcess", "id"`;
 	 * parameter $1 (an array of { id, owner, claimedAt, remove, ...settle columns }).
 	 * @param updates Whether the batch has tasks to write.
 	 * @param removals Whether the batch has tasks to remove.
-	 * @returns The statement; it returns the id of each task written or removed.
+	 * @returns The statement; it returns the id of each task the fence kept out (usually none).
 	 */
 	public settle(updates: boolean, removals: boolean): string {
 		const t = this.table;
@@ -571,7 +590,10 @@ ORDER BY "type", "dateNextProcess", "id"`;
 )`);
 			results.push(`SELECT "id" FROM d`);
 		}
-		return `WITH ${parts.join(", ")}\n${results.join(" UNION ALL ")}`;
+		return `WITH ${parts.join(", ")}
+SELECT s."id" FROM s WHERE NOT EXISTS (
+	SELECT 1 FROM (${results.join(" UNION ALL ")}) AS w WHERE w."id" = s."id"
+)`;
 	}
 
 	/**

@@ -994,23 +994,32 @@ export class PostgresTaskSource implements ITaskSource {
 	}
 
 	/**
-	 * Write a batch of settles: one statement, fenced per task.
+	 * Write a batch of settles: one statement, fenced per task; a batch of removals of this
+	 * instance's claims (the common case, retainFor 0) as text arrays rather than JSON records.
 	 * @param entries The settles.
-	 * @returns The ids written or removed.
+	 * @returns The ids the fence kept out: neither written nor removed.
 	 * @internal
 	 */
 	private async writeSettles(entries: ISettleEntry[]): Promise<Set<string>> {
 		const sql = this.session();
-		const updates = entries.some(e => !e.remove);
-		const removals = entries.some(e => e.remove);
-		const rows = await this.bounded(
-			sql.unsafe<{ id: string }[]>(
+		const owner = this._owner;
+		let query;
+		if (entries.every(e => e.remove && e.owner === owner)) {
+			query = sql.unsafe<{ id: string }[]>(
+				this._statements.settleRemovals,
+				[textArray(entries.map(e => e.id)), textArray(entries.map(e => e.claimedAt)), owner],
+				PREPARED
+			);
+		} else {
+			const updates = entries.some(e => !e.remove);
+			const removals = entries.some(e => e.remove);
+			query = sql.unsafe<{ id: string }[]>(
 				this._statements.settle(updates, removals),
 				[JSON.stringify(entries)],
 				PREPARED
-			),
-			"settle"
-		);
+			);
+		}
+		const rows = await this.bounded(query, "settle");
 		return new Set(rows.map(r => r.id));
 	}
 

@@ -39,7 +39,8 @@ export class SettleBatch {
 
 	/**
 	 * Create a new SettleBatch.
-	 * @param write Writes a batch; resolves with the ids written or removed.
+	 * @param write Writes a batch; resolves with the ids the fence kept out (neither written nor
+	 * removed).
 	 */
 	constructor(private readonly write: (entries: ISettleEntry[]) => Promise<Set<string>>) {}
 
@@ -101,9 +102,9 @@ export class SettleBatch {
 		const waiting = [...batch.values()];
 		this._writing = this.write(waiting.map(w => w.entry))
 			.then(
-				written => {
+				keptOut => {
 					for (const w of waiting) {
-						w.resolve(written.has(w.entry.id));
+						w.resolve(!keptOut.has(w.entry.id));
 					}
 				},
 				err => {
