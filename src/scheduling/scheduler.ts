@@ -128,16 +128,6 @@ export class Scheduler {
 	private readonly _metrics = new NodeMetrics();
 
 	/**
-	 * The share of batchSize below which a queue is refilled. A claiming source refills at half,
-	 * so its next batch is claimed while the queue still holds work for the time a claim takes
-	 * (measured: at a quarter, workers waited for most claims); a reading one at a quarter.
-	 * @internal
-	 */
-	private get _refillAt(): number {
-		return this.source.claimsOnFetch ? 0.5 : 0.25;
-	}
-
-	/**
 	 * Create a new Scheduler.
 	 * @param source The task source.
 	 * @param createExecutor Creates the executor on start.
@@ -406,11 +396,7 @@ export class Scheduler {
 		for (const queue of this._order) {
 			// A refill already in flight answers this one too (asking again would only mark a
 			// rescan, and fetch small batches one after another).
-			if (
-				!queue.scanning &&
-				queue.horizon < Number.POSITIVE_INFINITY &&
-				queue.size < this.settings.batchSize * this._refillAt
-			) {
+			if (queue.horizon < Number.POSITIVE_INFINITY && this._feed.wantsRefill(queue)) {
 				if (now >= queue.scanRetryAt) {
 					this.track(this.scan(queue));
 				} else {

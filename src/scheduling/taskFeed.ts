@@ -12,6 +12,25 @@ import { toRef, type TaskQueue } from "./taskQueue.js";
 const SCAN_BACKOFF_FIRST_MS = 100;
 
 /**
+ * Claims of one type in flight at once on a shared database, each of at most a share of the local
+ * queue (the bound divided by this), the next one sent as soon as that share is free.
+ *
+ * One claim at a time, sent when half the local queue was free, left the node waiting: a claim
+ * of 250 tasks took about 6 ms from call to result, a claim was in flight 97 % of the run, and
+ * the main thread was idle for 15 to 30 % of it. With two, the second waits on the claims'
+ * connection (PostgresPools.claims) and runs as soon as the first has committed, so a batch is
+ * usually there when the one before is done. Measured on a 50,000-task backlog, inline, 5 runs
+ * each: 39,099 tasks/s with one, 41,868 with two (three: no better).
+ */
+const CLAIMS_IN_FLIGHT = 2;
+
+/**
+ * A reading source's refill point, as a share of the batch: a scan when the queue holds less
+ * than a quarter.
+ */
+const READ_REFILL_SHARE = 4;
+
+/**
  * What the scheduler learns from storage rather than from its own calls: batches of a type's
  * active tasks (scans), types with due tasks and no handler, and expired retained tasks (sweep).
  * Never throws: a failure is logged, and a failed scan sets its queue's backoff.
@@ -41,31 +60,29 @@ export class TaskFeed {
 	 * @returns False when no scan ran: one was already in flight, or there was no room.
 	 */
 	public async scan(queue: TaskQueue, isLive: () => boolean, startedAt: number): Promise<boolean> {
-		if (queue.scanning) {
+		const pipelined = this.pipelined(queue);
+		if (queue.scans >= (pipelined ? CLAIMS_IN_FLIGHT : 1)) {
 			queue.rescan = true;
 			return false;
 		}
+		const bound = this.bound(queue);
 		// A shared database claims what it returns: no more than the room in the bounded local
-		// queue, and for a serial type one task, only while none of it is held here.
-		const serial = queue.handler.serial;
-		// A rate-limited type claims no more than one window's starts: more would sit leased in
-		// the local queue while other nodes could start them.
-		const bound = !this.source.claimsOnFetch
-			? this.settings.batchSize
-			: serial
-				? 1 - queue.running.size
-				: Math.min(
-						this.settings.batchSize,
-						queue.handler.rateLimit?.max ?? Number.POSITIVE_INFINITY
-					);
-		const limit = this.source.claimsOnFetch ? bound - queue.size : bound;
+		// queue left by the tasks queued and those the claims in flight asked for.
+		const limit = this.source.claimsOnFetch
+			? Math.min(
+					bound - queue.size - queue.asked,
+					pipelined ? Math.ceil(bound / CLAIMS_IN_FLIGHT) : Number.POSITIVE_INFINITY
+				)
+			: bound;
 		if (limit <= 0) {
 			// No room (a serial type's task is held or running here): no scan runs, nothing to
 			// repeat; a freed slot asks again.
 			queue.rescan = false;
 			return false;
 		}
-		queue.scanning = true;
+		queue.scans++;
+		const asked = this.source.claimsOnFetch ? limit : 0;
+		queue.asked += asked;
 		queue.rescan = false;
 		try {
 			const { tasks, complete } = await this.source.fetch(
@@ -73,7 +90,7 @@ export class TaskFeed {
 				this.settings.threadId,
 				limit,
 				startedAt,
-				serial
+				queue.handler.serial
 			);
 			if (!isLive()) {
 				if (this.source.claimsOnFetch && tasks.length > 0) {
@@ -107,9 +124,61 @@ export class TaskFeed {
 				Math.min(SCAN_BACKOFF_FIRST_MS * 2 ** (queue.scanFailures - 1), this.settings.pollInterval);
 			this.log.log("error", "scanFailed", { type: queue.type }, err);
 		} finally {
-			queue.scanning = false;
+			queue.scans--;
+			queue.asked -= asked;
 		}
 		return true;
+	}
+
+	/**
+	 * Whether a refill scan should start now: for claims on a shared database, when a share of the
+	 * local queue is free beyond what the claims in flight asked for; otherwise when no scan is in
+	 * flight and the queue holds less than a share of a batch.
+	 * @param queue The queue (its horizon not yet reached by a complete scan).
+	 * @returns True to scan.
+	 */
+	public wantsRefill(queue: TaskQueue): boolean {
+		if (this.pipelined(queue)) {
+			const bound = this.bound(queue);
+			return (
+				queue.scans < CLAIMS_IN_FLIGHT &&
+				bound - queue.size - queue.asked >= Math.ceil(bound / CLAIMS_IN_FLIGHT)
+			);
+		}
+		return !queue.scanning && queue.size < this.settings.batchSize / READ_REFILL_SHARE;
+	}
+
+	/**
+	 * Whether the type's claims may overlap: on a shared database, unless the type is serial (one
+	 * task at a time, only while none of it is held here).
+	 * @param queue The queue.
+	 * @returns True when they may.
+	 * @internal
+	 */
+	private pipelined(queue: TaskQueue): boolean {
+		return this.source.claimsOnFetch && !queue.handler.serial;
+	}
+
+	/**
+	 * How many of the type's tasks may be queued here: a batch of a reading source; on a shared
+	 * database, what a claim may hold in the local queue. A serial type's is one task, only while
+	 * none of it is held or running here. A rate-limited type claims no more than one window's
+	 * starts: more would sit leased in the local queue while other nodes could start them.
+	 * @param queue The queue.
+	 * @returns The bound.
+	 * @internal
+	 */
+	private bound(queue: TaskQueue): number {
+		if (!this.source.claimsOnFetch) {
+			return this.settings.batchSize;
+		}
+		if (queue.handler.serial) {
+			return 1 - queue.running.size;
+		}
+		return Math.min(
+			this.settings.batchSize,
+			queue.handler.rateLimit?.max ?? Number.POSITIVE_INFINITY
+		);
 	}
 
 	/**

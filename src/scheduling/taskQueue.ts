@@ -78,9 +78,23 @@ export class TaskQueue {
 	public readonly recentStarts: number[] = [];
 
 	/**
-	 * True while a scan for this type is in flight.
+	 * The scans of this type in flight: at most one, except claims on a shared database, which
+	 * overlap (TaskFeed.CLAIMS_IN_FLIGHT).
 	 */
-	public scanning = false;
+	public scans = 0;
+
+	/**
+	 * How many tasks the claims in flight asked for: room in the bounded local queue they may fill.
+	 */
+	public asked = 0;
+
+	/**
+	 * True while a scan for this type is in flight.
+	 * @returns Whether one is.
+	 */
+	public get scanning(): boolean {
+		return this.scans > 0;
+	}
 
 	/**
 	 * A scan was asked for while one was in flight: run another when it ends (a wake-up from

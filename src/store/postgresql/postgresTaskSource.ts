@@ -364,7 +364,7 @@ export class PostgresTaskSource implements ITaskSource {
 						this._config.leaseTimeout
 					])
 				: await this.bounded(
-						sql.unsafe<TaskRow[]>(
+						(this._pools.claims ?? sql).unsafe<TaskRow[]>(
 							this._statements.fetch,
 							[type, threadId, n, now, owner, this._config.leaseTimeout],
 							PREPARED
