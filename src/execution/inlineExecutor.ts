@@ -86,8 +86,34 @@ export class InlineExecutor implements ITaskExecutor {
 	 * @param timeoutMs Abandon the handler after this long (firing its signal) and fail the attempt.
 	 * @returns The outcome.
 	 */
-	public async run(job: IHandlerJob, timeoutMs?: number): Promise<AttemptOutcome> {
-		// Once imported, the runner is used without an await.
+	public run(job: IHandlerJob, timeoutMs?: number): Promise<AttemptOutcome> {
+		const loaded = this._loaded;
+		if (loaded && timeoutMs === undefined && !this._abortedAll) {
+			// The common call, not an async function: the runner's promise, mapped.
+			const abort = new loaded.JobAbort();
+			this._running.add(abort);
+			return loaded.default(job, abort).then(
+				envelope => {
+					this._running.delete(abort);
+					return toOutcome(envelope);
+				},
+				err => {
+					this._running.delete(abort);
+					throw err;
+				}
+			);
+		}
+		return this.runAwaited(job, timeoutMs);
+	}
+
+	/**
+	 * run() before the runner is imported, or with a timeout.
+	 * @param job The call.
+	 * @param timeoutMs The timeout.
+	 * @returns The outcome.
+	 * @internal
+	 */
+	private async runAwaited(job: IHandlerJob, timeoutMs?: number): Promise<AttemptOutcome> {
 		const runner = this._loaded ?? (await this.load());
 		if (this._abortedAll) {
 			return NOT_STARTED;

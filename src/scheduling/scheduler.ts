@@ -466,19 +466,25 @@ export class Scheduler {
 				this.release(queue, ref.id, session);
 			}
 		};
+		const ended = (requeue: QueuedTask | undefined): void => {
+			release();
+			this.finished(queue, ref.id, session, requeue);
+		};
 		this.track(
 			runner
-				.run(queue.type, queue.handler, ref.id, () => this.started, pipelined ? release : undefined)
-				.catch(err => {
+				.run(queue.type, queue.handler, ref.id, this._mayStart, pipelined ? release : undefined)
+				.then(ended, err => {
 					this.log.log("error", "unexpectedError", { id: ref.id }, err);
-					return undefined;
-				})
-				.then(requeue => {
-					release();
-					this.finished(queue, ref.id, session, requeue);
+					ended(undefined);
 				})
 		);
 	}
+
+	/**
+	 * Whether a new task may still start (false once stop() began): one function for every run.
+	 * @internal
+	 */
+	private readonly _mayStart = (): boolean => this.started;
 
 	/**
 	 * A run no longer needs its slot: free it, and pump.

@@ -4,7 +4,7 @@ import { TaskStatus } from "@twin.org/background-task-models";
 import { BaseError } from "@twin.org/core";
 import { EngineCoreFactory } from "@twin.org/engine-models";
 import type { BackgroundTask } from "../entities/backgroundTask.js";
-import { NOT_STARTED, type IHandlerJob, type ITaskExecutor } from "../execution/ITaskExecutor.js";
+import { NOT_STARTED, type ITaskExecutor } from "../execution/ITaskExecutor.js";
 import { outsideTaskContext } from "../execution/taskContext.js";
 import type { IClaimResult, ITaskSource, QueuedTask } from "../store/ITaskSource.js";
 import type { TaskLog } from "../utils/taskLog.js";
@@ -170,26 +170,36 @@ export class TaskRunner {
 			await this.waitForStart(type, handler.rateLimit.max, handler.rateLimit.per, id);
 		}
 		// The original's order: the callback hears of the claim, then "start" is logged.
-		await this.notify(handler, task);
+		const claimNotified = this.notify(handler, task);
+		if (claimNotified) {
+			await claimNotified;
+		}
 		this.log.log("info", "start", { id, type });
 		this.metrics.started(Date.now(), dueAt(task));
 
-		const outcome = await this.execute(
-			{
-				module: handler.module,
-				method: handler.method,
-				engineCloneData: EngineCoreFactory.getIfExists(this.settings.engineName)?.getCloneData(),
-				payload: task.payload,
-				hasPayload: task.payload !== undefined && task.payload !== null,
-				// The handler's context (getTaskContext()); its arguments stay the original's.
-				taskId: task.id,
-				type,
-				attempt: task.attempts,
-				retriesRemaining: task.retriesRemaining ?? 0,
-				trackContext: this.settings.trackTaskContext || undefined
-			},
-			handler.timeout
-		);
+		// The executor reports failures as outcomes; anything it throws regardless becomes a failed
+		// attempt rather than a task left processing.
+		let outcome: AttemptOutcome;
+		try {
+			outcome = await this.executor.run(
+				{
+					module: handler.module,
+					method: handler.method,
+					engineCloneData: EngineCoreFactory.getIfExists(this.settings.engineName)?.getCloneData(),
+					payload: task.payload,
+					hasPayload: task.payload !== undefined && task.payload !== null,
+					// The handler's context (getTaskContext()); its arguments stay the original's.
+					taskId: task.id,
+					type,
+					attempt: task.attempts,
+					retriesRemaining: task.retriesRemaining ?? 0,
+					trackContext: this.settings.trackTaskContext || undefined
+				},
+				handler.timeout
+			);
+		} catch (err) {
+			outcome = { ok: false, error: BaseError.fromError(err).toJsonObject() };
+		}
 		handlerDone?.();
 		if (outcome === NOT_STARTED) {
 			// stop() ran out of time before the handler was called: the task never ran, so it is not
@@ -204,16 +214,25 @@ export class TaskRunner {
 			this.settings.retryInterval,
 			this.settings.retryMaxInterval
 		);
-		let attempt = 0;
-		const recorded = await this.withRetries(
-			async () => {
-				// From the second attempt on, the write is repeated only if storage still holds the claim.
-				const claimedAt = attempt++ > 0 ? task.dateModified : undefined;
-				return { written: await this.source.settle(next, removeOnSettle(next), claimedAt) };
-			},
-			"settleFailed",
-			id
-		);
+		const remove = removeOnSettle(next);
+		let recorded: { written: boolean } | undefined;
+		try {
+			// The first write without the retry loop's closure and frames: it is the one that runs.
+			recorded = this._abandoned
+				? undefined
+				: { written: await this.source.settle(next, remove, undefined) };
+		} catch (err) {
+			this.log.log("warn", "settleFailed", { id }, err);
+			await this.timers.pause(BACKOFF_FIRST_MS);
+			// A repeat writes only if storage still holds the claim (the failed write may have
+			// committed).
+			recorded = await this.withRetries(
+				async () => ({ written: await this.source.settle(next, remove, task.dateModified) }),
+				"settleFailed",
+				id,
+				BACKOFF_FIRST_MS * 2
+			);
+		}
 		if (!recorded) {
 			// Abandoned: abandon() already released the claim. Releasing it here, possibly after a
 			// later start() claimed the task again, would clear that newer claim's mark, and a
@@ -225,25 +244,12 @@ export class TaskRunner {
 		// A task removed while it ran is not written back, but its outcome is still reported: the
 		// handler did run, and the callback may be how the caller learns its result. Then
 		// "complete" is logged, as the original does, whatever the status.
-		await this.notify(handler, next);
+		const outcomeNotified = this.notify(handler, next);
+		if (outcomeNotified) {
+			await outcomeNotified;
+		}
 		this.log.log("info", "complete", { id, type, status: next.status });
 		return recorded.written && next.status === TaskStatus.Pending ? next : undefined;
-	}
-
-	/**
-	 * Run the handler; the executor reports failures as outcomes, and anything it throws
-	 * regardless becomes a failed attempt rather than a task left processing.
-	 * @param job The handler call.
-	 * @param timeout The timeout.
-	 * @returns The outcome.
-	 * @internal
-	 */
-	private async execute(job: IHandlerJob, timeout: number | undefined): Promise<AttemptOutcome> {
-		try {
-			return await this.executor.run(job, timeout);
-		} catch (err) {
-			return { ok: false, error: BaseError.fromError(err).toJsonObject() };
-		}
 	}
 
 	/**
@@ -295,19 +301,33 @@ export class TaskRunner {
 	}
 
 	/**
-	 * Call the state-change callback; a callback that throws is logged and otherwise ignored.
+	 * Call the state-change callback; a callback that throws or rejects is logged and otherwise
+	 * ignored. Not an async function: with no callback nothing is allocated, and a callback's
+	 * promise is awaited by the caller as it is.
 	 * @param handler The handler.
 	 * @param task The task.
+	 * @returns The callback's end to wait for, if there is a callback to wait for.
 	 * @internal
 	 */
-	private async notify(handler: IRegisteredHandler, task: BackgroundTask): Promise<void> {
+	private notify(handler: IRegisteredHandler, task: BackgroundTask): Promise<void> | undefined {
 		if (!handler.stateChangeCallback || this._abandoned) {
-			return;
+			return undefined;
 		}
-		try {
-			await handler.stateChangeCallback(toCallbackTask(task));
-		} catch (err) {
+		const failed = (err: unknown): void => {
 			this.log.log("error", "stateChangeCallbackFailed", { type: task.type, id: task.id }, err);
+		};
+		try {
+			const called: unknown = handler.stateChangeCallback(toCallbackTask(task));
+			if (called instanceof Promise) {
+				return called.then(undefined, failed);
+			}
+			// Another thenable is waited for as await would.
+			return typeof (called as PromiseLike<unknown> | undefined)?.then === "function"
+				? Promise.resolve(called).then(undefined, failed)
+				: undefined;
+		} catch (err) {
+			failed(err);
+			return undefined;
 		}
 	}
 
@@ -316,19 +336,17 @@ export class TaskRunner {
 	 * @param op The operation.
 	 * @param message The log key for a failure.
 	 * @param id The task id, for the log.
+	 * @param firstPause The pause after the first failure, ms.
 	 * @returns The result, or undefined once abandoned.
 	 * @internal
 	 */
 	private async withRetries<T>(
 		op: () => Promise<T>,
 		message: string,
-		id: string
+		id: string,
+		firstPause = BACKOFF_FIRST_MS
 	): Promise<T | undefined> {
-		for (
-			let pause = BACKOFF_FIRST_MS;
-			!this._abandoned;
-			pause = Math.min(pause * 2, BACKOFF_MAX_MS)
-		) {
+		for (let pause = firstPause; !this._abandoned; pause = Math.min(pause * 2, BACKOFF_MAX_MS)) {
 			try {
 				return await op();
 			} catch (err) {
