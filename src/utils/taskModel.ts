@@ -77,24 +77,6 @@ export function toTaskModel<T = unknown, U = unknown>(task: BackgroundTask): IBa
 }
 
 /**
- * The keys the original's create() writes, which its stored entity keeps (undefined when unset)
- * until completion deletes some of them.
- */
-const CREATED_KEYS: (keyof BackgroundTask)[] = [
-	"id",
-	"type",
-	"threadId",
-	"dateCreated",
-	"dateModified",
-	"dateNextProcess",
-	"retryInterval",
-	"retainFor",
-	"status",
-	"retriesRemaining",
-	"payload"
-];
-
-/**
  * The task as the state-change callback receives it: what the original passes, its stored entity
  * as stored at that moment (plain id, retainFor, retainUntil, dateNextProcess while it waits or
  * runs, retriesRemaining), with the same keys present, undefined ones included: those create()
@@ -105,25 +87,65 @@ const CREATED_KEYS: (keyof BackgroundTask)[] = [
  * @returns The copy.
  */
 export function toCallbackTask(task: BackgroundTask): IBackgroundTask {
-	const out: { [key: string]: unknown } = {};
 	const success = task.status === "success";
-	for (const key of CREATED_KEYS) {
-		const deleted =
-			(success && (key === "retriesRemaining" || key === "retryInterval")) ||
-			(key === "retainFor" && task.retainFor === undefined && task.retainUntil !== undefined);
-		if (!deleted) {
-			out[key] = copy(task[key]);
-		}
+	// The keys the original's create() writes, which its stored entity keeps (undefined when
+	// unset) until completion deletes some of them, in their order; each stored by name (a few
+	// object shapes, not a keyed store per key: this runs twice per task on the hot path).
+	const out: { [key: string]: unknown } = {
+		id: task.id,
+		type: task.type,
+		threadId: task.threadId,
+		dateCreated: task.dateCreated,
+		dateModified: task.dateModified,
+		dateNextProcess: task.dateNextProcess
+	};
+	if (!success) {
+		out.retryInterval = task.retryInterval;
 	}
-	const attempted = task.error !== undefined || isFinal(task.status);
-	if (attempted && task.retainFor !== 0) {
+	if (task.retainFor !== undefined || task.retainUntil === undefined) {
+		out.retainFor = task.retainFor;
+	}
+	out.status = task.status;
+	if (!success) {
+		out.retriesRemaining = task.retriesRemaining;
+	}
+	out.payload = copy(task.payload);
+	const hasRetainUntil = (task.error !== undefined || isFinal(task.status)) && task.retainFor !== 0;
+	if (hasRetainUntil) {
 		out.retainUntil = task.retainUntil;
 	}
+	// Then every other key the task has, in its order: the test of what `out` holds already is
+	// spelled out rather than asked of `out` (a keyed lookup per key, most of this function's time).
 	for (const key in task) {
 		const value = task[key as keyof BackgroundTask];
-		if (value !== undefined && !(key in out)) {
-			out[key] = copy(value);
+		if (value === undefined) {
+			continue;
 		}
+		switch (key) {
+			case "id":
+			case "type":
+			case "threadId":
+			case "dateCreated":
+			case "dateModified":
+			case "dateNextProcess":
+			case "retainFor":
+			case "status":
+			case "payload":
+				// retainFor is left out above only when undefined.
+				continue;
+			case "retryInterval":
+			case "retriesRemaining":
+				if (!success) {
+					continue;
+				}
+				break;
+			case "retainUntil":
+				if (hasRetainUntil) {
+					continue;
+				}
+				break;
+		}
+		out[key] = copy(value);
 	}
 	return out as unknown as IBackgroundTask;
 }
