@@ -630,6 +630,16 @@ describe("operations", () => {
 				expect(back?.payload).toEqual(payload);
 			}
 		}
+		// A batch claim reads its rows as values (fromValues): the same task as get reads, every
+		// field, key order included.
+		const { tasks: fetched } = await source.fetch("native", "main", 100, 0);
+		expect(fetched.length).toBe(13);
+		for (const id of [full.id, bare.id]) {
+			const claimed = (await source.claim(id, "main", 0)).claimed!;
+			const stored = (await source.get(id))!;
+			expect(claimed).toEqual(stored);
+			expect(Object.keys(claimed)).toEqual(Object.keys(stored));
+		}
 	});
 
 	test("cancel only while pending: retainFor 0 removes, -1, n and none keep (rules.cancelled, removeOnSettle)", async () => {

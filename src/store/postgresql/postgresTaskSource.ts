@@ -22,6 +22,7 @@ import {
 	TASK_COLUMNS,
 	byClaimOrder,
 	fromRow,
+	fromValues,
 	jsonParameter,
 	settleEntry,
 	taskRecord,
@@ -355,24 +356,28 @@ export class PostgresTaskSource implements ITaskSource {
 		const leaseAt = performance.now();
 		const batch = (async () => {
 			const now = new Date().toISOString();
-			const rows = serial
-				? await this.serially(sql, type, this._statements.fetchSerial, [
-						type,
-						threadId,
-						now,
-						owner,
-						this._config.leaseTimeout
-					])
-				: await this.bounded(
-						(this._pools.claims ?? sql).unsafe<TaskRow[]>(
-							this._statements.fetch,
-							[type, threadId, n, now, owner, this._config.leaseTimeout],
-							PREPARED
-						),
-						"fetch"
-					);
+			const claimed = serial
+				? (
+						await this.serially(sql, type, this._statements.fetchSerial, [
+							type,
+							threadId,
+							now,
+							owner,
+							this._config.leaseTimeout
+						])
+					).map(fromRow)
+				: (
+						await this.bounded(
+							(this._pools.claims ?? sql)
+								.unsafe<
+									unknown[][]
+								>(this._statements.fetch, [type, threadId, n, now, owner, this._config.leaseTimeout], PREPARED)
+								.values(),
+							"fetch"
+						)
+					).map(fromValues);
 			const fetched: BackgroundTask[] = [];
-			for (const task of rows.map(fromRow).sort(byClaimOrder)) {
+			for (const task of claimed.sort(byClaimOrder)) {
 				const running = this._held.get(task.id);
 				if (running && running.row === undefined && running.owner === owner && !running.settling) {
 					// Running here already: its lease lapsed (a stalled heartbeat) and this fetch took
@@ -385,7 +390,7 @@ export class PostgresTaskSource implements ITaskSource {
 				this._held.add(task, owner, leaseAt, true);
 				fetched.push(task);
 			}
-			return { tasks: fetched.map(toQueued), complete: rows.length < n };
+			return { tasks: fetched.map(toQueued), complete: claimed.length < n };
 		})();
 		// close() waits for it, so the tasks it claims are given back.
 		const settledBatch = batch.then(

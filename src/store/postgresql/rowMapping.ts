@@ -66,6 +66,32 @@ export function fromRow(row: TaskRow): BackgroundTask {
 			task[column] = value;
 		}
 	}
+	return normalised(task);
+}
+
+/**
+ * fromRow for a row read as values (postgres.js `values()`), the columns in TASK_COLUMNS order:
+ * the claim's rows, which postgres.js then makes as arrays rather than objects of 21 named keys.
+ * @param values The row's values.
+ * @returns The task.
+ */
+export function fromValues(values: readonly unknown[]): BackgroundTask {
+	const task: { [key: string]: unknown } = {};
+	for (let i = 0; i < TASK_COLUMNS.length; i++) {
+		const value = values[i];
+		if (value !== null && value !== undefined) {
+			task[TASK_COLUMNS[i]] = value;
+		}
+	}
+	return normalised(task);
+}
+
+/**
+ * A task read from a row with its numbers and JSON columns as fromRow describes.
+ * @param task The non-null columns.
+ * @returns The task.
+ */
+function normalised(task: { [key: string]: unknown }): BackgroundTask {
 	for (const column of NUMBER_COLUMNS) {
 		if (typeof task[column] === "string") {
 			task[column] = Number(task[column]);
