@@ -131,6 +131,12 @@ export class PostgresTaskSource implements ITaskSource {
 	private readonly _localQueueTtl: number;
 
 	/**
+	 * How long a statement may go unanswered before bounded() cancels it, ms.
+	 * @internal
+	 */
+	private readonly _statementDeadline: number;
+
+	/**
 	 * The statements for the table.
 	 * @internal
 	 */
@@ -219,6 +225,8 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @param overrides.heartbeatInterval Heartbeat period, ms.
 	 * @param overrides.connectTimeout Seconds to wait for a connection (default: the config's).
 	 * @param overrides.localQueueTtl How long a fetched task may wait unstarted, ms (default 5 min).
+	 * @param overrides.statementDeadline How long a statement may go unanswered, ms (default: the
+	 * lease timeout, at least MIN_STATEMENT_DEADLINE_MS).
 	 * @throws ValidationError naming each bad field.
 	 * @internal overrides
 	 */
@@ -230,14 +238,17 @@ export class PostgresTaskSource implements ITaskSource {
 			heartbeatInterval?: number;
 			connectTimeout?: number;
 			localQueueTtl?: number;
+			statementDeadline?: number;
 		}
 	) {
 		const failures: IValidationFailure[] = [];
 		validatePostgresConfig(config, failures);
 		Validation.asValidationError(PostgresTaskSource.CLASS_NAME, "config.postgresql", failures);
-		const { connectTimeout, localQueueTtl, ...lease } = overrides ?? {};
+		const { connectTimeout, localQueueTtl, statementDeadline, ...lease } = overrides ?? {};
 		this._config = { ...resolvePostgresConfig(config), ...lease };
 		this._localQueueTtl = localQueueTtl ?? LOCAL_QUEUE_TTL_MS;
+		this._statementDeadline =
+			statementDeadline ?? Math.max(MIN_STATEMENT_DEADLINE_MS, this._config.leaseTimeout);
 		this._statements = new PostgresStatements(this._config.tableName);
 		this._log = log;
 		this._pools = new PostgresPools(
@@ -1046,7 +1057,7 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @internal
 	 */
 	private async bounded<T>(query: Promise<T>, what: string): Promise<T> {
-		const deadline = Math.max(MIN_STATEMENT_DEADLINE_MS, this._config.leaseTimeout);
+		const deadline = this._statementDeadline;
 		let timer: NodeJS.Timeout | undefined;
 		const expired = new Promise<never>((_, reject) => {
 			timer = setTimeout(() => {
