@@ -3,6 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { TaskStatus } from "@twin.org/background-task-models";
 import type { ILogEntry } from "@twin.org/logging-models";
+import type postgres from "postgres";
 import { afterEach, beforeEach } from "vitest";
 import type { BackgroundTask } from "../../src/entities/backgroundTask.js";
 import type { IPostgreSqlBackendConfig } from "../../src/models/IPostgreSqlBackendConfig.js";
@@ -139,4 +140,51 @@ export function newTask(overrides: Partial<BackgroundTask> = {}): BackgroundTask
  */
 export function at(ms: number): string {
 	return new Date(Date.UTC(2026, 0, 1) + ms).toISOString();
+}
+
+/**
+ * A plan node of EXPLAIN (FORMAT JSON).
+ */
+export type PlanNode = { [key: string]: unknown };
+
+/**
+ * Run a statement under EXPLAIN ANALYZE in a transaction that is rolled back (so it changes
+ * nothing), and return every node of its plan.
+ * @param sql The admin client.
+ * @param statement The statement.
+ * @param params Its parameters.
+ * @param setting A SET LOCAL to apply first (for example a plan_cache_mode).
+ * @returns The plan's nodes, depth first.
+ */
+export async function analyzedPlan(
+	sql: postgres.Sql,
+	statement: string,
+	params: unknown[],
+	setting?: string
+): Promise<PlanNode[]> {
+	const nodes: PlanNode[] = [];
+	const walk = (node: PlanNode): void => {
+		nodes.push(node);
+		for (const child of (node.Plans as PlanNode[] | undefined) ?? []) {
+			walk(child);
+		}
+	};
+	await sql
+		.begin(async tx => {
+			if (setting) {
+				await tx.unsafe(`SET LOCAL ${setting}`);
+			}
+			const [row] = await tx.unsafe(
+				`EXPLAIN (ANALYZE, FORMAT JSON) ${statement}`,
+				params as postgres.ParameterOrJSON<never>[]
+			);
+			walk((row["QUERY PLAN"] as { Plan: PlanNode }[])[0].Plan);
+			throw new Error("rollback");
+		})
+		.catch((err: Error) => {
+			if (err.message !== "rollback") {
+				throw err;
+			}
+		});
+	return nodes;
 }

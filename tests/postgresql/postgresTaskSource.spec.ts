@@ -7,7 +7,7 @@ import { textArray } from "../../src/store/postgresql/postgresConnection.js";
 import { PostgresStatements } from "../../src/store/postgresql/postgresStatements.js";
 import { PostgresTaskSource } from "../../src/store/postgresql/postgresTaskSource.js";
 import { waitFor } from "../helpers/harness.js";
-import { SHORT_LEASE, at, newTask, useSources } from "./helpers.js";
+import { SHORT_LEASE, analyzedPlan, at, newTask, useSources } from "./helpers.js";
 
 const pg = useSources();
 
@@ -500,31 +500,13 @@ describe("giving back, settling, removing", () => {
 			textArray(claimed.map(t => t.dateModified)),
 			a.source.instanceId
 		];
-		const seqScans: string[] = [];
-		await admin
-			.begin(async tx => {
-				await tx.unsafe("SET LOCAL plan_cache_mode = force_custom_plan");
-				const [row] = await tx.unsafe(
-					`EXPLAIN (ANALYZE, FORMAT JSON) ${statements.settleRemovals}`,
-					params
-				);
-				const walk = (node: { [key: string]: unknown }): void => {
-					if (node["Node Type"] === "Seq Scan") {
-						seqScans.push(String(node["Relation Name"]));
-					}
-					for (const child of (node.Plans as { [key: string]: unknown }[] | undefined) ?? []) {
-						walk(child);
-					}
-				};
-				walk((row["QUERY PLAN"] as { Plan: { [key: string]: unknown } }[])[0].Plan);
-				throw new Error("rollback");
-			})
-			.catch((err: Error) => {
-				if (err.message !== "rollback") {
-					throw err;
-				}
-			});
-		expect(seqScans).toEqual([]);
+		const plan = await analyzedPlan(
+			admin,
+			statements.settleRemovals,
+			params,
+			"plan_cache_mode = force_custom_plan"
+		);
+		expect(plan.filter(node => node["Node Type"] === "Seq Scan")).toEqual([]);
 		// One stolen and one claimed again (a later dateModified) meanwhile: only they are kept out.
 		await admin.unsafe(`UPDATE "${pg.table()}" SET "leaseOwner" = 'other' WHERE "id" = $1`, [
 			claimed[3].id

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, test } from "vitest";
 import { EntityStorageBackgroundTaskConnector } from "../../src/index.js";
 import { PostgresStatements } from "../../src/store/postgresql/postgresStatements.js";
 import { waitFor } from "../helpers/harness.js";
-import { newTask, useSources } from "./helpers.js";
+import { analyzedPlan, newTask, useSources } from "./helpers.js";
 
 const ORDERED = new URL("../fixtures/serialHandler.mjs", import.meta.url).href;
 const scratch = mkdtempSync(join(tmpdir(), "twin-bg-serial-"));
@@ -120,32 +120,18 @@ describe("a serial type's running-task check", () => {
 		const statements = new PostgresStatements(pg.table());
 		// How many times the claim scans the task table, by EXPLAIN ANALYZE of the statement in a
 		// transaction that is rolled back.
-		const scans = async (): Promise<number> => {
-			let loops = 0;
-			await admin
-				.begin(async tx => {
-					const [row] = await tx.unsafe(
-						`EXPLAIN (ANALYZE, FORMAT JSON) ${statements.fetchSerial}`,
-						["big", "main", new Date().toISOString(), "owner", 30000]
-					);
-					const walk = (node: { [key: string]: unknown }): void => {
-						if (node["Node Type"] === "Seq Scan" && node["Relation Name"] === pg.table()) {
-							loops += Number(node["Actual Loops"]);
-						}
-						for (const child of (node.Plans as { [key: string]: unknown }[] | undefined) ?? []) {
-							walk(child);
-						}
-					};
-					walk((row["QUERY PLAN"] as { Plan: { [key: string]: unknown } }[])[0].Plan);
-					throw new Error("rollback");
-				})
-				.catch((err: Error) => {
-					if (err.message !== "rollback") {
-						throw err;
-					}
-				});
-			return loops;
-		};
+		const scans = async (): Promise<number> =>
+			(
+				await analyzedPlan(admin, statements.fetchSerial, [
+					"big",
+					"main",
+					new Date().toISOString(),
+					"owner",
+					30000
+				])
+			)
+				.filter(node => node["Node Type"] === "Seq Scan" && node["Relation Name"] === pg.table())
+				.reduce((loops, node) => loops + Number(node["Actual Loops"]), 0);
 		// No holder recorded yet: the check scans the type's rows.
 		expect(await scans()).toBeGreaterThan(0);
 		const first = await source.fetch("big", "main", 1, 0, true);
