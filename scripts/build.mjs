@@ -4,6 +4,7 @@
 // the pool's worker entry, handlerWorker.cjs) sit at the same relative path.
 import { execFileSync } from "node:child_process";
 import { cpSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { BUILD_STAMP, sourceHash } from "./sourceHash.mjs";
 import { dirname, join, relative } from "node:path";
 import { transformSync } from "esbuild";
 import { readFileSync } from "node:fs";
@@ -78,4 +79,7 @@ try {
 }
 renameSync(dist, finalDist);
 rmSync(old, { recursive: true, force: true });
+// What dist/ was built from, so the test run's global setup can tell whether it is current.
+mkdirSync(dirname(join(root, BUILD_STAMP)), { recursive: true });
+writeFileSync(join(root, BUILD_STAMP), `${sourceHash(root)}\n`);
 console.log("Built dist/esm, dist/cjs and dist/types");
