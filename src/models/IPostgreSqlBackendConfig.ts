@@ -71,8 +71,9 @@ export interface IPostgreSqlBackendConfig {
 		  };
 
 	/**
-	 * The size of the connection pool, integer >= 1. The connection that listens for wake-ups
-	 * (LISTEN) is separate: a node opens at most maxConnections + 1 connections.
+	 * The size of the connection pool, integer >= 1; from 2, one of its connections is kept for
+	 * claims. The connection that listens for wake-ups (LISTEN) is separate: a node opens at most
+	 * maxConnections + 1 connections.
 	 * @default 10
 	 */
 	maxConnections?: number;
