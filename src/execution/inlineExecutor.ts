@@ -87,62 +87,59 @@ export class InlineExecutor implements ITaskExecutor {
 	 * @returns The outcome.
 	 */
 	public run(job: IHandlerJob, timeoutMs?: number): Promise<AttemptOutcome> {
-		const loaded = this._loaded;
-		if (loaded && timeoutMs === undefined && !this._abortedAll) {
-			// The common call, not an async function: the runner's promise, mapped.
-			const abort = new loaded.JobAbort();
-			this._running.add(abort);
-			return loaded.default(job, abort).then(
-				envelope => {
-					this._running.delete(abort);
-					return toOutcome(envelope);
-				},
-				err => {
-					this._running.delete(abort);
-					throw err;
-				}
-			);
+		// Not an async function: once the runner is imported, a call without a timeout is the
+		// runner's promise, mapped.
+		const runner = this._loaded;
+		if (!runner) {
+			return this.load().then(async () => this.run(job, timeoutMs));
 		}
-		return this.runAwaited(job, timeoutMs);
+		if (this._abortedAll) {
+			return Promise.resolve(NOT_STARTED);
+		}
+		const abort = new runner.JobAbort();
+		this._running.add(abort);
+		const ended = (outcome: AttemptOutcome): AttemptOutcome => {
+			this._running.delete(abort);
+			return outcome;
+		};
+		const failed = (err: unknown): never => {
+			this._running.delete(abort);
+			throw err;
+		};
+		const running = runner.default(job, abort);
+		return timeoutMs === undefined
+			? running.then(envelope => ended(toOutcome(envelope)), failed)
+			: this.withTimeout(running.then(toOutcome), abort, timeoutMs).then(ended, failed);
 	}
 
 	/**
-	 * run() before the runner is imported, or with a timeout.
-	 * @param job The call.
+	 * A job's outcome, or a timed-out attempt once timeoutMs has passed (its signal fired).
+	 * @param running The job's outcome.
+	 * @param abort The job's abort state.
 	 * @param timeoutMs The timeout.
 	 * @returns The outcome.
 	 * @internal
 	 */
-	private async runAwaited(job: IHandlerJob, timeoutMs?: number): Promise<AttemptOutcome> {
-		const runner = this._loaded ?? (await this.load());
-		if (this._abortedAll) {
-			return NOT_STARTED;
-		}
-		const abort = new runner.JobAbort();
-		this._running.add(abort);
+	private async withTimeout(
+		running: Promise<AttemptOutcome>,
+		abort: IJobAbort,
+		timeoutMs: number
+	): Promise<AttemptOutcome> {
+		let timer: NodeJS.Timeout | undefined;
+		const timeout = new Promise<AttemptOutcome>(resolve => {
+			timer = setTimeout(() => {
+				abort.abort(
+					new DOMException(`The handler did not finish within ${timeoutMs} ms`, "TimeoutError")
+				);
+				resolve(timedOut(timeoutMs));
+			}, timeoutMs);
+			this._timers.add(timer);
+		});
 		try {
-			if (timeoutMs === undefined) {
-				return toOutcome(await runner.default(job, abort));
-			}
-			const running = runner.default(job, abort).then(toOutcome);
-			let timer: NodeJS.Timeout | undefined;
-			const timeout = new Promise<AttemptOutcome>(resolve => {
-				timer = setTimeout(() => {
-					abort.abort(
-						new DOMException(`The handler did not finish within ${timeoutMs} ms`, "TimeoutError")
-					);
-					resolve(timedOut(timeoutMs));
-				}, timeoutMs);
-				this._timers.add(timer);
-			});
-			try {
-				return await Promise.race([running, timeout]);
-			} finally {
-				clearTimeout(timer);
-				this._timers.delete(timer as NodeJS.Timeout);
-			}
+			return await Promise.race([running, timeout]);
 		} finally {
-			this._running.delete(abort);
+			clearTimeout(timer);
+			this._timers.delete(timer as NodeJS.Timeout);
 		}
 	}
 

@@ -394,8 +394,8 @@ export class Scheduler {
 			this._timers.wakeAt(wakeAt, () => this.pump());
 		}
 		for (const queue of this._order) {
-			// A refill already in flight answers this one too (asking again would only mark a
-			// rescan, and fetch small batches one after another).
+			// The feed decides when (TaskFeed.wantsRefill): a scan in flight answers this one too,
+			// except claims, which overlap once a share of the local queue is free.
 			if (queue.horizon < Number.POSITIVE_INFINITY && this._feed.wantsRefill(queue)) {
 				if (now >= queue.scanRetryAt) {
 					this.track(this.scan(queue));

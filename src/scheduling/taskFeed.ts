@@ -25,10 +25,19 @@ const SCAN_BACKOFF_FIRST_MS = 100;
 const CLAIMS_IN_FLIGHT = 2;
 
 /**
- * A reading source's refill point, as a share of the batch: a scan when the queue holds less
- * than a quarter.
+ * The refill point of scans that do not overlap (a reading source's, a serial type's), as a share
+ * of the batch: a scan when the queue holds less than a quarter.
  */
-const READ_REFILL_SHARE = 4;
+const REFILL_SHARE = 4;
+
+/**
+ * The size of each overlapping claim: its share of the local queue.
+ * @param bound The local queue's bound.
+ * @returns The most tasks one claim asks for.
+ */
+function claimSize(bound: number): number {
+	return Math.ceil(bound / CLAIMS_IN_FLIGHT);
+}
 
 /**
  * What the scheduler learns from storage rather than from its own calls: batches of a type's
@@ -69,10 +78,7 @@ export class TaskFeed {
 		// A shared database claims what it returns: no more than the room in the bounded local
 		// queue left by the tasks queued and those the claims in flight asked for.
 		const limit = this.source.claimsOnFetch
-			? Math.min(
-					bound - queue.size - queue.asked,
-					pipelined ? Math.ceil(bound / CLAIMS_IN_FLIGHT) : Number.POSITIVE_INFINITY
-				)
+			? Math.min(this.room(queue, bound), pipelined ? claimSize(bound) : Number.POSITIVE_INFINITY)
 			: bound;
 		if (limit <= 0) {
 			// No room (a serial type's task is held or running here): no scan runs, nothing to
@@ -140,12 +146,21 @@ export class TaskFeed {
 	public wantsRefill(queue: TaskQueue): boolean {
 		if (this.pipelined(queue)) {
 			const bound = this.bound(queue);
-			return (
-				queue.scans < CLAIMS_IN_FLIGHT &&
-				bound - queue.size - queue.asked >= Math.ceil(bound / CLAIMS_IN_FLIGHT)
-			);
+			return queue.scans < CLAIMS_IN_FLIGHT && this.room(queue, bound) >= claimSize(bound);
 		}
-		return !queue.scanning && queue.size < this.settings.batchSize / READ_REFILL_SHARE;
+		return !queue.scanning && queue.size < this.settings.batchSize / REFILL_SHARE;
+	}
+
+	/**
+	 * The room left in a claiming type's bounded local queue by the tasks queued and those the
+	 * claims in flight asked for.
+	 * @param queue The queue.
+	 * @param bound The queue's bound.
+	 * @returns The room.
+	 * @internal
+	 */
+	private room(queue: TaskQueue, bound: number): number {
+		return bound - queue.size - queue.asked;
 	}
 
 	/**

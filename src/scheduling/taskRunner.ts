@@ -318,13 +318,8 @@ export class TaskRunner {
 		};
 		try {
 			const called: unknown = handler.stateChangeCallback(toCallbackTask(task));
-			if (called instanceof Promise) {
-				return called.then(undefined, failed);
-			}
-			// Another thenable is waited for as await would.
-			return typeof (called as PromiseLike<unknown> | undefined)?.then === "function"
-				? Promise.resolve(called).then(undefined, failed)
-				: undefined;
+			// Promise.resolve returns a native promise as it is, and waits for any other thenable.
+			return called === undefined ? undefined : Promise.resolve(called).then(undefined, failed);
 		} catch (err) {
 			failed(err);
 			return undefined;

@@ -377,16 +377,7 @@ export class PostgresTaskSource implements ITaskSource {
 							this._config.leaseTimeout
 						])
 					).map(fromRow)
-				: (
-						await this.bounded(
-							(this._pools.claims ?? sql)
-								.unsafe<
-									unknown[][]
-								>(this._statements.fetch, [type, threadId, n, now, owner, this._config.leaseTimeout], PREPARED)
-								.values(),
-							"fetch"
-						)
-					).map(fromValues);
+				: await this.claimBatch(sql, [type, threadId, n, now, owner, this._config.leaseTimeout]);
 			const fetched: BackgroundTask[] = [];
 			for (const task of claimed.sort(byClaimOrder)) {
 				const running = this._held.get(task.id);
@@ -414,6 +405,23 @@ export class PostgresTaskSource implements ITaskSource {
 		} finally {
 			this._fetching.delete(settledBatch);
 		}
+	}
+
+	/**
+	 * Run the batch claim (statements.fetch) on the claims' connection, its rows read as values.
+	 * @param sql The session pool, when the claims have no connection of their own.
+	 * @param params The statement's parameters.
+	 * @returns The claimed tasks.
+	 * @internal
+	 */
+	private async claimBatch(
+		sql: postgres.Sql,
+		params: postgres.ParameterOrJSON<never>[]
+	): Promise<BackgroundTask[]> {
+		const query = (this._pools.claims ?? sql)
+			.unsafe<unknown[][]>(this._statements.fetch, params, PREPARED)
+			.values();
+		return (await this.bounded(query, "fetch")).map(fromValues);
 	}
 
 	/**
