@@ -450,6 +450,27 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 	}
 
 	/**
+	 * Move the pending tasks of a departed instance (another config.instanceId on the same store)
+	 * to this instance, and those it left processing when it stopped or died, which run again
+	 * here. Call it only once that instance is gone for good: a task it is still running would run
+	 * twice. Does nothing on the native PostgreSQL backend, whose nodes take over each other's
+	 * tasks by their leases.
+	 * @param fromInstanceId The departed instance's id.
+	 * @returns How many tasks were moved.
+	 */
+	public async adoptTasks(fromInstanceId: string): Promise<number> {
+		Guards.stringValue(this.CLASS_NAME, nameof(fromInstanceId), fromInstanceId);
+		if (fromInstanceId === this._config.threadId) {
+			return 0;
+		}
+		const tasks = await this._source.adopt(fromInstanceId, this._config.threadId, Date.now());
+		for (const task of tasks) {
+			this._scheduler.notifyDue(task);
+		}
+		return tasks.length;
+	}
+
+	/**
 	 * Get a list of tasks.
 	 * @param taskType The type of the task to get.
 	 * @param taskStatus The status of the task to get.

@@ -10,6 +10,16 @@ import type { IPostgreSqlBackendConfig } from "./IPostgreSqlBackendConfig.js";
  */
 export interface IEntityStorageBackgroundTaskConnectorConfig {
 	/**
+	 * This instance's id over entity storage: stored in each task it creates (the threadId
+	 * property) and the only tasks it scans, runs and recovers. Give each instance sharing one
+	 * store its own id, and no task runs twice on any store; a departed instance's tasks wait for
+	 * an instance with its id, or for adoptTasks. Ignored by the native PostgreSQL backend, which
+	 * shares work between nodes through leases. A non-empty string of at most 256 characters.
+	 * @default "main" (on the main thread; a worker thread's id elsewhere), what the original stores
+	 */
+	instanceId?: string;
+
+	/**
 	 * The name of the engine whose clone data is passed to handlers.
 	 * @default engine
 	 */

@@ -296,6 +296,37 @@ export function cancelled(task: BackgroundTask, nowMs: number): BackgroundTask |
 }
 
 /**
+ * The task moved to another instance (adoptTasks): a pending task keeps its due time, and one
+ * left processing by a departed instance becomes pending again, to run again where it now
+ * belongs. Undefined when the task is final or not the departed instance's.
+ * @param task The task.
+ * @param fromThreadId The departed instance's id.
+ * @param toThreadId The adopting instance's id.
+ * @param nowMs The current time.
+ * @returns The adopted task or undefined.
+ */
+export function adopted(
+	task: BackgroundTask,
+	fromThreadId: string,
+	toThreadId: string,
+	nowMs: number
+): BackgroundTask | undefined {
+	if (
+		task.threadId !== fromThreadId ||
+		(task.status !== TaskStatus.Pending && task.status !== TaskStatus.Processing)
+	) {
+		return undefined;
+	}
+	return {
+		...task,
+		threadId: toThreadId,
+		status: TaskStatus.Pending,
+		dateModified: iso(nowMs),
+		dateNextProcess: task.dateNextProcess ?? iso(nowMs)
+	};
+}
+
+/**
  * The task made due now: a pending task waiting for a retry, or a failed task given one more
  * attempt. Undefined for any other status.
  * @param task The task.

@@ -242,4 +242,13 @@ export interface ITaskSource {
 	 * @returns One task id per type.
 	 */
 	dueSample(threadId: string, nowMs: number): Promise<{ id: string; type: string }[]>;
+
+	/**
+	 * Move a departed instance's pending and interrupted tasks to this instance (adoptTasks).
+	 * @param fromThreadId The departed instance's id.
+	 * @param toThreadId This instance's id.
+	 * @param nowMs The current time.
+	 * @returns The tasks as written, now this instance's.
+	 */
+	adopt(fromThreadId: string, toThreadId: string, nowMs: number): Promise<BackgroundTask[]>;
 }

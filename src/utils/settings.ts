@@ -154,6 +154,11 @@ export function validateConfig(config: unknown): IValidationFailure[] {
 	if (!Is.undefined(values.trackTaskContext)) {
 		Validation.boolean("config.trackTaskContext", values.trackTaskContext, failures);
 	}
+	if (!Is.undefined(values.instanceId)) {
+		Validation.stringValue("config.instanceId", values.instanceId, failures, undefined, {
+			maxLength: 256
+		});
+	}
 	if (!Is.undefined(values.engineName)) {
 		Validation.stringValue("config.engineName", values.engineName, failures);
 	}
@@ -185,7 +190,10 @@ export function resolveConfig(
 	const maxWorkers = config.maxWorkers ?? availableParallelism();
 	return {
 		namespace,
-		threadId: isMainThread ? "main" : threadId.toString(),
+		// The native backend leases its claims, so every node keeps the original's thread id.
+		threadId:
+			(config.postgresql ? undefined : config.instanceId) ??
+			(isMainThread ? "main" : threadId.toString()),
 		engineName: config.engineName ?? "engine",
 		taskInterval: config.taskInterval ?? 0,
 		retryInterval: config.retryInterval ?? 5000,

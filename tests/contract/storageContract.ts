@@ -110,7 +110,11 @@ async function queryAll(
  * @param name The backend name, for the test titles.
  * @param backend The backend.
  */
-export function storageContract(name: string, backend: IStorageBackend): void {
+export function storageContract(
+	name: string,
+	backend: IStorageBackend,
+	executionMode: IEntityStorageBackgroundTaskConnectorConfig["executionMode"] = "inline"
+): void {
 	const scratch = mkdtempSync(join(tmpdir(), "twin-bg-contract-"));
 	let fileCount = 0;
 	const scratchFile = (label: string): string => join(scratch, `${label}-${++fileCount}`);
@@ -130,7 +134,10 @@ export function storageContract(name: string, backend: IStorageBackend): void {
 		storage?: IEntityStorageConnector<BackgroundTask>
 	): Promise<ReturnType<typeof createConnector>> {
 		const store = storage ?? (await backend.fresh());
-		return createConnector({ ...INLINE, ...backend.config?.(store), ...config }, store);
+		return createConnector(
+			{ ...INLINE, executionMode, ...backend.config?.(store), ...config },
+			store
+		);
 	}
 
 	describe(`storage contract: ${name}`, () => {
@@ -494,6 +501,54 @@ export function storageContract(name: string, backend: IStorageBackend): void {
 			await second.start();
 			const task = await waitForStatus(second.connector, id, [TaskStatus.Success], 15000);
 			expect(task.result).toEqual({ released: true });
+		});
+
+		test("start picks up a backlog stored while no node ran, beside retained final tasks and an interrupted one", async () => {
+			const storage = await backend.fresh();
+			const type = "contract-backlog";
+			// Final tasks of the type, kept: they have no dateNextProcess, which some stores sort
+			// first (MySQL, MariaDB) and some leave out of the sort's index (DynamoDB).
+			const first = await fresh({}, storage);
+			await first.connector.registerHandler(type, CONTRACT_HANDLERS, "echo");
+			await first.start();
+			const kept = await Promise.all(
+				[1, 2, 3].map(async i => first.connector.create(type, { kept: i }, { retainFor: -1 }))
+			);
+			for (const id of kept) {
+				await waitForStatus(first.connector, id, [TaskStatus.Success], 15000);
+			}
+			await first.connector.stop("test");
+
+			// While no node runs: tasks created, and one left processing by a node that died.
+			const backlog: string[] = [];
+			for (let i = 0; i < 5; i++) {
+				backlog.push(await first.connector.create(type, { backlog: i }, { retainFor: -1 }));
+			}
+			const interrupted = storedTask({
+				type,
+				status: TaskStatus.Processing,
+				retainFor: -1,
+				dateModified: new Date(Date.now() - 60000).toISOString()
+			});
+			await storage.set(interrupted);
+
+			const second = await fresh({}, storage);
+			await second.connector.registerHandler(type, CONTRACT_HANDLERS, "echo");
+			await second.start();
+			for (const [i, id] of backlog.entries()) {
+				const task = await waitForStatus(second.connector, id, [TaskStatus.Success], 15000);
+				expect(task.result).toEqual({ echoed: { backlog: i } });
+			}
+			const recovered = await waitForStatus(
+				second.connector,
+				`background-task:entity-storage:${interrupted.id}`,
+				[TaskStatus.Success],
+				15000
+			);
+			expect(recovered.result).toEqual({ echoed: null });
+			for (const [i, id] of kept.entries()) {
+				expect((await second.connector.get(id))?.result).toEqual({ echoed: { kept: i + 1 } });
+			}
 		});
 
 		test("many tasks created at once all run exactly once with concurrency", async () => {

@@ -5,6 +5,7 @@ import type { SortDirection } from "@twin.org/entity";
 import type { IEntityStorageConnector } from "@twin.org/entity-storage-models";
 import type { BackgroundTask } from "../../entities/backgroundTask.js";
 import {
+	adopted,
 	cancelled,
 	claimed,
 	dueAt,
@@ -15,6 +16,7 @@ import {
 } from "../../scheduling/rules.js";
 import type { TaskLog } from "../../utils/taskLog.js";
 import type { IClaimResult, ITaskSource, QueuedTask } from "../ITaskSource.js";
+import { RecentWrites } from "./recentWrites.js";
 import { TaskStore } from "./taskStore.js";
 
 /**
@@ -62,6 +64,12 @@ export class EntityStorageTaskSource implements ITaskSource {
 	 * @internal
 	 */
 	private _epoch = 0;
+
+	/**
+	 * The outcomes recorded lately, so a stale read of one is never claimed.
+	 * @internal
+	 */
+	private readonly _recent = new RecentWrites();
 
 	/**
 	 * Create a new EntityStorageTaskSource.
@@ -120,6 +128,7 @@ export class EntityStorageTaskSource implements ITaskSource {
 	 */
 	public async claim(id: string, threadId: string, startedAt: number): Promise<IClaimResult> {
 		let seen: BackgroundTask | undefined;
+		let stale = false;
 		const held = this._mine.get(id);
 		this._epoch++;
 		this._mine.set(id, "");
@@ -128,7 +137,8 @@ export class EntityStorageTaskSource implements ITaskSource {
 		const task = await this._store.claim(id, t => {
 			seen = t;
 			const now = Date.now();
-			return isClaimable(t, threadId, now, startedAt) ? claimed(t, now) : undefined;
+			stale = this._recent.isStale(t);
+			return isClaimable(t, threadId, now, startedAt) && !stale ? claimed(t, now) : undefined;
 		});
 		if (task) {
 			this._mine.set(id, task.dateModified);
@@ -140,6 +150,10 @@ export class EntityStorageTaskSource implements ITaskSource {
 		if (task) {
 			return { claimed: task };
 		}
+		if (stale) {
+			// A copy older than this instance's last write of the task: a later scan reads it anew.
+			return {};
+		}
 		// Read under the task's lock, which this instance's own claims and settles of it also
 		// take: processing since this session started, and not held here, is another instance's.
 		if (
@@ -147,7 +161,7 @@ export class EntityStorageTaskSource implements ITaskSource {
 			seen?.status === TaskStatus.Processing &&
 			Date.parse(seen.dateModified) > startedAt
 		) {
-			this.reportShared("foreignClaim", id);
+			this.reportShared("foreignClaim", seen);
 		}
 		return seen?.status === TaskStatus.Pending && seen.threadId === threadId && seen.dateNextProcess
 			? { pendingLater: seen }
@@ -166,6 +180,7 @@ export class EntityStorageTaskSource implements ITaskSource {
 		// stop), and meanwhile the stored state is neither the claim nor the outcome for sure.
 		this._mine.set(task.id, "");
 		const written = await this._store.settle(task, remove, claimedAt);
+		this._recent.remember(task, remove || !written, Date.now());
 		this._mine.delete(task.id);
 		return written;
 	}
@@ -258,7 +273,11 @@ export class EntityStorageTaskSource implements ITaskSource {
 	 * @returns The cancelled task or undefined.
 	 */
 	public async cancel(id: string, nowMs: number): Promise<BackgroundTask | undefined> {
-		return this._store.update(id, t => cancelled(t, nowMs), removeOnSettle);
+		const task = await this._store.update(id, t => cancelled(t, nowMs), removeOnSettle);
+		if (task) {
+			this._recent.remember(task, removeOnSettle(task), nowMs);
+		}
+		return task;
 	}
 
 	/**
@@ -267,6 +286,7 @@ export class EntityStorageTaskSource implements ITaskSource {
 	 */
 	public async remove(id: string): Promise<void> {
 		await this._store.remove(id);
+		this._recent.remember({ id, dateModified: "", status: TaskStatus.Cancelled }, true, Date.now());
 	}
 
 	/**
@@ -317,6 +337,21 @@ export class EntityStorageTaskSource implements ITaskSource {
 	}
 
 	/**
+	 * Move a departed instance's pending and interrupted tasks to this instance.
+	 * @param fromThreadId The departed instance's id.
+	 * @param toThreadId This instance's id.
+	 * @param nowMs The current time.
+	 * @returns The tasks as written.
+	 */
+	public async adopt(
+		fromThreadId: string,
+		toThreadId: string,
+		nowMs: number
+	): Promise<BackgroundTask[]> {
+		return this._store.adopt(fromThreadId, t => adopted(t, fromThreadId, toThreadId, nowMs));
+	}
+
+	/**
 	 * Look for signs of another instance in tasks just read: a task of this thread that went
 	 * processing after this session started without this instance claiming it, or a task this
 	 * instance holds whose stored state is no longer its claim. A sign is confirmed by reading
@@ -356,7 +391,7 @@ export class EntityStorageTaskSource implements ITaskSource {
 		}
 		const sign = this.sign(current, before, startedAt);
 		if (sign) {
-			this.reportShared(sign, suspect.id);
+			this.reportShared(sign, current);
 		}
 	}
 
@@ -383,13 +418,13 @@ export class EntityStorageTaskSource implements ITaskSource {
 	/**
 	 * Warn, once, that another instance seems to use the same store.
 	 * @param sign What was seen.
-	 * @param id The task it was seen on.
+	 * @param task The task it was seen on, of this instance's id.
 	 * @internal
 	 */
-	private reportShared(sign: string, id: string): void {
+	private reportShared(sign: string, task: Pick<BackgroundTask, "id" | "threadId">): void {
 		if (!this._sharedReported) {
 			this._sharedReported = true;
-			this.log.log("warn", "sharedStore", { sign, id });
+			this.log.log("warn", "sharedStore", { sign, id: task.id, instanceId: task.threadId });
 		}
 	}
 }

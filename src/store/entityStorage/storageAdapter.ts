@@ -1,14 +1,22 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
+import { randomBytes } from "node:crypto";
 import { BaseError, Coerce, GeneralError, Is, type IError } from "@twin.org/core";
 import { SortDirection, type EntityCondition } from "@twin.org/entity";
 import type { IEntityStorageConnector } from "@twin.org/entity-storage-models";
 import type { BackgroundTask } from "../../entities/backgroundTask.js";
 import { NUMBER_PROPERTIES, QUEUE_PROPERTIES } from "../../entities/queueProperties.js";
+import { connectorProfile, type IConnectorProfile } from "./connectorProfiles.js";
 
 /**
  * The storage connector as the task store uses it, with every workaround for the known behaviour
- * of TWIN entity-storage connectors in one place:
+ * of TWIN entity-storage connectors in one place. What a connector supports comes from its profile
+ * (connectorProfiles.ts, by CLASS_NAME; an unknown connector gets the safe default):
+ * - a query carries no more sort keys than the connector takes (DynamoDB: one), and names the
+ *   properties to read only where the connector escapes them (DynamoDB does not: `type` and
+ *   `status` are reserved words there);
+ * - object columns that come back as JSON text (the MySQL connector on MariaDB) are parsed on
+ *   read, once a probe has shown that the server does so (see jsonAsText);
  * - the in-memory connector hands out live references: everything read is copied and everything
  *   written is a fresh object, so no caller ever holds an object the connector owns;
  * - numbers may come back as strings (PostgreSQL BIGINT): they are coerced on read;
@@ -61,19 +69,48 @@ export class StorageAdapter {
 	private _tail: Promise<unknown> = Promise.resolve();
 
 	/**
+	 * What the connector supports.
+	 * @internal
+	 */
+	private readonly _profile: IConnectorProfile;
+
+	/**
+	 * The object and array properties of the schema.
+	 * @internal
+	 */
+	private readonly _objectProperties: (keyof BackgroundTask)[];
+
+	/**
+	 * Whether object columns come back as JSON text, once the probe has answered (see jsonAsText).
+	 * @internal
+	 */
+	private _jsonText?: Promise<boolean>;
+
+	/**
 	 * Create a new StorageAdapter.
 	 * @param storage The entity storage connector for background tasks.
 	 */
 	constructor(private readonly storage: IEntityStorageConnector<BackgroundTask>) {
 		const properties = storage.getSchema().properties ?? [];
+		this._profile = connectorProfile(storage.CLASS_NAME);
 		this._properties = properties.map(p => p.property as keyof BackgroundTask);
-		this._serialise = SERIAL_CONNECTORS.has(storage.CLASS_NAME);
-		this._lastSort = STABLE_ORDER_CONNECTORS.has(storage.CLASS_NAME) ? [] : [BY_ID];
-		this._encodeScalars = STRING_PARSING_CONNECTORS.has(storage.CLASS_NAME)
-			? properties
-					.filter(p => p.type === "object" || p.type === "array")
-					.map(p => p.property as keyof BackgroundTask)
-			: [];
+		this._serialise = this._profile.serialCalls;
+		this._lastSort = this._profile.stableOrder ? [] : [BY_ID];
+		this._objectProperties = properties
+			.filter(p => p.type === "object" || p.type === "array")
+			.map(p => p.property as keyof BackgroundTask);
+		this._encodeScalars = this._profile.encodeScalars ? this._objectProperties : [];
+		if (!this._profile.jsonMayBeText) {
+			this._jsonText = Promise.resolve(false);
+		}
+	}
+
+	/**
+	 * What the connector supports.
+	 * @returns The connector's profile.
+	 */
+	public get profile(): IConnectorProfile {
+		return this._profile;
 	}
 
 	/**
@@ -110,7 +147,8 @@ export class StorageAdapter {
 	 * @returns A copy of the task, or undefined when unknown.
 	 */
 	public async get(id: string): Promise<BackgroundTask | undefined> {
-		return fromStorage(await this.call(async () => this.storage.get(id)));
+		const jsonText = await this.jsonAsText();
+		return this.fromStorage(await this.call(async () => this.storage.get(id)), jsonText);
 	}
 
 	/**
@@ -122,9 +160,11 @@ export class StorageAdapter {
 	}
 
 	/**
-	 * Query with at most one condition; id is appended as the last sort key (see BY_ID).
+	 * Query with at most one condition; id is appended as the last sort key (see BY_ID). Sort keys
+	 * beyond what the connector takes are left out, and so are the properties to read where the
+	 * connector cannot take them (every property is read then).
 	 * @param condition The single condition, or none.
-	 * @param sort The sort keys.
+	 * @param sort The sort keys, the first one deciding.
 	 * @param properties The properties to read, default all.
 	 * @param cursor The cursor of the page.
 	 * @param pageSize The page size.
@@ -137,13 +177,93 @@ export class StorageAdapter {
 		cursor?: string,
 		pageSize?: number
 	): Promise<{ entities: BackgroundTask[]; cursor?: string }> {
+		const jsonText = await this.jsonAsText();
+		const sortKeys = [...sort, ...this._lastSort].slice(0, this._profile.maxSortKeys);
+		const read = this._profile.projections ? properties : undefined;
 		const page = await this.call(async () =>
-			this.storage.query(condition, [...sort, ...this._lastSort], properties, cursor, pageSize)
+			this.storage.query(condition, sortKeys, read, cursor, pageSize)
 		);
+		if (!Is.array(page?.entities)) {
+			// The MySQL connector answers its very first call, before its connection exists, with no
+			// entities at all: taken as "no tasks", it would hide every task of the page.
+			throw new GeneralError(ERROR_SOURCE, "queryWithoutEntities", {
+				connector: this.storage.CLASS_NAME
+			});
+		}
 		return {
-			entities: page.entities.map(e => fromStorage(e as BackgroundTask) as BackgroundTask),
+			entities: page.entities.map(
+				e => this.fromStorage(e as BackgroundTask, jsonText) as BackgroundTask
+			),
 			cursor: page.cursor
 		};
+	}
+
+	/**
+	 * Whether object columns come back as their JSON text. The MySQL connector JSON-encodes them on
+	 * write; MySQL's JSON type hands the value back parsed, MariaDB's (an alias of LONGTEXT) hands
+	 * back the text, and nothing tells the two apart from one value (a payload that is a string
+	 * looks the same either way). So a probe task is written once, read back and removed: its
+	 * object payload comes back as text only on a server that returns text. Answered once per
+	 * connector; a probe that fails is tried again at the next call.
+	 * @returns True when object columns come back as text.
+	 * @internal
+	 */
+	private async jsonAsText(): Promise<boolean> {
+		this._jsonText ??= this.probeJsonText().catch(err => {
+			this._jsonText = undefined;
+			throw err;
+		});
+		return this._jsonText;
+	}
+
+	/**
+	 * Write, read back and remove a probe task whose payload is an object.
+	 * @returns True when the payload came back as a string.
+	 * @internal
+	 */
+	private async probeJsonText(): Promise<boolean> {
+		const now = new Date().toISOString();
+		const probe = {
+			id: randomBytes(16).toString("hex"),
+			type: PROBE_TYPE,
+			threadId: PROBE_TYPE,
+			status: "cancelled",
+			dateCreated: now,
+			dateModified: now,
+			dateCancelled: now,
+			payload: { probe: true }
+		} as unknown as BackgroundTask;
+		await this.call(async () => this.storage.set(this.toStorage(probe)));
+		try {
+			const read = await this.call(async () => this.storage.get(probe.id));
+			return typeof read?.payload === "string";
+		} finally {
+			await this.call(async () => this.storage.remove(probe.id));
+		}
+	}
+
+	/**
+	 * Copy an entity read from storage: null columns dropped, numeric columns that some connectors
+	 * return as strings coerced (PostgreSQL BIGINT), object columns returned as JSON text parsed.
+	 * @param stored The entity as the connector returned it.
+	 * @param jsonText Whether object columns come back as JSON text.
+	 * @returns A copy safe to change.
+	 * @internal
+	 */
+	private fromStorage(
+		stored: BackgroundTask | undefined,
+		jsonText: boolean
+	): BackgroundTask | undefined {
+		const task = fromStorage(stored);
+		if (task && jsonText) {
+			for (const key of this._objectProperties) {
+				const value = task[key];
+				if (typeof value === "string") {
+					(task as unknown as { [key: string]: unknown })[key] = JSON.parse(value);
+				}
+			}
+		}
+		return task;
 	}
 
 	/**
@@ -337,29 +457,9 @@ export function queueColumnMissing(column: string, err: unknown): GeneralError {
 const BY_ID = { property: "id", sortDirection: SortDirection.Ascending } as const;
 
 /**
- * Connectors (by CLASS_NAME) that sort in process with a stable sort over their stored array
- * (TWIN's EntitySorter, Array.prototype.sort) and page by an index into it: ties keep the order
- * the tasks were stored in, so the order is total without id, and tasks created in the same
- * millisecond (common on the in-memory connector) are scanned, queued and run in creation order
- * rather than in the order of their random ids.
+ * The type and thread of the probe task (see StorageAdapter.jsonAsText): no handler has it.
  */
-const STABLE_ORDER_CONNECTORS: ReadonlySet<string> = new Set([
-	"MemoryEntityStorageConnector",
-	"FileEntityStorageConnector"
-]);
-
-/**
- * Connectors (by CLASS_NAME) whose calls must not overlap: the file connector read-modify-writes
- * its whole file on every call.
- */
-const SERIAL_CONNECTORS: ReadonlySet<string> = new Set(["FileEntityStorageConnector"]);
-
-/**
- * Connectors (by CLASS_NAME) that JSON.parse every object column read back as a string.
- */
-const STRING_PARSING_CONNECTORS: ReadonlySet<string> = new Set([
-	"PostgreSqlEntityStorageConnector"
-]);
+const PROBE_TYPE = "twin-fast:json-probe";
 
 /**
  * Copy an entity read from storage, coercing numeric columns that some connectors return as

@@ -387,9 +387,10 @@ export class TaskStore {
 	/**
 	 * Read a batch of one type's active tasks (pending or processing) owned by this thread, earliest
 	 * due first. One condition (type); the thread and status filter run here. Sorting by
-	 * dateNextProcess ascending puts due work first on every connector, final tasks (which have no
-	 * dateNextProcess) last, so the scan stops at the first task without one. Only the columns the
-	 * scheduler needs are read (see SCAN_PROPERTIES in storageAdapter.ts).
+	 * dateNextProcess ascending puts due work first. Final tasks have no dateNextProcess: where the
+	 * connector sorts them last (or leaves them out) the scan stops at the first one; where they
+	 * sort first (MySQL, MariaDB) or nobody knows, it reads past them. Only the columns the
+	 * scheduler needs are read where the connector can (see SCAN_PROPERTIES in storageAdapter.ts).
 	 * @param type The task type.
 	 * @param threadId The owning thread.
 	 * @param limit How many tasks to return at most.
@@ -402,12 +403,18 @@ export class TaskStore {
 	): Promise<{ tasks: ScannedTask[]; complete: boolean }> {
 		const condition = Is.stringValue(type) ? equals("type", type) : equals("threadId", threadId);
 		const tasks: ScannedTask[] = [];
+		const missingLast =
+			this._storage.profile.missingSortValues !== "first" &&
+			this._storage.profile.missingSortValues !== "unknown";
 		let cursor: string | undefined;
 		do {
 			const page = await this.scanPage(condition, cursor, limit);
 			for (const task of page.entities) {
 				if (!Is.stringValue(task.dateNextProcess)) {
-					return { tasks, complete: true };
+					if (missingLast) {
+						return { tasks, complete: true };
+					}
+					continue;
 				}
 				if (
 					task.threadId === threadId &&
@@ -419,6 +426,45 @@ export class TaskStore {
 			cursor = page.cursor;
 		} while (Is.stringValue(cursor) && tasks.length < limit);
 		return { tasks, complete: !Is.stringValue(cursor) };
+	}
+
+	/**
+	 * Change every task of a thread that the change accepts (adoptTasks). The thread's task ids are
+	 * read first, every page, and changed after: a change moves a task out of the condition, which
+	 * would shift an offset cursor past tasks not yet read. Each task is re-read under its lock.
+	 * @param threadId The thread whose tasks to change.
+	 * @param change Returns the changed task, or undefined to leave it.
+	 * @returns The tasks as written.
+	 */
+	public async adopt(
+		threadId: string,
+		change: (task: BackgroundTask) => BackgroundTask | undefined
+	): Promise<BackgroundTask[]> {
+		const ids: string[] = [];
+		let cursor: string | undefined;
+		do {
+			const page = await this._storage.query(
+				equals("threadId", threadId),
+				[],
+				["id", "status", "threadId"],
+				cursor,
+				SWEEP_PAGE_SIZE
+			);
+			for (const task of page.entities) {
+				if (task.status === TaskStatus.Pending || task.status === TaskStatus.Processing) {
+					ids.push(task.id);
+				}
+			}
+			cursor = page.cursor;
+		} while (Is.stringValue(cursor));
+		const written: BackgroundTask[] = [];
+		for (const id of ids) {
+			const task = await this.update(id, change);
+			if (task) {
+				written.push(task);
+			}
+		}
+		return written;
 	}
 
 	/**

@@ -942,6 +942,22 @@ export class PostgresTaskSource implements ITaskSource {
 	}
 
 	/**
+	 * Nothing to adopt: every node of the native backend shares the thread id and takes over an
+	 * expired lease by itself.
+	 * @param fromThreadId The departed instance's id.
+	 * @param toThreadId This instance's id.
+	 * @param nowMs The current time.
+	 * @returns No task.
+	 */
+	public async adopt(
+		fromThreadId: string,
+		toThreadId: string,
+		nowMs: number
+	): Promise<BackgroundTask[]> {
+		return [];
+	}
+
+	/**
 	 * One due pending task of the thread per type, among the 100 due first.
 	 * @param threadId The thread.
 	 * @param nowMs The current time.

@@ -1,0 +1,78 @@
+// Copyright 2026 the contributors.
+// SPDX-License-Identifier: Apache-2.0.
+import type { BackgroundTask } from "../../entities/backgroundTask.js";
+
+/**
+ * How long a settle is remembered: far longer than the read lag of an eventually consistent
+ * store (DynamoDB's is typically under a second).
+ */
+const REMEMBER_MS = 10_000;
+
+/**
+ * The outcomes this instance recorded in the last few seconds, to recognise a read that predates
+ * them. DynamoDB's reads are eventually consistent by default: just after a task was recorded
+ * `success`, a scan and the claim's re-read may both still return it `pending`, and claiming that
+ * copy would run the task a second time. Entries leave in the order they came, after
+ * REMEMBER_MS.
+ */
+export class RecentWrites {
+	/**
+	 * The last outcome written per task: its dateModified and status, or "removed".
+	 * @internal
+	 */
+	private readonly _byId = new Map<
+		string,
+		{ at: number; dateModified: string; status: string | "removed" }
+	>();
+
+	/**
+	 * Remember an outcome.
+	 * @param task The task as written.
+	 * @param removed True when it was removed rather than written.
+	 * @param nowMs The current time.
+	 */
+	public remember(
+		task: Pick<BackgroundTask, "id" | "dateModified" | "status">,
+		removed: boolean,
+		nowMs: number
+	): void {
+		this.prune(nowMs);
+		// Deleted first, so the map's order stays the order of writes.
+		this._byId.delete(task.id);
+		this._byId.set(task.id, {
+			at: nowMs,
+			dateModified: task.dateModified,
+			status: removed ? "removed" : task.status
+		});
+	}
+
+	/**
+	 * Whether a task as read is older than what this instance last wrote of it.
+	 * @param task The task as read.
+	 * @returns True when the read predates a remembered write.
+	 */
+	public isStale(task: Pick<BackgroundTask, "id" | "dateModified" | "status">): boolean {
+		const written = this._byId.get(task.id);
+		if (!written) {
+			return false;
+		}
+		if (written.status === "removed" || task.dateModified < written.dateModified) {
+			return true;
+		}
+		return task.dateModified === written.dateModified && task.status !== written.status;
+	}
+
+	/**
+	 * Forget the writes older than REMEMBER_MS.
+	 * @param nowMs The current time.
+	 * @internal
+	 */
+	private prune(nowMs: number): void {
+		for (const [id, written] of this._byId) {
+			if (nowMs - written.at < REMEMBER_MS) {
+				return;
+			}
+			this._byId.delete(id);
+		}
+	}
+}
