@@ -53,6 +53,19 @@ export interface IConnectorProfile {
 	 * StorageAdapter).
 	 */
 	readonly jsonMayBeText: boolean;
+
+	/**
+	 * How a property the task lacks is written: "undefined" (the connector clears the column or
+	 * field: NULL, null, removed) or "omit" (left out of the entity: Firestore throws on an
+	 * undefined value, and its set replaces the whole document, so an omitted field is cleared).
+	 */
+	readonly absentAs: "undefined" | "omit";
+
+	/**
+	 * Why this package cannot use the connector at all, when it cannot: every call fails with an
+	 * error naming the connector, this reason and the fix, before anything is written.
+	 */
+	readonly unsupported?: string;
 }
 
 /**
@@ -66,7 +79,8 @@ export const UNKNOWN_CONNECTOR: IConnectorProfile = {
 	stableOrder: false,
 	serialCalls: false,
 	encodeScalars: false,
-	jsonMayBeText: false
+	jsonMayBeText: false,
+	absentAs: "undefined"
 };
 
 /**
@@ -80,7 +94,8 @@ const PROFILES: { readonly [className: string]: IConnectorProfile } = {
 		stableOrder: true,
 		serialCalls: false,
 		encodeScalars: false,
-		jsonMayBeText: false
+		jsonMayBeText: false,
+		absentAs: "undefined"
 	},
 	FileEntityStorageConnector: {
 		maxSortKeys: Number.POSITIVE_INFINITY,
@@ -89,7 +104,8 @@ const PROFILES: { readonly [className: string]: IConnectorProfile } = {
 		stableOrder: true,
 		serialCalls: true,
 		encodeScalars: false,
-		jsonMayBeText: false
+		jsonMayBeText: false,
+		absentAs: "undefined"
 	},
 	PostgreSqlEntityStorageConnector: {
 		maxSortKeys: Number.POSITIVE_INFINITY,
@@ -98,7 +114,8 @@ const PROFILES: { readonly [className: string]: IConnectorProfile } = {
 		stableOrder: false,
 		serialCalls: false,
 		encodeScalars: true,
-		jsonMayBeText: false
+		jsonMayBeText: false,
+		absentAs: "undefined"
 	},
 	MySqlEntityStorageConnector: {
 		maxSortKeys: Number.POSITIVE_INFINITY,
@@ -107,7 +124,8 @@ const PROFILES: { readonly [className: string]: IConnectorProfile } = {
 		stableOrder: false,
 		serialCalls: false,
 		encodeScalars: false,
-		jsonMayBeText: true
+		jsonMayBeText: true,
+		absentAs: "undefined"
 	},
 	DynamoDbEntityStorageConnector: {
 		maxSortKeys: 1,
@@ -117,7 +135,57 @@ const PROFILES: { readonly [className: string]: IConnectorProfile } = {
 		stableOrder: true,
 		serialCalls: false,
 		encodeScalars: false,
-		jsonMayBeText: false
+		jsonMayBeText: false,
+		absentAs: "undefined"
+	},
+	MongoDbEntityStorageConnector: {
+		maxSortKeys: Number.POSITIVE_INFINITY,
+		projections: true,
+		missingSortValues: "first",
+		// Pages by skip over an order whose ties vary per query: id breaks them.
+		stableOrder: false,
+		serialCalls: false,
+		encodeScalars: false,
+		jsonMayBeText: false,
+		// Its set is a $set of the fields present; undefined is stored as null.
+		absentAs: "undefined"
+	},
+	CosmosDbEntityStorageConnector: {
+		maxSortKeys: 1,
+		// It does not escape names, but none of this package's properties is a keyword there.
+		projections: true,
+		missingSortValues: "first",
+		// Pages follow a continuation token, not an offset.
+		stableOrder: true,
+		serialCalls: false,
+		encodeScalars: false,
+		jsonMayBeText: false,
+		absentAs: "undefined"
+	},
+	FirestoreEntityStorageConnector: {
+		maxSortKeys: Number.POSITIVE_INFINITY,
+		projections: true,
+		// Absent fields are omitted (absentAs), and orderBy leaves out documents without the field.
+		missingSortValues: "excluded",
+		// Ties are ordered by document id, and pages start after the last document read.
+		stableOrder: true,
+		serialCalls: false,
+		encodeScalars: false,
+		jsonMayBeText: false,
+		absentAs: "omit"
+	},
+	ScyllaDBTableConnector: {
+		maxSortKeys: 0,
+		projections: false,
+		missingSortValues: "unknown",
+		stableOrder: true,
+		serialCalls: false,
+		encodeScalars: false,
+		jsonMayBeText: false,
+		absentAs: "undefined",
+		unsupported:
+			"its object columns take only strings, it sorts only by threadId, it refuses conditions " +
+			"on columns that are not keys or indexed, and it drops 0, false and empty strings"
 	}
 };
 

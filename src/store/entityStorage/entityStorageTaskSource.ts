@@ -84,10 +84,13 @@ export class EntityStorageTaskSource implements ITaskSource {
 	}
 
 	/**
-	 * Nothing to open: the connector was set up by its registration.
+	 * Nothing to open: the connector was set up by its registration. A connector this package
+	 * cannot use fails here, at start(), with the reason and the fix.
 	 * @param wake Not used: nothing but this instance changes the store.
 	 */
-	public async open(wake: (type: string) => void): Promise<void> {}
+	public async open(wake: (type: string) => void): Promise<void> {
+		this._store.assertSupported();
+	}
 
 	/**
 	 * Nothing to close.

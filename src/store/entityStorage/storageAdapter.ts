@@ -123,6 +123,19 @@ export class StorageAdapter {
 	}
 
 	/**
+	 * Throw when this package cannot use the connector (its profile says why).
+	 * @throws GeneralError connectorUnsupported naming the connector, the reason and the fix.
+	 */
+	public assertSupported(): void {
+		if (this._profile.unsupported !== undefined) {
+			throw new GeneralError(ERROR_SOURCE, "connectorUnsupported", {
+				connector: this.storage.CLASS_NAME,
+				reason: this._profile.unsupported
+			});
+		}
+	}
+
+	/**
 	 * Write a task (insert or replace).
 	 * @param task The task; not retained.
 	 * @throws GeneralError queueColumnMissing when the task has a queue property whose column the
@@ -178,7 +191,9 @@ export class StorageAdapter {
 		pageSize?: number
 	): Promise<{ entities: BackgroundTask[]; cursor?: string }> {
 		const jsonText = await this.jsonAsText();
-		const sortKeys = [...sort, ...this._lastSort].slice(0, this._profile.maxSortKeys);
+		const keys = [...sort, ...this._lastSort].slice(0, this._profile.maxSortKeys);
+		// No keys at all is no sort argument: the SQL connectors turn [] into an empty ORDER BY.
+		const sortKeys = keys.length > 0 ? keys : undefined;
 		const read = this._profile.projections ? properties : undefined;
 		const page = await this.call(async () =>
 			this.storage.query(condition, sortKeys, read, cursor, pageSize)
@@ -209,6 +224,7 @@ export class StorageAdapter {
 	 * @internal
 	 */
 	private async jsonAsText(): Promise<boolean> {
+		this.assertSupported();
 		this._jsonText ??= this.probeJsonText().catch(err => {
 			this._jsonText = undefined;
 			throw err;
@@ -277,9 +293,10 @@ export class StorageAdapter {
 	 */
 	private toStorage(task: BackgroundTask): BackgroundTask {
 		const row: { [key: string]: unknown } = {};
+		const omitAbsent = this._profile.absentAs === "omit";
 		for (const property of this._properties) {
 			// A queue option's property only when set: no new column named for a task without it.
-			if (task[property] !== undefined || !QUEUE_PROPERTIES.has(property)) {
+			if (task[property] !== undefined || (!omitAbsent && !QUEUE_PROPERTIES.has(property))) {
 				row[property] = task[property];
 			}
 		}
@@ -307,6 +324,7 @@ export class StorageAdapter {
 	 * @internal
 	 */
 	private async call<T>(op: () => Promise<T>): Promise<T> {
+		this.assertSupported();
 		if (!this._serialise) {
 			return op();
 		}

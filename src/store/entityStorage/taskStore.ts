@@ -91,6 +91,13 @@ export class TaskStore {
 	}
 
 	/**
+	 * Throw when this package cannot use the connector.
+	 */
+	public assertSupported(): void {
+		this._storage.assertSupported();
+	}
+
+	/**
 	 * Store a new task.
 	 * @param task The task, owned by the store from now on.
 	 */
