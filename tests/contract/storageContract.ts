@@ -109,6 +109,7 @@ async function queryAll(
  * Define the contract tests for a backend.
  * @param name The backend name, for the test titles.
  * @param backend The backend.
+ * @param executionMode Where handlers run.
  */
 export function storageContract(
 	name: string,
