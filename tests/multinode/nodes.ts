@@ -414,83 +414,7 @@ export function useMultinode(label: string): IMultinode {
 			start: spec.start,
 			create: spec.create
 		};
-		const execArgs = process.env.MULTINODE_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
-		const child = spawn(process.execPath, [...execArgs, CHILD, JSON.stringify(childSpec)], {
-			stdio: ["pipe", "pipe", "pipe"],
-			timeout: CHILD_TIMEOUT_MS,
-			killSignal: "SIGKILL"
-		});
-		const events: INodeEvent[] = [];
-		let out = "";
-		let err = "";
-		child.stdout?.on("data", (chunk: Buffer) => {
-			out += chunk.toString();
-			let nl = out.indexOf("\n");
-			while (nl >= 0) {
-				const line = out.slice(0, nl);
-				out = out.slice(nl + 1);
-				try {
-					events.push(JSON.parse(line) as INodeEvent);
-				} catch {
-					events.push({ event: "unparsed", line });
-				}
-				nl = out.indexOf("\n");
-			}
-		});
-		child.stderr?.on("data", (chunk: Buffer) => {
-			err += chunk.toString();
-		});
-		// A node that was killed has a closed stdin: writing to it must not fail the test.
-		child.stdin?.on("error", () => {});
-		const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(resolve =>
-			child.on("exit", (code, signal) => resolve({ code, signal }))
-		);
-		let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-		void exited.then(e => (exit = e));
-		const describeNode = (): string =>
-			`node ${spec.node} (pid ${child.pid}) exited ${JSON.stringify(exit)}; stderr: ${err}; ` +
-			`last lines: ${JSON.stringify(events.slice(-5))}`;
-
-		const node: INode = {
-			name: spec.node,
-			process: child,
-			events,
-			exited,
-			stderr: () => err,
-			waitForEvent: async (match, timeoutMs, what) => {
-				let from = 0;
-				return waitFor(
-					() => {
-						for (; from < events.length; from++) {
-							if (match(events[from])) {
-								return events[from];
-							}
-						}
-						if (exit) {
-							throw new Error(`waiting for ${what}: ${describeNode()}`);
-						}
-						return undefined;
-					},
-					timeoutMs,
-					`${what} from node ${spec.node}`
-				);
-			},
-			send: command => {
-				child.stdin?.write(`${JSON.stringify(command)}\n`);
-			},
-			stop: async (timeoutMs = 15000) => {
-				node.send({ cmd: "stop" });
-				return waitFor(() => exit, timeoutMs, `node ${spec.node} to exit after stop`);
-			},
-			kill: async () => {
-				const at = Date.now();
-				child.kill("SIGKILL");
-				await exited;
-				return at;
-			},
-			logs: message =>
-				events.filter(e => e.event === "log" && (message === undefined || e.message === message))
-		};
+		const node = startNodeProcess(spec.node, childSpec);
 		nodes.push(node);
 		return node;
 	};
@@ -686,4 +610,91 @@ export async function diagnose(nodes: INode[]): Promise<{ [node: string]: unknow
 				: `exited ${n.process.exitCode ?? n.process.signalCode}`
 		])
 	);
+}
+
+/**
+ * Start a node process (tests/fixtures/node-child.mjs) and follow what it prints.
+ * @param name The node's name.
+ * @param childSpec The child's spec (see the header of node-child.mjs).
+ * @returns The node; the caller kills it when the test ends.
+ */
+export function startNodeProcess(name: string, childSpec: { [key: string]: unknown }): INode {
+	const execArgs = process.env.MULTINODE_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
+	const child = spawn(process.execPath, [...execArgs, CHILD, JSON.stringify(childSpec)], {
+		stdio: ["pipe", "pipe", "pipe"],
+		timeout: CHILD_TIMEOUT_MS,
+		killSignal: "SIGKILL"
+	});
+	const events: INodeEvent[] = [];
+	let out = "";
+	let err = "";
+	child.stdout?.on("data", (chunk: Buffer) => {
+		out += chunk.toString();
+		let nl = out.indexOf("\n");
+		while (nl >= 0) {
+			const line = out.slice(0, nl);
+			out = out.slice(nl + 1);
+			try {
+				events.push(JSON.parse(line) as INodeEvent);
+			} catch {
+				events.push({ event: "unparsed", line });
+			}
+			nl = out.indexOf("\n");
+		}
+	});
+	child.stderr?.on("data", (chunk: Buffer) => {
+		err += chunk.toString();
+	});
+	// A node that was killed has a closed stdin: writing to it must not fail the test.
+	child.stdin?.on("error", () => {});
+	const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(resolve =>
+		child.on("exit", (code, signal) => resolve({ code, signal }))
+	);
+	let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+	void exited.then(e => (exit = e));
+	const describeNode = (): string =>
+		`node ${name} (pid ${child.pid}) exited ${JSON.stringify(exit)}; stderr: ${err}; ` +
+		`last lines: ${JSON.stringify(events.slice(-5))}`;
+
+	const node: INode = {
+		name: name,
+		process: child,
+		events,
+		exited,
+		stderr: () => err,
+		waitForEvent: async (match, timeoutMs, what) => {
+			let from = 0;
+			return waitFor(
+				() => {
+					for (; from < events.length; from++) {
+						if (match(events[from])) {
+							return events[from];
+						}
+					}
+					if (exit) {
+						throw new Error(`waiting for ${what}: ${describeNode()}`);
+					}
+					return undefined;
+				},
+				timeoutMs,
+				`${what} from node ${name}`
+			);
+		},
+		send: command => {
+			child.stdin?.write(`${JSON.stringify(command)}\n`);
+		},
+		stop: async (timeoutMs = 15000) => {
+			node.send({ cmd: "stop" });
+			return waitFor(() => exit, timeoutMs, `node ${name} to exit after stop`);
+		},
+		kill: async () => {
+			const at = Date.now();
+			child.kill("SIGKILL");
+			await exited;
+			return at;
+		},
+		logs: message =>
+			events.filter(e => e.event === "log" && (message === undefined || e.message === message))
+	};
+	return node;
 }
