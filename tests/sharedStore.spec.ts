@@ -2,12 +2,14 @@
 // compare-and-set). A second instance on the same store is detected from its traces and reported
 // once as a warning that names the fix, without changing anything stored; one instance alone,
 // however busy, never reports it.
+import { readFileSync } from "node:fs";
 import { MemoryEntityStorageConnector } from "@twin.org/entity-storage-connector-memory";
 import { LoggingConnectorFactory, type ILogEntry } from "@twin.org/logging-models";
 import { describe, expect, test } from "vitest";
 import { EntityStorageBackgroundTaskConnector, type BackgroundTask } from "../src/index.js";
 import { registerStorage, waitFor } from "./helpers/harness.js";
 
+const LOCALE = new URL("../locales/en.json", import.meta.url);
 const SLEEP = new URL("./fixtures/sleepHandler.mjs", import.meta.url).href;
 
 let loggerCount = 0;
@@ -71,6 +73,12 @@ describe("a second instance on one entity store", () => {
 			);
 			expect(warnings[0].level).toBe("warn");
 			expect(["foreignClaim", "changedUnderneath"]).toContain(warnings[0].data?.sign);
+			// It names the id the two share, and the fix.
+			expect(warnings[0].data?.instanceId).toBe("main");
+			expect(
+				JSON.parse(readFileSync(LOCALE, "utf8")).warn.entityStorageBackgroundTaskConnector
+					.sharedStore
+			).toContain("its own config.instanceId");
 			// Once per connector at most.
 			expect(sharedWarnings(a.entries).length).toBeLessThanOrEqual(1);
 			expect(sharedWarnings(b.entries).length).toBeLessThanOrEqual(1);

@@ -27,6 +27,8 @@ describe("constructor config", () => {
 		["pollInterval", 99],
 		["maxWorkerMemoryMb", 15],
 		["engineName", ""],
+		["instanceId", ""],
+		["instanceId", "x".repeat(257)],
 		["executionMode", "thread"]
 	];
 
@@ -53,7 +55,8 @@ describe("constructor config", () => {
 		["concurrency", "2"],
 		["maxWorkers", 2.5],
 		["pollInterval", null],
-		["engineName", 5]
+		["engineName", 5],
+		["instanceId", 5]
 	] as const)("config.%s of the wrong type (%j) is rejected", async (field, value) => {
 		const { storageType } = registerStorage();
 		const err = await errorOf(
