@@ -7,6 +7,8 @@
 # to use another installation.
 # Exit 0 when the binaries are available, non-zero with the reason otherwise.
 set -euo pipefail
+# shellcheck source=lib/apt-install.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/apt-install.sh"
 
 find_mariadbd() {
 	local dir
@@ -25,20 +27,7 @@ if dir=$(find_mariadbd); then
 fi
 
 echo "MariaDB binaries (mariadbd, mariadb-install-db) not found: installing Debian's mariadb-server package"
-if ! command -v apt-get >/dev/null 2>&1; then
-	echo "apt-get is not available: install the MariaDB server binaries yourself and set MARIADB_BIN to their directory" >&2
-	exit 1
-fi
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-	if command -v sudo >/dev/null 2>&1; then
-		SUDO="sudo"
-	else
-		echo "Not root and no sudo: cannot install the mariadb-server package" >&2
-		exit 1
-	fi
-fi
-export DEBIAN_FRONTEND=noninteractive
+apt_prepare mariadb-server "install the MariaDB server binaries yourself and set MARIADB_BIN to their directory"
 # The package's post-install starts its own server where an init system runs; in a container it
 # cannot, and a policy-rc.d that forbids it keeps the install from failing (or leaving a server
 # running) either way. A policy file already there is left alone.
@@ -55,8 +44,7 @@ cleanup() {
 	fi
 }
 trap cleanup EXIT
-$SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends mariadb-server
+apt_install mariadb-server
 
 if dir=$(find_mariadbd); then
 	echo "MariaDB binaries installed in $dir ($("$dir/mariadbd" --version 2>/dev/null || echo "version unknown"))"

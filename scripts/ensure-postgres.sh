@@ -5,6 +5,8 @@
 # The package's own cluster is not needed: the suite starts its own throw-away server.
 # Exit 0 when the binaries are available, non-zero with the reason otherwise.
 set -euo pipefail
+# shellcheck source=lib/apt-install.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/apt-install.sh"
 
 find_initdb() {
 	if [ -n "${PG_BIN:-}" ] && [ -x "$PG_BIN/initdb" ] && [ -x "$PG_BIN/pg_ctl" ]; then
@@ -31,22 +33,8 @@ if bin=$(find_initdb); then
 fi
 
 echo "PostgreSQL binaries (initdb, pg_ctl) not found: installing Debian's postgresql package"
-if ! command -v apt-get >/dev/null 2>&1; then
-	echo "apt-get is not available: install the PostgreSQL server binaries yourself and set PG_BIN to their directory" >&2
-	exit 1
-fi
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-	if command -v sudo >/dev/null 2>&1; then
-		SUDO="sudo"
-	else
-		echo "Not root and no sudo: cannot install the postgresql package" >&2
-		exit 1
-	fi
-fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends postgresql
+apt_prepare postgresql "install the PostgreSQL server binaries yourself and set PG_BIN to their directory"
+apt_install postgresql
 
 if bin=$(find_initdb); then
 	echo "PostgreSQL binaries installed in $bin"

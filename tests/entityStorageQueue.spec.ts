@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TaskStatus } from "@twin.org/background-task-models";
-import { BaseError, type IError } from "@twin.org/core";
+import { BaseError } from "@twin.org/core";
 import { SortDirection } from "@twin.org/entity";
 import { FileEntityStorageConnector } from "@twin.org/entity-storage-connector-file";
 import { MemoryEntityStorageConnector } from "@twin.org/entity-storage-connector-memory";
@@ -23,6 +23,7 @@ import { initSchema, type BackgroundTask } from "../src/index.js";
 import { settled } from "../src/scheduling/rules.js";
 import { EntityStorageTaskSource } from "../src/store/entityStorage/entityStorageTaskSource.js";
 import { TaskLog } from "../src/utils/taskLog.js";
+import { errorText } from "./helpers/errors.js";
 import { usePostgres, type ITestPostgres } from "./setup/postgres.js";
 
 initSchema();
@@ -324,19 +325,6 @@ function recordingQueries(storage: IEntityStorageConnector<BackgroundTask>): {
 		}
 	});
 	return { storage: recording, queries };
-}
-
-/**
- * The messages of an error and its inner errors.
- * @param err The error.
- * @returns The messages, outermost first, joined by " <- ".
- */
-function errorText(err: unknown): string {
-	const messages: string[] = [];
-	for (let e: IError | undefined = BaseError.fromError(err).toJsonObject(); e; e = e.inner) {
-		messages.push(e.message);
-	}
-	return messages.join(" <- ");
 }
 
 /**

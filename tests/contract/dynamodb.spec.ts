@@ -5,10 +5,10 @@
 // the reason: the suite is never skipped.
 import { DynamoDB } from "@aws-sdk/client-dynamodb";
 import { TaskStatus } from "@twin.org/background-task-models";
-import { BaseError, type IError } from "@twin.org/core";
 import { ComparisonOperator, SortDirection } from "@twin.org/entity";
 import { beforeEach, describe, expect, test } from "vitest";
 import type { BackgroundTask } from "../../src/index.js";
+import { rejection } from "../helpers/errors.js";
 import {
 	createDynamoDbStorage,
 	DYNAMODB_REGION,
@@ -36,33 +36,6 @@ function dyn(): ITestDynalite {
 		throw new Error("dynalite not started");
 	}
 	return server;
-}
-
-/**
- * The messages of an error and its inner errors.
- * @param err The error.
- * @returns The messages, outermost first, joined by " <- ".
- */
-function errorText(err: unknown): string {
-	const messages: string[] = [];
-	for (let e: IError | undefined = BaseError.fromError(err).toJsonObject(); e; e = e.inner) {
-		messages.push(e.message);
-	}
-	return messages.join(" <- ");
-}
-
-/**
- * The error a promise rejects with.
- * @param promise The promise.
- * @returns The error text.
- */
-async function rejection(promise: Promise<unknown>): Promise<string> {
-	try {
-		await promise;
-	} catch (err) {
-		return errorText(err);
-	}
-	throw new Error("expected a rejection");
 }
 
 /**

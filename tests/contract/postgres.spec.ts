@@ -4,11 +4,11 @@
 // test fails with the reason: the suite is never skipped.
 import { readFileSync } from "node:fs";
 import { TaskStatus } from "@twin.org/background-task-models";
-import { BaseError, type IError } from "@twin.org/core";
 import { ComparisonOperator, LogicalOperator, SortDirection } from "@twin.org/entity";
 import { PostgreSqlEntityStorageConnector } from "@twin.org/entity-storage-connector-postgresql";
 import { beforeEach, describe, expect, test } from "vitest";
 import type { BackgroundTask } from "../../src/index.js";
+import { rejection } from "../helpers/errors.js";
 import { createConnector, waitForStatus } from "../helpers/harness.js";
 import {
 	MIGRATE_SQL_FILE,
@@ -65,33 +65,6 @@ function connectorFor(
 			tableName
 		}
 	});
-}
-
-/**
- * The messages of an error and its inner errors.
- * @param err The error.
- * @returns The messages, outermost first, joined by " <- ".
- */
-function errorText(err: unknown): string {
-	const messages: string[] = [];
-	for (let e: IError | undefined = BaseError.fromError(err).toJsonObject(); e; e = e.inner) {
-		messages.push(e.message);
-	}
-	return messages.join(" <- ");
-}
-
-/**
- * The error a promise rejects with.
- * @param promise The promise.
- * @returns The error text.
- */
-async function rejection(promise: Promise<unknown>): Promise<string> {
-	try {
-		await promise;
-	} catch (err) {
-		return errorText(err);
-	}
-	throw new Error("expected a rejection");
 }
 
 /**
