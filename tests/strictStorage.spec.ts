@@ -1,6 +1,6 @@
 // The strict storage double (tests/helpers/strictStorage.ts): each profile's rules throw, and its
 // behaviours (null order, dropped entities, paging, write semantics, read-back values) are those
-// docs/storage-capabilities.md records for the real connector.
+// docs/storage-backends.md records for the real connector.
 import { ComparisonOperator, LogicalOperator, SortDirection } from "@twin.org/entity";
 import { describe, expect, test } from "vitest";
 import { initSchema, type BackgroundTask } from "../src/index.js";

@@ -1,7 +1,7 @@
 // The storage and queue contracts on the strict double (tests/helpers/strictStorage.ts) of the
 // connectors that have no server on this machine: MongoDB, Cosmos DB and Firestore. The double
 // throws where the real connector cannot go (the message names the rule) and otherwise behaves as
-// docs/storage-capabilities.md records, so a failure here names a call the package makes that the
+// docs/storage-backends.md records, so a failure here names a call the package makes that the
 // real store would refuse or answer differently. ScyllaDB's connector cannot hold tasks at all
 // (object columns of strings only, no usable sort): the package refuses it with a clear error.
 import { GeneralError } from "@twin.org/core";

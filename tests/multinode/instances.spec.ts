@@ -207,7 +207,7 @@ describe.each(Object.keys(stores))("several instances on one %s table", name => 
 				expect((await node.stop()).code).toBe(0);
 			}
 			// The MySQL connector keeps its connection open and has no way to close it: the process
-			// of a node using it does not end on its own (docs/storage-capabilities.md).
+			// of a node using it does not end on its own (docs/storage-backends.md).
 		}
 	}, 180000);
 });

@@ -3,7 +3,7 @@
 
 /**
  * What this package may ask of one TWIN entity-storage connector, and how it must read the
- * answers. Each field is a fact read from the connector's code (docs/storage-capabilities.md has
+ * answers. Each field is a fact read from the connector's code (docs/storage-backends.md has
  * the table it comes from); a connector this package does not know gets UNKNOWN_CONNECTOR, which
  * assumes only what every connector does.
  */
