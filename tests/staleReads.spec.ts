@@ -13,10 +13,13 @@ import {
 	type SortDirection
 } from "@twin.org/entity";
 import type { IEntityStorageConnector } from "@twin.org/entity-storage-models";
-import { describe, expect, test } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, test, vi } from "vitest";
 import type { BackgroundTask } from "../src/index.js";
 import { CONTRACT_HANDLERS } from "./contract/storageContract.js";
-import { createConnector, waitFor } from "./helpers/harness.js";
+import { createConnector, waitFor, waitForStatus } from "./helpers/harness.js";
 
 /**
  * An in-memory store whose every read answers as the store was `lagMs` ago, with one sort
@@ -139,5 +142,30 @@ describe("reads that lag behind writes", () => {
 		);
 		expect(runs.size).toBe(ids.length);
 		expect([...runs.values()].filter(n => n !== 1)).toEqual([]);
+	});
+
+	test("a failed task retried in the millisecond it failed runs again", async () => {
+		// The clock stands still: the failure and the retry() carry the same dateModified, and
+		// the retried copy must not be taken for a stale read of the failure.
+		vi.useFakeTimers({ toFake: ["Date"] });
+		const dir = mkdtempSync(join(tmpdir(), "stale-"));
+		try {
+			const storage = new LaggingStorage(0);
+			const { connector, start } = createConnector({ executionMode: "inline" }, storage);
+			await connector.registerHandler("retried", CONTRACT_HANDLERS, "failTimes");
+			await start();
+			const id = await connector.create(
+				"retried",
+				{ counter: join(dir, "attempts"), failures: 1 },
+				{ retainFor: -1 }
+			);
+			await waitForStatus(connector, id, [TaskStatus.Failed]);
+			await connector.retry(id);
+			const task = await waitForStatus(connector, id, [TaskStatus.Success]);
+			expect(task.result).toEqual({ attempts: 2 });
+		} finally {
+			vi.useRealTimers();
+			rmSync(dir, { recursive: true, force: true });
+		}
 	});
 });

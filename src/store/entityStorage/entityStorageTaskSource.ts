@@ -140,11 +140,12 @@ export class EntityStorageTaskSource implements ITaskSource {
 		const task = await this._store.claim(id, t => {
 			seen = t;
 			const now = Date.now();
-			stale = this._recent.isStale(t);
+			stale = this._recent.isStale(t, now);
 			return isClaimable(t, threadId, now, startedAt) && !stale ? claimed(t, now) : undefined;
 		});
 		if (task) {
 			this._mine.set(id, task.dateModified);
+			this._recent.remember(task, false, Date.now());
 		} else if (held === undefined) {
 			this._mine.delete(id);
 		} else {
@@ -266,7 +267,12 @@ export class EntityStorageTaskSource implements ITaskSource {
 	 * @returns The task as written or undefined.
 	 */
 	public async retry(id: string, nowMs: number): Promise<BackgroundTask | undefined> {
-		return this._store.retry(id, t => retriedNow(t, nowMs));
+		const task = await this._store.retry(id, t => retriedNow(t, nowMs));
+		if (task) {
+			// Its last outcome may have been written in the same millisecond: this version is newer.
+			this._recent.remember(task, false, Date.now());
+		}
+		return task;
 	}
 
 	/**
@@ -351,7 +357,13 @@ export class EntityStorageTaskSource implements ITaskSource {
 		toThreadId: string,
 		nowMs: number
 	): Promise<BackgroundTask[]> {
-		return this._store.adopt(fromThreadId, t => adopted(t, fromThreadId, toThreadId, nowMs));
+		const tasks = await this._store.adopt(fromThreadId, t =>
+			adopted(t, fromThreadId, toThreadId, nowMs)
+		);
+		for (const task of tasks) {
+			this._recent.remember(task, false, Date.now());
+		}
+		return tasks;
 	}
 
 	/**

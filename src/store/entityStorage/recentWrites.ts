@@ -49,11 +49,15 @@ export class RecentWrites {
 	/**
 	 * Whether a task as read is older than what this instance last wrote of it.
 	 * @param task The task as read.
+	 * @param nowMs The current time.
 	 * @returns True when the read predates a remembered write.
 	 */
-	public isStale(task: Pick<BackgroundTask, "id" | "dateModified" | "status">): boolean {
+	public isStale(
+		task: Pick<BackgroundTask, "id" | "dateModified" | "status">,
+		nowMs: number
+	): boolean {
 		const written = this._byId.get(task.id);
-		if (!written) {
+		if (!written || nowMs - written.at >= REMEMBER_MS) {
 			return false;
 		}
 		if (written.status === "removed" || task.dateModified < written.dateModified) {
