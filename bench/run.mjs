@@ -14,7 +14,9 @@
 // Prints a table (median, min, max, target, pass/fail) and writes JSON (default
 // bench/results/latest.json). When a selected scenario needs PostgreSQL (pgScenarios.mjs), one
 // throw-away server is started for the whole run (lib/postgresServer.mjs), handed to the children
-// through the environment, and stopped and removed at the end, on failure and on Ctrl-C.
+// through the environment, and stopped and removed at the end, on failure and on Ctrl-C; so are
+// dynalite and MariaDB for the store scenarios (lib/storeScenarios.mjs, lib/storeServers.mjs, with
+// the launchers the tests use, scripts/servers/).
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
@@ -29,6 +31,7 @@ import {
 } from "./lib/postgresServer.mjs";
 import { describe, jobSummary, measuredBuild, sanityRow, writeResults } from "./lib/report.mjs";
 import { REFERENCE, scenarios } from "./lib/scenarios.mjs";
+import { SERVERS, startBenchServer } from "./lib/storeServers.mjs";
 import { Aggregates, evaluateRow, formatValue, renderTable, round } from "./lib/stats.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -123,19 +126,30 @@ log(
 	`bench: ${queue.length} child runs, scale ${scale}, runs ${runs}, parallel ${parallel}, node ${process.version}, ${os.availableParallelism()} CPUs, load ${loadAtStart.map(l => l.toFixed(2)).join(" ")}`
 );
 
-// One PostgreSQL server for the scenarios that need it; if it cannot start, their jobs fail with
-// the reason (the others still run).
+// One server of each kind the selected scenarios need (PostgreSQL, and dynalite and MariaDB for
+// the store scenarios); if one cannot start, the jobs that need it fail with the reason (the others
+// still run). Every server is stopped at the end, on failure and on Ctrl-C.
 let pgServer;
-if (selected.some(s => s.needsPostgres)) {
-	const stopOnSignal = signal => {
-		log(`bench: ${signal}, stopping the PostgreSQL server`);
+const storeServers = new Map();
+const neededServers = [...new Set(selected.flatMap(s => s.needsServers ?? []))];
+if (selected.some(s => s.needsPostgres) || neededServers.length > 0) {
+	const stopAllSync = () => {
 		pgServer?.stopSync();
+		for (const server of storeServers.values()) {
+			server.stopSync();
+		}
+	};
+	const stopOnSignal = signal => {
+		log(`bench: ${signal}, stopping the servers`);
+		stopAllSync();
 		rmSync(tmp, { recursive: true, force: true });
 		process.exit(130);
 	};
 	process.once("SIGINT", stopOnSignal);
 	process.once("SIGTERM", stopOnSignal);
-	process.once("exit", () => pgServer?.stopSync());
+	process.once("exit", stopAllSync);
+}
+if (selected.some(s => s.needsPostgres)) {
 	try {
 		pgServer = await startBenchPostgres();
 		process.env[ENV_KEY] = JSON.stringify(serverDetails(pgServer));
@@ -145,6 +159,12 @@ if (selected.some(s => s.needsPostgres)) {
 	} catch (err) {
 		process.env[ENV_ERROR_KEY] = String(err?.message ?? err).split("\n")[0];
 		log(`bench: the PostgreSQL server did not start, its scenarios will fail: ${err?.message}`);
+	}
+}
+for (const name of neededServers) {
+	const server = await startBenchServer(name, log);
+	if (server) {
+		storeServers.set(name, server);
 	}
 }
 
@@ -169,8 +189,11 @@ await Promise.all(
 		}
 	})
 );
-// (runChild never rejects; should anything else throw, the exit handler above stops the server.)
+// (runChild never rejects; should anything else throw, the exit handler above stops the servers.)
 await pgServer?.stop();
+for (const server of storeServers.values()) {
+	await server.stop();
+}
 rmSync(tmp, { recursive: true, force: true });
 
 const agg = new Aggregates(jobs);
@@ -195,6 +218,15 @@ const output = {
 		? { port: pgServer.port, settings: pgServer.settings, databases: pgServer.databases }
 		: process.env[ENV_ERROR_KEY]
 			? { error: process.env[ENV_ERROR_KEY] }
+			: undefined,
+	servers:
+		neededServers.length > 0
+			? Object.fromEntries(
+					neededServers.map(name => [
+						name,
+						storeServers.get(name)?.details ?? { error: process.env[SERVERS[name].errorKey] }
+					])
+				)
 			: undefined,
 	scenarios: {}
 };

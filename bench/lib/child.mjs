@@ -21,7 +21,9 @@ const JOBS = {
 	memory: memoryGrowth,
 	stop: stopUnderLoad,
 	soak,
-	...PG_JOBS
+	...PG_JOBS,
+	// Imported only when it runs (its store connectors and drivers).
+	"store-throughput": async params => (await import("./jobs/stores.mjs")).storeThroughput(params)
 };
 
 const [jobsJson, resultFile] = process.argv.slice(2);

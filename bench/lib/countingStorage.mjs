@@ -22,6 +22,9 @@ export class CountingStorage {
 	/**
 	 * Create the wrapper.
 	 * @param {import("@twin.org/entity-storage-models").IEntityStorageConnector<any>} inner The real connector.
+	 * It answers to CLASS_NAME with the inner connector's, so the connector under test applies that
+	 * connector's profile (serial calls for the file connector, one sort key for DynamoDB, ...) as
+	 * it does without the wrapper.
 	 */
 	constructor(inner) {
 		// While true, set() appends straight to the in-memory array (setup of a large backlog only:
@@ -30,7 +33,11 @@ export class CountingStorage {
 		// When an array, every call is appended as { op, args } (for the storage-floor replay).
 		/** @type {{ op: string, args: unknown[] }[] | undefined} */
 		this.recording = undefined;
-		this.CLASS_NAME = "CountingStorage";
+		this.CLASS_NAME = inner.CLASS_NAME;
+		// When a Set, only the tasks whose ids it holds count as completions (a connector's own
+		// probe rows, written and removed, do not).
+		/** @type {Set<string> | undefined} */
+		this.taskIds = undefined;
 		this.inner = inner;
 		this.counts = { set: 0, get: 0, remove: 0, query: 0 };
 		this.completed = 0;
@@ -85,7 +92,7 @@ export class CountingStorage {
 		}
 		this.onSet?.(entity);
 		if (FINAL.has(entity.status)) {
-			this._done();
+			this._done(entity.id);
 		}
 	}
 
@@ -93,7 +100,7 @@ export class CountingStorage {
 		this.counts.remove++;
 		this.recording?.push({ op: "remove", args: [id, conditions] });
 		await this.inner.remove(id, conditions);
-		this._done();
+		this._done(id);
 	}
 
 	async query(conditions, sortProperties, properties, cursor, pageSize) {
@@ -107,8 +114,12 @@ export class CountingStorage {
 
 	/**
 	 * Count one completion.
+	 * @param {string} id The task's id.
 	 */
-	_done() {
+	_done(id) {
+		if (this.taskIds && !this.taskIds.has(id)) {
+			return;
+		}
 		this.completed++;
 		this._check();
 	}

@@ -1,12 +1,13 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
-// The scenario catalogue (issue 4, the soak of issue 6, and the PostgreSQL scenarios of issue 10
-// in pgScenarios.mjs): each scenario is a list of jobs, each
-// job runs in a fresh child process per run (see child.mjs), and a list of table rows, each a
-// metric of one job compared with its target. Jobs with the same id are shared by scenarios and
+// The scenario catalogue (issue 4, the soak of issue 6, the PostgreSQL scenarios of issue 10 in
+// pgScenarios.mjs, and throughput on each store of issue 19 in storeScenarios.mjs): each scenario
+// is a list of jobs, each job runs in a fresh child process per run (see child.mjs), and a list of
+// table rows, each a metric of one job compared with its target. Jobs with the same id are shared by scenarios and
 // run once.
 import { pgScenarios } from "./pgScenarios.mjs";
 import { count } from "./stats.mjs";
+import { storeScenarios } from "./storeScenarios.mjs";
 import { throughputScenarios } from "./throughputScenarios.mjs";
 
 /**
@@ -306,6 +307,7 @@ export function scenarios(scale) {
 				}
 			]
 		},
-		...pgScenarios(scale)
+		...pgScenarios(scale),
+		...storeScenarios(scale)
 	];
 }
