@@ -582,7 +582,11 @@ export class Scheduler {
 			return;
 		}
 		for (const ref of queue.arrivedDuringScan.splice(0)) {
-			this.offer(queue, ref);
+			// On a shared database, a ref of the id queued or running now came from a claim made
+			// since (a retry made the task due and a scan claimed it): it is newer than this one.
+			if (!(this.source.claimsOnFetch && queue.has(ref.id))) {
+				this.offer(queue, ref);
+			}
 		}
 		if (queue.rescan && isLive()) {
 			this.track(this.scan(queue));
