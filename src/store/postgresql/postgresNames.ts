@@ -4,6 +4,11 @@ import { createHash } from "node:crypto";
 import { MAX_IDENTIFIER_LENGTH } from "./postgresConfig.js";
 
 /**
+ * The SQLSTATE of a unique violation.
+ */
+export const UNIQUE_VIOLATION = "23505";
+
+/**
  * Quote an identifier for SQL. Only ever given the checked table name and names derived from it
  * (letters, digits, underscores), so quoting cannot be escaped; quotes are doubled regardless.
  * @param name The identifier.

@@ -3,18 +3,13 @@
 import { GeneralError } from "@twin.org/core";
 import type { Sql, TransactionSql } from "postgres";
 import { transaction } from "./postgresConnection.js";
-import { derivedName, quoteIdentifier } from "./postgresNames.js";
+import { derivedName, quoteIdentifier, UNIQUE_VIOLATION } from "./postgresNames.js";
 import { PostgresStatements } from "./postgresStatements.js";
 
 /**
  * The class name used as the source of errors.
  */
 const CLASS_NAME = "PostgresTaskSource";
-
-/**
- * The SQLSTATE of a unique violation.
- */
-const UNIQUE_VIOLATION = "23505";
 
 /**
  * The column types a table made by TWIN's connector bootstrap has and the types they are changed

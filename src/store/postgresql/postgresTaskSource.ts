@@ -30,6 +30,7 @@ import {
 	type TaskRow
 } from "./rowMapping.js";
 import { SettleBatch } from "./settleBatch.js";
+import { UNIQUE_VIOLATION } from "./postgresNames.js";
 
 /**
  * The default page size of query(), as TWIN's PostgreSQL connector.
@@ -41,11 +42,6 @@ const DEFAULT_PAGE_SIZE = 40;
  * small payloads, so a very large batch never builds one huge string.
  */
 const INSERT_MANY_CHUNK = 10_000;
-
-/**
- * The SQLSTATE of a unique violation.
- */
-const UNIQUE_VIOLATION = "23505";
 
 /**
  * The pauses before each repeat of a statement whose connection was lost, ms (repeatOnLoss).
