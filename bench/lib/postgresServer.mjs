@@ -34,7 +34,12 @@ import {
 	rmSync,
 	writeFileSync
 } from "node:fs";
-import { createServer } from "node:net";
+import {
+	describeError,
+	freePort,
+	isAlive,
+	userIds
+} from "../../scripts/servers/processHelpers.mjs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -123,51 +128,6 @@ export function findPostgresBin() {
 }
 
 /**
- * A free TCP port on the loopback interface.
- * @returns {Promise<number>} The port.
- */
-function freePort() {
-	return new Promise((resolve, reject) => {
-		const server = createServer();
-		server.unref();
-		server.on("error", reject);
-		server.listen(0, "127.0.0.1", () => {
-			const address = server.address();
-			server.close(() =>
-				typeof address === "object" && address
-					? resolve(address.port)
-					: reject(new Error("no port"))
-			);
-		});
-	});
-}
-
-/**
- * The uid and gid of a user, from /etc/passwd.
- * @param {string} user The user name.
- * @returns {{ uid: number, gid: number } | undefined} The ids, undefined when the user does not exist.
- */
-function userIds(user) {
-	const line = readFileSync("/etc/passwd", "utf8")
-		.split("\n")
-		.find(l => l.startsWith(`${user}:`));
-	if (!line) {
-		return undefined;
-	}
-	const [, , uid, gid] = line.split(":");
-	return { uid: Number(uid), gid: Number(gid) };
-}
-
-/**
- * The message of a failed child process, with its output.
- * @param {any} err The error.
- * @returns {string} The message.
- */
-function describeError(err) {
-	return [err?.message, err?.stdout].filter(s => s && s.trim().length > 0).join("\n");
-}
-
-/**
  * The command line running a PostgreSQL binary, through runuser when root.
  * @param {string | undefined} asUser The user to run as when root.
  * @param {string} command The binary.
@@ -226,20 +186,6 @@ async function removeOrphans(bin, asUser) {
 			// not running
 		}
 		rmSync(dir, { recursive: true, force: true });
-	}
-}
-
-/**
- * Whether a process exists.
- * @param {number} pid The pid.
- * @returns {boolean} True when it exists.
- */
-function isAlive(pid) {
-	try {
-		process.kill(pid, 0);
-		return true;
-	} catch (err) {
-		return err?.code === "EPERM";
 	}
 }
 
