@@ -87,6 +87,13 @@ export class StorageAdapter {
 	private _jsonText?: Promise<boolean>;
 
 	/**
+	 * The probe's answer once known (at once for connectors that never return text), so reads need
+	 * no await for it.
+	 * @internal
+	 */
+	private _jsonTextKnown?: boolean;
+
+	/**
 	 * Create a new StorageAdapter.
 	 * @param storage The entity storage connector for background tasks.
 	 */
@@ -101,7 +108,7 @@ export class StorageAdapter {
 			.map(p => p.property as keyof BackgroundTask);
 		this._encodeScalars = this._profile.encodeScalars ? this._objectProperties : [];
 		if (!this._profile.jsonMayBeText) {
-			this._jsonText = Promise.resolve(false);
+			this._jsonTextKnown = false;
 		}
 	}
 
@@ -160,7 +167,7 @@ export class StorageAdapter {
 	 * @returns A copy of the task, or undefined when unknown.
 	 */
 	public async get(id: string): Promise<BackgroundTask | undefined> {
-		const jsonText = await this.jsonAsText();
+		const jsonText = this._jsonTextKnown ?? (await this.jsonAsText());
 		return this.fromStorage(await this.call(async () => this.storage.get(id)), jsonText);
 	}
 
@@ -190,7 +197,7 @@ export class StorageAdapter {
 		cursor?: string,
 		pageSize?: number
 	): Promise<{ entities: BackgroundTask[]; cursor?: string }> {
-		const jsonText = await this.jsonAsText();
+		const jsonText = this._jsonTextKnown ?? (await this.jsonAsText());
 		const keys = [...sort, ...this._lastSort].slice(0, this._profile.maxSortKeys);
 		// No keys at all is no sort argument: the SQL connectors turn [] into an empty ORDER BY.
 		const sortKeys = keys.length > 0 ? keys : undefined;
@@ -225,10 +232,13 @@ export class StorageAdapter {
 	 */
 	private async jsonAsText(): Promise<boolean> {
 		this.assertSupported();
-		this._jsonText ??= this.probeJsonText().catch(err => {
-			this._jsonText = undefined;
-			throw err;
-		});
+		this._jsonText ??= this.probeJsonText().then(
+			text => (this._jsonTextKnown = text),
+			err => {
+				this._jsonText = undefined;
+				throw err;
+			}
+		);
 		return this._jsonText;
 	}
 
