@@ -26,7 +26,7 @@ import {
 	type ILoggingConnector
 } from "@twin.org/logging-models";
 import { nameof } from "@twin.org/nameof";
-import type { BackgroundTask } from "./entities/backgroundTask.js";
+import type { BackgroundTask } from "./domain/backgroundTask.js";
 import { InlineExecutor } from "./execution/inlineExecutor.js";
 import { moduleExists } from "./execution/outcomes.js";
 import { WorkerPoolExecutor } from "./execution/workerPoolExecutor.js";
@@ -38,12 +38,13 @@ import type {
 } from "./models/IBackgroundTaskStatistics.js";
 import type { ICreateTaskOptions } from "./models/ICreateTaskOptions.js";
 import type { IHandlerOptions } from "./models/IHandlerOptions.js";
-import { iso, RetryBackoff } from "./scheduling/rules.js";
+import { RetryBackoff } from "./domain/retry.js";
+import { iso } from "./domain/rules.js";
 import { Scheduler } from "./scheduling/scheduler.js";
 import { EntityStorageTaskSource } from "./store/entityStorage/entityStorageTaskSource.js";
-import type { ITaskSource } from "./store/ITaskSource.js";
+import type { ITaskSource } from "./contracts/ITaskSource.js";
 import { PostgresTaskSource } from "./store/postgresql/postgresTaskSource.js";
-import { jsonProblem } from "./utils/jsonValue.js";
+import { jsonProblem } from "./domain/jsonValue.js";
 import {
 	MAX_RETAIN_MS,
 	MAX_TIMER_MS,
@@ -51,9 +52,9 @@ import {
 	resolveConfig,
 	validateConfig,
 	type IResolvedConfig
-} from "./utils/settings.js";
+} from "./config/settings.js";
 import { TaskLog } from "./utils/taskLog.js";
-import { fromTaskUrn, newTaskId, toTaskModel, toTaskUrn } from "./utils/taskModel.js";
+import { fromTaskUrn, newTaskId, toTaskModel, toTaskUrn } from "./domain/taskModel.js";
 
 /**
  * The most tasks getStatistics() reads over entity storage (a bounded scan).

@@ -1,8 +1,8 @@
 // Copyright 2024 IOTA Stiftung, 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
-export * from "./entities/backgroundTask.js";
+export * from "./domain/backgroundTask.js";
 export * from "./entityStorageBackgroundTaskConnector.js";
-export { getTaskContext } from "./execution/taskContext.js";
+export { getTaskContext } from "./utils/taskContext.js";
 export * from "./models/executionMode.js";
 export * from "./models/IBackgroundTaskStatistics.js";
 export * from "./models/ICreateTaskOptions.js";
@@ -12,4 +12,4 @@ export * from "./models/IHandlerOptions.js";
 export * from "./models/IPostgreSqlBackendConfig.js";
 export * from "./models/ITaskContext.js";
 export * from "./schema.js";
-export { RetryBackoff } from "./scheduling/rules.js";
+export { RetryBackoff } from "./domain/retry.js";

@@ -2,7 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0.
 import { EntitySchemaFactory, EntitySchemaHelper } from "@twin.org/entity";
 import { nameof } from "@twin.org/nameof";
-import { BackgroundTask } from "./entities/backgroundTask.js";
+import { BackgroundTask } from "./domain/backgroundTask.js";
 
 /**
  * Register the entity schemas with the EntitySchemaFactory, so that storage connectors can be

@@ -1,14 +1,9 @@
-// Property tests of the retry backoff rule (rules.retryDelay) and of how settled() applies it.
+// Property tests of the retry backoff rule (retry.retryDelay) and of how settled() applies it.
 import { TaskStatus } from "@twin.org/background-task-models";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import {
-	claimed,
-	DEFAULT_RETRY_MAX_INTERVAL,
-	retryDelay,
-	RetryBackoff,
-	settled
-} from "../src/scheduling/rules.js";
+import { DEFAULT_RETRY_MAX_INTERVAL, retryDelay, RetryBackoff } from "../src/domain/retry.js";
+import { claimed, settled } from "../src/domain/rules.js";
 import { taskEntity } from "./helpers/tasks.js";
 
 const DEFAULT_RETRY = 5000;

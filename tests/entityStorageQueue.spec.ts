@@ -20,7 +20,7 @@ import type { IEntityStorageConnector } from "@twin.org/entity-storage-models";
 import type { ILogEntry } from "@twin.org/logging-models";
 import { afterAll, beforeEach, describe, expect, test } from "vitest";
 import { initSchema, type BackgroundTask } from "../src/index.js";
-import { settled } from "../src/scheduling/rules.js";
+import { settled } from "../src/domain/rules.js";
 import { EntityStorageTaskSource } from "../src/store/entityStorage/entityStorageTaskSource.js";
 import { TaskLog } from "../src/utils/taskLog.js";
 import { errorText } from "./helpers/errors.js";

@@ -13,7 +13,7 @@ import {
 	removeOnSettle,
 	retriedNow,
 	settled
-} from "../src/scheduling/rules.js";
+} from "../src/domain/rules.js";
 import { taskEntity } from "./helpers/tasks.js";
 
 const T0 = Date.parse("2026-03-01T10:00:00.000Z");

@@ -3,8 +3,8 @@
 // attempt was recorded with a retain rule other than 0; then every other defined key in the
 // task's order): same keys, same order, same values, and a copy.
 import { describe, expect, test } from "vitest";
-import type { BackgroundTask } from "../src/entities/backgroundTask.js";
-import { toCallbackTask } from "../src/utils/taskModel.js";
+import type { BackgroundTask } from "../src/domain/backgroundTask.js";
+import { toCallbackTask } from "../src/domain/taskModel.js";
 
 const CREATED_KEYS = [
 	"id",

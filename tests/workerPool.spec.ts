@@ -10,7 +10,7 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, test, vi } from "vitest";
-import { NOT_STARTED, type IHandlerJob } from "../src/execution/ITaskExecutor.js";
+import { NOT_STARTED, type IHandlerJob } from "../src/contracts/ITaskExecutor.js";
 import {
 	MAX_JOBS_PER_MESSAGE,
 	MESSAGE_BUDGET_MS,

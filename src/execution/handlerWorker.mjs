@@ -13,7 +13,7 @@
  * signal was aborted before its handler was called (stop() ran out of time).
  *
  * A job with a taskId gives its handler a task context, which the handler reads with
- * getTaskContext() (src/execution/taskContext.ts); the handler's arguments are the original's,
+ * getTaskContext() (src/utils/taskContext.ts); the handler's arguments are the original's,
  * unchanged. The context reaches the handler in one of two ways (contextState below):
  * - tracked: the handler runs inside the thread's AsyncLocalStorage, so its context is there
  *   after any await and in work it starts. On Node 20 that turns on async hooks for the whole

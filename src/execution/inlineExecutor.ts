@@ -1,7 +1,7 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
-import type { AttemptOutcome } from "../scheduling/rules.js";
-import { NOT_STARTED, type IHandlerJob, type ITaskExecutor } from "./ITaskExecutor.js";
+import type { AttemptOutcome } from "../domain/rules.js";
+import { NOT_STARTED, type IHandlerJob, type ITaskExecutor } from "../contracts/ITaskExecutor.js";
 import { fromEnvelope, HANDLER_WORKER_URL, timedOut } from "./outcomes.js";
 
 /**

@@ -1,7 +1,7 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
 import { BaseError } from "@twin.org/core";
-import type { AttemptOutcome } from "../scheduling/rules.js";
+import type { AttemptOutcome } from "../domain/rules.js";
 
 /**
  * The location of the handler runner, shared by both executors: the inline executor imports it,

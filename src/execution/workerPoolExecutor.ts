@@ -3,13 +3,13 @@
 import { randomUUID } from "node:crypto";
 import { BroadcastChannel, MessageChannel, type MessagePort } from "node:worker_threads";
 import { Piscina } from "piscina";
-import type { AttemptOutcome } from "../scheduling/rules.js";
+import type { AttemptOutcome } from "../domain/rules.js";
 import {
 	DEFAULT_ABORT_GRACE_MS,
 	NOT_STARTED,
 	type IHandlerJob,
 	type ITaskExecutor
-} from "./ITaskExecutor.js";
+} from "../contracts/ITaskExecutor.js";
 import { failure, fromEnvelope, POOL_WORKER_URL, timedOut } from "./outcomes.js";
 
 /**

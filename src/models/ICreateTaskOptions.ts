@@ -1,6 +1,6 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
-import type { RetryBackoff } from "../scheduling/rules.js";
+import type { RetryBackoff } from "../domain/retry.js";
 
 /**
  * The options of create(): the original's three, and this package's queue options. Each queue

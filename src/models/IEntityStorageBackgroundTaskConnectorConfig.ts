@@ -1,6 +1,6 @@
 // Copyright 2024 IOTA Stiftung, 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
-import type { RetryBackoff } from "../scheduling/rules.js";
+import type { RetryBackoff } from "../domain/retry.js";
 import type { ExecutionMode } from "./executionMode.js";
 import type { IPostgreSqlBackendConfig } from "./IPostgreSqlBackendConfig.js";
 

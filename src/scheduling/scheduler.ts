@@ -1,14 +1,14 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
-import type { BackgroundTask } from "../entities/backgroundTask.js";
-import type { ITaskExecutor } from "../execution/ITaskExecutor.js";
-import type { ITaskSource, QueuedTask } from "../store/ITaskSource.js";
+import type { BackgroundTask } from "../domain/backgroundTask.js";
+import type { ITaskExecutor } from "../contracts/ITaskExecutor.js";
+import type { ITaskSource, QueuedTask } from "../contracts/ITaskSource.js";
 import type { TaskLog } from "../utils/taskLog.js";
 import { NodeMetrics } from "./nodeMetrics.js";
-import { dueAt } from "./rules.js";
+import { dueAt } from "../domain/rules.js";
 import { TaskFeed } from "./taskFeed.js";
 import { TaskQueue, toRef, type ITaskRef } from "./taskQueue.js";
-import type { IRegisteredHandler, ISchedulerSettings } from "./schedulerModels.js";
+import type { IRegisteredHandler, ISchedulerSettings } from "../contracts/schedulerModels.js";
 import { TaskRunner } from "./taskRunner.js";
 import { Timers } from "./timers.js";
 

@@ -1,9 +1,9 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
-import type { ITaskSource } from "../store/ITaskSource.js";
+import type { ITaskSource } from "../contracts/ITaskSource.js";
 import type { TaskLog } from "../utils/taskLog.js";
-import { dueAt } from "./rules.js";
-import type { ISchedulerSettings } from "./schedulerModels.js";
+import { dueAt } from "../domain/rules.js";
+import type { ISchedulerSettings } from "../contracts/schedulerModels.js";
 import { toRef, type TaskQueue } from "./taskQueue.js";
 
 /**

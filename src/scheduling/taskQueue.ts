@@ -1,9 +1,9 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
 import { Heap } from "heap-js";
-import type { BackgroundTask } from "../entities/backgroundTask.js";
-import { dueAt } from "./rules.js";
-import type { IRegisteredHandler } from "./schedulerModels.js";
+import type { BackgroundTask } from "../domain/backgroundTask.js";
+import { dueAt } from "../domain/rules.js";
+import type { IRegisteredHandler } from "../contracts/schedulerModels.js";
 
 /**
  * What the scheduler keeps in memory about a task it may run: enough to order it, nothing else.

@@ -3,14 +3,14 @@
 import { TaskStatus } from "@twin.org/background-task-models";
 import { BaseError } from "@twin.org/core";
 import { EngineCoreFactory } from "@twin.org/engine-models";
-import type { BackgroundTask } from "../entities/backgroundTask.js";
-import { NOT_STARTED, type ITaskExecutor } from "../execution/ITaskExecutor.js";
-import { outsideTaskContext } from "../execution/taskContext.js";
-import type { IClaimResult, ITaskSource, QueuedTask } from "../store/ITaskSource.js";
+import type { BackgroundTask } from "../domain/backgroundTask.js";
+import { NOT_STARTED, type ITaskExecutor } from "../contracts/ITaskExecutor.js";
+import { outsideTaskContext } from "../utils/taskContext.js";
+import type { IClaimResult, ITaskSource, QueuedTask } from "../contracts/ITaskSource.js";
 import type { TaskLog } from "../utils/taskLog.js";
-import { toCallbackTask } from "../utils/taskModel.js";
-import { dueAt, removeOnSettle, settled, type AttemptOutcome } from "./rules.js";
-import type { IRegisteredHandler, ISchedulerSettings } from "./schedulerModels.js";
+import { toCallbackTask } from "../domain/taskModel.js";
+import { dueAt, removeOnSettle, settled, type AttemptOutcome } from "../domain/rules.js";
+import type { IRegisteredHandler, ISchedulerSettings } from "../contracts/schedulerModels.js";
 import { NodeMetrics } from "./nodeMetrics.js";
 import type { Timers } from "./timers.js";
 

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TaskStatus } from "@twin.org/background-task-models";
 import { afterEach, expect, test } from "vitest";
-import type { ITaskSource } from "../../src/store/ITaskSource.js";
+import type { ITaskSource } from "../../src/contracts/ITaskSource.js";
 import { CONTRACT_HANDLERS } from "../contract/storageContract.js";
 import { createConnector, waitFor, waitForStatus } from "../helpers/harness.js";
 import { useSources } from "./helpers.js";

@@ -5,7 +5,7 @@ import { TaskStatus } from "@twin.org/background-task-models";
 import type { ILogEntry } from "@twin.org/logging-models";
 import type postgres from "postgres";
 import { afterEach, beforeEach } from "vitest";
-import type { BackgroundTask } from "../../src/entities/backgroundTask.js";
+import type { BackgroundTask } from "../../src/domain/backgroundTask.js";
 import type { IPostgreSqlBackendConfig } from "../../src/models/IPostgreSqlBackendConfig.js";
 import { PostgresTaskSource } from "../../src/store/postgresql/postgresTaskSource.js";
 import { TaskLog } from "../../src/utils/taskLog.js";

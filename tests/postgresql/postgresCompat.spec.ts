@@ -7,7 +7,7 @@ import { TaskStatus } from "@twin.org/background-task-models";
 import { ComparisonOperator, SortDirection } from "@twin.org/entity";
 import { PostgreSqlEntityStorageConnector } from "@twin.org/entity-storage-connector-postgresql";
 import { afterEach, describe, expect, test } from "vitest";
-import type { BackgroundTask } from "../../src/entities/backgroundTask.js";
+import type { BackgroundTask } from "../../src/domain/backgroundTask.js";
 import { initSchema } from "../../src/schema.js";
 import { PostgresStatements } from "../../src/store/postgresql/postgresStatements.js";
 import { StorageAdapter } from "../../src/store/entityStorage/storageAdapter.js";

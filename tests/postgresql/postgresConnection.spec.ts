@@ -6,10 +6,7 @@ import { createServer, type Socket } from "node:net";
 import { BaseError, type IValidationFailure } from "@twin.org/core";
 import { describe, expect, test } from "vitest";
 import type { IPostgreSqlBackendConfig } from "../../src/models/IPostgreSqlBackendConfig.js";
-import {
-	resolvePostgresConfig,
-	validatePostgresConfig
-} from "../../src/store/postgresql/postgresConfig.js";
+import { resolvePostgresConfig, validatePostgresConfig } from "../../src/config/postgresConfig.js";
 import { PostgresTaskSource } from "../../src/store/postgresql/postgresTaskSource.js";
 import { usePostgres, type ITestPostgres } from "../setup/postgres.js";
 

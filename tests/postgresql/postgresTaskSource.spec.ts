@@ -2,7 +2,7 @@
 // directly: claims, leases, fencing, wake-ups, and each operation's conditions.
 import { TaskStatus } from "@twin.org/background-task-models";
 import { describe, expect, test } from "vitest";
-import { cancelled, removeOnSettle, retriedNow, settled } from "../../src/scheduling/rules.js";
+import { cancelled, removeOnSettle, retriedNow, settled } from "../../src/domain/rules.js";
 import { textArray } from "../../src/store/postgresql/postgresConnection.js";
 import { PostgresStatements } from "../../src/store/postgresql/postgresStatements.js";
 import { PostgresTaskSource } from "../../src/store/postgresql/postgresTaskSource.js";

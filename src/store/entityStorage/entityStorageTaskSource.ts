@@ -3,7 +3,7 @@
 import { TaskStatus } from "@twin.org/background-task-models";
 import type { SortDirection } from "@twin.org/entity";
 import type { IEntityStorageConnector } from "@twin.org/entity-storage-models";
-import type { BackgroundTask } from "../../entities/backgroundTask.js";
+import type { BackgroundTask } from "../../domain/backgroundTask.js";
 import {
 	adopted,
 	cancelled,
@@ -13,9 +13,9 @@ import {
 	isExpired,
 	removeOnSettle,
 	retriedNow
-} from "../../scheduling/rules.js";
+} from "../../domain/rules.js";
 import type { TaskLog } from "../../utils/taskLog.js";
-import type { IClaimResult, ITaskSource, QueuedTask } from "../ITaskSource.js";
+import type { IClaimResult, ITaskSource, QueuedTask } from "../../contracts/ITaskSource.js";
 import { RecentWrites } from "./recentWrites.js";
 import { TaskStore } from "./taskStore.js";
 

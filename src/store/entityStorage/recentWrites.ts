@@ -1,6 +1,6 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
-import type { BackgroundTask } from "../../entities/backgroundTask.js";
+import type { BackgroundTask } from "../../domain/backgroundTask.js";
 
 /**
  * How long a settle is remembered: far longer than the read lag of an eventually consistent

@@ -4,8 +4,8 @@ import { randomBytes } from "node:crypto";
 import { BaseError, Coerce, GeneralError, Is, type IError } from "@twin.org/core";
 import { SortDirection, type EntityCondition } from "@twin.org/entity";
 import type { IEntityStorageConnector } from "@twin.org/entity-storage-models";
-import type { BackgroundTask } from "../../entities/backgroundTask.js";
-import { NUMBER_PROPERTIES, QUEUE_PROPERTIES } from "../../entities/queueProperties.js";
+import type { BackgroundTask } from "../../domain/backgroundTask.js";
+import { NUMBER_PROPERTIES, QUEUE_PROPERTIES } from "../../domain/queueProperties.js";
 import { connectorProfile, type IConnectorProfile } from "./connectorProfiles.js";
 
 /**

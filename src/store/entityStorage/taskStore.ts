@@ -4,7 +4,7 @@ import { TaskStatus } from "@twin.org/background-task-models";
 import { Is } from "@twin.org/core";
 import { ComparisonOperator, SortDirection } from "@twin.org/entity";
 import type { IEntityStorageConnector } from "@twin.org/entity-storage-models";
-import type { BackgroundTask } from "../../entities/backgroundTask.js";
+import type { BackgroundTask } from "../../domain/backgroundTask.js";
 import { KeyedLock } from "./keyedLock.js";
 import {
 	isUniqueViolation,

@@ -2,13 +2,8 @@
 // SPDX-License-Identifier: Apache-2.0.
 import { GeneralError } from "@twin.org/core";
 import type postgres from "postgres";
-import type { IResolvedPostgresConfig } from "./IResolvedPostgresConfig.js";
-
-/**
- * Seconds to wait for a connection before failing, so a server that does not answer (dropped
- * packets, a wrong host) gives an error rather than a hang.
- */
-export const CONNECT_TIMEOUT_S = 10;
+import type { IResolvedPostgresConfig } from "../../config/IResolvedPostgresConfig.js";
+import { CONNECT_TIMEOUT_S } from "../../config/postgresConfig.js";
 
 /**
  * The postgres.js options for the pool.

@@ -1,7 +1,7 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
 import { createHash } from "node:crypto";
-import { MAX_IDENTIFIER_LENGTH } from "./postgresConfig.js";
+import { MAX_IDENTIFIER_LENGTH } from "../../config/postgresConfig.js";
 
 /**
  * The SQLSTATE of a unique violation.

@@ -3,7 +3,7 @@
 import { GeneralError } from "@twin.org/core";
 import postgres from "postgres";
 import type { TaskLog } from "../../utils/taskLog.js";
-import type { IResolvedPostgresConfig } from "./IResolvedPostgresConfig.js";
+import type { IResolvedPostgresConfig } from "../../config/IResolvedPostgresConfig.js";
 import { connectionError, connectionOptions } from "./postgresConnection.js";
 import { PostgresListener } from "./postgresListener.js";
 import { ensureTable } from "./postgresSchema.js";

@@ -1,8 +1,8 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
-import type { BackgroundTask } from "../../entities/backgroundTask.js";
-import { NUMBER_PROPERTIES } from "../../entities/queueProperties.js";
-import type { QueuedTask } from "../ITaskSource.js";
+import type { BackgroundTask } from "../../domain/backgroundTask.js";
+import { NUMBER_PROPERTIES } from "../../domain/queueProperties.js";
+import type { QueuedTask } from "../../contracts/ITaskSource.js";
 import type { ISettleEntry } from "./ISettleEntry.js";
 
 /**

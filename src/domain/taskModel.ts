@@ -2,8 +2,8 @@
 // SPDX-License-Identifier: Apache-2.0.
 import type { IBackgroundTask, TaskStatus } from "@twin.org/background-task-models";
 import { Converter, GeneralError, RandomHelper, Urn } from "@twin.org/core";
-import type { BackgroundTask } from "../entities/backgroundTask.js";
-import { isFinal, iso } from "../scheduling/rules.js";
+import type { BackgroundTask } from "./backgroundTask.js";
+import { isFinal, iso } from "./rules.js";
 
 /**
  * The URN namespace identifier of task ids.

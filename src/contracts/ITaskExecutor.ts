@@ -1,6 +1,6 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
-import type { AttemptOutcome } from "../scheduling/rules.js";
+import type { AttemptOutcome } from "../domain/rules.js";
 
 /**
  * One handler call: what to import and what to pass it.

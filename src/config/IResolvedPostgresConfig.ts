@@ -1,6 +1,6 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
-import type { IPostgreSqlBackendConfig } from "../../models/IPostgreSqlBackendConfig.js";
+import type { IPostgreSqlBackendConfig } from "../models/IPostgreSqlBackendConfig.js";
 
 /**
  * The native PostgreSQL backend's configuration with every default applied.

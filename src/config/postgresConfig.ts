@@ -1,14 +1,19 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
 import { Is, Validation, type IValidationFailure } from "@twin.org/core";
-import type { IPostgreSqlBackendConfig } from "../../models/IPostgreSqlBackendConfig.js";
+import type { IPostgreSqlBackendConfig } from "../models/IPostgreSqlBackendConfig.js";
 import type { IResolvedPostgresConfig } from "./IResolvedPostgresConfig.js";
-import { CONNECT_TIMEOUT_S } from "./postgresConnection.js";
 
 /**
  * The prefix of every failure's property name.
  */
 const PREFIX = "config.postgresql";
+
+/**
+ * Seconds to wait for a connection before failing, so a server that does not answer (dropped
+ * packets, a wrong host) gives an error rather than a hang.
+ */
+export const CONNECT_TIMEOUT_S = 10;
 
 /**
  * The longest identifier PostgreSQL keeps (NAMEDATALEN - 1 bytes); a longer one is truncated.

@@ -6,13 +6,10 @@ import { Is, Validation, type IValidationFailure } from "@twin.org/core";
 import type { IEntityStorageBackgroundTaskConnectorConfig } from "../models/IEntityStorageBackgroundTaskConnectorConfig.js";
 import { ExecutionMode } from "../models/executionMode.js";
 import type { IPostgreSqlBackendConfig } from "../models/IPostgreSqlBackendConfig.js";
-import {
-	resolvePostgresConfig,
-	validatePostgresConfig
-} from "../store/postgresql/postgresConfig.js";
-import { DEFAULT_RETRY_MAX_INTERVAL, RetryBackoff } from "../scheduling/rules.js";
-import type { ISchedulerSettings } from "../scheduling/schedulerModels.js";
-import { DEFAULT_ABORT_GRACE_MS } from "../execution/ITaskExecutor.js";
+import { resolvePostgresConfig, validatePostgresConfig } from "./postgresConfig.js";
+import { DEFAULT_RETRY_MAX_INTERVAL, RetryBackoff } from "../domain/retry.js";
+import type { ISchedulerSettings } from "../contracts/schedulerModels.js";
+import { DEFAULT_ABORT_GRACE_MS } from "../contracts/ITaskExecutor.js";
 
 /**
  * Tasks read per storage scan: large enough that a backlog costs far less than one query per

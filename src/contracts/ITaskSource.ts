@@ -1,7 +1,7 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
 import type { SortDirection } from "@twin.org/entity";
-import type { BackgroundTask } from "../entities/backgroundTask.js";
+import type { BackgroundTask } from "../domain/backgroundTask.js";
 
 /**
  * The columns the scheduler's queues need from a task: enough to order it and to decide whether
