@@ -5,6 +5,8 @@ import type { Sql, TransactionSql } from "postgres";
 import { transaction } from "./postgresConnection.js";
 import { derivedName, quoteIdentifier, UNIQUE_VIOLATION } from "./postgresNames.js";
 import { PostgresStatements } from "./postgresStatements.js";
+import { columnNamed, COLUMNS, FIRST_VERSION, LATER_COLUMNS } from "./sql/columns.js";
+import { TYPE_FIXES } from "./sql/typeFixes.js";
 
 /**
  * The class name used as the source of errors.
@@ -12,38 +14,28 @@ import { PostgresStatements } from "./postgresStatements.js";
 const CLASS_NAME = "PostgresTaskSource";
 
 /**
- * The column types a table made by TWIN's connector bootstrap has and the types they are changed
- * to (as docs/background-task.postgresql-migrate.sql does): its INTEGER retainUntil cannot hold
- * epoch milliseconds, its REAL numbers lose precision.
+ * The type start() changes each fixable column to, by column, with the types it changes from
+ * (sql/typeFixes.ts).
  */
-const TYPE_FIXES: { [column: string]: { to: string; from: string[] } } = {
-	retainUntil: {
-		to: "bigint",
-		from: ["integer", "smallint", "numeric", "real", "double precision"]
-	},
-	retryInterval: { to: "double precision", from: ["real", "integer", "bigint", "numeric"] },
-	retriesRemaining: { to: "double precision", from: ["real", "integer", "bigint", "numeric"] },
-	retainFor: { to: "double precision", from: ["real", "integer", "bigint", "numeric"] },
-	retryMaxInterval: { to: "double precision", from: ["real", "integer", "bigint", "numeric"] }
-};
+const FIXES: { [column: string]: { to: string; from: readonly string[] } } = Object.fromEntries(
+	TYPE_FIXES.map(({ column, from }) => [
+		column,
+		{ to: columnNamed(column).sqlType.toLowerCase(), from }
+	])
+);
 
 /**
- * The columns every statement relies on, with their type.
+ * Every column with the type information_schema reports for it: the first table's columns with
+ * a type of their own, then the later versions' columns, then the columns whose type start()
+ * fixes (the order in which problems are found and reported).
  */
-const REQUIRED_TYPES: { [column: string]: string } = {
-	id: "text",
-	type: "text",
-	threadId: "text",
-	dateCreated: "text",
-	dateModified: "text",
-	dateNextProcess: "text",
-	dateCancelled: "text",
-	dateCompleted: "text",
-	status: "text",
-	payload: "jsonb",
-	result: "jsonb",
-	error: "jsonb"
-};
+const EXPECTED_TYPES: Map<string, string> = new Map([
+	...COLUMNS.filter(c => c.since === FIRST_VERSION && FIXES[c.name] === undefined).map(
+		c => [c.name, c.sqlType.toLowerCase()] as const
+	),
+	...LATER_COLUMNS.map(c => [c.name, c.sqlType.toLowerCase()] as const),
+	...Object.entries(FIXES).map(([column, fix]) => [column, fix.to] as const)
+]);
 
 /**
  * Make the table ready: create it with its indexes and rate table when missing, add the backend's
@@ -81,7 +73,7 @@ export async function ensureTable(sql: Sql, tableName: string): Promise<string[]
 		const changes: string[] = [];
 		const fixes: string[] = [];
 		for (const problem of missingOrWrong(columns)) {
-			const fix = TYPE_FIXES[problem.column];
+			const fix = FIXES[problem.column];
 			if (problem.type !== undefined && fix?.from.includes(problem.type)) {
 				fixes.push(`ALTER COLUMN ${quoteIdentifier(problem.column)} TYPE ${fix.to}`);
 				changes.push(`${problem.column}: ${problem.type} -> ${fix.to}`);
@@ -137,14 +129,7 @@ export async function ensureTable(sql: Sql, tableName: string): Promise<string[]
 function missingOrWrong(
 	columns: Map<string, string>
 ): { column: string; type: string | undefined }[] {
-	const expected: { [column: string]: string } = { ...REQUIRED_TYPES };
-	for (const [column, type] of PostgresStatements.ADDED_COLUMNS) {
-		expected[column] = type.toLowerCase();
-	}
-	for (const [column, fix] of Object.entries(TYPE_FIXES)) {
-		expected[column] = fix.to;
-	}
-	return Object.entries(expected)
+	return [...EXPECTED_TYPES]
 		.filter(([column, type]) => columns.get(column) !== type)
 		.map(([column]) => ({ column, type: columns.get(column) }));
 }
@@ -155,7 +140,7 @@ function missingOrWrong(
  * @returns True for the lease columns and the queue options' columns.
  */
 function isAddedColumn(column: string): boolean {
-	return PostgresStatements.ADDED_COLUMNS.some(([c]) => c === column);
+	return LATER_COLUMNS.some(c => c.name === column);
 }
 
 /**
