@@ -73,7 +73,7 @@ export const ADDED_COLUMNS: [column: string, type: string][] = LATER_COLUMNS.map
  */
 export const SETTLE_COLUMNS: [column: string, type: string][] = (COLUMNS as readonly IColumn[])
 	.flatMap(c =>
-		c.settle === undefined ? [] : [{ at: c.settle, column: c.name, type: c.sqlType.toLowerCase() }]
+		c.settle === undefined ? [] : [{ at: c.settle, column: c.name, type: typeName(c) }]
 	)
 	.sort((a, b) => a.at - b.at)
 	.map(({ column, type }) => [column, type]);
@@ -82,7 +82,7 @@ export const SETTLE_COLUMNS: [column: string, type: string][] = (COLUMNS as read
  * The SQL types of the entity's columns (as the backend creates them), for jsonb_to_recordset.
  */
 export const COLUMN_TYPES = Object.fromEntries(
-	COLUMNS.filter(c => c.kind === "entity").map(c => [c.name, c.sqlType.toLowerCase()])
+	COLUMNS.filter(c => c.kind === "entity").map(c => [c.name, typeName(c)])
 ) as { [column in TaskColumn]: string };
 
 /**
@@ -123,4 +123,13 @@ export function columnNamed(name: string): IColumn {
 		throw new Error(`No column ${name}`);
 	}
 	return column;
+}
+
+/**
+ * A column's type as information_schema reports it and the statements' casts write it.
+ * @param column The column.
+ * @returns The type, lower case.
+ */
+export function typeName(column: IColumn): string {
+	return column.sqlType.toLowerCase();
 }
