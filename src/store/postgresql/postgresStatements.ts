@@ -316,10 +316,12 @@ export class PostgresStatements {
 		return querySql(this._names, byType, byStatus, sortColumn, direction);
 	}
 
+	// The schema's facts, kept here for the callers that read them from this class; they live in
+	// sql/columns.ts, sql/indexes.ts, sql/createTable.ts and postgresNames.ts.
+
 	/**
-	 * The indexes the backend creates on its table (sql/indexes.ts): name suffix, key columns and,
-	 * for the dedup index, UNIQUE and its partial condition; for a partial index that is not
-	 * unique, its condition as the fourth element.
+	 * The indexes the backend creates (sql/indexes.ts) as tuples: name suffix, key columns, then
+	 * a unique index's condition as the third element or a partial index's as the fourth.
 	 */
 	public static readonly INDEXES: [
 		suffix: string,
@@ -335,8 +337,7 @@ export class PostgresStatements {
 	);
 
 	/**
-	 * The suffixes of indexes of earlier versions, dropped when the table is made ready, each with
-	 * what replaced it.
+	 * The suffixes of earlier versions' indexes, with what replaced each (sql/indexes.ts).
 	 */
 	public static readonly LEGACY_INDEXES: [suffix: string, replacedBy: string][] = LEGACY_INDEXES;
 
@@ -346,46 +347,27 @@ export class PostgresStatements {
 	public static readonly FILL_FACTOR = FILL_FACTOR;
 
 	/**
-	 * The columns the backend adds to an existing table when missing (all nullable): its lease
-	 * columns and the queue options' columns, with their SQL types.
+	 * The columns the backend adds to an existing table when missing (sql/columns.ts).
 	 */
 	public static readonly ADDED_COLUMNS: [column: string, type: string][] = ADDED_COLUMNS;
 
 	/**
-	 * The name of the table of rate-limit windows beside a task table.
-	 * @param tableName The checked table name.
-	 * @returns The name.
+	 * The name of the rate-limit windows' table beside a task table (postgresNames.ts).
 	 */
-	public static rateTableName(tableName: string): string {
-		return rateTableName(tableName);
-	}
+	public static readonly rateTableName: (tableName: string) => string = rateTableName;
 
 	/**
-	 * The name of the table beside a task table that names, per serial type, the task its last
-	 * serial claim took.
-	 * @param tableName The checked table name.
-	 * @returns The name.
+	 * The name of the serial types' holders' table beside a task table (postgresNames.ts).
 	 */
-	public static serialTableName(tableName: string): string {
-		return serialTableName(tableName);
-	}
+	public static readonly serialTableName: (tableName: string) => string = serialTableName;
 
 	/**
-	 * The names of the backend's indexes on a table.
-	 * @param tableName The checked table name.
-	 * @returns The index names.
+	 * The names of the backend's indexes on a table (sql/indexes.ts).
 	 */
-	public static indexNames(tableName: string): string[] {
-		return indexNames(tableName);
-	}
+	public static readonly indexNames: (tableName: string) => string[] = indexNames;
 
 	/**
-	 * The DDL that creates the table, its added columns, indexes and side tables when missing, and
-	 * drops the indexes of earlier versions; each statement is idempotent.
-	 * @param tableName The checked table name.
-	 * @returns The statements.
+	 * The idempotent DDL that makes a table ready (sql/createTable.ts).
 	 */
-	public static createTable(tableName: string): string[] {
-		return createTable(tableName);
-	}
+	public static readonly createTable: (tableName: string) => string[] = createTable;
 }
