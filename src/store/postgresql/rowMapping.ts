@@ -4,17 +4,12 @@ import type { BackgroundTask } from "../../domain/backgroundTask.js";
 import { NUMBER_PROPERTIES } from "../../domain/queueProperties.js";
 import type { QueuedTask } from "../../contracts/ITaskSource.js";
 import type { ISettleEntry } from "./ISettleEntry.js";
-import { TASK_COLUMNS } from "./sql/columns.js";
+import { JSON_COLUMNS, TASK_COLUMNS } from "./sql/columns.js";
 
 /**
  * The entity's columns in table order (sql/columns.ts), re-exported for the readers of rows.
  */
 export { TASK_COLUMNS };
-
-/**
- * The JSONB columns.
- */
-const JSON_COLUMNS = ["payload", "result", "error"] as const;
 
 /**
  * The numeric columns; retainUntil (BIGINT) arrives as a string.
@@ -171,9 +166,7 @@ export function jsonColumnValue(value: unknown): unknown {
 export function taskRecord(task: BackgroundTask): { [column: string]: unknown } {
 	const record: { [column: string]: unknown } = {};
 	for (const column of TASK_COLUMNS) {
-		const value = (JSON_COLUMNS as readonly string[]).includes(column)
-			? jsonColumnValue(task[column])
-			: task[column];
+		const value = JSON_COLUMNS.includes(column) ? jsonColumnValue(task[column]) : task[column];
 		if (value !== undefined && value !== null) {
 			record[column] = value;
 		}

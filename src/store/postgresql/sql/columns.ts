@@ -49,6 +49,13 @@ export const TASK_COLUMNS: readonly TaskColumn[] = COLUMNS.filter(c => c.kind ==
 );
 
 /**
+ * The entity's JSONB columns: sent as JSON text and cast, read back parsed.
+ */
+export const JSON_COLUMNS: readonly TaskColumn[] = TASK_COLUMNS.filter(
+	c => columnNamed(c).sqlType === "JSONB"
+);
+
+/**
  * The version of the first table: columns of a later one are added to an existing table.
  */
 export const FIRST_VERSION = "0.1.0";

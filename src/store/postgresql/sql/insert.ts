@@ -1,6 +1,6 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
-import { TASK_COLUMNS } from "./columns.js";
+import { JSON_COLUMNS, TASK_COLUMNS } from "./columns.js";
 import type { ISqlNames } from "./ISqlNames.js";
 
 /**
@@ -8,7 +8,7 @@ import type { ISqlNames } from "./ISqlNames.js";
  * columns sent as text and cast.
  */
 export const INSERT_VALUES = TASK_COLUMNS.map((c, i) =>
-	c === "payload" || c === "result" || c === "error" ? `$${i + 1}::text::jsonb` : `$${i + 1}`
+	JSON_COLUMNS.includes(c) ? `$${i + 1}::text::jsonb` : `$${i + 1}`
 ).join(", ");
 
 /**
