@@ -41,12 +41,18 @@ export const COLUMNS = [
 export type TaskColumn = Extract<(typeof COLUMNS)[number], { kind: "entity" }>["name"];
 
 /**
- * The entity's columns, in table order: what every statement reads back (never the lease
+ * The entity's columns, in table order, without the native backend's lease columns: the table
+ * made for TWIN's entity-storage connectors has these.
+ */
+export const ENTITY_COLUMNS: readonly IColumn[] = (COLUMNS as readonly IColumn[]).filter(
+	c => c.kind === "entity"
+);
+
+/**
+ * The entity's column names, in table order: what every statement reads back (never the lease
  * columns, which are the backend's own).
  */
-export const TASK_COLUMNS: readonly TaskColumn[] = COLUMNS.filter(c => c.kind === "entity").map(
-	c => c.name as TaskColumn
-);
+export const TASK_COLUMNS: readonly TaskColumn[] = ENTITY_COLUMNS.map(c => c.name as TaskColumn);
 
 /**
  * The entity's JSONB columns: sent as JSON text and cast, read back parsed.
@@ -88,9 +94,9 @@ export const SETTLE_COLUMNS: [column: string, type: string][] = (COLUMNS as read
 /**
  * The SQL types of the entity's columns (as the backend creates them), for jsonb_to_recordset.
  */
-export const COLUMN_TYPES = Object.fromEntries(
-	COLUMNS.filter(c => c.kind === "entity").map(c => [c.name, typeName(c)])
-) as { [column in TaskColumn]: string };
+export const COLUMN_TYPES = Object.fromEntries(ENTITY_COLUMNS.map(c => [c.name, typeName(c)])) as {
+	[column in TaskColumn]: string;
+};
 
 /**
  * A column of the entity.

@@ -2,8 +2,6 @@
 // SPDX-License-Identifier: Apache-2.0.
 // What the shipped SQL files (docs/background-task.*.sql) have in common: the table name they use
 // and the indexes of the table made for TWIN's connectors.
-import { COLUMNS } from "../columns.js";
-import type { IColumn } from "../IColumn.js";
 import type { IIndex } from "../IIndex.js";
 import { createIndexSql } from "../indexes.js";
 
@@ -11,14 +9,6 @@ import { createIndexSql } from "../indexes.js";
  * The table name the shipped files use; users replace it throughout.
  */
 export const SHIPPED_TABLE = "background_task";
-
-/**
- * The entity's columns, without the native backend's lease columns: the table made for TWIN's
- * entity-storage connectors.
- */
-export const ENTITY_COLUMNS: readonly IColumn[] = (COLUMNS as readonly IColumn[]).filter(
-	c => c.kind === "entity"
-);
 
 /**
  * The comment before the queue options' columns in the tables made for TWIN's connectors.

@@ -1,8 +1,8 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
+import { ENTITY_COLUMNS } from "../columns.js";
 import { createTaskTableSql } from "../createTable.js";
 import {
-	ENTITY_COLUMNS,
 	indexStatements,
 	QUEUE_COLUMNS_NOTE,
 	SHIPPED_TABLE,
