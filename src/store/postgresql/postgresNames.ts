@@ -43,3 +43,23 @@ export function derivedName(tableName: string, suffix: string): string {
 export function channelName(tableName: string): string {
 	return derivedName(tableName, "_due");
 }
+
+/**
+ * The name of the table of rate-limit windows beside a task table.
+ * @param tableName The checked table name.
+ * @returns The name.
+ */
+export function rateTableName(tableName: string): string {
+	return derivedName(tableName, "_rate");
+}
+
+/**
+ * The name of the table beside a task table that names, per serial type, the task its last
+ * serial claim took: the claim's running-task check reads that task by its key instead of
+ * scanning the type's rows.
+ * @param tableName The checked table name.
+ * @returns The name.
+ */
+export function serialTableName(tableName: string): string {
+	return derivedName(tableName, "_serial");
+}

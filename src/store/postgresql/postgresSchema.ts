@@ -3,8 +3,17 @@
 import { GeneralError } from "@twin.org/core";
 import type { Sql, TransactionSql } from "postgres";
 import { transaction } from "./postgresConnection.js";
-import { derivedName, quoteIdentifier, UNIQUE_VIOLATION } from "./postgresNames.js";
-import { PostgresStatements } from "./postgresStatements.js";
+import {
+	derivedName,
+	quoteIdentifier,
+	rateTableName,
+	serialTableName,
+	UNIQUE_VIOLATION
+} from "./postgresNames.js";
+import { columnNamed, COLUMNS, FIRST_VERSION, LATER_COLUMNS, typeName } from "./sql/columns.js";
+import { createTable } from "./sql/createTable.js";
+import { indexNames, LEGACY_INDEXES } from "./sql/indexes.js";
+import { TYPE_FIXES } from "./sql/typeFixes.js";
 
 /**
  * The class name used as the source of errors.
@@ -12,38 +21,25 @@ import { PostgresStatements } from "./postgresStatements.js";
 const CLASS_NAME = "PostgresTaskSource";
 
 /**
- * The column types a table made by TWIN's connector bootstrap has and the types they are changed
- * to (as docs/background-task.postgresql-migrate.sql does): its INTEGER retainUntil cannot hold
- * epoch milliseconds, its REAL numbers lose precision.
+ * The type start() changes each fixable column to, by column, with the types it changes from
+ * (sql/typeFixes.ts).
  */
-const TYPE_FIXES: { [column: string]: { to: string; from: string[] } } = {
-	retainUntil: {
-		to: "bigint",
-		from: ["integer", "smallint", "numeric", "real", "double precision"]
-	},
-	retryInterval: { to: "double precision", from: ["real", "integer", "bigint", "numeric"] },
-	retriesRemaining: { to: "double precision", from: ["real", "integer", "bigint", "numeric"] },
-	retainFor: { to: "double precision", from: ["real", "integer", "bigint", "numeric"] },
-	retryMaxInterval: { to: "double precision", from: ["real", "integer", "bigint", "numeric"] }
-};
+const FIXES: { [column: string]: { to: string; from: readonly string[] } } = Object.fromEntries(
+	TYPE_FIXES.map(({ column, from }) => [column, { to: typeName(columnNamed(column)), from }])
+);
 
 /**
- * The columns every statement relies on, with their type.
+ * Every column with the type information_schema reports for it: the first table's columns with
+ * a type of their own, then the later versions' columns, then the columns whose type start()
+ * fixes (the order in which problems are found and reported).
  */
-const REQUIRED_TYPES: { [column: string]: string } = {
-	id: "text",
-	type: "text",
-	threadId: "text",
-	dateCreated: "text",
-	dateModified: "text",
-	dateNextProcess: "text",
-	dateCancelled: "text",
-	dateCompleted: "text",
-	status: "text",
-	payload: "jsonb",
-	result: "jsonb",
-	error: "jsonb"
-};
+const EXPECTED_TYPES: Map<string, string> = new Map([
+	...COLUMNS.filter(c => c.since === FIRST_VERSION && FIXES[c.name] === undefined).map(
+		c => [c.name, typeName(c)] as const
+	),
+	...LATER_COLUMNS.map(c => [c.name, typeName(c)] as const),
+	...Object.entries(FIXES).map(([column, fix]) => [column, fix.to] as const)
+]);
 
 /**
  * Make the table ready: create it with its indexes and rate table when missing, add the backend's
@@ -58,19 +54,7 @@ const REQUIRED_TYPES: { [column: string]: string } = {
  * active tasks share a type and dedupKey (the dedup index cannot be made).
  */
 export async function ensureTable(sql: Sql, tableName: string): Promise<string[]> {
-	const existing = await columnTypes(sql, tableName);
-	const indexes = await indexNames(sql, tableName);
-	const rateTable = PostgresStatements.rateTableName(tableName);
-	const ready =
-		existing.size > 0 &&
-		missingOrWrong(existing).length === 0 &&
-		PostgresStatements.indexNames(tableName).every(name => indexes.has(name)) &&
-		PostgresStatements.LEGACY_INDEXES.every(
-			([suffix]) => !indexes.has(derivedName(tableName, suffix))
-		) &&
-		(await columnTypes(sql, rateTable)).size > 0 &&
-		(await columnTypes(sql, PostgresStatements.serialTableName(tableName))).size > 0;
-	if (ready) {
+	if (await isReady(sql, tableName)) {
 		return [];
 	}
 	return transaction(sql, async tx => {
@@ -78,55 +62,99 @@ export async function ensureTable(sql: Sql, tableName: string): Promise<string[]
 			`twin-background-task:${tableName}`
 		]);
 		const columns = await columnTypes(tx, tableName);
-		const changes: string[] = [];
-		const fixes: string[] = [];
-		for (const problem of missingOrWrong(columns)) {
-			const fix = TYPE_FIXES[problem.column];
-			if (problem.type !== undefined && fix?.from.includes(problem.type)) {
-				fixes.push(`ALTER COLUMN ${quoteIdentifier(problem.column)} TYPE ${fix.to}`);
-				changes.push(`${problem.column}: ${problem.type} -> ${fix.to}`);
-			} else if (
-				columns.size > 0 &&
-				(problem.type !== undefined || !isAddedColumn(problem.column))
-			) {
-				throw new GeneralError(CLASS_NAME, "tableIncompatible", {
-					table: tableName,
-					column: problem.column,
-					type: problem.type ?? "missing"
-				});
-			} else if (columns.size > 0) {
-				changes.push(`${problem.column}: added`);
-			}
-		}
-		const present = columns.size > 0 ? await indexNames(tx, tableName) : new Set<string>();
-		for (const [suffix, replacedBy] of PostgresStatements.LEGACY_INDEXES) {
+		const { changes, fixes } = columnChanges(tableName, columns);
+		const present = columns.size > 0 ? await presentIndexes(tx, tableName) : new Set<string>();
+		for (const [suffix, replacedBy] of LEGACY_INDEXES) {
 			const legacy = derivedName(tableName, suffix);
 			if (present.has(legacy)) {
 				changes.push(`${legacy}: replaced by ${replacedBy}`);
 			}
 		}
-		for (const statement of PostgresStatements.createTable(tableName)) {
-			try {
-				await tx.unsafe(statement);
-			} catch (err) {
-				if ((err as { code?: string }).code === UNIQUE_VIOLATION) {
-					// The dedup index on a table whose active tasks already share a key (written where
-					// nothing enforced it).
-					throw new GeneralError(
-						CLASS_NAME,
-						"tableIncompatible",
-						{ table: tableName, column: "dedupKey", type: "not unique among active tasks" },
-						err
-					);
-				}
-				throw err;
-			}
-		}
+		await runCreateTable(tx, tableName);
 		if (fixes.length > 0) {
 			await tx.unsafe(`ALTER TABLE ${quoteIdentifier(tableName)} ${fixes.join(", ")}`);
 		}
 		return changes;
 	});
+}
+
+/**
+ * Whether the table, its columns of the right types, its indexes (none of an earlier version)
+ * and its side tables all exist, read without a lock: the usual start.
+ * @param sql The pool.
+ * @param tableName The checked table name.
+ * @returns True when nothing is to be done.
+ */
+async function isReady(sql: Sql, tableName: string): Promise<boolean> {
+	const existing = await columnTypes(sql, tableName);
+	const indexes = await presentIndexes(sql, tableName);
+	return (
+		existing.size > 0 &&
+		missingOrWrong(existing).length === 0 &&
+		indexNames(tableName).every(name => indexes.has(name)) &&
+		LEGACY_INDEXES.every(([suffix]) => !indexes.has(derivedName(tableName, suffix))) &&
+		(await columnTypes(sql, rateTableName(tableName))).size > 0 &&
+		(await columnTypes(sql, serialTableName(tableName))).size > 0
+	);
+}
+
+/**
+ * What an existing table's columns need: the type fixes to run and the changes to report (a
+ * missing column the backend adds, a type it fixes).
+ * @param tableName The checked table name.
+ * @param columns The table's columns and types (empty when there is no table).
+ * @returns The changes to report and the ALTER COLUMN clauses of the type fixes.
+ * @throws GeneralError tableIncompatible when a column is missing or of a type the backend
+ * neither adds nor fixes.
+ */
+function columnChanges(
+	tableName: string,
+	columns: Map<string, string>
+): { changes: string[]; fixes: string[] } {
+	const changes: string[] = [];
+	const fixes: string[] = [];
+	for (const problem of missingOrWrong(columns)) {
+		const fix = FIXES[problem.column];
+		if (problem.type !== undefined && fix?.from.includes(problem.type)) {
+			fixes.push(`ALTER COLUMN ${quoteIdentifier(problem.column)} TYPE ${fix.to}`);
+			changes.push(`${problem.column}: ${problem.type} -> ${fix.to}`);
+		} else if (columns.size > 0 && (problem.type !== undefined || !isAddedColumn(problem.column))) {
+			throw new GeneralError(CLASS_NAME, "tableIncompatible", {
+				table: tableName,
+				column: problem.column,
+				type: problem.type ?? "missing"
+			});
+		} else if (columns.size > 0) {
+			changes.push(`${problem.column}: added`);
+		}
+	}
+	return { changes, fixes };
+}
+
+/**
+ * Run the table's DDL (every statement idempotent).
+ * @param tx The transaction.
+ * @param tableName The checked table name.
+ * @throws GeneralError tableIncompatible when active tasks share a type and dedupKey.
+ */
+async function runCreateTable(tx: TransactionSql, tableName: string): Promise<void> {
+	for (const statement of createTable(tableName)) {
+		try {
+			await tx.unsafe(statement);
+		} catch (err) {
+			if ((err as { code?: string }).code === UNIQUE_VIOLATION) {
+				// The dedup index on a table whose active tasks already share a key (written where
+				// nothing enforced it).
+				throw new GeneralError(
+					CLASS_NAME,
+					"tableIncompatible",
+					{ table: tableName, column: "dedupKey", type: "not unique among active tasks" },
+					err
+				);
+			}
+			throw err;
+		}
+	}
 }
 
 /**
@@ -137,14 +165,7 @@ export async function ensureTable(sql: Sql, tableName: string): Promise<string[]
 function missingOrWrong(
 	columns: Map<string, string>
 ): { column: string; type: string | undefined }[] {
-	const expected: { [column: string]: string } = { ...REQUIRED_TYPES };
-	for (const [column, type] of PostgresStatements.ADDED_COLUMNS) {
-		expected[column] = type.toLowerCase();
-	}
-	for (const [column, fix] of Object.entries(TYPE_FIXES)) {
-		expected[column] = fix.to;
-	}
-	return Object.entries(expected)
+	return [...EXPECTED_TYPES]
 		.filter(([column, type]) => columns.get(column) !== type)
 		.map(([column]) => ({ column, type: columns.get(column) }));
 }
@@ -155,7 +176,7 @@ function missingOrWrong(
  * @returns True for the lease columns and the queue options' columns.
  */
 function isAddedColumn(column: string): boolean {
-	return PostgresStatements.ADDED_COLUMNS.some(([c]) => c === column);
+	return LATER_COLUMNS.some(c => c.name === column);
 }
 
 /**
@@ -182,7 +203,7 @@ async function columnTypes(
  * @param tableName The table.
  * @returns The index names.
  */
-async function indexNames(sql: Sql | TransactionSql, tableName: string): Promise<Set<string>> {
+async function presentIndexes(sql: Sql | TransactionSql, tableName: string): Promise<Set<string>> {
 	const rows = await sql.unsafe<{ indexname: string }[]>(
 		`SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1`,
 		[tableName]

@@ -4,40 +4,12 @@ import type { BackgroundTask } from "../../domain/backgroundTask.js";
 import { NUMBER_PROPERTIES } from "../../domain/queueProperties.js";
 import type { QueuedTask } from "../../contracts/ITaskSource.js";
 import type { ISettleEntry } from "./ISettleEntry.js";
+import { JSON_COLUMNS, TASK_COLUMNS } from "./sql/columns.js";
 
 /**
- * The entity's columns, in schema order: what every statement reads back (never the lease
- * columns, which are the backend's own). The last five are the queue options' (nullable, NULL
- * when the task was created without the option).
+ * The entity's columns in table order (sql/columns.ts), re-exported for the readers of rows.
  */
-export const TASK_COLUMNS = [
-	"id",
-	"type",
-	"threadId",
-	"retryInterval",
-	"retriesRemaining",
-	"dateCreated",
-	"dateModified",
-	"dateNextProcess",
-	"dateCancelled",
-	"dateCompleted",
-	"retainFor",
-	"retainUntil",
-	"status",
-	"payload",
-	"result",
-	"error",
-	"priority",
-	"dedupKey",
-	"retryBackoff",
-	"retryMaxInterval",
-	"attempts"
-] as const satisfies readonly (keyof BackgroundTask)[];
-
-/**
- * The JSONB columns.
- */
-const JSON_COLUMNS = ["payload", "result", "error"] as const;
+export { TASK_COLUMNS };
 
 /**
  * The numeric columns; retainUntil (BIGINT) arrives as a string.
@@ -194,9 +166,7 @@ export function jsonColumnValue(value: unknown): unknown {
 export function taskRecord(task: BackgroundTask): { [column: string]: unknown } {
 	const record: { [column: string]: unknown } = {};
 	for (const column of TASK_COLUMNS) {
-		const value = (JSON_COLUMNS as readonly string[]).includes(column)
-			? jsonColumnValue(task[column])
-			: task[column];
+		const value = JSON_COLUMNS.includes(column) ? jsonColumnValue(task[column]) : task[column];
 		if (value !== undefined && value !== null) {
 			record[column] = value;
 		}
