@@ -17,9 +17,8 @@
  * unchanged. The context reaches the handler in one of two ways (contextState below):
  * - tracked: the handler runs inside the thread's AsyncLocalStorage, so its context is there
  *   after any await and in work it starts. On Node 20 that turns on async hooks for the whole
- *   thread, which costs every promise of the thread (measured: 12 us per task inline, a quarter
- *   of the native backend's throughput, docs/performance.md), so it is on only once asked for:
- *   the first getTaskContext() in the thread, or a job with trackContext (config
+ *   thread, which costs every promise of the thread (see docs/performance.md), so it is on only
+ *   once asked for: the first getTaskContext() in the thread, or a job with trackContext (config
  *   trackTaskContext);
  * - until then, the context is published for the synchronous part of the handler's call only, so
  *   the first getTaskContext() of a thread, made there, still gets it (and turns tracking on).
@@ -193,8 +192,8 @@ class TaskContext {
 
 /**
  * One job's abort state. Its AbortSignal is made only when the handler asks for it: an
- * AbortController costs several microseconds to create on Node 20, more than the rest of a job's
- * context, and most handlers never look.
+ * AbortController costs more to create than the rest of a job's context, and most handlers never
+ * look.
  */
 export class JobAbort {
 	/**
