@@ -2,7 +2,8 @@
 // SPDX-License-Identifier: Apache-2.0.
 import type { IHandlerJob } from "../contracts/ITaskExecutor.js";
 import type { AttemptOutcome } from "../domain/rules.js";
-import type { IPoolTask, WorkerEnvelope } from "./poolThreads.js";
+import { fromWorker } from "./outcomes.js";
+import type { IPoolTask, PoolThreads, WorkerEnvelope } from "./poolThreads.js";
 
 /**
  * A handler whose calls take less than this on average, ms, is quick: its jobs may be sent to a
@@ -48,10 +49,10 @@ export interface IQuickEntry {
 }
 
 /**
- * The quick handlers' jobs waiting for a worker, and what makes a handler quick: the average time
- * its calls take in a worker (an exponential moving average of the times the workers report), by
- * module then method. Waking a waiting worker costs more than a quick job's run, so such jobs go
- * several in one message (docs/design.md, "Several quick jobs in one message").
+ * The quick handlers' jobs waiting for a worker, what makes a handler quick (the average time its
+ * calls take in a worker: an exponential moving average of the times the workers report, by module
+ * then method), and the messages that carry several such jobs to one worker. Waking a waiting
+ * worker costs more than a quick job's run (docs/design.md, "Several quick jobs in one message").
  */
 export class QuickJobs {
 	/**
@@ -93,8 +94,9 @@ export class QuickJobs {
 	/**
 	 * Put jobs back at the front, in their order.
 	 * @param entries The jobs.
+	 * @internal
 	 */
-	public putBack(entries: IQuickEntry[]): void {
+	private putBack(entries: IQuickEntry[]): void {
 		this._waiting.unshift(...entries);
 	}
 
@@ -165,5 +167,69 @@ export class QuickJobs {
 		}
 		const cost = methods.get(job.method);
 		methods.set(job.method, cost === undefined ? ms : cost * 0.8 + ms * 0.2);
+	}
+
+	/**
+	 * Send one message's jobs (from takeMessage()) to a worker taken for them, which runs them one
+	 * after the other and answers once for all, and resolve each job with its outcome.
+	 * @param threads The pool's threads.
+	 * @param entries The jobs.
+	 * @param mayResend Whether jobs that never started may wait again, asked if the worker fails.
+	 * @param workerFailure The outcome of a job whose worker failed.
+	 * @returns Resolves once every job is resolved or waits again.
+	 */
+	public send(
+		threads: PoolThreads,
+		entries: IQuickEntry[],
+		mayResend: () => boolean,
+		workerFailure: (err: unknown) => AttemptOutcome
+	): Promise<void> {
+		for (const entry of entries) {
+			threads.number(entry.job);
+		}
+		const message =
+			entries.length === 1 ? entries[0].job : { batch: entries.map(entry => entry.job) };
+		return threads.pool.run(message).then(
+			(answer: WorkerEnvelope | WorkerEnvelope[]) => {
+				const envelopes =
+					entries.length === 1 ? [answer as WorkerEnvelope] : (answer as WorkerEnvelope[]);
+				for (let i = 0; i < entries.length; i++) {
+					this.learn(entries[i].job, envelopes[i]);
+					entries[i].resolve(fromWorker(envelopes[i]));
+				}
+			},
+			err => this.failed(threads, entries, err, mayResend, workerFailure)
+		);
+	}
+
+	/**
+	 * A worker running a message of several quick jobs failed (it exited, or ran out of memory):
+	 * the jobs it had started fail as a single job's attempt does; the others never ran and wait
+	 * again, at the front, to be sent alone.
+	 * @param threads The threads the message went to.
+	 * @param entries The jobs of the message.
+	 * @param err The failure.
+	 * @param mayResend Whether jobs that never started may wait again.
+	 * @param workerFailure The outcome of a job whose worker failed.
+	 * @internal
+	 */
+	private failed(
+		threads: PoolThreads,
+		entries: IQuickEntry[],
+		err: unknown,
+		mayResend: () => boolean,
+		workerFailure: (err: unknown) => AttemptOutcome
+	): void {
+		const again: IQuickEntry[] = [];
+		for (const entry of entries) {
+			const started = threads.hasStarted(entry.job.jobId);
+			if (entries.length > 1 && !started && mayResend()) {
+				entry.alone = true;
+				again.push(entry);
+			} else {
+				entry.resolve(workerFailure(err));
+			}
+		}
+		this.putBack(again);
 	}
 }

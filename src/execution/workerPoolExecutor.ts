@@ -257,10 +257,9 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 	}
 
 	/**
-	 * Send the next message of waiting quick jobs to a worker taken for them. The worker runs them
-	 * one after the other and answers once for all. They are not spread over the free workers:
-	 * waking a waiting worker costs more than a quick job's run, so fewer, fuller messages win;
-	 * more waiting jobs than one message holds go to the next free worker.
+	 * Send the next message of waiting quick jobs to a worker taken for them. They are not spread
+	 * over the free workers: waking a waiting worker costs more than a quick job's run, so fewer,
+	 * fuller messages win; more waiting jobs than one message holds go to the next free worker.
 	 * @internal
 	 */
 	private sendQuick(): void {
@@ -273,48 +272,14 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 			this.releaseWorker();
 			return;
 		}
-		for (const entry of entries) {
-			threads.number(entry.job);
-		}
-		const message =
-			entries.length === 1 ? entries[0].job : { batch: entries.map(entry => entry.job) };
-		threads.pool
-			.run(message)
-			.then(
-				(answer: WorkerEnvelope | WorkerEnvelope[]) => {
-					const envelopes =
-						entries.length === 1 ? [answer as WorkerEnvelope] : (answer as WorkerEnvelope[]);
-					for (let i = 0; i < entries.length; i++) {
-						this._quick.learn(entries[i].job, envelopes[i]);
-						entries[i].resolve(fromWorker(envelopes[i]));
-					}
-				},
-				err => this.quickFailed(threads, entries, err)
+		this._quick
+			.send(
+				threads,
+				entries,
+				() => this._phase === "open",
+				err => this.workerFailure(err)
 			)
 			.finally(() => this.releaseWorker());
-	}
-
-	/**
-	 * A worker running a message of several quick jobs failed (it exited, or ran out of memory):
-	 * the jobs it had started fail as a single job's attempt does; the others never ran and wait
-	 * again, at the front, to be sent alone.
-	 * @param threads The threads the message went to.
-	 * @param entries The jobs of the message.
-	 * @param err The failure.
-	 * @internal
-	 */
-	private quickFailed(threads: PoolThreads, entries: IQuickEntry[], err: unknown): void {
-		const again: IQuickEntry[] = [];
-		for (const entry of entries) {
-			const started = threads.hasStarted(entry.job.jobId);
-			if (entries.length > 1 && !started && this._phase === "open") {
-				entry.alone = true;
-				again.push(entry);
-			} else {
-				entry.resolve(this.workerFailure(err));
-			}
-		}
-		this._quick.putBack(again);
 	}
 
 	/**
