@@ -8,7 +8,6 @@ import type {
 import { Guards, Is } from "@twin.org/core";
 import { SortDirection } from "@twin.org/entity";
 import { nameof } from "@twin.org/nameof";
-import type { ITaskSource } from "./contracts/ITaskSource.js";
 import { toTaskUrn } from "./domain/taskModel.js";
 import {
 	assertConstructorOptions,
@@ -21,6 +20,7 @@ import { readStatistics } from "./facade/statistics.js";
 import { TaskCommands } from "./facade/taskCommands.js";
 import { storageIdOf } from "./facade/taskUrns.js";
 import { buildConnectorParts } from "./facade/wiring.js";
+import type { ITaskSource } from "./contracts/ITaskSource.js";
 import type { IBackgroundTaskStatistics } from "./models/IBackgroundTaskStatistics.js";
 import type { ICreateTaskOptions } from "./models/ICreateTaskOptions.js";
 import type { IEntityStorageBackgroundTaskConnectorConstructorOptions } from "./models/IEntityStorageBackgroundTaskConnectorConstructorOptions.js";
