@@ -123,7 +123,7 @@ const startedMarks =
 
 /**
  * Run what the pool sent: one job, or { batch } of several jobs of quick handlers, run one after
- * the other and answered together (WorkerPoolExecutor.sendQuick). Each answer carries how long
+ * the other and answered together (QuickJobs.send). Each answer carries how long
  * its job took here, ms, from which the pool learns which handlers are quick.
  * @param {{ jobId: number, started?: unknown } | { batch: { jobId: number }[] }} message The job
  *   or jobs.
