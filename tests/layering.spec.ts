@@ -23,6 +23,18 @@ const ALLOWED: { [layer: string]: string[] } = {
 	store: ["domain", "models", "utils", "contracts", "config"],
 	"store/entityStorage": ["store", "domain", "models", "utils", "contracts", "config"],
 	"store/postgresql": ["store", "domain", "models", "utils", "contracts", "config"],
+	facade: [
+		"domain",
+		"models",
+		"utils",
+		"contracts",
+		"config",
+		"execution",
+		"scheduling",
+		"store",
+		"store/entityStorage",
+		"store/postgresql"
+	],
 	root: ["*"]
 };
 

@@ -28,10 +28,12 @@ const SLEEP_HANDLER = new URL("./fixtures/sleepHandler.mjs", import.meta.url).hr
  * The executor's internals these tests look at.
  */
 interface IExecutorInternals {
-	_pool?: { run: (...args: unknown[]) => Promise<unknown> };
-	_costs: Map<string, Map<string, number>>;
-	isQuick(job: IHandlerJob): boolean;
-	costOf(job: IHandlerJob): number;
+	_threads?: { pool: { run: (...args: unknown[]) => Promise<unknown> } };
+	_quick: {
+		_costs: Map<string, Map<string, number>>;
+		isQuick(job: IHandlerJob): boolean;
+		costOf(job: IHandlerJob): number;
+	};
 }
 
 /**
@@ -44,8 +46,8 @@ interface IExecutorInternals {
 async function learnQuick(executor: WorkerPoolExecutor, make: () => IHandlerJob): Promise<void> {
 	const internals = executor as unknown as IExecutorInternals;
 	const fullMessage = (): boolean =>
-		internals.isQuick(make()) &&
-		internals.costOf(make()) < MESSAGE_BUDGET_MS / MAX_JOBS_PER_MESSAGE;
+		internals._quick.isQuick(make()) &&
+		internals._quick.costOf(make()) < MESSAGE_BUDGET_MS / MAX_JOBS_PER_MESSAGE;
 	for (let i = 0; i < 500 && !fullMessage(); i++) {
 		expect((await executor.run(make())).ok).toBe(true);
 	}
@@ -58,7 +60,7 @@ async function learnQuick(executor: WorkerPoolExecutor, make: () => IHandlerJob)
  * @returns The spy on the pool's run().
  */
 function watchMessages(executor: WorkerPoolExecutor): ReturnType<typeof vi.fn> {
-	const pool = (executor as unknown as IExecutorInternals)._pool;
+	const pool = (executor as unknown as IExecutorInternals)._threads?.pool;
 	if (!pool) {
 		throw new Error("the pool does not exist yet");
 	}
@@ -223,7 +225,7 @@ describe("worker pool executor: several jobs of a quick handler in one message",
 			await learnQuick(executor, () => job("echo", { i: -1 }));
 			// The handler's average as if each call took 0.3 ms: three fit in the budget.
 			const internals = executor as unknown as IExecutorInternals;
-			for (const methods of internals._costs.values()) {
+			for (const methods of internals._quick._costs.values()) {
 				for (const method of methods.keys()) {
 					methods.set(method, 0.3);
 				}
@@ -252,7 +254,7 @@ describe("worker pool executor: several jobs of a quick handler in one message",
 			for (let i = 0; i < 5; i++) {
 				expect((await executor.run(sleep())).ok).toBe(true);
 			}
-			expect((executor as unknown as IExecutorInternals).isQuick(sleep())).toBe(false);
+			expect((executor as unknown as IExecutorInternals)._quick.isQuick(sleep())).toBe(false);
 			const messages = watchMessages(executor);
 			const outcomes = await Promise.all([
 				executor.run(sleep()),

@@ -209,8 +209,7 @@ export function resolveConfig(
 		executionMode,
 		// Worker mode: four times the workers, so a worker never waits while the main thread
 		// records the tasks it just ran and claims the next, and quick handlers' jobs can go to a
-		// worker several in one message (WorkerPoolExecutor; measured on the native backlog with
-		// two workers: 13,000 tasks/s at twice, 17,700 at four times). Inline: only the per-type
+		// worker several in one message (see docs/performance.md). Inline: only the per-type
 		// concurrency limits.
 		globalLimit: executionMode === ExecutionMode.Worker ? maxWorkers * 4 : Number.POSITIVE_INFINITY,
 		// On the native backend a batch is claimed for this node: it is the bounded local queue.

@@ -4,19 +4,17 @@
  * The worker entry of the pool (piscina's `filename`). It only loads the handler runner,
  * handlerWorker.mjs, with import() and hands every job to it.
  *
- * Why a CommonJS file: piscina loads its entry with require() and falls back to import() only
- * when require() throws. On Node 20.19+ and 22, require() of an ES module succeeds, through a
- * synchronous path (require(esm)) that aborts the whole process with a V8 fatal error
- * ("v8::Module::IsGraphAsync must be used on an instantiated module") when the worker is
- * terminated (a stop(), a timeout) while it is instantiating the module graph. import() takes the
- * asynchronous path, which a termination simply ends. require() of this file is plain CommonJS,
- * so no require(esm) happens anywhere in a worker's start-up. See docs/design.md.
+ * Why a CommonJS file: piscina loads its entry with require(), and on the Node versions where
+ * require() of an ES module succeeds, a worker terminated while that synchronous load instantiates
+ * the module graph can abort the whole process; import() takes the asynchronous path, which a
+ * termination simply ends. So no require(esm) happens anywhere in a worker's start-up (see
+ * docs/design.md, "Why the pool's entry is a CommonJS file").
  *
  * Plain JavaScript with no dependency on the rest of the package, like handlerWorker.mjs, so the
  * same file serves the ES module and CommonJS builds and the tests.
  *
  * It also gives each job the abort state behind its handler's context signal. The pool names a
- * BroadcastChannel and shares a flag in the worker's workerData (WorkerPoolExecutor); the channel
+ * BroadcastChannel and shares a flag in the worker's workerData (PoolThreads); the channel
  * is opened here as the worker loads, before piscina lets it take a job, and unref'd, so it never
  * keeps a worker alive. The pool posts { abort: jobId, timeoutMs } when a job times out (after
  * the worker said its handler started, so the job is registered by then) and { abortAll: true }
@@ -125,7 +123,7 @@ const startedMarks =
 
 /**
  * Run what the pool sent: one job, or { batch } of several jobs of quick handlers, run one after
- * the other and answered together (WorkerPoolExecutor.sendQuick). Each answer carries how long
+ * the other and answered together (QuickJobs.send). Each answer carries how long
  * its job took here, ms, from which the pool learns which handlers are quick.
  * @param {{ jobId: number, started?: unknown } | { batch: { jobId: number }[] }} message The job
  *   or jobs.

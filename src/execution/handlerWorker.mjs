@@ -17,15 +17,17 @@
  * unchanged. The context reaches the handler in one of two ways (contextState below):
  * - tracked: the handler runs inside the thread's AsyncLocalStorage, so its context is there
  *   after any await and in work it starts. On Node 20 that turns on async hooks for the whole
- *   thread, which costs every promise of the thread (measured: 12 us per task inline, a quarter
- *   of the native backend's throughput, docs/performance.md), so it is on only once asked for:
- *   the first getTaskContext() in the thread, or a job with trackContext (config
+ *   thread, which costs every promise of the thread (see docs/performance.md), so it is on only
+ *   once asked for: the first getTaskContext() in the thread, or a job with trackContext (config
  *   trackTaskContext);
  * - until then, the context is published for the synchronous part of the handler's call only, so
  *   the first getTaskContext() of a thread, made there, still gets it (and turns tracking on).
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { JobAbort, TaskContext } from "./jobContext.mjs";
 import { locateModule } from "./moduleLocator.mjs";
+
+export { JobAbort };
 
 /**
  * The globalThis key of the thread's task context store: TASK_CONTEXT_KEY of taskContext.ts,
@@ -111,134 +113,6 @@ export default async function runHandler(job, abort, started) {
 		return { ok: true, result: toJson(result) };
 	} catch (err) {
 		return { ok: false, error: toErrorObject(err) };
-	}
-}
-
-/**
- * A handler's context (ITaskContext), read-only: one per job with a taskId, reached through the
- * thread's context store once tracking is on, else through contextState.current during the
- * handler's synchronous call (see the top of this file).
- */
-class TaskContext {
-	/**
-	 * The job.
-	 * @type {{ taskId: string, type: string, attempt?: number, retriesRemaining?: number }}
-	 */
-	#job;
-
-	/**
-	 * The job's abort state.
-	 * @type {JobAbort}
-	 */
-	#abort;
-
-	/**
-	 * @param {{ taskId: string, type: string, attempt?: number, retriesRemaining?: number }} job
-	 *   The job.
-	 * @param {JobAbort} abort The job's abort state.
-	 */
-	constructor(job, abort) {
-		this.#job = job;
-		this.#abort = abort;
-	}
-
-	/**
-	 * @returns {string} The task's storage id.
-	 */
-	get taskId() {
-		return this.#job.taskId;
-	}
-
-	/**
-	 * @returns {string} The task's type.
-	 */
-	get type() {
-		return this.#job.type;
-	}
-
-	/**
-	 * @returns {number | undefined} The attempt, when the task records attempts.
-	 */
-	get attempt() {
-		return this.#job.attempt ?? undefined;
-	}
-
-	/**
-	 * @returns {number} The retries left if this attempt fails.
-	 */
-	get retriesRemaining() {
-		return this.#job.retriesRemaining ?? 0;
-	}
-
-	/**
-	 * @returns {AbortSignal} Fires on the timeout and on stop() past shutdownTimeout.
-	 */
-	get signal() {
-		return this.#abort.signal;
-	}
-
-	/**
-	 * The plain fields, for JSON.stringify and logging.
-	 * @returns {{ taskId: string, type: string, attempt?: number, retriesRemaining: number }} The fields.
-	 */
-	toJSON() {
-		return {
-			taskId: this.taskId,
-			type: this.type,
-			attempt: this.attempt,
-			retriesRemaining: this.retriesRemaining
-		};
-	}
-}
-
-/**
- * One job's abort state. Its AbortSignal is made only when the handler asks for it: an
- * AbortController costs several microseconds to create on Node 20, more than the rest of a job's
- * context, and most handlers never look.
- */
-export class JobAbort {
-	/**
-	 * Whether abort() was called.
-	 * @type {boolean}
-	 */
-	aborted = false;
-
-	/**
-	 * The reason given to abort().
-	 * @type {unknown}
-	 */
-	reason = undefined;
-
-	/**
-	 * The controller, once the signal was asked for.
-	 * @type {AbortController | undefined}
-	 */
-	#controller = undefined;
-
-	/**
-	 * Abort, once: the signal fires now if it exists, or is made aborted when asked for.
-	 * @param {unknown} reason The reason.
-	 */
-	abort(reason) {
-		if (!this.aborted) {
-			this.aborted = true;
-			this.reason = reason;
-			this.#controller?.abort(reason);
-		}
-	}
-
-	/**
-	 * The signal, made on first use.
-	 * @returns {AbortSignal} The signal.
-	 */
-	get signal() {
-		if (this.#controller === undefined) {
-			this.#controller = new AbortController();
-			if (this.aborted) {
-				this.#controller.abort(this.reason);
-			}
-		}
-		return this.#controller.signal;
 	}
 }
 

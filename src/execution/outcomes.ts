@@ -1,6 +1,7 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
 import { BaseError } from "@twin.org/core";
+import { NOT_STARTED } from "../contracts/ITaskExecutor.js";
 import type { AttemptOutcome } from "../domain/rules.js";
 
 /**
@@ -66,4 +67,33 @@ export function timedOut(timeoutMs: number): AttemptOutcome {
 		"TimeoutError",
 		`The handler did not finish within ${timeoutMs} ms and was stopped`
 	);
+}
+
+/**
+ * The outcome of a pool worker's envelope, without the worker's timing.
+ * @param envelope The envelope.
+ * @returns The outcome, NOT_STARTED when the worker did not call the handler after abortAll().
+ */
+export function fromWorker(envelope: AttemptOutcome & { notStarted?: boolean }): AttemptOutcome {
+	if (envelope.notStarted) {
+		return NOT_STARTED;
+	}
+	return envelope.ok ? { ok: true, result: envelope.result } : fromEnvelope(envelope);
+}
+
+/**
+ * Describe a failure of a pool worker itself (not of the handler).
+ * @param err The pool's error.
+ * @param maxWorkerMemoryMb The workers' heap limit, named in an out-of-memory failure.
+ * @returns The outcome.
+ */
+export function workerFailure(err: unknown, maxWorkerMemoryMb: number | undefined): AttemptOutcome {
+	const message = err instanceof Error ? err.message : String(err);
+	if ((err as { code?: string })?.code === "ERR_WORKER_OUT_OF_MEMORY") {
+		return failure(
+			"OutOfMemoryError",
+			`The handler ran out of memory (worker heap limit ${maxWorkerMemoryMb ?? "default"} MB); the worker was replaced`
+		);
+	}
+	return failure("WorkerError", `The worker running the handler failed: ${message}`);
 }

@@ -1,0 +1,190 @@
+// Copyright 2026 the contributors.
+// SPDX-License-Identifier: Apache-2.0.
+import { randomUUID } from "node:crypto";
+import { BroadcastChannel, type MessagePort } from "node:worker_threads";
+import { Piscina } from "piscina";
+import type { IHandlerJob } from "../contracts/ITaskExecutor.js";
+import type { AttemptOutcome } from "../domain/rules.js";
+import { POOL_WORKER_URL } from "./outcomes.js";
+
+/**
+ * How long a worker may stay idle before it exits, ms. Workers start when jobs need them and end
+ * after this long without one, so a node with no due tasks holds no thread; 30 s keeps them
+ * across the gaps of a steady trickle of tasks (a new worker costs a start-up and a fresh import
+ * of every handler module).
+ */
+export const DEFAULT_WORKER_IDLE_TIMEOUT_MS = 30_000;
+
+/**
+ * Slots of the shared array in which workers mark the jobs they start (by job number modulo its
+ * size): far more than the jobs that can be in flight at once (globalLimit).
+ */
+const STARTED_MARKS = 4096;
+
+/**
+ * Options for the worker pool.
+ */
+export interface IWorkerPoolOptions {
+	/**
+	 * Number of worker threads.
+	 */
+	maxWorkers: number;
+
+	/**
+	 * Heap limit of each worker in MB.
+	 */
+	maxWorkerMemoryMb?: number;
+
+	/**
+	 * How long an idle worker lives before it exits, ms; defaults to
+	 * DEFAULT_WORKER_IDLE_TIMEOUT_MS.
+	 */
+	workerIdleTimeout?: number;
+
+	/**
+	 * How long a timed-out handler has to end once its signal fired before its worker is
+	 * terminated, ms; defaults to DEFAULT_ABORT_GRACE_MS.
+	 */
+	abortGrace?: number;
+}
+
+/**
+ * A job as the pool's workers receive it (handlerWorker.cjs): the job's own fields, its number on
+ * the abort channel and, with a timeout, the port on which the worker reports the handler's start.
+ * Flat rather than a wrapper, since every property and object costs in the structured clone.
+ */
+export interface IPoolTask extends IHandlerJob {
+	/**
+	 * The job's number, its key on the abort channel.
+	 */
+	jobId: number;
+
+	/**
+	 * Told when the handler is called.
+	 */
+	started?: MessagePort;
+}
+
+/**
+ * What the workers send back for a job: the runner's envelope, with how long the job took in the
+ * worker, ms (handlerWorker.cjs).
+ */
+export type WorkerEnvelope = AttemptOutcome & { notStarted?: boolean; ms?: number };
+
+/**
+ * The threads of one executor: the piscina pool and what its workers share with it through their
+ * workerData. That is a BroadcastChannel on which aborts are posted (unref'd, so it never keeps
+ * the process alive), a flag set once abortAll() ran, and an array in which each worker marks the
+ * jobs it starts. Created by the executor's first job, with no thread until a job needs one.
+ */
+export class PoolThreads {
+	/**
+	 * The piscina pool.
+	 */
+	public readonly pool: Piscina;
+
+	/**
+	 * The abort channel every worker of the pool opens.
+	 * @internal
+	 */
+	private readonly _channel: BroadcastChannel;
+
+	/**
+	 * The shared flag, non-zero once abortAll() ran.
+	 * @internal
+	 */
+	private readonly _abortFlag: Int32Array;
+
+	/**
+	 * Where workers mark the jobs they start (STARTED_MARKS slots).
+	 * @internal
+	 */
+	private readonly _startedMarks: Int32Array;
+
+	/**
+	 * The number of the last job handed to the pool, its key on the abort channel.
+	 * @internal
+	 */
+	private _jobCount = 0;
+
+	/**
+	 * Create the pool; its workers start as jobs need them and exit after the idle timeout.
+	 * @param options The pool options.
+	 */
+	constructor(options: IWorkerPoolOptions) {
+		// Unique in the process: a connector started inside a worker has a pool of its own.
+		const name = `@twin-fast/background-task-connector-entity-storage/abort/${randomUUID()}`;
+		const flag = new SharedArrayBuffer(4);
+		const started = new SharedArrayBuffer(4 * STARTED_MARKS);
+		this._channel = new BroadcastChannel(name);
+		this._channel.unref();
+		this._abortFlag = new Int32Array(flag);
+		this._startedMarks = new Int32Array(started);
+		this.pool = new Piscina({
+			filename: POOL_WORKER_URL.href,
+			minThreads: 0,
+			maxThreads: options.maxWorkers,
+			idleTimeout: options.workerIdleTimeout ?? DEFAULT_WORKER_IDLE_TIMEOUT_MS,
+			concurrentTasksPerWorker: 1,
+			resourceLimits: options.maxWorkerMemoryMb
+				? { maxOldGenerationSizeMb: options.maxWorkerMemoryMb }
+				: undefined,
+			workerData: { abortChannel: name, abortFlag: flag, startedMarks: started }
+		});
+	}
+
+	/**
+	 * The number of worker threads (starting, idle or busy).
+	 * @returns The count.
+	 */
+	public get threadCount(): number {
+		return this.pool.threads.length;
+	}
+
+	/**
+	 * Give a job the next number, in place: the job is the runner's own, made for this call, so
+	 * numbering it saves a copy.
+	 * @param job The job.
+	 * @returns The job, numbered.
+	 */
+	public number(job: IHandlerJob): IPoolTask {
+		const task = job as IPoolTask;
+		task.jobId = ++this._jobCount;
+		return task;
+	}
+
+	/**
+	 * Whether a worker marked a job as started.
+	 * @param jobId The job's number.
+	 * @returns True if its handler was reached.
+	 */
+	public hasStarted(jobId: number): boolean {
+		return Atomics.load(this._startedMarks, jobId % STARTED_MARKS) === (jobId | 0);
+	}
+
+	/**
+	 * Fire one job's signal, after its timeout.
+	 * @param jobId The job's number.
+	 * @param timeoutMs The timeout, for the signal's reason.
+	 */
+	public abortJob(jobId: number, timeoutMs: number): void {
+		this._channel.postMessage({ abort: jobId, timeoutMs });
+	}
+
+	/**
+	 * Fire every running job's signal, and have every worker start no handler from now on.
+	 */
+	public abortAll(): void {
+		// The flag first: a worker that registers a job after the message was posted sees it.
+		Atomics.store(this._abortFlag, 0, 1);
+		this._channel.postMessage({ abortAll: true });
+	}
+
+	/**
+	 * Terminate every worker and close the abort channel.
+	 */
+	public async destroy(): Promise<void> {
+		await this.pool.destroy();
+		this._channel.close();
+	}
+}

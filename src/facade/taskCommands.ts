@@ -1,0 +1,189 @@
+// Copyright 2024 IOTA Stiftung, 2026 the contributors.
+// SPDX-License-Identifier: Apache-2.0.
+import type { IBackgroundTask, TaskStatus } from "@twin.org/background-task-models";
+import type { SortDirection } from "@twin.org/entity";
+import { toTaskModel } from "../domain/taskModel.js";
+import { moduleExists } from "../execution/outcomes.js";
+import type { ICreateTaskOptions } from "../models/ICreateTaskOptions.js";
+import type { IHandlerOptions } from "../models/IHandlerOptions.js";
+import { handlerSettings } from "./handlerSettings.js";
+import { newTask } from "./newTask.js";
+import type { IConnectorParts } from "./wiring.js";
+
+/**
+ * The connector's operations on valid arguments and storage ids: each writes through the task
+ * source and tells the scheduler what changed. The facade validates and maps URNs around them.
+ */
+export class TaskCommands {
+	/**
+	 * Create the commands over a connector's parts.
+	 * @param parts The config, log, source and scheduler.
+	 */
+	constructor(private readonly parts: IConnectorParts) {}
+
+	/**
+	 * Register a handler. Registered even when the module cannot be found now, as the original
+	 * does (it may be installed or generated later, or resolve only where the worker runs): a
+	 * warning names it, and its tasks fail when they run, with an error naming the module.
+	 * @param taskType The task type.
+	 * @param module The module.
+	 * @param method The method.
+	 * @param stateChangeCallback The callback.
+	 * @param options The per-type options.
+	 */
+	public async register<T, U>(
+		taskType: string,
+		module: string,
+		method: string,
+		stateChangeCallback: ((task: IBackgroundTask<T, U>) => Promise<void>) | undefined,
+		options: IHandlerOptions | undefined
+	): Promise<void> {
+		if (!(await moduleExists(module))) {
+			this.parts.log.log("warn", "moduleNotFound", { type: taskType, module, cwd: process.cwd() });
+		}
+		this.parts.scheduler.register(
+			taskType,
+			handlerSettings(this.parts.config, module, method, stateChangeCallback, options)
+		);
+	}
+
+	/**
+	 * Create a task and queue it.
+	 * @param type The type.
+	 * @param payload The payload.
+	 * @param options The options.
+	 * @returns The task's storage id, or with dedupKey, that of the active task standing for it.
+	 */
+	public async create(
+		type: string,
+		payload: unknown,
+		options: ICreateTaskOptions | undefined
+	): Promise<string> {
+		const task = newTask(this.parts.config, type, payload, options, Date.now());
+		const id = await this.parts.source.insert(task);
+		if (id !== task.id) {
+			// Deduplicated: the active task with the same type and key stands for this one.
+			return id;
+		}
+		if (!this.parts.scheduler.notifyDue(task)) {
+			// As the original, which reports it as soon as it looks for the type's next task.
+			this.parts.log.log("error", "noHandler", { id: task.id, type });
+		}
+		return task.id;
+	}
+
+	/**
+	 * Create tasks of one type and queue them.
+	 * @param type The type.
+	 * @param payloads The payloads, one task each.
+	 * @param options The options of every task.
+	 * @returns The tasks' storage ids, in the order of the payloads.
+	 */
+	public async createMany(
+		type: string,
+		payloads: unknown[],
+		options: ICreateTaskOptions | undefined
+	): Promise<string[]> {
+		if (payloads.length === 0) {
+			return [];
+		}
+		const now = Date.now();
+		const tasks = payloads.map(payload => newTask(this.parts.config, type, payload, options, now));
+		await this.parts.source.insertMany(tasks);
+		let handled = true;
+		for (const task of tasks) {
+			handled = this.parts.scheduler.notifyDue(task) && handled;
+		}
+		if (!handled) {
+			this.parts.log.log("error", "noHandler", { id: tasks[0].id, type });
+		}
+		return tasks.map(task => task.id);
+	}
+
+	/**
+	 * Read a task.
+	 * @param id The storage id.
+	 * @returns The task as the original returns it, undefined when unknown.
+	 */
+	public async get<T, U>(id: string): Promise<IBackgroundTask<T, U> | undefined> {
+		const task = await this.parts.source.get(id);
+		return task ? toTaskModel<T, U>(task) : undefined;
+	}
+
+	/**
+	 * Make a task due now, and queue it if it changed.
+	 * @param id The storage id.
+	 */
+	public async retry(id: string): Promise<void> {
+		const task = await this.parts.source.retry(id, Date.now());
+		if (task) {
+			this.parts.scheduler.notifyDue(task);
+		}
+	}
+
+	/**
+	 * Remove a task and drop it from the queues.
+	 * @param id The storage id.
+	 */
+	public async remove(id: string): Promise<void> {
+		await this.parts.source.remove(id);
+		this.parts.scheduler.notifyGone(id);
+	}
+
+	/**
+	 * Cancel a pending task and drop it from the queues.
+	 * @param id The storage id.
+	 */
+	public async cancel(id: string): Promise<void> {
+		const task = await this.parts.source.cancel(id, Date.now());
+		if (task) {
+			this.parts.scheduler.notifyGone(id);
+		}
+	}
+
+	/**
+	 * Move a departed instance's tasks to this one and queue them.
+	 * @param fromInstanceId The departed instance's id.
+	 * @returns How many tasks were moved (none from this instance itself).
+	 */
+	public async adopt(fromInstanceId: string): Promise<number> {
+		const { config, source, scheduler } = this.parts;
+		if (fromInstanceId === config.threadId) {
+			return 0;
+		}
+		const tasks = await source.adopt(fromInstanceId, config.threadId, Date.now());
+		for (const task of tasks) {
+			scheduler.notifyDue(task);
+		}
+		return tasks.length;
+	}
+
+	/**
+	 * One page of tasks, as the original returns them.
+	 * @param taskType The type, when set.
+	 * @param taskStatus The status, when set.
+	 * @param sortProperty The property to sort by.
+	 * @param sortDirection The order.
+	 * @param cursor The cursor of the page.
+	 * @param pageSize The most tasks in the page.
+	 * @returns The page.
+	 */
+	public async query(
+		taskType: string | undefined,
+		taskStatus: TaskStatus | undefined,
+		sortProperty: "dateCreated" | "dateModified" | "dateCompleted" | "status",
+		sortDirection: SortDirection,
+		cursor: string | undefined,
+		pageSize: number | undefined
+	): Promise<{ entities: IBackgroundTask[]; cursor?: string }> {
+		const page = await this.parts.source.query(
+			taskType,
+			taskStatus,
+			sortProperty,
+			sortDirection,
+			cursor,
+			pageSize
+		);
+		return { entities: page.entities.map(t => toTaskModel(t)), cursor: page.cursor };
+	}
+}
