@@ -6,16 +6,10 @@ import { ComparisonOperator, SortDirection } from "@twin.org/entity";
 import type { IEntityStorageConnector } from "@twin.org/entity-storage-models";
 import type { BackgroundTask } from "../../domain/backgroundTask.js";
 import { KeyedLock } from "./keyedLock.js";
-import {
-	isUniqueViolation,
-	missingColumn,
-	OPTIONAL_SCAN_PROPERTIES,
-	queueColumnMissing,
-	SCAN_PROPERTIES,
-	StorageAdapter,
-	type ScannedTask,
-	type SingleCondition
-} from "./storageAdapter.js";
+import { equals, type SingleCondition } from "./queryShape.js";
+import { OPTIONAL_SCAN_PROPERTIES, SCAN_PROPERTIES, type ScannedTask } from "./scanColumns.js";
+import { StorageAdapter } from "./storageAdapter.js";
+import { isUniqueViolation, missingColumn, queueColumnMissing } from "./storageErrors.js";
 
 /**
  * Tasks read per page while sweeping or counting: large pages, since every page of the in-memory
@@ -607,14 +601,4 @@ export class TaskStore {
 			await this._storage.set(task);
 		}
 	}
-}
-
-/**
- * A single equality condition.
- * @param property The property.
- * @param value The value.
- * @returns The condition.
- */
-function equals(property: keyof BackgroundTask, value: unknown): SingleCondition {
-	return { property, comparison: ComparisonOperator.Equals, value };
 }
