@@ -17,6 +17,9 @@ import {
 import type { TaskLog } from "../../utils/taskLog.js";
 import type { IClaimResult, ITaskSource, QueuedTask } from "../../contracts/ITaskSource.js";
 import { RecentWrites } from "./recentWrites.js";
+import { StorageAdapter } from "./storageAdapter.js";
+import { TaskQueries } from "./taskQueries.js";
+import { TaskScans } from "./taskScans.js";
 import { TaskStore } from "./taskStore.js";
 
 /**
@@ -40,10 +43,22 @@ export class EntityStorageTaskSource implements ITaskSource {
 	public readonly claimsOnFetch = false;
 
 	/**
-	 * The store.
+	 * The single-task operations.
 	 * @internal
 	 */
 	private readonly _store: TaskStore;
+
+	/**
+	 * The paged reads over many tasks.
+	 * @internal
+	 */
+	private readonly _scans: TaskScans;
+
+	/**
+	 * The look-ups by a filter.
+	 * @internal
+	 */
+	private readonly _queries: TaskQueries;
 
 	/**
 	 * A second instance on the store was reported.
@@ -80,7 +95,10 @@ export class EntityStorageTaskSource implements ITaskSource {
 		storage: IEntityStorageConnector<BackgroundTask>,
 		private readonly log: TaskLog
 	) {
-		this._store = new TaskStore(storage);
+		const adapter = new StorageAdapter(storage);
+		this._queries = new TaskQueries(adapter);
+		this._store = new TaskStore(adapter, this._queries);
+		this._scans = new TaskScans(adapter, this._store);
 	}
 
 	/**
@@ -111,7 +129,7 @@ export class EntityStorageTaskSource implements ITaskSource {
 		limit: number,
 		startedAt: number
 	): Promise<{ tasks: QueuedTask[]; complete: boolean }> {
-		const result = await this._store.scanActive(type, threadId, limit);
+		const result = await this._scans.scanActive(type, threadId, limit);
 		await this.checkForeignClaims(result.tasks, startedAt);
 		return result;
 	}
@@ -236,7 +254,7 @@ export class EntityStorageTaskSource implements ITaskSource {
 		type: string | undefined,
 		maxScan: number
 	): Promise<{ counts: { [type: string]: { [status: string]: number } }; complete: boolean }> {
-		return this._store.counts(type, maxScan);
+		return this._scans.counts(type, maxScan);
 	}
 
 	/**
@@ -316,7 +334,7 @@ export class EntityStorageTaskSource implements ITaskSource {
 		cursor: string | undefined,
 		pageSize: number | undefined
 	): Promise<{ entities: BackgroundTask[]; cursor?: string }> {
-		return this._store.query(type, status, sortProperty, sortDirection, cursor, pageSize);
+		return this._queries.page(type, status, sortProperty, sortDirection, cursor, pageSize);
 	}
 
 	/**
@@ -325,7 +343,7 @@ export class EntityStorageTaskSource implements ITaskSource {
 	 * @returns How many were removed.
 	 */
 	public async sweep(nowMs: number): Promise<number> {
-		return this._store.sweep(task => isExpired(task, nowMs));
+		return this._scans.sweep(task => isExpired(task, nowMs));
 	}
 
 	/**
@@ -335,7 +353,7 @@ export class EntityStorageTaskSource implements ITaskSource {
 	 * @returns A task id per type.
 	 */
 	public async dueSample(threadId: string, nowMs: number): Promise<{ id: string; type: string }[]> {
-		const { tasks } = await this._store.scanActive(undefined, threadId, DUE_SAMPLE_SIZE);
+		const { tasks } = await this._scans.scanActive(undefined, threadId, DUE_SAMPLE_SIZE);
 		const byType = new Map<string, string>();
 		for (const t of tasks) {
 			if (t.status === TaskStatus.Pending && dueAt(t) <= nowMs && !byType.has(t.type)) {
@@ -357,7 +375,7 @@ export class EntityStorageTaskSource implements ITaskSource {
 		toThreadId: string,
 		nowMs: number
 	): Promise<BackgroundTask[]> {
-		const tasks = await this._store.adopt(fromThreadId, t =>
+		const tasks = await this._scans.adopt(fromThreadId, t =>
 			adopted(t, fromThreadId, toThreadId, nowMs)
 		);
 		for (const task of tasks) {
