@@ -7,17 +7,18 @@ import type { BackgroundTask } from "../../domain/backgroundTask.js";
 import {
 	adopted,
 	cancelled,
-	claimed,
 	dueAt,
-	isClaimable,
 	isExpired,
 	removeOnSettle,
 	retriedNow
 } from "../../domain/rules.js";
 import type { TaskLog } from "../../utils/taskLog.js";
 import type { IClaimResult, ITaskSource, QueuedTask } from "../../contracts/ITaskSource.js";
+import { OwnClaims } from "./ownClaims.js";
 import { RecentWrites } from "./recentWrites.js";
+import { SharedStoreWatch } from "./sharedStoreWatch.js";
 import { StorageAdapter } from "./storageAdapter.js";
+import { TaskClaimer } from "./taskClaimer.js";
 import { TaskQueries } from "./taskQueries.js";
 import { TaskScans } from "./taskScans.js";
 import { TaskStore } from "./taskStore.js";
@@ -61,24 +62,16 @@ export class EntityStorageTaskSource implements ITaskSource {
 	private readonly _queries: TaskQueries;
 
 	/**
-	 * A second instance on the store was reported.
+	 * Claims, settles and releases, with the book of this instance's claims.
 	 * @internal
 	 */
-	private _sharedReported = false;
+	private readonly _claimer: TaskClaimer;
 
 	/**
-	 * Tasks this instance is claiming or has claimed and not settled, with the claim's
-	 * dateModified (empty while a claim or settle is in flight), to recognise another instance's
-	 * writes.
+	 * The watch for a second instance on the store.
 	 * @internal
 	 */
-	private readonly _mine = new Map<string, string>();
-
-	/**
-	 * Counts the claims this instance has begun, so a check can tell whether one raced it.
-	 * @internal
-	 */
-	private _epoch = 0;
+	private readonly _watch: SharedStoreWatch;
 
 	/**
 	 * The outcomes recorded lately, so a stale read of one is never claimed.
@@ -91,14 +84,14 @@ export class EntityStorageTaskSource implements ITaskSource {
 	 * @param storage The entity storage connector for background tasks.
 	 * @param log The log, for the shared-store warning.
 	 */
-	constructor(
-		storage: IEntityStorageConnector<BackgroundTask>,
-		private readonly log: TaskLog
-	) {
+	constructor(storage: IEntityStorageConnector<BackgroundTask>, log: TaskLog) {
 		const adapter = new StorageAdapter(storage);
 		this._queries = new TaskQueries(adapter);
 		this._store = new TaskStore(adapter, this._queries);
 		this._scans = new TaskScans(adapter, this._store);
+		const claims = new OwnClaims();
+		this._watch = new SharedStoreWatch(claims, id => this._store.get(id), log);
+		this._claimer = new TaskClaimer(this._store, this._recent, claims, this._watch);
 	}
 
 	/**
@@ -130,7 +123,7 @@ export class EntityStorageTaskSource implements ITaskSource {
 		startedAt: number
 	): Promise<{ tasks: QueuedTask[]; complete: boolean }> {
 		const result = await this._scans.scanActive(type, threadId, limit);
-		await this.checkForeignClaims(result.tasks, startedAt);
+		await this._watch.check(result.tasks, startedAt);
 		return result;
 	}
 
@@ -148,46 +141,7 @@ export class EntityStorageTaskSource implements ITaskSource {
 	 * @returns The claim result.
 	 */
 	public async claim(id: string, threadId: string, startedAt: number): Promise<IClaimResult> {
-		let seen: BackgroundTask | undefined;
-		let stale = false;
-		const held = this._mine.get(id);
-		this._epoch++;
-		this._mine.set(id, "");
-		// Left "" (in flight) when the claim throws: its write may have landed, so this instance's
-		// own claim could show up later as a processing task it does not hold.
-		const task = await this._store.claim(id, t => {
-			seen = t;
-			const now = Date.now();
-			stale = this._recent.isStale(t, now);
-			return isClaimable(t, threadId, now, startedAt) && !stale ? claimed(t, now) : undefined;
-		});
-		if (task) {
-			this._mine.set(id, task.dateModified);
-			this._recent.remember(task, false, Date.now());
-		} else if (held === undefined) {
-			this._mine.delete(id);
-		} else {
-			this._mine.set(id, held);
-		}
-		if (task) {
-			return { claimed: task };
-		}
-		if (stale) {
-			// A copy older than this instance's last write of the task: a later scan reads it anew.
-			return {};
-		}
-		// Read under the task's lock, which this instance's own claims and settles of it also
-		// take: processing since this session started, and not held here, is another instance's.
-		if (
-			held === undefined &&
-			seen?.status === TaskStatus.Processing &&
-			Date.parse(seen.dateModified) > startedAt
-		) {
-			this.reportShared("foreignClaim", seen);
-		}
-		return seen?.status === TaskStatus.Pending && seen.threadId === threadId && seen.dateNextProcess
-			? { pendingLater: seen }
-			: {};
+		return this._claimer.claim(id, threadId, startedAt);
 	}
 
 	/**
@@ -198,13 +152,7 @@ export class EntityStorageTaskSource implements ITaskSource {
 	 * @returns False when the task was removed while it ran.
 	 */
 	public async settle(task: BackgroundTask, remove: boolean, claimedAt?: string): Promise<boolean> {
-		// In flight until written: a write that fails is repeated by the runner (or released at
-		// stop), and meanwhile the stored state is neither the claim nor the outcome for sure.
-		this._mine.set(task.id, "");
-		const written = await this._store.settle(task, remove, claimedAt);
-		this._recent.remember(task, remove || !written, Date.now());
-		this._mine.delete(task.id);
-		return written;
+		return this._claimer.settle(task, remove, claimedAt);
 	}
 
 	/**
@@ -212,8 +160,7 @@ export class EntityStorageTaskSource implements ITaskSource {
 	 * @param id The task id.
 	 */
 	public release(id: string): void {
-		this._store.release(id);
-		this._mine.delete(id);
+		this._claimer.release(id);
 	}
 
 	/**
@@ -382,82 +329,5 @@ export class EntityStorageTaskSource implements ITaskSource {
 			this._recent.remember(task, false, Date.now());
 		}
 		return tasks;
-	}
-
-	/**
-	 * Look for signs of another instance in tasks just read: a task of this thread that went
-	 * processing after this session started without this instance claiming it, or a task this
-	 * instance holds whose stored state is no longer its claim. A sign is confirmed by reading
-	 * the task again, with no claim or settle of this instance's in flight across the read, since
-	 * this instance's own writes racing the scan look the same.
-	 * @param tasks Tasks just read.
-	 * @param startedAt When this session started.
-	 * @internal
-	 */
-	private async checkForeignClaims(tasks: QueuedTask[], startedAt: number): Promise<void> {
-		if (this._sharedReported) {
-			return;
-		}
-		try {
-			await this.confirmSign(tasks, startedAt);
-		} catch {
-			// A read that fails here is not this check's business: the next scan looks again.
-		}
-	}
-
-	/**
-	 * Confirm a sign of another instance by reading the task again, and report it.
-	 * @param tasks Tasks just read.
-	 * @param startedAt When this session started.
-	 * @internal
-	 */
-	private async confirmSign(tasks: QueuedTask[], startedAt: number): Promise<void> {
-		const suspect = tasks.find(t => this.sign(t, this._mine.get(t.id), startedAt) !== undefined);
-		if (!suspect) {
-			return;
-		}
-		const before = this._mine.get(suspect.id);
-		const epoch = this._epoch;
-		const current = await this._store.get(suspect.id);
-		if (!current || this._epoch !== epoch || this._mine.get(suspect.id) !== before) {
-			return;
-		}
-		const sign = this.sign(current, before, startedAt);
-		if (sign) {
-			this.reportShared(sign, current);
-		}
-	}
-
-	/**
-	 * What a task as read says about another instance.
-	 * @param task The task as read.
-	 * @param mine This instance's claim of it: its dateModified, "" while a claim or settle is in
-	 * flight, undefined when not held.
-	 * @param startedAt When this session started.
-	 * @returns The sign, or undefined.
-	 * @internal
-	 */
-	private sign(task: QueuedTask, mine: string | undefined, startedAt: number): string | undefined {
-		if (mine === undefined) {
-			return task.status === TaskStatus.Processing && Date.parse(task.dateModified) > startedAt
-				? "foreignClaim"
-				: undefined;
-		}
-		return mine !== "" && (task.status !== TaskStatus.Processing || task.dateModified !== mine)
-			? "changedUnderneath"
-			: undefined;
-	}
-
-	/**
-	 * Warn, once, that another instance seems to use the same store.
-	 * @param sign What was seen.
-	 * @param task The task it was seen on, of this instance's id.
-	 * @internal
-	 */
-	private reportShared(sign: string, task: Pick<BackgroundTask, "id" | "threadId">): void {
-		if (!this._sharedReported) {
-			this._sharedReported = true;
-			this.log.log("warn", "sharedStore", { sign, id: task.id, instanceId: task.threadId });
-		}
 	}
 }
