@@ -3,6 +3,7 @@
 import { TaskStatus } from "@twin.org/background-task-models";
 import type { BackgroundTask } from "../../domain/backgroundTask.js";
 import { KeyedLock } from "./keyedLock.js";
+import { RunningClaims } from "./runningClaims.js";
 import type { StorageAdapter } from "./storageAdapter.js";
 import { isUniqueViolation } from "./storageErrors.js";
 import type { TaskQueries } from "./taskQueries.js";
@@ -21,16 +22,11 @@ const INSERT_WINDOW = 16;
  */
 export class TaskStore {
 	/**
-	 * The tasks this instance has claimed and not yet settled.
+	 * The tasks this instance has claimed and not yet settled, and whether each was removed
+	 * meanwhile (its outcome is then not written back).
 	 * @internal
 	 */
-	private readonly _claimed = new Set<string>();
-
-	/**
-	 * Claimed tasks removed while running: their outcome must not be written back.
-	 * @internal
-	 */
-	private readonly _removedWhileClaimed = new Set<string>();
+	private readonly _running = new RunningClaims();
 
 	/**
 	 * Serialises read-modify-write on one task.
@@ -216,7 +212,7 @@ export class TaskStore {
 	): Promise<BackgroundTask | undefined> {
 		const task = await this.update(id, change);
 		if (task) {
-			this._claimed.add(id);
+			this._running.claimed(id);
 		}
 		return task;
 	}
@@ -232,7 +228,7 @@ export class TaskStore {
 	 */
 	public async settle(task: BackgroundTask, remove: boolean, claimedAt?: string): Promise<boolean> {
 		return this._lock.run(task.id, async () => {
-			let write = !this._removedWhileClaimed.has(task.id);
+			let write = !this._running.wasRemoved(task.id);
 			if (write && claimedAt !== undefined) {
 				const current = await this.get(task.id);
 				write = current?.status === TaskStatus.Processing && current.dateModified === claimedAt;
@@ -240,9 +236,8 @@ export class TaskStore {
 			if (write) {
 				await this.write(task, remove);
 			}
-			const removed = this._removedWhileClaimed.has(task.id);
-			this._claimed.delete(task.id);
-			this._removedWhileClaimed.delete(task.id);
+			const removed = this._running.wasRemoved(task.id);
+			this._running.forget(task.id);
 			return !removed;
 		});
 	}
@@ -253,8 +248,7 @@ export class TaskStore {
 	 * @param id The task id.
 	 */
 	public release(id: string): void {
-		this._claimed.delete(id);
-		this._removedWhileClaimed.delete(id);
+		this._running.forget(id);
 	}
 
 	/**
@@ -264,9 +258,7 @@ export class TaskStore {
 	public async remove(id: string): Promise<void> {
 		await this._lock.run(id, async () => {
 			await this.storage.remove(id);
-			if (this._claimed.has(id)) {
-				this._removedWhileClaimed.add(id);
-			}
+			this._running.removed(id);
 		});
 	}
 
