@@ -260,7 +260,7 @@ export class EntityStorageTaskSource implements ITaskSource {
 	 */
 	public async remove(id: string): Promise<void> {
 		await this._store.remove(id);
-		this._recent.remember({ id, dateModified: "", status: TaskStatus.Cancelled }, true, Date.now());
+		this._recent.rememberRemoval(id, Date.now());
 	}
 
 	/**
