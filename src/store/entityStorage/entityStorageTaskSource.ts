@@ -165,10 +165,7 @@ export class EntityStorageTaskSource implements ITaskSource {
 
 	/**
 	 * Store a new task; with a dedupKey, only while no task of its type and key is pending or
-	 * processing (else that task's id is returned). Correct within this instance, under a lock per
-	 * type and key: the entity-storage interface has no conditional insert, so two instances on
-	 * one store could each store a task with the same key. This source supports one instance per
-	 * store anyway (one node per store); the native PostgreSQL backend dedups across nodes.
+	 * processing (else that task's id is returned; see TaskStore.insertDeduped).
 	 * @param task The task.
 	 * @returns The id of the task stored, or of the active task with its type and dedupKey.
 	 * @throws GeneralError queueColumnMissing when a queue option is used on a store without its
@@ -179,10 +176,8 @@ export class EntityStorageTaskSource implements ITaskSource {
 	}
 
 	/**
-	 * Store new tasks: one write per task (the entity-storage interface has no batch write), a few
-	 * in flight at once where the connector allows overlapping calls, one at a time on the file
-	 * connector. Not atomic. Tasks with a dedupKey are not deduplicated here (callers dedup
-	 * through insert).
+	 * Store new tasks, one write per task (see TaskStore.insertMany). Not atomic, and tasks with a
+	 * dedupKey are not deduplicated here (callers dedup through insert).
 	 * @param tasks The tasks.
 	 */
 	public async insertMany(tasks: BackgroundTask[]): Promise<void> {
@@ -191,8 +186,7 @@ export class EntityStorageTaskSource implements ITaskSource {
 
 	/**
 	 * Count tasks per type and status by a scan bounded by maxScan tasks (the entity-storage
-	 * interface has no grouped count): reads only each task's type and status; a store holding
-	 * more tasks (of the type, when given) than maxScan gives partial counts and complete=false.
+	 * interface has no grouped count; see TaskScans.counts).
 	 * @param type Only this type.
 	 * @param maxScan The most tasks read.
 	 * @returns The counts, and complete=false when the scan stopped at its bound.

@@ -69,13 +69,10 @@ export class TaskStore {
 	 * Store a new task unless it has a dedupKey and a task of the same type and key is pending or
 	 * processing: then that task's id is returned and nothing is written.
 	 *
-	 * Correct within this instance: the look-up and the write run under a lock per type and key,
-	 * so concurrent creates here with one key store one task. The entity-storage interface has no
-	 * conditional insert, so two instances on one store could each store one; this source
-	 * supports one instance per store anyway (see EntityStorageTaskSource), and the native
-	 * PostgreSQL backend dedups in one statement. Where the store refuses the write by a unique
-	 * index (the shipped PostgreSQL table's partial index on type and dedupKey of active tasks),
-	 * the refused write means another writer stored the key's task first: its id is returned.
+	 * The look-up and the write run under a lock per type and key, which is correct within this
+	 * instance (the entity-storage interface has no conditional insert; one instance per store).
+	 * A write refused by a unique index on type and dedupKey means another writer stored the key's
+	 * task first: its id is returned.
 	 * @param task The task, owned by the store from now on.
 	 * @returns The id of the task stored, or of the active task with its type and dedupKey.
 	 * @throws GeneralError queueColumnMissing when the store has no dedupKey column (a PostgreSQL
@@ -87,7 +84,7 @@ export class TaskStore {
 			await this.insert(task);
 			return task.id;
 		}
-		return this._dedupLock.run(`${task.type}\u0000${key}`, async () => {
+		return this._dedupLock.run(dedupLockKey(task.type, key), async () => {
 			const active = await this.queries.activeWithKey(task.type, key);
 			if (active !== undefined) {
 				return active;
@@ -139,7 +136,7 @@ export class TaskStore {
 			if (key === undefined || current.status !== TaskStatus.Failed) {
 				return apply();
 			}
-			return this._dedupLock.run(`${current.type}\u0000${key}`, async () =>
+			return this._dedupLock.run(dedupLockKey(current.type, key), async () =>
 				(await this.queries.activeWithKey(current.type, key)) === undefined ? apply() : undefined
 			);
 		});
@@ -296,4 +293,14 @@ export class TaskStore {
 			await this.storage.set(task);
 		}
 	}
+}
+
+/**
+ * The dedup lock's key for a type and dedupKey.
+ * @param type The task type.
+ * @param key The dedupKey.
+ * @returns The key.
+ */
+function dedupLockKey(type: string, key: string): string {
+	return `${type}\u0000${key}`;
 }
