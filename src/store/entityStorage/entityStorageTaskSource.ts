@@ -7,16 +7,20 @@ import type { BackgroundTask } from "../../domain/backgroundTask.js";
 import {
 	adopted,
 	cancelled,
-	claimed,
 	dueAt,
-	isClaimable,
 	isExpired,
 	removeOnSettle,
 	retriedNow
 } from "../../domain/rules.js";
 import type { TaskLog } from "../../utils/taskLog.js";
 import type { IClaimResult, ITaskSource, QueuedTask } from "../../contracts/ITaskSource.js";
+import { OwnClaims } from "./ownClaims.js";
 import { RecentWrites } from "./recentWrites.js";
+import { SharedStoreWatch } from "./sharedStoreWatch.js";
+import { StorageAdapter } from "./storageAdapter.js";
+import { TaskClaimer } from "./taskClaimer.js";
+import { TaskQueries } from "./taskQueries.js";
+import { TaskScans } from "./taskScans.js";
 import { TaskStore } from "./taskStore.js";
 
 /**
@@ -40,30 +44,34 @@ export class EntityStorageTaskSource implements ITaskSource {
 	public readonly claimsOnFetch = false;
 
 	/**
-	 * The store.
+	 * The single-task operations.
 	 * @internal
 	 */
 	private readonly _store: TaskStore;
 
 	/**
-	 * A second instance on the store was reported.
+	 * The paged reads over many tasks.
 	 * @internal
 	 */
-	private _sharedReported = false;
+	private readonly _scans: TaskScans;
 
 	/**
-	 * Tasks this instance is claiming or has claimed and not settled, with the claim's
-	 * dateModified (empty while a claim or settle is in flight), to recognise another instance's
-	 * writes.
+	 * The look-ups by a filter.
 	 * @internal
 	 */
-	private readonly _mine = new Map<string, string>();
+	private readonly _queries: TaskQueries;
 
 	/**
-	 * Counts the claims this instance has begun, so a check can tell whether one raced it.
+	 * Claims, settles and releases, with the book of this instance's claims.
 	 * @internal
 	 */
-	private _epoch = 0;
+	private readonly _claimer: TaskClaimer;
+
+	/**
+	 * The watch for a second instance on the store.
+	 * @internal
+	 */
+	private readonly _watch: SharedStoreWatch;
 
 	/**
 	 * The outcomes recorded lately, so a stale read of one is never claimed.
@@ -76,11 +84,14 @@ export class EntityStorageTaskSource implements ITaskSource {
 	 * @param storage The entity storage connector for background tasks.
 	 * @param log The log, for the shared-store warning.
 	 */
-	constructor(
-		storage: IEntityStorageConnector<BackgroundTask>,
-		private readonly log: TaskLog
-	) {
-		this._store = new TaskStore(storage);
+	constructor(storage: IEntityStorageConnector<BackgroundTask>, log: TaskLog) {
+		const adapter = new StorageAdapter(storage);
+		this._queries = new TaskQueries(adapter);
+		this._store = new TaskStore(adapter, this._queries);
+		this._scans = new TaskScans(adapter, this._store);
+		const claims = new OwnClaims();
+		this._watch = new SharedStoreWatch(claims, id => this._store.get(id), log);
+		this._claimer = new TaskClaimer(this._store, this._recent, claims, this._watch);
 	}
 
 	/**
@@ -111,8 +122,8 @@ export class EntityStorageTaskSource implements ITaskSource {
 		limit: number,
 		startedAt: number
 	): Promise<{ tasks: QueuedTask[]; complete: boolean }> {
-		const result = await this._store.scanActive(type, threadId, limit);
-		await this.checkForeignClaims(result.tasks, startedAt);
+		const result = await this._scans.scanActive(type, threadId, limit);
+		await this._watch.check(result.tasks, startedAt);
 		return result;
 	}
 
@@ -130,46 +141,7 @@ export class EntityStorageTaskSource implements ITaskSource {
 	 * @returns The claim result.
 	 */
 	public async claim(id: string, threadId: string, startedAt: number): Promise<IClaimResult> {
-		let seen: BackgroundTask | undefined;
-		let stale = false;
-		const held = this._mine.get(id);
-		this._epoch++;
-		this._mine.set(id, "");
-		// Left "" (in flight) when the claim throws: its write may have landed, so this instance's
-		// own claim could show up later as a processing task it does not hold.
-		const task = await this._store.claim(id, t => {
-			seen = t;
-			const now = Date.now();
-			stale = this._recent.isStale(t, now);
-			return isClaimable(t, threadId, now, startedAt) && !stale ? claimed(t, now) : undefined;
-		});
-		if (task) {
-			this._mine.set(id, task.dateModified);
-			this._recent.remember(task, false, Date.now());
-		} else if (held === undefined) {
-			this._mine.delete(id);
-		} else {
-			this._mine.set(id, held);
-		}
-		if (task) {
-			return { claimed: task };
-		}
-		if (stale) {
-			// A copy older than this instance's last write of the task: a later scan reads it anew.
-			return {};
-		}
-		// Read under the task's lock, which this instance's own claims and settles of it also
-		// take: processing since this session started, and not held here, is another instance's.
-		if (
-			held === undefined &&
-			seen?.status === TaskStatus.Processing &&
-			Date.parse(seen.dateModified) > startedAt
-		) {
-			this.reportShared("foreignClaim", seen);
-		}
-		return seen?.status === TaskStatus.Pending && seen.threadId === threadId && seen.dateNextProcess
-			? { pendingLater: seen }
-			: {};
+		return this._claimer.claim(id, threadId, startedAt);
 	}
 
 	/**
@@ -180,13 +152,7 @@ export class EntityStorageTaskSource implements ITaskSource {
 	 * @returns False when the task was removed while it ran.
 	 */
 	public async settle(task: BackgroundTask, remove: boolean, claimedAt?: string): Promise<boolean> {
-		// In flight until written: a write that fails is repeated by the runner (or released at
-		// stop), and meanwhile the stored state is neither the claim nor the outcome for sure.
-		this._mine.set(task.id, "");
-		const written = await this._store.settle(task, remove, claimedAt);
-		this._recent.remember(task, remove || !written, Date.now());
-		this._mine.delete(task.id);
-		return written;
+		return this._claimer.settle(task, remove, claimedAt);
 	}
 
 	/**
@@ -194,16 +160,12 @@ export class EntityStorageTaskSource implements ITaskSource {
 	 * @param id The task id.
 	 */
 	public release(id: string): void {
-		this._store.release(id);
-		this._mine.delete(id);
+		this._claimer.release(id);
 	}
 
 	/**
 	 * Store a new task; with a dedupKey, only while no task of its type and key is pending or
-	 * processing (else that task's id is returned). Correct within this instance, under a lock per
-	 * type and key: the entity-storage interface has no conditional insert, so two instances on
-	 * one store could each store a task with the same key. This source supports one instance per
-	 * store anyway (one node per store); the native PostgreSQL backend dedups across nodes.
+	 * processing (else that task's id is returned; see TaskStore.insertDeduped).
 	 * @param task The task.
 	 * @returns The id of the task stored, or of the active task with its type and dedupKey.
 	 * @throws GeneralError queueColumnMissing when a queue option is used on a store without its
@@ -214,10 +176,8 @@ export class EntityStorageTaskSource implements ITaskSource {
 	}
 
 	/**
-	 * Store new tasks: one write per task (the entity-storage interface has no batch write), a few
-	 * in flight at once where the connector allows overlapping calls, one at a time on the file
-	 * connector. Not atomic. Tasks with a dedupKey are not deduplicated here (callers dedup
-	 * through insert).
+	 * Store new tasks, one write per task (see TaskStore.insertMany). Not atomic, and tasks with a
+	 * dedupKey are not deduplicated here (callers dedup through insert).
 	 * @param tasks The tasks.
 	 */
 	public async insertMany(tasks: BackgroundTask[]): Promise<void> {
@@ -226,8 +186,7 @@ export class EntityStorageTaskSource implements ITaskSource {
 
 	/**
 	 * Count tasks per type and status by a scan bounded by maxScan tasks (the entity-storage
-	 * interface has no grouped count): reads only each task's type and status; a store holding
-	 * more tasks (of the type, when given) than maxScan gives partial counts and complete=false.
+	 * interface has no grouped count; see TaskScans.counts).
 	 * @param type Only this type.
 	 * @param maxScan The most tasks read.
 	 * @returns The counts, and complete=false when the scan stopped at its bound.
@@ -236,7 +195,7 @@ export class EntityStorageTaskSource implements ITaskSource {
 		type: string | undefined,
 		maxScan: number
 	): Promise<{ counts: { [type: string]: { [status: string]: number } }; complete: boolean }> {
-		return this._store.counts(type, maxScan);
+		return this._scans.counts(type, maxScan);
 	}
 
 	/**
@@ -295,7 +254,7 @@ export class EntityStorageTaskSource implements ITaskSource {
 	 */
 	public async remove(id: string): Promise<void> {
 		await this._store.remove(id);
-		this._recent.remember({ id, dateModified: "", status: TaskStatus.Cancelled }, true, Date.now());
+		this._recent.rememberRemoval(id, Date.now());
 	}
 
 	/**
@@ -316,7 +275,7 @@ export class EntityStorageTaskSource implements ITaskSource {
 		cursor: string | undefined,
 		pageSize: number | undefined
 	): Promise<{ entities: BackgroundTask[]; cursor?: string }> {
-		return this._store.query(type, status, sortProperty, sortDirection, cursor, pageSize);
+		return this._queries.page(type, status, sortProperty, sortDirection, cursor, pageSize);
 	}
 
 	/**
@@ -325,7 +284,7 @@ export class EntityStorageTaskSource implements ITaskSource {
 	 * @returns How many were removed.
 	 */
 	public async sweep(nowMs: number): Promise<number> {
-		return this._store.sweep(task => isExpired(task, nowMs));
+		return this._scans.sweep(task => isExpired(task, nowMs));
 	}
 
 	/**
@@ -335,7 +294,7 @@ export class EntityStorageTaskSource implements ITaskSource {
 	 * @returns A task id per type.
 	 */
 	public async dueSample(threadId: string, nowMs: number): Promise<{ id: string; type: string }[]> {
-		const { tasks } = await this._store.scanActive(undefined, threadId, DUE_SAMPLE_SIZE);
+		const { tasks } = await this._scans.scanActive(undefined, threadId, DUE_SAMPLE_SIZE);
 		const byType = new Map<string, string>();
 		for (const t of tasks) {
 			if (t.status === TaskStatus.Pending && dueAt(t) <= nowMs && !byType.has(t.type)) {
@@ -357,89 +316,12 @@ export class EntityStorageTaskSource implements ITaskSource {
 		toThreadId: string,
 		nowMs: number
 	): Promise<BackgroundTask[]> {
-		const tasks = await this._store.adopt(fromThreadId, t =>
+		const tasks = await this._scans.adopt(fromThreadId, t =>
 			adopted(t, fromThreadId, toThreadId, nowMs)
 		);
 		for (const task of tasks) {
 			this._recent.remember(task, false, Date.now());
 		}
 		return tasks;
-	}
-
-	/**
-	 * Look for signs of another instance in tasks just read: a task of this thread that went
-	 * processing after this session started without this instance claiming it, or a task this
-	 * instance holds whose stored state is no longer its claim. A sign is confirmed by reading
-	 * the task again, with no claim or settle of this instance's in flight across the read, since
-	 * this instance's own writes racing the scan look the same.
-	 * @param tasks Tasks just read.
-	 * @param startedAt When this session started.
-	 * @internal
-	 */
-	private async checkForeignClaims(tasks: QueuedTask[], startedAt: number): Promise<void> {
-		if (this._sharedReported) {
-			return;
-		}
-		try {
-			await this.confirmSign(tasks, startedAt);
-		} catch {
-			// A read that fails here is not this check's business: the next scan looks again.
-		}
-	}
-
-	/**
-	 * Confirm a sign of another instance by reading the task again, and report it.
-	 * @param tasks Tasks just read.
-	 * @param startedAt When this session started.
-	 * @internal
-	 */
-	private async confirmSign(tasks: QueuedTask[], startedAt: number): Promise<void> {
-		const suspect = tasks.find(t => this.sign(t, this._mine.get(t.id), startedAt) !== undefined);
-		if (!suspect) {
-			return;
-		}
-		const before = this._mine.get(suspect.id);
-		const epoch = this._epoch;
-		const current = await this._store.get(suspect.id);
-		if (!current || this._epoch !== epoch || this._mine.get(suspect.id) !== before) {
-			return;
-		}
-		const sign = this.sign(current, before, startedAt);
-		if (sign) {
-			this.reportShared(sign, current);
-		}
-	}
-
-	/**
-	 * What a task as read says about another instance.
-	 * @param task The task as read.
-	 * @param mine This instance's claim of it: its dateModified, "" while a claim or settle is in
-	 * flight, undefined when not held.
-	 * @param startedAt When this session started.
-	 * @returns The sign, or undefined.
-	 * @internal
-	 */
-	private sign(task: QueuedTask, mine: string | undefined, startedAt: number): string | undefined {
-		if (mine === undefined) {
-			return task.status === TaskStatus.Processing && Date.parse(task.dateModified) > startedAt
-				? "foreignClaim"
-				: undefined;
-		}
-		return mine !== "" && (task.status !== TaskStatus.Processing || task.dateModified !== mine)
-			? "changedUnderneath"
-			: undefined;
-	}
-
-	/**
-	 * Warn, once, that another instance seems to use the same store.
-	 * @param sign What was seen.
-	 * @param task The task it was seen on, of this instance's id.
-	 * @internal
-	 */
-	private reportShared(sign: string, task: Pick<BackgroundTask, "id" | "threadId">): void {
-		if (!this._sharedReported) {
-			this._sharedReported = true;
-			this.log.log("warn", "sharedStore", { sign, id: task.id, instanceId: task.threadId });
-		}
 	}
 }

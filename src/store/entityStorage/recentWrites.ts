@@ -9,6 +9,19 @@ import type { BackgroundTask } from "../../domain/backgroundTask.js";
 const REMEMBER_MS = 10_000;
 
 /**
+ * What this instance last did to a task: wrote it (with the dateModified and status written) or
+ * removed it, and when.
+ */
+type RecentWrite =
+	| {
+			readonly at: number;
+			readonly kind: "written";
+			readonly dateModified: string;
+			readonly status: string;
+	  }
+	| { readonly at: number; readonly kind: "removed" };
+
+/**
  * The outcomes this instance recorded in the last few seconds, to recognise a read that predates
  * them. DynamoDB's reads are eventually consistent by default: just after a task was recorded
  * `success`, a scan and the claim's re-read may both still return it `pending`, and claiming that
@@ -17,13 +30,10 @@ const REMEMBER_MS = 10_000;
  */
 export class RecentWrites {
 	/**
-	 * The last outcome written per task: its dateModified and status, or "removed".
+	 * The last outcome written per task.
 	 * @internal
 	 */
-	private readonly _byId = new Map<
-		string,
-		{ at: number; dateModified: string; status: string | "removed" }
-	>();
+	private readonly _byId = new Map<string, RecentWrite>();
 
 	/**
 	 * Remember an outcome.
@@ -36,14 +46,22 @@ export class RecentWrites {
 		removed: boolean,
 		nowMs: number
 	): void {
-		this.prune(nowMs);
-		// Deleted first, so the map's order stays the order of writes.
-		this._byId.delete(task.id);
-		this._byId.set(task.id, {
-			at: nowMs,
-			dateModified: task.dateModified,
-			status: removed ? "removed" : task.status
-		});
+		this.record(
+			task.id,
+			removed
+				? { at: nowMs, kind: "removed" }
+				: { at: nowMs, kind: "written", dateModified: task.dateModified, status: task.status },
+			nowMs
+		);
+	}
+
+	/**
+	 * Remember that a task was removed.
+	 * @param id The task id.
+	 * @param nowMs The current time.
+	 */
+	public rememberRemoval(id: string, nowMs: number): void {
+		this.record(id, { at: nowMs, kind: "removed" }, nowMs);
 	}
 
 	/**
@@ -60,10 +78,24 @@ export class RecentWrites {
 		if (!written || nowMs - written.at >= REMEMBER_MS) {
 			return false;
 		}
-		if (written.status === "removed" || task.dateModified < written.dateModified) {
+		if (written.kind === "removed" || task.dateModified < written.dateModified) {
 			return true;
 		}
 		return task.dateModified === written.dateModified && task.status !== written.status;
+	}
+
+	/**
+	 * Keep what was last done to a task.
+	 * @param id The task id.
+	 * @param write What was done.
+	 * @param nowMs The current time.
+	 * @internal
+	 */
+	private record(id: string, write: RecentWrite, nowMs: number): void {
+		this.prune(nowMs);
+		// Deleted first, so the map's order stays the order of writes.
+		this._byId.delete(id);
+		this._byId.set(id, write);
 	}
 
 	/**
