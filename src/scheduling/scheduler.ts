@@ -276,7 +276,7 @@ export class Scheduler {
 			}
 			// Tasks claimed for the queue (shared database) go back to any instance.
 			const queued = queue.ids();
-			if (this.source.claimsOnFetch && queued.length > 0) {
+			if (this.source.claimPolicy.givesBackUnrun && queued.length > 0) {
 				this.track(this.source.unclaim(queued));
 			}
 		}
@@ -296,7 +296,7 @@ export class Scheduler {
 		if (!queue) {
 			return false;
 		}
-		if (this.source.claimsOnFetch) {
+		if (this.source.claimPolicy.dueNowIsFetched) {
 			// A shared database: the task is claimed by whichever instance fetches it first. One due
 			// later (startAfter) is queued here and claimed on its own when it falls due, unless
 			// another node's fetch or poll took it first.
@@ -458,7 +458,7 @@ export class Scheduler {
 		// this node's lease until then, so nothing else can claim it, and the next task does not
 		// wait for a commit. A serial type keeps its slot until the outcome is recorded, since its
 		// next task may be claimed only then; over entity storage the slot is held to the end too.
-		const pipelined = this.source.claimsOnFetch && !queue.handler.serial;
+		const pipelined = this.source.claimPolicy.freesSlotBeforeRecord && !queue.handler.serial;
 		let released = false;
 		const release = (): void => {
 			if (!released) {
@@ -532,7 +532,7 @@ export class Scheduler {
 		if (ref && current && this.started) {
 			this.offer(current, ref);
 		}
-		if (current && this.source.claimsOnFetch && current.handler.serial) {
+		if (current && this.source.claimPolicy.serialNextIsFetched && current.handler.serial) {
 			// A serial type on a shared database: its next task is claimed only now.
 			this.wake(current.type);
 		}
@@ -584,7 +584,7 @@ export class Scheduler {
 		for (const ref of queue.arrivedDuringScan.splice(0)) {
 			// On a shared database, a ref of the id queued or running now came from a claim made
 			// since (a retry made the task due and a scan claimed it): it is newer than this one.
-			if (!(this.source.claimsOnFetch && queue.has(ref.id))) {
+			if (!(this.source.claimPolicy.fetchedIsNewest && queue.has(ref.id))) {
 				this.offer(queue, ref);
 			}
 		}

@@ -77,7 +77,7 @@ export class TaskFeed {
 		const bound = this.bound(queue);
 		// A shared database claims what it returns: no more than the room in the bounded local
 		// queue left by the tasks queued and those the claims in flight asked for.
-		const limit = this.source.claimsOnFetch
+		const limit = this.source.claimPolicy.fetchClaims
 			? Math.min(this.room(queue, bound), pipelined ? claimSize(bound) : Number.POSITIVE_INFINITY)
 			: bound;
 		if (limit <= 0) {
@@ -87,7 +87,7 @@ export class TaskFeed {
 			return false;
 		}
 		queue.scans++;
-		const asked = this.source.claimsOnFetch ? limit : 0;
+		const asked = this.source.claimPolicy.fetchClaims ? limit : 0;
 		queue.asked += asked;
 		queue.rescan = false;
 		try {
@@ -99,7 +99,7 @@ export class TaskFeed {
 				queue.handler.serial
 			);
 			if (!isLive()) {
-				if (this.source.claimsOnFetch && tasks.length > 0) {
+				if (this.source.claimPolicy.givesBackUnrun && tasks.length > 0) {
 					await this.source.unclaim(tasks.map(t => t.id));
 				}
 				return true;
@@ -107,7 +107,10 @@ export class TaskFeed {
 			for (const task of tasks) {
 				// A claimed task replaces a queued ref of it, whose due time may be stale (a retry
 				// made it due now); a read one is queued only when not known yet.
-				if (this.source.claimsOnFetch ? !queue.running.has(task.id) : !queue.has(task.id)) {
+				const known = this.source.claimPolicy.fetchedIsNewest
+					? queue.running.has(task.id)
+					: queue.has(task.id);
+				if (!known) {
 					queue.push(toRef(task));
 				}
 			}
@@ -171,7 +174,7 @@ export class TaskFeed {
 	 * @internal
 	 */
 	private pipelined(queue: TaskQueue): boolean {
-		return this.source.claimsOnFetch && !queue.handler.serial;
+		return this.source.claimPolicy.fetchesOverlap && !queue.handler.serial;
 	}
 
 	/**
@@ -184,7 +187,7 @@ export class TaskFeed {
 	 * @internal
 	 */
 	private bound(queue: TaskQueue): number {
-		if (!this.source.claimsOnFetch) {
+		if (!this.source.claimPolicy.fetchClaims) {
 			return this.settings.batchSize;
 		}
 		if (queue.handler.serial) {

@@ -165,7 +165,7 @@ export class TaskRunner {
 			return undefined;
 		}
 		this._claims.add(id);
-		if (handler.rateLimit && this.source.claimsOnFetch) {
+		if (handler.rateLimit && this.source.claimPolicy.sharesRateLimit) {
 			// A shared database: the type's rate limit holds across every node, by a counter there.
 			await this.waitForStart(type, handler.rateLimit.max, handler.rateLimit.per, id);
 		}
