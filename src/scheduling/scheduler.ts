@@ -7,7 +7,8 @@ import type { TaskLog } from "../utils/taskLog.js";
 import { NodeMetrics } from "./nodeMetrics.js";
 import { dueAt } from "../domain/rules.js";
 import { TaskFeed } from "./taskFeed.js";
-import { TaskQueue, toRef, type ITaskRef } from "./taskQueue.js";
+import { TaskQueue } from "./taskQueue.js";
+import { toRef, type ITaskRef } from "./taskRef.js";
 import type { IRegisteredHandler, ISchedulerSettings } from "../contracts/schedulerModels.js";
 import { TaskRunner } from "./taskRunner.js";
 import { Timers } from "./timers.js";
@@ -248,7 +249,7 @@ export class Scheduler {
 	public register(type: string, handler: IRegisteredHandler): void {
 		const existing = this._queues.get(type);
 		if (existing) {
-			existing.handler = handler;
+			existing.replaceHandler(handler);
 		} else {
 			const queue = new TaskQueue(type, handler, this._unregisteredRunning.get(type));
 			this._unregisteredRunning.delete(type);
@@ -271,8 +272,9 @@ export class Scheduler {
 			this._queues.delete(type);
 			this._order = [...this._queues.values()];
 			// Remember what still runs, for a later registration of the type (see _unregisteredRunning).
-			if (queue.running.size > 0) {
-				this._unregisteredRunning.set(type, queue.running);
+			const running = queue.stillRunning();
+			if (running) {
+				this._unregisteredRunning.set(type, running);
 			}
 			// Tasks claimed for the queue (shared database) go back to any instance.
 			const queued = queue.ids();
@@ -322,7 +324,7 @@ export class Scheduler {
 	} {
 		let running = 0;
 		for (const queue of this._order) {
-			running += queue.running.size;
+			running += queue.runningCount;
 		}
 		return { running, ...this._metrics.snapshot(Date.now()) };
 	}
@@ -380,7 +382,7 @@ export class Scheduler {
 			const count = this._order.length;
 			for (let i = 0; i < count && this._inFlight < this.settings.globalLimit; i++) {
 				const queue = this._order[(this._next + i) % count];
-				const readyAt = this.readyAt(queue, now);
+				const readyAt = queue.readyAt(now, this.settings.taskInterval);
 				if (readyAt <= now) {
 					this.startNext(queue, now);
 					startedOne = true;
@@ -396,7 +398,7 @@ export class Scheduler {
 		for (const queue of this._order) {
 			// The feed decides when (TaskFeed.wantsRefill): a scan in flight answers this one too,
 			// except claims, which overlap once a share of the local queue is free.
-			if (queue.horizon < Number.POSITIVE_INFINITY && this._feed.wantsRefill(queue)) {
+			if (queue.coverage.phase !== "complete" && this._feed.wantsRefill(queue)) {
 				if (now >= queue.scanRetryAt) {
 					this.track(this.scan(queue));
 				} else {
@@ -407,49 +409,13 @@ export class Scheduler {
 	}
 
 	/**
-	 * When the queue's next task may start: now or earlier if it may start at once, a future time
-	 * if it waits for its due time or the taskInterval gap, Infinity if it has nothing to start or
-	 * all its slots are taken.
-	 * @param queue The queue.
-	 * @param now The current time.
-	 * @returns The time.
-	 * @internal
-	 */
-	private readyAt(queue: TaskQueue, now: number): number {
-		if (queue.running.size >= queue.handler.concurrency) {
-			return Number.POSITIVE_INFINITY;
-		}
-		const next = queue.peek(now);
-		if (!next) {
-			return Number.POSITIVE_INFINITY;
-		}
-		let ready = Math.max(next.due, queue.lastStart + this.settings.taskInterval, now - 1);
-		const limit = queue.handler.rateLimit;
-		if (limit) {
-			// A sliding window on this node: the oldest of the last max starts must have left it.
-			const starts = queue.recentStarts;
-			while (starts.length > 0 && starts[0] <= now - limit.per) {
-				starts.shift();
-			}
-			if (starts.length >= limit.max) {
-				ready = Math.max(ready, starts[starts.length - limit.max] + limit.per);
-			}
-		}
-		return ready;
-	}
-
-	/**
 	 * Take the queue's next task and run it.
 	 * @param queue The queue.
 	 * @param now The current time.
 	 * @internal
 	 */
 	private startNext(queue: TaskQueue, now: number): void {
-		const ref = queue.take(now) as ITaskRef;
-		queue.lastStart = now;
-		if (queue.handler.rateLimit) {
-			queue.recentStarts.push(now);
-		}
+		const ref = queue.startNext(now);
 		this._inFlight++;
 		const runner = this._runner as TaskRunner;
 		const session = this._session;
@@ -498,7 +464,7 @@ export class Scheduler {
 		if (session !== this._session) {
 			return;
 		}
-		queue.running.delete(id);
+		queue.finish(id);
 		this._inFlight--;
 		this.schedulePump();
 	}
@@ -523,8 +489,7 @@ export class Scheduler {
 		if (session !== this._session) {
 			return;
 		}
-		const madeDue = queue.dueWhileRunning.get(id);
-		queue.dueWhileRunning.delete(id);
+		const madeDue = queue.takeDueWhileRunning(id);
 		// The type's current queue, which may be a new one when the type was registered again
 		// meanwhile (it shares this queue's running set); none if unregistered.
 		const current = this._queues.get(queue.type);
@@ -546,12 +511,7 @@ export class Scheduler {
 	 * @internal
 	 */
 	private offer(queue: TaskQueue, ref: ITaskRef): void {
-		if (queue.running.has(ref.id)) {
-			queue.dueWhileRunning.set(ref.id, ref);
-		} else if (queue.scanning) {
-			queue.arrivedDuringScan.push(ref);
-		} else if (ref.due <= queue.horizon) {
-			queue.push(ref);
+		if (queue.offer(ref)) {
 			this.schedulePump();
 		}
 	}
@@ -581,14 +541,14 @@ export class Scheduler {
 		if (!ran) {
 			return;
 		}
-		for (const ref of queue.arrivedDuringScan.splice(0)) {
+		for (const ref of queue.takeArrivedDuringScan()) {
 			// On a shared database, a ref of the id queued or running now came from a claim made
 			// since (a retry made the task due and a scan claimed it): it is newer than this one.
 			if (!(this.source.claimPolicy.fetchedIsNewest && queue.has(ref.id))) {
 				this.offer(queue, ref);
 			}
 		}
-		if (queue.rescan && isLive()) {
+		if (queue.rescanWanted && isLive()) {
 			this.track(this.scan(queue));
 		}
 		this.schedulePump();

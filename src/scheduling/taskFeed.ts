@@ -2,9 +2,10 @@
 // SPDX-License-Identifier: Apache-2.0.
 import type { ITaskSource } from "../contracts/ITaskSource.js";
 import type { TaskLog } from "../utils/taskLog.js";
-import { dueAt } from "../domain/rules.js";
 import type { ISchedulerSettings } from "../contracts/schedulerModels.js";
-import { toRef, type TaskQueue } from "./taskQueue.js";
+import type { TaskQueue } from "./taskQueue.js";
+import { toRef } from "./taskRef.js";
+import { dueAt } from "../domain/rules.js";
 
 /**
  * The first pause after a failed scan; it doubles with each failure, up to pollInterval.
@@ -62,7 +63,7 @@ export class TaskFeed {
 	 * shared database, which is then bounded by the free room in the queue), queue those not yet
 	 * known and set the queue's horizon: Infinity when the batch held every task there is, else
 	 * the due time of the last one. A scan asked for while one is in flight is remembered
-	 * (`queue.rescan`) for the caller to run when it ends.
+	 * (`queue.rescanWanted`) for the caller to run when it ends.
 	 * @param queue The queue.
 	 * @param isLive Whether the queue is still in use when the batch arrives.
 	 * @param startedAt When this session started.
@@ -70,8 +71,8 @@ export class TaskFeed {
 	 */
 	public async scan(queue: TaskQueue, isLive: () => boolean, startedAt: number): Promise<boolean> {
 		const pipelined = this.pipelined(queue);
-		if (queue.scans >= (pipelined ? CLAIMS_IN_FLIGHT : 1)) {
-			queue.rescan = true;
+		if (queue.scansInFlight >= (pipelined ? CLAIMS_IN_FLIGHT : 1)) {
+			queue.deferScan();
 			return false;
 		}
 		const bound = this.bound(queue);
@@ -83,13 +84,11 @@ export class TaskFeed {
 		if (limit <= 0) {
 			// No room (a serial type's task is held or running here): no scan runs, nothing to
 			// repeat; a freed slot asks again.
-			queue.rescan = false;
+			queue.skipScan();
 			return false;
 		}
-		queue.scans++;
 		const asked = this.source.claimPolicy.fetchClaims ? limit : 0;
-		queue.asked += asked;
-		queue.rescan = false;
+		queue.beginScan(asked);
 		try {
 			const { tasks, complete } = await this.source.fetch(
 				queue.type,
@@ -108,33 +107,29 @@ export class TaskFeed {
 				// A claimed task replaces a queued ref of it, whose due time may be stale (a retry
 				// made it due now); a read one is queued only when not known yet.
 				const known = this.source.claimPolicy.fetchedIsNewest
-					? queue.running.has(task.id)
+					? queue.isRunning(task.id)
 					: queue.has(task.id);
 				if (!known) {
 					queue.push(toRef(task));
 				}
 			}
-			queue.scanFailures = 0;
-			queue.scanRetryAt = 0;
 			if (complete) {
-				queue.horizon = Number.POSITIVE_INFINITY;
+				queue.markScanned(Number.POSITIVE_INFINITY);
 			} else if (tasks.length > 0) {
-				queue.horizon = dueAt(tasks[tasks.length - 1]);
+				queue.markScanned(dueAt(tasks[tasks.length - 1]));
 			} else {
 				// Nothing returned and not complete (a source at its bound of claimed tasks): wait a
 				// little before asking again rather than asking in a loop.
-				queue.scanRetryAt = Date.now() + SCAN_BACKOFF_FIRST_MS;
+				queue.markScannedEmpty(Date.now() + SCAN_BACKOFF_FIRST_MS);
 			}
 		} catch (err) {
 			// Back off before the next refill scan, so failing storage is not queried in a tight loop.
-			queue.scanFailures++;
-			queue.scanRetryAt =
-				Date.now() +
-				Math.min(SCAN_BACKOFF_FIRST_MS * 2 ** (queue.scanFailures - 1), this.settings.pollInterval);
+			queue.markScanFailed(failures =>
+				Math.min(SCAN_BACKOFF_FIRST_MS * 2 ** (failures - 1), this.settings.pollInterval)
+			);
 			this.log.log("error", "scanFailed", { type: queue.type }, err);
 		} finally {
-			queue.scans--;
-			queue.asked -= asked;
+			queue.endScan(asked);
 		}
 		return true;
 	}
@@ -149,7 +144,7 @@ export class TaskFeed {
 	public wantsRefill(queue: TaskQueue): boolean {
 		if (this.pipelined(queue)) {
 			const bound = this.bound(queue);
-			return queue.scans < CLAIMS_IN_FLIGHT && this.room(queue, bound) >= claimSize(bound);
+			return queue.scansInFlight < CLAIMS_IN_FLIGHT && this.room(queue, bound) >= claimSize(bound);
 		}
 		return !queue.scanning && queue.size < this.settings.batchSize / REFILL_SHARE;
 	}
@@ -191,7 +186,7 @@ export class TaskFeed {
 			return this.settings.batchSize;
 		}
 		if (queue.handler.serial) {
-			return 1 - queue.running.size;
+			return 1 - queue.runningCount;
 		}
 		return Math.min(
 			this.settings.batchSize,
