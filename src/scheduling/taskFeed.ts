@@ -63,7 +63,7 @@ export class TaskFeed {
 	 * shared database, which is then bounded by the free room in the queue), queue those not yet
 	 * known and set the queue's horizon: Infinity when the batch held every task there is, else
 	 * the due time of the last one. A scan asked for while one is in flight is remembered
-	 * (`queue.rescanWanted`) for the caller to run when it ends.
+	 * (`queue.scans.rescanWanted`) for the caller to run when it ends.
 	 * @param queue The queue.
 	 * @param isLive Whether the queue is still in use when the batch arrives.
 	 * @param startedAt When this session started.
@@ -71,8 +71,8 @@ export class TaskFeed {
 	 */
 	public async scan(queue: TaskQueue, isLive: () => boolean, startedAt: number): Promise<boolean> {
 		const pipelined = this.pipelined(queue);
-		if (queue.scansInFlight >= (pipelined ? CLAIMS_IN_FLIGHT : 1)) {
-			queue.deferScan();
+		if (queue.scans.inFlight >= (pipelined ? CLAIMS_IN_FLIGHT : 1)) {
+			queue.scans.defer();
 			return false;
 		}
 		const bound = this.bound(queue);
@@ -84,11 +84,11 @@ export class TaskFeed {
 		if (limit <= 0) {
 			// No room (a serial type's task is held or running here): no scan runs, nothing to
 			// repeat; a freed slot asks again.
-			queue.skipScan();
+			queue.scans.skip();
 			return false;
 		}
 		const asked = this.source.claimPolicy.fetchClaims ? limit : 0;
-		queue.beginScan(asked);
+		queue.scans.begin(asked);
 		try {
 			const { tasks, complete } = await this.source.fetch(
 				queue.type,
@@ -114,22 +114,22 @@ export class TaskFeed {
 				}
 			}
 			if (complete) {
-				queue.markScanned(Number.POSITIVE_INFINITY);
+				queue.scans.markScanned(Number.POSITIVE_INFINITY);
 			} else if (tasks.length > 0) {
-				queue.markScanned(dueAt(tasks[tasks.length - 1]));
+				queue.scans.markScanned(dueAt(tasks[tasks.length - 1]));
 			} else {
 				// Nothing returned and not complete (a source at its bound of claimed tasks): wait a
 				// little before asking again rather than asking in a loop.
-				queue.markScannedEmpty(Date.now() + SCAN_BACKOFF_FIRST_MS);
+				queue.scans.markEmpty(Date.now() + SCAN_BACKOFF_FIRST_MS);
 			}
 		} catch (err) {
 			// Back off before the next refill scan, so failing storage is not queried in a tight loop.
-			queue.markScanFailed(failures =>
+			queue.scans.markFailed(failures =>
 				Math.min(SCAN_BACKOFF_FIRST_MS * 2 ** (failures - 1), this.settings.pollInterval)
 			);
 			this.log.log("error", "scanFailed", { type: queue.type }, err);
 		} finally {
-			queue.endScan(asked);
+			queue.scans.end(asked);
 		}
 		return true;
 	}
@@ -144,9 +144,9 @@ export class TaskFeed {
 	public wantsRefill(queue: TaskQueue): boolean {
 		if (this.pipelined(queue)) {
 			const bound = this.bound(queue);
-			return queue.scansInFlight < CLAIMS_IN_FLIGHT && this.room(queue, bound) >= claimSize(bound);
+			return queue.scans.inFlight < CLAIMS_IN_FLIGHT && this.room(queue, bound) >= claimSize(bound);
 		}
-		return !queue.scanning && queue.size < this.settings.batchSize / REFILL_SHARE;
+		return queue.scans.inFlight === 0 && queue.size < this.settings.batchSize / REFILL_SHARE;
 	}
 
 	/**
@@ -158,7 +158,7 @@ export class TaskFeed {
 	 * @internal
 	 */
 	private room(queue: TaskQueue, bound: number): number {
-		return bound - queue.size - queue.asked;
+		return bound - queue.size - queue.scans.asked;
 	}
 
 	/**

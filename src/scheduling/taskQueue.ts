@@ -4,16 +4,8 @@ import type { IRegisteredHandler } from "../contracts/schedulerModels.js";
 import { QueuedRefs } from "./queuedRefs.js";
 import { StartWindow } from "./startWindow.js";
 import type { ITaskRef } from "./taskRef.js";
+import { QueueScanState } from "./queueScanState.js";
 import { unexpectedTransition } from "./transitionError.js";
-
-/**
- * How much of the type's active tasks the queue knows: nothing yet, those due up to a horizon,
- * or all of them.
- */
-export type QueueCoverage =
-	| { phase: "unscanned" }
-	| { phase: "partial"; horizon: number }
-	| { phase: "complete" };
 
 /**
  * The in-memory view of one type's runnable tasks, and what the scheduler tracks for the type:
@@ -31,16 +23,15 @@ export type QueueCoverage =
  */
 export class TaskQueue {
 	/**
+	 * The scans that fill the queue, and how far they have made it complete.
+	 */
+	public readonly scans: QueueScanState;
+
+	/**
 	 * The handler of the type; replaced when the type is registered again.
 	 * @internal
 	 */
 	private _handler: IRegisteredHandler;
-
-	/**
-	 * How much of the type's active tasks the queue holds.
-	 * @internal
-	 */
-	private _coverage: QueueCoverage = { phase: "unscanned" };
 
 	/**
 	 * The queued tasks.
@@ -68,43 +59,6 @@ export class TaskQueue {
 	private readonly _window = new StartWindow();
 
 	/**
-	 * The scans of this type in flight: at most one, except overlapping claims (TaskFeed).
-	 * @internal
-	 */
-	private _scans = 0;
-
-	/**
-	 * How many tasks the claims in flight asked for: room in the bounded queue they may fill.
-	 * @internal
-	 */
-	private _asked = 0;
-
-	/**
-	 * A scan was asked for while one was in flight: run another when it ends (a wake-up from
-	 * another node may concern tasks the scan in flight did not see).
-	 * @internal
-	 */
-	private _rescan = false;
-
-	/**
-	 * Consecutive failed scans, for their backoff.
-	 * @internal
-	 */
-	private _scanFailures = 0;
-
-	/**
-	 * No refill scan before this time, epoch ms (backoff after a failed or empty scan).
-	 * @internal
-	 */
-	private _scanRetryAt = 0;
-
-	/**
-	 * Tasks offered while a scan was in flight, queued once it has set the new coverage.
-	 * @internal
-	 */
-	private readonly _arrivedDuringScan: ITaskRef[] = [];
-
-	/**
 	 * Tasks offered (retry()) while they were running: queued when their run ends.
 	 * @internal
 	 */
@@ -123,6 +77,7 @@ export class TaskQueue {
 		running?: Set<string>
 	) {
 		this._handler = handler;
+		this.scans = new QueueScanState(type);
 		this._running = running ?? new Set<string>();
 	}
 
@@ -140,14 +95,6 @@ export class TaskQueue {
 	 */
 	public replaceHandler(handler: IRegisteredHandler): void {
 		this._handler = handler;
-	}
-
-	/**
-	 * How much of the type's active tasks the queue holds.
-	 * @returns The coverage.
-	 */
-	public get coverage(): QueueCoverage {
-		return this._coverage;
 	}
 
 	/**
@@ -201,9 +148,9 @@ export class TaskQueue {
 	public offer(ref: ITaskRef): boolean {
 		if (this._running.has(ref.id)) {
 			this._dueWhileRunning.set(ref.id, ref);
-		} else if (this.scanning) {
-			this._arrivedDuringScan.push(ref);
-		} else if (ref.due <= this.horizon()) {
+		} else if (this.scans.inFlight > 0) {
+			this.scans.holdArrival(ref);
+		} else if (this.scans.covers(ref.due)) {
 			this._queued.push(ref);
 			return true;
 		}
@@ -293,160 +240,14 @@ export class TaskQueue {
 	}
 
 	/**
-	 * True while a scan for this type is in flight.
-	 * @returns Whether one is.
-	 */
-	public get scanning(): boolean {
-		return this._scans > 0;
-	}
-
-	/**
-	 * The scans in flight.
-	 * @returns The count.
-	 */
-	public get scansInFlight(): number {
-		return this._scans;
-	}
-
-	/**
-	 * How many tasks the claims in flight asked for.
-	 * @returns The count.
-	 */
-	public get asked(): number {
-		return this._asked;
-	}
-
-	/**
-	 * Whether a scan was asked for while one was in flight.
-	 * @returns True to scan again.
-	 */
-	public get rescanWanted(): boolean {
-		return this._rescan;
-	}
-
-	/**
-	 * No refill scan before this time, epoch ms.
-	 * @returns The time.
-	 */
-	public get scanRetryAt(): number {
-		return this._scanRetryAt;
-	}
-
-	/**
-	 * A scan was asked for while the scans in flight are all there may be: run one when they end.
-	 */
-	public deferScan(): void {
-		this._rescan = true;
-	}
-
-	/**
-	 * A scan was asked for with no room to fill: none runs, none is owed.
-	 */
-	public skipScan(): void {
-		this._rescan = false;
-	}
-
-	/**
-	 * A scan begins.
-	 * @param asked How many tasks it claims room for (0 when fetching only reads).
-	 */
-	public beginScan(asked: number): void {
-		this._scans++;
-		this._asked += asked;
-		this._rescan = false;
-	}
-
-	/**
-	 * A scan's result: the queue now covers every active task due up to the horizon.
-	 * @param horizon The due time of the last task returned, or Infinity when it returned all.
-	 */
-	public markScanned(horizon: number): void {
-		this.assertScanning("scanned");
-		this._scanFailures = 0;
-		this._scanRetryAt = 0;
-		this._coverage =
-			horizon === Number.POSITIVE_INFINITY ? { phase: "complete" } : { phase: "partial", horizon };
-	}
-
-	/**
-	 * A scan returned nothing and not everything (a source at its bound of claimed tasks): no
-	 * refill scan before the given time.
-	 * @param until Epoch ms.
-	 */
-	public markScannedEmpty(until: number): void {
-		this.assertScanning("scanned empty");
-		this._scanFailures = 0;
-		this._scanRetryAt = until;
-	}
-
-	/**
-	 * A scan failed: count it, for the backoff.
-	 * @param pause How long to wait before the next refill scan, given the consecutive failures.
-	 */
-	public markScanFailed(pause: (failures: number) => number): void {
-		this.assertScanning("scan failed");
-		this._scanFailures++;
-		this._scanRetryAt = Date.now() + pause(this._scanFailures);
-	}
-
-	/**
-	 * A scan ended (after its result, whatever it was).
-	 * @param asked What it claimed room for, as given to beginScan.
-	 */
-	public endScan(asked: number): void {
-		this.assertScanning("ended");
-		this._scans--;
-		this._asked -= asked;
-	}
-
-	/**
-	 * The tasks offered during the scan that just ended, to offer again now.
-	 * @returns The refs, in arrival order.
-	 */
-	public takeArrivedDuringScan(): ITaskRef[] {
-		return this._arrivedDuringScan.splice(0);
-	}
-
-	/**
 	 * Forget everything (the scheduler restarts: storage is the source of truth). Scans still in
 	 * flight from before keep their count, so they end normally.
 	 */
 	public clear(): void {
 		this._queued.clear();
 		this._running.clear();
-		this._arrivedDuringScan.length = 0;
 		this._dueWhileRunning.clear();
-		this._scanFailures = 0;
-		this._scanRetryAt = 0;
-		this._rescan = false;
-		this._coverage = { phase: "unscanned" };
+		this.scans.reset();
 		this._lastStart = Number.NEGATIVE_INFINITY;
-	}
-
-	/**
-	 * The due time up to which the queue holds every active task.
-	 * @returns Epoch ms: negative infinity before a scan, Infinity once one returned all.
-	 * @internal
-	 */
-	private horizon(): number {
-		switch (this._coverage.phase) {
-			case "unscanned":
-				return Number.NEGATIVE_INFINITY;
-			case "partial":
-				return this._coverage.horizon;
-			default:
-				return Number.POSITIVE_INFINITY;
-		}
-	}
-
-	/**
-	 * Throw an internal error unless a scan is in flight.
-	 * @param to What the scan was to become.
-	 * @internal
-	 */
-	private assertScanning(to: string): void {
-		if (this._scans <= 0) {
-			throw unexpectedTransition(`queue ${this.type}`, "no scan in flight", to);
-		}
 	}
 }
