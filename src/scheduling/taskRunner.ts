@@ -4,7 +4,7 @@ import { TaskStatus } from "@twin.org/background-task-models";
 import { BaseError } from "@twin.org/core";
 import { EngineCoreFactory } from "@twin.org/engine-models";
 import type { BackgroundTask } from "../domain/backgroundTask.js";
-import { NOT_STARTED, type ITaskExecutor } from "../contracts/ITaskExecutor.js";
+import { NOT_STARTED, type IHandlerJob, type ITaskExecutor } from "../contracts/ITaskExecutor.js";
 import { outsideTaskContext } from "../utils/taskContext.js";
 import type { IClaimResult, ITaskSource, QueuedTask } from "../contracts/ITaskSource.js";
 import type { TaskLog } from "../utils/taskLog.js";
@@ -15,9 +15,13 @@ import { NodeMetrics } from "./nodeMetrics.js";
 import type { Timers } from "./timers.js";
 
 /**
- * Backoff between attempts of a storage call that failed: first and longest pause, ms.
+ * The first pause after a storage call failed, ms; it doubles with each failure.
  */
 const BACKOFF_FIRST_MS = 10;
+
+/**
+ * The longest pause between attempts of a storage call that failed, ms.
+ */
 const BACKOFF_MAX_MS = 2000;
 
 /**
@@ -86,6 +90,7 @@ export class TaskRunner {
 	 * @param settings The scheduler settings.
 	 * @param log The log.
 	 * @param timers The timers, for backoff pauses.
+	 * @param metrics What this node measures of its own work.
 	 */
 	constructor(
 		private readonly source: ITaskSource,
@@ -166,7 +171,7 @@ export class TaskRunner {
 		}
 		this._claims.add(id);
 		if (handler.rateLimit && this.source.claimPolicy.sharesRateLimit) {
-			// A shared database: the type's rate limit holds across every node, by a counter there.
+			// The type's rate limit holds across every node, by a counter in the source.
 			await this.waitForStart(type, handler.rateLimit.max, handler.rateLimit.per, id);
 		}
 		// The original's order: the callback hears of the claim, then "start" is logged.
@@ -181,22 +186,7 @@ export class TaskRunner {
 		// attempt rather than a task left processing.
 		let outcome: AttemptOutcome;
 		try {
-			outcome = await this.executor.run(
-				{
-					module: handler.module,
-					method: handler.method,
-					engineCloneData: EngineCoreFactory.getIfExists(this.settings.engineName)?.getCloneData(),
-					payload: task.payload,
-					hasPayload: task.payload !== undefined && task.payload !== null,
-					// The handler's context (getTaskContext()); its arguments stay the original's.
-					taskId: task.id,
-					type,
-					attempt: task.attempts,
-					retriesRemaining: task.retriesRemaining ?? 0,
-					trackContext: this.settings.trackTaskContext || undefined
-				},
-				handler.timeout
-			);
+			outcome = await this.executor.run(this.job(type, handler, task), handler.timeout);
 		} catch (err) {
 			outcome = { ok: false, error: BaseError.fromError(err).toJsonObject() };
 		}
@@ -214,25 +204,7 @@ export class TaskRunner {
 			this.settings.retryInterval,
 			this.settings.retryMaxInterval
 		);
-		const remove = removeOnSettle(next);
-		let recorded: { written: boolean } | undefined;
-		try {
-			// The first write without the retry loop's closure and frames: it is the one that runs.
-			recorded = this._abandoned
-				? undefined
-				: { written: await this.source.settle(next, remove, undefined) };
-		} catch (err) {
-			this.log.log("warn", "settleFailed", { id }, err);
-			await this.timers.pause(BACKOFF_FIRST_MS);
-			// A repeat writes only if storage still holds the claim (the failed write may have
-			// committed).
-			recorded = await this.withRetries(
-				async () => ({ written: await this.source.settle(next, remove, task.dateModified) }),
-				"settleFailed",
-				id,
-				BACKOFF_FIRST_MS * 2
-			);
-		}
+		const recorded = await this.record(task, next);
 		if (!recorded) {
 			// Abandoned: abandon() already released the claim. Releasing it here, possibly after a
 			// later start() claimed the task again, would clear that newer claim's mark, and a
@@ -250,6 +222,62 @@ export class TaskRunner {
 		}
 		this.log.log("info", "complete", { id, type, status: next.status });
 		return recorded.written && next.status === TaskStatus.Pending ? next : undefined;
+	}
+
+	/**
+	 * The handler call for a task.
+	 * @param type The task type.
+	 * @param handler The handler.
+	 * @param task The claimed task.
+	 * @returns The job for the executor.
+	 * @internal
+	 */
+	private job(type: string, handler: IRegisteredHandler, task: BackgroundTask): IHandlerJob {
+		return {
+			module: handler.module,
+			method: handler.method,
+			engineCloneData: EngineCoreFactory.getIfExists(this.settings.engineName)?.getCloneData(),
+			payload: task.payload,
+			hasPayload: task.payload !== undefined && task.payload !== null,
+			// The handler's context (getTaskContext()); its arguments stay the original's.
+			taskId: task.id,
+			type,
+			attempt: task.attempts,
+			retriesRemaining: task.retriesRemaining ?? 0,
+			trackContext: this.settings.trackTaskContext || undefined
+		};
+	}
+
+	/**
+	 * Write a settled task's outcome, retrying with backoff while the runner lives.
+	 * @param task The task as claimed.
+	 * @param next The task settled by the rules.
+	 * @returns Whether it was written (false: removed while it ran, or the claim was lost), or
+	 * undefined once abandoned.
+	 * @internal
+	 */
+	private async record(
+		task: BackgroundTask,
+		next: BackgroundTask
+	): Promise<{ written: boolean } | undefined> {
+		const remove = removeOnSettle(next);
+		try {
+			// The first write without the retry loop's closure and frames: it is the one that runs.
+			return this._abandoned
+				? undefined
+				: { written: await this.source.settle(next, remove, undefined) };
+		} catch (err) {
+			this.log.log("warn", "settleFailed", { id: task.id }, err);
+			await this.timers.pause(BACKOFF_FIRST_MS);
+			// A repeat writes only if storage still holds the claim (the failed write may have
+			// committed).
+			return this.withRetries(
+				async () => ({ written: await this.source.settle(next, remove, task.dateModified) }),
+				"settleFailed",
+				task.id,
+				BACKOFF_FIRST_MS * 2
+			);
+		}
 	}
 
 	/**
