@@ -196,7 +196,24 @@ export class TaskRunner {
 			// settled; it stays processing (abandon() releases the claim) for the next start.
 			return undefined;
 		}
+		return this.complete(type, handler, task, outcome);
+	}
 
+	/**
+	 * Record a run's outcome and report it.
+	 * @param type The task type.
+	 * @param handler The handler.
+	 * @param task The task as claimed.
+	 * @param outcome What the handler's attempt came to.
+	 * @returns The task when it is pending and should be queued again, else undefined.
+	 * @internal
+	 */
+	private async complete(
+		type: string,
+		handler: IRegisteredHandler,
+		task: BackgroundTask,
+		outcome: AttemptOutcome
+	): Promise<QueuedTask | undefined> {
 		const next = settled(
 			task,
 			outcome,
@@ -211,7 +228,7 @@ export class TaskRunner {
 			// remove() during the newer run would then be written back when it finishes.
 			return undefined;
 		}
-		this._claims.delete(id);
+		this._claims.delete(task.id);
 		this.metrics.finished(Date.now());
 		// A task removed while it ran is not written back, but its outcome is still reported: the
 		// handler did run, and the callback may be how the caller learns its result. Then
@@ -220,7 +237,7 @@ export class TaskRunner {
 		if (outcomeNotified) {
 			await outcomeNotified;
 		}
-		this.log.log("info", "complete", { id, type, status: next.status });
+		this.log.log("info", "complete", { id: task.id, type, status: next.status });
 		return recorded.written && next.status === TaskStatus.Pending ? next : undefined;
 	}
 
