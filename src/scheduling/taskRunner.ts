@@ -2,16 +2,16 @@
 // SPDX-License-Identifier: Apache-2.0.
 import { TaskStatus } from "@twin.org/background-task-models";
 import { BaseError } from "@twin.org/core";
-import { EngineCoreFactory } from "@twin.org/engine-models";
 import type { BackgroundTask } from "../domain/backgroundTask.js";
-import { NOT_STARTED, type IHandlerJob, type ITaskExecutor } from "../contracts/ITaskExecutor.js";
+import { NOT_STARTED, type ITaskExecutor } from "../contracts/ITaskExecutor.js";
 import { outsideTaskContext } from "../utils/taskContext.js";
 import type { IClaimResult, ITaskSource, QueuedTask } from "../contracts/ITaskSource.js";
 import type { TaskLog } from "../utils/taskLog.js";
-import { toCallbackTask } from "../domain/taskModel.js";
 import { dueAt, removeOnSettle, settled, type AttemptOutcome } from "../domain/rules.js";
 import type { IRegisteredHandler, ISchedulerSettings } from "../contracts/schedulerModels.js";
 import { NodeMetrics } from "./nodeMetrics.js";
+import { handlerJob } from "./handlerJob.js";
+import { callStateCallback } from "./stateCallback.js";
 import type { Timers } from "./timers.js";
 
 /**
@@ -186,7 +186,10 @@ export class TaskRunner {
 		// attempt rather than a task left processing.
 		let outcome: AttemptOutcome;
 		try {
-			outcome = await this.executor.run(this.job(type, handler, task), handler.timeout);
+			outcome = await this.executor.run(
+				handlerJob(this.settings, type, handler, task),
+				handler.timeout
+			);
 		} catch (err) {
 			outcome = { ok: false, error: BaseError.fromError(err).toJsonObject() };
 		}
@@ -239,30 +242,6 @@ export class TaskRunner {
 		}
 		this.log.log("info", "complete", { id: task.id, type, status: next.status });
 		return recorded.written && next.status === TaskStatus.Pending ? next : undefined;
-	}
-
-	/**
-	 * The handler call for a task.
-	 * @param type The task type.
-	 * @param handler The handler.
-	 * @param task The claimed task.
-	 * @returns The job for the executor.
-	 * @internal
-	 */
-	private job(type: string, handler: IRegisteredHandler, task: BackgroundTask): IHandlerJob {
-		return {
-			module: handler.module,
-			method: handler.method,
-			engineCloneData: EngineCoreFactory.getIfExists(this.settings.engineName)?.getCloneData(),
-			payload: task.payload,
-			hasPayload: task.payload !== undefined && task.payload !== null,
-			// The handler's context (getTaskContext()); its arguments stay the original's.
-			taskId: task.id,
-			type,
-			attempt: task.attempts,
-			retriesRemaining: task.retriesRemaining ?? 0,
-			trackContext: this.settings.trackTaskContext || undefined
-		};
 	}
 
 	/**
@@ -346,29 +325,14 @@ export class TaskRunner {
 	}
 
 	/**
-	 * Call the state-change callback; a callback that throws or rejects is logged and otherwise
-	 * ignored. Not an async function: with no callback nothing is allocated, and a callback's
-	 * promise is awaited by the caller as it is.
+	 * Call the state-change callback (see callStateCallback), unless abandoned.
 	 * @param handler The handler.
 	 * @param task The task.
 	 * @returns The callback's end to wait for, if there is a callback to wait for.
 	 * @internal
 	 */
 	private notify(handler: IRegisteredHandler, task: BackgroundTask): Promise<void> | undefined {
-		if (!handler.stateChangeCallback || this._abandoned) {
-			return undefined;
-		}
-		const failed = (err: unknown): void => {
-			this.log.log("error", "stateChangeCallbackFailed", { type: task.type, id: task.id }, err);
-		};
-		try {
-			const called: unknown = handler.stateChangeCallback(toCallbackTask(task));
-			// Promise.resolve returns a native promise as it is, and waits for any other thenable.
-			return called === undefined ? undefined : Promise.resolve(called).then(undefined, failed);
-		} catch (err) {
-			failed(err);
-			return undefined;
-		}
+		return this._abandoned ? undefined : callStateCallback(handler, task, this.log);
 	}
 
 	/**
