@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0.
 import type { SortDirection } from "@twin.org/entity";
 import type { BackgroundTask } from "../domain/backgroundTask.js";
+import type { IClaimPolicy } from "./IClaimPolicy.js";
 
 /**
  * The columns the scheduler's queues need from a task: enough to order it and to decide whether
@@ -53,10 +54,10 @@ export interface IClaimResult {
  */
 export interface ITaskSource {
 	/**
-	 * True when `fetch` claims what it returns (the tasks are this instance's until settled or
-	 * released); false when it only reads them.
+	 * How this source claims: the questions the scheduler would otherwise answer by asking what
+	 * kind of source it has.
 	 */
-	readonly claimsOnFetch: boolean;
+	readonly claimPolicy: IClaimPolicy;
 
 	/**
 	 * Begin a session (the connector's start()): connect, create what is missing, subscribe to

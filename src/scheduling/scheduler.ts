@@ -1,113 +1,46 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
 import type { BackgroundTask } from "../domain/backgroundTask.js";
+import { dueAt } from "../domain/rules.js";
 import type { ITaskExecutor } from "../contracts/ITaskExecutor.js";
-import type { ITaskSource, QueuedTask } from "../contracts/ITaskSource.js";
+import type { ITaskSource } from "../contracts/ITaskSource.js";
+import type { IRegisteredHandler, ISchedulerSettings } from "../contracts/schedulerModels.js";
 import type { TaskLog } from "../utils/taskLog.js";
 import { NodeMetrics } from "./nodeMetrics.js";
-import { dueAt } from "../domain/rules.js";
+import { QueueRegistry } from "./queueRegistry.js";
+import { QueueScans } from "./queueScans.js";
+import { SchedulerLifecycle } from "./schedulerLifecycle.js";
+import { SlotPump } from "./slotPump.js";
 import { TaskFeed } from "./taskFeed.js";
-import { TaskQueue, toRef, type ITaskRef } from "./taskQueue.js";
-import type { IRegisteredHandler, ISchedulerSettings } from "../contracts/schedulerModels.js";
+import { toRef } from "./taskRef.js";
 import { TaskRunner } from "./taskRunner.js";
 import { Timers } from "./timers.js";
+import { WorkTracker } from "./workTracker.js";
 
 /**
- * Decides which task runs next and when.
+ * Decides which task runs next and when; the facade's one entry to the scheduling layer.
  *
- * Each registered type has a TaskQueue (its runnable tasks, in order) and a number of slots
- * (its concurrency); all types share `globalLimit` in-flight tasks (twice the worker count in worker
- * mode, so a worker never waits for the main thread's storage work). `pump()` fills free slots
- * round-robin, one task per type per round, so a busy type never starves another.
- *
- * Work reaches a queue by three routes: `notifyDue` (a task this instance created or retried: no
- * storage query), scans of storage through the TaskFeed (at start, on registering a type, when a
- * partial queue runs low, and every pollInterval for tasks that reached storage by other routes),
- * and re-queuing when a run leaves its task pending. The only timers are: one wake-up for the
- * earliest future start (due time, taskInterval gap or scan backoff), the poll, the retained-task
- * sweep, and backoff pauses while storage fails.
- *
- * In worker mode a claimed task may wait briefly for a free worker (the executor hands jobs to
- * the pool only as workers free up); its timeout starts when its handler starts.
+ * Each registered type has a TaskQueue (its runnable tasks, in order, see QueueRegistry); the
+ * SlotPump starts them within the slots, and the TaskRunner runs each from claim to record. Work
+ * reaches a queue by three routes: `notifyDue` (a task this instance created or retried: no
+ * storage query), scans of storage (QueueScans: at start, on registering a type, when a partial
+ * queue runs low, and every pollInterval for tasks that reached storage by other routes), and
+ * re-queuing when a run leaves its task pending. The only timers are: one wake-up for the
+ * earliest future start (due time, taskInterval gap or scan backoff), the poll, the
+ * retained-task sweep, and backoff pauses while storage fails.
  */
 export class Scheduler {
+	/**
+	 * The phase, the session and its runner.
+	 * @internal
+	 */
+	private readonly _lifecycle = new SchedulerLifecycle();
+
 	/**
 	 * The queues of registered types.
 	 * @internal
 	 */
-	private readonly _queues = new Map<string, TaskQueue>();
-
-	/**
-	 * The queues as a list, for round-robin.
-	 * @internal
-	 */
-	private _order: TaskQueue[] = [];
-
-	/**
-	 * The running sets of types unregistered in this session. Registering such a type again gives
-	 * the new queue the same set, so the tasks still running from before are neither queued and
-	 * claimed again (a processing task is claimable, for recovery) nor left out of the type's
-	 * concurrency. Cleared on start, which begins from storage.
-	 * @internal
-	 */
-	private readonly _unregisteredRunning = new Map<string, Set<string>>();
-
-	/**
-	 * Where round-robin starts next.
-	 * @internal
-	 */
-	private _next = 0;
-
-	/**
-	 * Tasks taken from a queue and not yet finished, all types.
-	 * @internal
-	 */
-	private _inFlight = 0;
-
-	/**
-	 * The number of the current session (one start..stop). A run abandoned by stop() can still
-	 * settle after a later start() (inline mode: its handler cannot be terminated); its bookkeeping
-	 * belongs to its own session and must not touch the new session's queues or in-flight count,
-	 * or the new session would forget that it is running the recovered task and claim it again.
-	 * @internal
-	 */
-	private _session = 0;
-
-	/**
-	 * Background work (runs, scans, sweeps) that stop() waits for.
-	 * @internal
-	 */
-	private readonly _work = new Set<Promise<void>>();
-
-	/**
-	 * The source is open for this session (wake-ups before that are answered by start's scans).
-	 * @internal
-	 */
-	private _sourceOpen = false;
-
-	/**
-	 * A pump is queued as a microtask.
-	 * @internal
-	 */
-	private _pumpQueued = false;
-
-	/**
-	 * The state of the scheduler.
-	 * @internal
-	 */
-	private _state: "stopped" | "started" | "stopping" = "stopped";
-
-	/**
-	 * The stop in progress, which a start() or a second stop() waits for.
-	 * @internal
-	 */
-	private _stopping: Promise<void> = Promise.resolve();
-
-	/**
-	 * Runs one task from claim to record.
-	 * @internal
-	 */
-	private _runner?: TaskRunner;
+	private readonly _queues = new QueueRegistry();
 
 	/**
 	 * The timers of this instance.
@@ -116,16 +49,40 @@ export class Scheduler {
 	private readonly _timers = new Timers();
 
 	/**
+	 * Background work (runs, scans, sweeps) that stop() waits for.
+	 * @internal
+	 */
+	private readonly _work: WorkTracker;
+
+	/**
 	 * Reads storage for the queues: scans, the unhandled-type report, the sweep.
 	 * @internal
 	 */
 	private readonly _feed: TaskFeed;
 
 	/**
+	 * When the queues are scanned.
+	 * @internal
+	 */
+	private readonly _scans: QueueScans;
+
+	/**
+	 * Starts tasks within the slots.
+	 * @internal
+	 */
+	private readonly _pump: SlotPump;
+
+	/**
 	 * What this node measures of its own work, for statistics().
 	 * @internal
 	 */
 	private readonly _metrics = new NodeMetrics();
+
+	/**
+	 * The stop in progress, which a start() or a second stop() waits for.
+	 * @internal
+	 */
+	private _stopping: Promise<void> = Promise.resolve();
 
 	/**
 	 * Create a new Scheduler.
@@ -140,7 +97,28 @@ export class Scheduler {
 		private readonly settings: ISchedulerSettings,
 		private readonly log: TaskLog
 	) {
+		const policy = source.claimPolicy;
+		this._work = new WorkTracker(log);
 		this._feed = new TaskFeed(source, settings, log);
+		this._scans = new QueueScans(
+			this._queues,
+			this._lifecycle,
+			this._feed,
+			this._work,
+			policy,
+			log,
+			() => this._pump.schedulePump()
+		);
+		this._pump = new SlotPump(
+			this._queues,
+			this._lifecycle,
+			this._scans,
+			this._timers,
+			this._work,
+			policy,
+			settings,
+			log
+		);
 	}
 
 	/**
@@ -148,7 +126,7 @@ export class Scheduler {
 	 * @returns True between start and stop.
 	 */
 	public get started(): boolean {
-		return this._state === "started";
+		return this._lifecycle.started;
 	}
 
 	/**
@@ -156,19 +134,15 @@ export class Scheduler {
 	 * by a crash), and start the poll and sweep timers. Harmless when already started.
 	 */
 	public async start(): Promise<void> {
-		if (this._state === "stopping") {
+		if (this._lifecycle.phase === "stopping") {
 			// Finish the stop in progress first, then start: the caller expects a started connector.
 			await this._stopping;
 		}
-		if (this._state !== "stopped") {
+		if (this._lifecycle.phase !== "stopped") {
 			return;
 		}
-		this._state = "started";
-		// A new session: runs abandoned by the last stop() no longer count (see _session).
-		const session = ++this._session;
-		this._inFlight = 0;
 		this._timers.reset();
-		this._runner = new TaskRunner(
+		const runner = new TaskRunner(
 			this.source,
 			this.createExecutor(),
 			this.settings,
@@ -176,31 +150,32 @@ export class Scheduler {
 			this._timers,
 			this._metrics
 		);
-		this._sourceOpen = false;
+		// A new session: runs abandoned by the last stop() no longer count.
+		const session = this._lifecycle.open(runner);
+		this._pump.reset();
 		try {
 			await this.source.open(type => this.wake(type));
-			// Wake-ups count from here (start scans every type next): one that came while the
-			// source was opening would have found it not open.
-			this._sourceOpen = true;
 		} catch (err) {
 			// Nothing started: the caller learns why (a database that cannot be reached, say).
-			this._runner = undefined;
-			this._state = "stopped";
+			this._lifecycle.openFailed(session);
 			throw err;
 		}
+		// Wake-ups count from here (start scans every type next): one that came while the source
+		// was opening would have found it not open.
+		this._lifecycle.opened(session);
 		await this._feed.sweep();
-		if (session !== this._session || this._state !== "started") {
+		if (!this._lifecycle.isStarted(session)) {
 			// stop() ran while the sweep was in flight (and maybe another start()): arming timers or
 			// scanning now would outlive that stop and keep the process alive.
 			return;
 		}
-		this._unregisteredRunning.clear();
-		for (const queue of this._order) {
+		this._queues.forgetUnregistered();
+		for (const queue of this._queues.all) {
 			queue.clear();
-			this.track(this.scan(queue));
+			this._scans.request(queue);
 		}
-		this._timers.every(this.settings.pollInterval, () => this.poll());
-		this._timers.every(this.settings.cleanupInterval, () => this.track(this._feed.sweep()));
+		this._timers.every(this.settings.pollInterval, () => this._scans.poll());
+		this._timers.every(this.settings.cleanupInterval, () => this._work.track(this._feed.sweep()));
 	}
 
 	/**
@@ -209,35 +184,15 @@ export class Scheduler {
 	 * recovers it. Afterwards no timer, worker or storage write of this instance remains.
 	 */
 	public async stop(): Promise<void> {
-		if (this._state === "stopping") {
+		if (this._lifecycle.phase === "stopping") {
 			return this._stopping;
 		}
-		if (this._state !== "started") {
+		if (!this._lifecycle.started) {
 			return;
 		}
-		this._state = "stopping";
+		this._lifecycle.beginStop();
 		this._stopping = this.drain();
 		return this._stopping;
-	}
-
-	/**
-	 * The body of stop(): wait for in-flight work within shutdownTimeout, then abandon the rest.
-	 * @internal
-	 */
-	private async drain(): Promise<void> {
-		this._timers.clearAll();
-		const settled = Promise.allSettled([...this._work]);
-		await this._timers.race(settled, this.settings.shutdownTimeout);
-		await this._runner?.abandon();
-		this._runner = undefined;
-		this._timers.clearAll();
-		try {
-			// Gives back tasks claimed for the queues and not started (shared database).
-			await this.source.close();
-		} catch (err) {
-			this.log.log("error", "unexpectedError", {}, err);
-		}
-		this._state = "stopped";
 	}
 
 	/**
@@ -246,19 +201,11 @@ export class Scheduler {
 	 * @param handler The handler.
 	 */
 	public register(type: string, handler: IRegisteredHandler): void {
-		const existing = this._queues.get(type);
-		if (existing) {
-			existing.handler = handler;
-		} else {
-			const queue = new TaskQueue(type, handler, this._unregisteredRunning.get(type));
-			this._unregisteredRunning.delete(type);
-			this._queues.set(type, queue);
-			this._order = [...this._queues.values()];
-			if (this.started && this._sourceOpen) {
-				this.track(this.scan(queue));
-			}
+		const added = this._queues.add(type, handler);
+		if (added && this._lifecycle.sourceOpen) {
+			this._scans.request(added);
 		}
-		this.schedulePump();
+		this._pump.schedulePump();
 	}
 
 	/**
@@ -266,25 +213,16 @@ export class Scheduler {
 	 * @param type The task type.
 	 */
 	public unregister(type: string): void {
-		const queue = this._queues.get(type);
-		if (queue) {
-			this._queues.delete(type);
-			this._order = [...this._queues.values()];
-			// Remember what still runs, for a later registration of the type (see _unregisteredRunning).
-			if (queue.running.size > 0) {
-				this._unregisteredRunning.set(type, queue.running);
-			}
-			// Tasks claimed for the queue (shared database) go back to any instance.
-			const queued = queue.ids();
-			if (this.source.claimsOnFetch && queued.length > 0) {
-				this.track(this.source.unclaim(queued));
-			}
+		const queued = this._queues.remove(type)?.ids() ?? [];
+		if (this.source.claimPolicy.givesBackUnrun && queued.length > 0) {
+			// Tasks claimed for the queue go back to any instance.
+			this._work.track(this.source.unclaim(queued));
 		}
 	}
 
 	/**
-	 * A task was created or made due by this instance: queue it without a storage query (or, on a
-	 * shared database, fetch its type).
+	 * A task was created or made due by this instance: queue it without a storage query, or wake
+	 * its type when the source must fetch it (and so claim it) first.
 	 * @param task The task as stored.
 	 * @returns False when started and the type has no handler.
 	 */
@@ -296,19 +234,31 @@ export class Scheduler {
 		if (!queue) {
 			return false;
 		}
-		if (this.source.claimsOnFetch) {
-			// A shared database: the task is claimed by whichever instance fetches it first. One due
-			// later (startAfter) is queued here and claimed on its own when it falls due, unless
-			// another node's fetch or poll took it first.
-			if (dueAt(task) > Date.now()) {
-				this.offer(queue, toRef(task));
-			} else {
-				this.wake(task.type);
-			}
+		if (this.source.claimPolicy.dueNowIsFetched && !(dueAt(task) > Date.now())) {
+			// Whichever instance fetches it first claims it. One due later is queued here and
+			// claimed on its own when it falls due, unless another instance took it first.
+			this.wake(task.type);
 		} else {
-			this.offer(queue, toRef(task));
+			this._pump.offer(queue, toRef(task));
 		}
 		return true;
+	}
+
+	/**
+	 * Tasks of a type may have become due in the source (created or retried here or on another
+	 * instance of a shared database): fetch that type.
+	 * @param type The task type.
+	 */
+	public wake(type: string): void {
+		this._scans.wake(type);
+	}
+
+	/**
+	 * A task was cancelled or removed by this instance: drop it from the queues.
+	 * @param id The task id.
+	 */
+	public notifyGone(id: string): void {
+		this._queues.drop(id);
 	}
 
 	/**
@@ -320,295 +270,24 @@ export class Scheduler {
 		completedLastMinute: number;
 		startLatency: { p50?: number; p99?: number; samples: number };
 	} {
-		let running = 0;
-		for (const queue of this._order) {
-			running += queue.running.size;
-		}
-		return { running, ...this._metrics.snapshot(Date.now()) };
+		return { running: this._queues.runningCount(), ...this._metrics.snapshot(Date.now()) };
 	}
 
 	/**
-	 * Tasks of a type may have become due in the source (created or retried here or on another
-	 * instance of a shared database): fetch that type.
-	 * @param type The task type.
-	 */
-	public wake(type: string): void {
-		const queue = this._queues.get(type);
-		if (this.started && this._sourceOpen && queue) {
-			this.track(this.scan(queue));
-		}
-	}
-
-	/**
-	 * A task was cancelled or removed by this instance: drop it from the queues.
-	 * @param id The task id.
-	 */
-	public notifyGone(id: string): void {
-		for (const queue of this._order) {
-			queue.drop(id);
-		}
-	}
-
-	/**
-	 * Queue a pump for the end of the current microtask run, once.
+	 * The body of stop(): wait for in-flight work within shutdownTimeout, then abandon the rest.
 	 * @internal
 	 */
-	private schedulePump(): void {
-		if (!this._pumpQueued && this.started) {
-			this._pumpQueued = true;
-			queueMicrotask(() => {
-				this._pumpQueued = false;
-				this.pump();
-			});
+	private async drain(): Promise<void> {
+		this._timers.clearAll();
+		await this._timers.race(this._work.settled(), this.settings.shutdownTimeout);
+		await this._lifecycle.runner?.abandon();
+		this._timers.clearAll();
+		try {
+			// Gives back tasks claimed for the queues and not started (shared database).
+			await this.source.close();
+		} catch (err) {
+			this.log.log("error", "unexpectedError", {}, err);
 		}
-	}
-
-	/**
-	 * Start every task that may start now, round-robin across types; then arm the wake-up timer
-	 * for the earliest future start and refill queues that run low.
-	 * @internal
-	 */
-	private pump(): void {
-		if (!this.started || !this._runner) {
-			return;
-		}
-		const now = Date.now();
-		let wakeAt = Number.POSITIVE_INFINITY;
-		let startedOne = true;
-		while (startedOne && this._inFlight < this.settings.globalLimit) {
-			startedOne = false;
-			const count = this._order.length;
-			for (let i = 0; i < count && this._inFlight < this.settings.globalLimit; i++) {
-				const queue = this._order[(this._next + i) % count];
-				const readyAt = this.readyAt(queue, now);
-				if (readyAt <= now) {
-					this.startNext(queue, now);
-					startedOne = true;
-				} else {
-					wakeAt = Math.min(wakeAt, readyAt);
-				}
-			}
-			this._next = count > 0 ? (this._next + 1) % count : 0;
-		}
-		if (wakeAt < Number.POSITIVE_INFINITY) {
-			this._timers.wakeAt(wakeAt, () => this.pump());
-		}
-		for (const queue of this._order) {
-			// The feed decides when (TaskFeed.wantsRefill): a scan in flight answers this one too,
-			// except claims, which overlap once a share of the local queue is free.
-			if (queue.horizon < Number.POSITIVE_INFINITY && this._feed.wantsRefill(queue)) {
-				if (now >= queue.scanRetryAt) {
-					this.track(this.scan(queue));
-				} else {
-					this._timers.wakeAt(queue.scanRetryAt, () => this.pump());
-				}
-			}
-		}
-	}
-
-	/**
-	 * When the queue's next task may start: now or earlier if it may start at once, a future time
-	 * if it waits for its due time or the taskInterval gap, Infinity if it has nothing to start or
-	 * all its slots are taken.
-	 * @param queue The queue.
-	 * @param now The current time.
-	 * @returns The time.
-	 * @internal
-	 */
-	private readyAt(queue: TaskQueue, now: number): number {
-		if (queue.running.size >= queue.handler.concurrency) {
-			return Number.POSITIVE_INFINITY;
-		}
-		const next = queue.peek(now);
-		if (!next) {
-			return Number.POSITIVE_INFINITY;
-		}
-		let ready = Math.max(next.due, queue.lastStart + this.settings.taskInterval, now - 1);
-		const limit = queue.handler.rateLimit;
-		if (limit) {
-			// A sliding window on this node: the oldest of the last max starts must have left it.
-			const starts = queue.recentStarts;
-			while (starts.length > 0 && starts[0] <= now - limit.per) {
-				starts.shift();
-			}
-			if (starts.length >= limit.max) {
-				ready = Math.max(ready, starts[starts.length - limit.max] + limit.per);
-			}
-		}
-		return ready;
-	}
-
-	/**
-	 * Take the queue's next task and run it.
-	 * @param queue The queue.
-	 * @param now The current time.
-	 * @internal
-	 */
-	private startNext(queue: TaskQueue, now: number): void {
-		const ref = queue.take(now) as ITaskRef;
-		queue.lastStart = now;
-		if (queue.handler.rateLimit) {
-			queue.recentStarts.push(now);
-		}
-		this._inFlight++;
-		const runner = this._runner as TaskRunner;
-		const session = this._session;
-		// On a shared database a task's slot is freed as soon as its handler returns, while its
-		// outcome is recorded (batched with others) and reported: the task stays processing under
-		// this node's lease until then, so nothing else can claim it, and the next task does not
-		// wait for a commit. A serial type keeps its slot until the outcome is recorded, since its
-		// next task may be claimed only then; over entity storage the slot is held to the end too.
-		const pipelined = this.source.claimsOnFetch && !queue.handler.serial;
-		let released = false;
-		const release = (): void => {
-			if (!released) {
-				released = true;
-				this.release(queue, ref.id, session);
-			}
-		};
-		const ended = (requeue: QueuedTask | undefined): void => {
-			release();
-			this.finished(queue, ref.id, session, requeue);
-		};
-		this.track(
-			runner
-				.run(queue.type, queue.handler, ref.id, this._mayStart, pipelined ? release : undefined)
-				.then(ended, err => {
-					this.log.log("error", "unexpectedError", { id: ref.id }, err);
-					ended(undefined);
-				})
-		);
-	}
-
-	/**
-	 * Whether a new task may still start (false once stop() began): one function for every run.
-	 * @internal
-	 */
-	private readonly _mayStart = (): boolean => this.started;
-
-	/**
-	 * A run no longer needs its slot: free it, and pump.
-	 * @param queue The queue the run came from.
-	 * @param id The task id.
-	 * @param session The session the run belongs to.
-	 * @internal
-	 */
-	private release(queue: TaskQueue, id: string, session: number): void {
-		// A run of an earlier session (abandoned by stop()) leaves this session's state alone.
-		if (session !== this._session) {
-			return;
-		}
-		queue.running.delete(id);
-		this._inFlight--;
-		this.schedulePump();
-	}
-
-	/**
-	 * A run ended, its slot already freed (release): queue the task again if it is pending (a
-	 * retry), or if it was made due while it ran (retry() during its final state-change callback).
-	 * Over entity storage both happen in one step, so the task's next run cannot start while this
-	 * one still holds its slot.
-	 * @param queue The queue the run came from.
-	 * @param id The task id.
-	 * @param session The session the run belongs to.
-	 * @param requeue The task, when the run left it pending.
-	 * @internal
-	 */
-	private finished(
-		queue: TaskQueue,
-		id: string,
-		session: number,
-		requeue: QueuedTask | undefined
-	): void {
-		if (session !== this._session) {
-			return;
-		}
-		const madeDue = queue.dueWhileRunning.get(id);
-		queue.dueWhileRunning.delete(id);
-		// The type's current queue, which may be a new one when the type was registered again
-		// meanwhile (it shares this queue's running set); none if unregistered.
-		const current = this._queues.get(queue.type);
-		const ref = madeDue ?? (requeue ? toRef(requeue) : undefined);
-		if (ref && current && this.started) {
-			this.offer(current, ref);
-		}
-		if (current && this.source.claimsOnFetch && current.handler.serial) {
-			// A serial type on a shared database: its next task is claimed only now.
-			this.wake(current.type);
-		}
-		this.schedulePump();
-	}
-
-	/**
-	 * Queue a task that became due: at once, after the scan in flight, or when its run ends.
-	 * @param queue The queue.
-	 * @param ref The task.
-	 * @internal
-	 */
-	private offer(queue: TaskQueue, ref: ITaskRef): void {
-		if (queue.running.has(ref.id)) {
-			queue.dueWhileRunning.set(ref.id, ref);
-		} else if (queue.scanning) {
-			queue.arrivedDuringScan.push(ref);
-		} else if (ref.due <= queue.horizon) {
-			queue.push(ref);
-			this.schedulePump();
-		}
-	}
-
-	/**
-	 * The poll: scan every type for tasks that reached storage by other routes, and report due
-	 * tasks of types that have no handler.
-	 * @internal
-	 */
-	private poll(): void {
-		for (const queue of this._order) {
-			this.track(this.scan(queue));
-		}
-		if (this.log.enabled) {
-			this.track(this._feed.reportUnhandled(type => this._queues.has(type)));
-		}
-	}
-
-	/**
-	 * Scan one type's tasks in storage; then queue what arrived meanwhile and pump.
-	 * @param queue The queue.
-	 * @internal
-	 */
-	private async scan(queue: TaskQueue): Promise<void> {
-		const isLive = (): boolean => this.started && this._queues.get(queue.type) === queue;
-		const ran = await this._feed.scan(queue, isLive, this._runner?.startedAt ?? Date.now());
-		if (!ran) {
-			return;
-		}
-		for (const ref of queue.arrivedDuringScan.splice(0)) {
-			// On a shared database, a ref of the id queued or running now came from a claim made
-			// since (a retry made the task due and a scan claimed it): it is newer than this one.
-			if (!(this.source.claimsOnFetch && queue.has(ref.id))) {
-				this.offer(queue, ref);
-			}
-		}
-		if (queue.rescan && isLive()) {
-			this.track(this.scan(queue));
-		}
-		this.schedulePump();
-	}
-
-	/**
-	 * Keep a background promise until it settles, so stop() can wait for it. It never rejects.
-	 * @param work The work.
-	 * @internal
-	 */
-	private track(work: Promise<unknown>): void {
-		const tracked: Promise<void> = work.then(
-			() => {
-				this._work.delete(tracked);
-			},
-			err => {
-				this._work.delete(tracked);
-				this.log.log("error", "unexpectedError", {}, err);
-			}
-		);
-		this._work.add(tracked);
+		this._lifecycle.stopped();
 	}
 }

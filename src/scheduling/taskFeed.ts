@@ -1,10 +1,11 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
-import type { ITaskSource } from "../contracts/ITaskSource.js";
+import type { ITaskSource, QueuedTask } from "../contracts/ITaskSource.js";
 import type { TaskLog } from "../utils/taskLog.js";
-import { dueAt } from "../domain/rules.js";
 import type { ISchedulerSettings } from "../contracts/schedulerModels.js";
-import { toRef, type TaskQueue } from "./taskQueue.js";
+import type { TaskQueue } from "./taskQueue.js";
+import { toRef } from "./taskRef.js";
+import { dueAt } from "../domain/rules.js";
 
 /**
  * The first pause after a failed scan; it doubles with each failure, up to pollInterval.
@@ -12,15 +13,9 @@ import { toRef, type TaskQueue } from "./taskQueue.js";
 const SCAN_BACKOFF_FIRST_MS = 100;
 
 /**
- * Claims of one type in flight at once on a shared database, each of at most a share of the local
- * queue (the bound divided by this), the next one sent as soon as that share is free.
- *
- * One claim at a time, sent when half the local queue was free, left the node waiting: a claim
- * of 250 tasks took about 6 ms from call to result, a claim was in flight 97 % of the run, and
- * the main thread was idle for 15 to 30 % of it. With two, the second waits on the claims'
- * connection (PostgresPools.claims) and runs as soon as the first has committed, so a batch is
- * usually there when the one before is done. Measured on a 50,000-task backlog, inline, 5 runs
- * each: 39,099 tasks/s with one, 41,868 with two (three: no better).
+ * Claims of one type in flight at once when fetches overlap, each of at most a share of the local
+ * queue (the bound divided by this), the next one sent as soon as that share is free. With two,
+ * a batch is usually there when the one before is done; see docs/performance.md.
  */
 const CLAIMS_IN_FLIGHT = 2;
 
@@ -58,11 +53,11 @@ export class TaskFeed {
 	) {}
 
 	/**
-	 * Fetch a batch of the type's tasks from the source (read, or claimed for this instance on a
-	 * shared database, which is then bounded by the free room in the queue), queue those not yet
-	 * known and set the queue's horizon: Infinity when the batch held every task there is, else
-	 * the due time of the last one. A scan asked for while one is in flight is remembered
-	 * (`queue.rescan`) for the caller to run when it ends.
+	 * Fetch a batch of the type's tasks from the source (read, or claimed for this instance when
+	 * fetching claims, and then bounded by the free room in the queue), queue those not yet known
+	 * and mark how far the queue is complete: all of it when the batch held every task there is,
+	 * else up to the due time of the last one. A scan asked for while the scans in flight are all
+	 * there may be is remembered (`queue.scans.rescanWanted`) for the caller to run when they end.
 	 * @param queue The queue.
 	 * @param isLive Whether the queue is still in use when the batch arrives.
 	 * @param startedAt When this session started.
@@ -70,26 +65,19 @@ export class TaskFeed {
 	 */
 	public async scan(queue: TaskQueue, isLive: () => boolean, startedAt: number): Promise<boolean> {
 		const pipelined = this.pipelined(queue);
-		if (queue.scans >= (pipelined ? CLAIMS_IN_FLIGHT : 1)) {
-			queue.rescan = true;
+		if (queue.scans.inFlight >= (pipelined ? CLAIMS_IN_FLIGHT : 1)) {
+			queue.scans.defer();
 			return false;
 		}
-		const bound = this.bound(queue);
-		// A shared database claims what it returns: no more than the room in the bounded local
-		// queue left by the tasks queued and those the claims in flight asked for.
-		const limit = this.source.claimsOnFetch
-			? Math.min(this.room(queue, bound), pipelined ? claimSize(bound) : Number.POSITIVE_INFINITY)
-			: bound;
+		const limit = this.limit(queue, pipelined);
 		if (limit <= 0) {
 			// No room (a serial type's task is held or running here): no scan runs, nothing to
 			// repeat; a freed slot asks again.
-			queue.rescan = false;
+			queue.scans.skip();
 			return false;
 		}
-		queue.scans++;
-		const asked = this.source.claimsOnFetch ? limit : 0;
-		queue.asked += asked;
-		queue.rescan = false;
+		const asked = this.source.claimPolicy.fetchClaims ? limit : 0;
+		queue.scans.begin(asked);
 		try {
 			const { tasks, complete } = await this.source.fetch(
 				queue.type,
@@ -99,101 +87,37 @@ export class TaskFeed {
 				queue.handler.serial
 			);
 			if (!isLive()) {
-				if (this.source.claimsOnFetch && tasks.length > 0) {
+				if (this.source.claimPolicy.givesBackUnrun && tasks.length > 0) {
 					await this.source.unclaim(tasks.map(t => t.id));
 				}
 				return true;
 			}
-			for (const task of tasks) {
-				// A claimed task replaces a queued ref of it, whose due time may be stale (a retry
-				// made it due now); a read one is queued only when not known yet.
-				if (this.source.claimsOnFetch ? !queue.running.has(task.id) : !queue.has(task.id)) {
-					queue.push(toRef(task));
-				}
-			}
-			queue.scanFailures = 0;
-			queue.scanRetryAt = 0;
-			if (complete) {
-				queue.horizon = Number.POSITIVE_INFINITY;
-			} else if (tasks.length > 0) {
-				queue.horizon = dueAt(tasks[tasks.length - 1]);
-			} else {
-				// Nothing returned and not complete (a source at its bound of claimed tasks): wait a
-				// little before asking again rather than asking in a loop.
-				queue.scanRetryAt = Date.now() + SCAN_BACKOFF_FIRST_MS;
-			}
+			this.accept(queue, tasks, complete);
 		} catch (err) {
 			// Back off before the next refill scan, so failing storage is not queried in a tight loop.
-			queue.scanFailures++;
-			queue.scanRetryAt =
-				Date.now() +
-				Math.min(SCAN_BACKOFF_FIRST_MS * 2 ** (queue.scanFailures - 1), this.settings.pollInterval);
+			queue.scans.markFailed(failures =>
+				Math.min(SCAN_BACKOFF_FIRST_MS * 2 ** (failures - 1), this.settings.pollInterval)
+			);
 			this.log.log("error", "scanFailed", { type: queue.type }, err);
 		} finally {
-			queue.scans--;
-			queue.asked -= asked;
+			queue.scans.end(asked);
 		}
 		return true;
 	}
 
 	/**
-	 * Whether a refill scan should start now: for claims on a shared database, when a share of the
-	 * local queue is free beyond what the claims in flight asked for; otherwise when no scan is in
+	 * Whether a refill scan should start now: for overlapping claims, when a share of the local
+	 * queue is free beyond what the claims in flight asked for; otherwise when no scan is in
 	 * flight and the queue holds less than a share of a batch.
-	 * @param queue The queue (its horizon not yet reached by a complete scan).
+	 * @param queue The queue (not yet complete).
 	 * @returns True to scan.
 	 */
 	public wantsRefill(queue: TaskQueue): boolean {
 		if (this.pipelined(queue)) {
 			const bound = this.bound(queue);
-			return queue.scans < CLAIMS_IN_FLIGHT && this.room(queue, bound) >= claimSize(bound);
+			return queue.scans.inFlight < CLAIMS_IN_FLIGHT && this.room(queue, bound) >= claimSize(bound);
 		}
-		return !queue.scanning && queue.size < this.settings.batchSize / REFILL_SHARE;
-	}
-
-	/**
-	 * The room left in a claiming type's bounded local queue by the tasks queued and those the
-	 * claims in flight asked for.
-	 * @param queue The queue.
-	 * @param bound The queue's bound.
-	 * @returns The room.
-	 * @internal
-	 */
-	private room(queue: TaskQueue, bound: number): number {
-		return bound - queue.size - queue.asked;
-	}
-
-	/**
-	 * Whether the type's claims may overlap: on a shared database, unless the type is serial (one
-	 * task at a time, only while none of it is held here).
-	 * @param queue The queue.
-	 * @returns True when they may.
-	 * @internal
-	 */
-	private pipelined(queue: TaskQueue): boolean {
-		return this.source.claimsOnFetch && !queue.handler.serial;
-	}
-
-	/**
-	 * How many of the type's tasks may be queued here: a batch of a reading source; on a shared
-	 * database, what a claim may hold in the local queue. A serial type's is one task, only while
-	 * none of it is held or running here. A rate-limited type claims no more than one window's
-	 * starts: more would sit leased in the local queue while other nodes could start them.
-	 * @param queue The queue.
-	 * @returns The bound.
-	 * @internal
-	 */
-	private bound(queue: TaskQueue): number {
-		if (!this.source.claimsOnFetch) {
-			return this.settings.batchSize;
-		}
-		if (queue.handler.serial) {
-			return 1 - queue.running.size;
-		}
-		return Math.min(
-			this.settings.batchSize,
-			queue.handler.rateLimit?.max ?? Number.POSITIVE_INFINITY
-		);
+		return queue.scans.inFlight === 0 && queue.size < this.settings.batchSize / REFILL_SHARE;
 	}
 
 	/**
@@ -226,5 +150,99 @@ export class TaskFeed {
 		} catch (err) {
 			this.log.log("error", "sweepFailed", {}, err);
 		}
+	}
+
+	/**
+	 * How many tasks a scan may fetch: a batch when fetching only reads; when it claims, no more
+	 * than the room in the bounded local queue left by the tasks queued and those the claims in
+	 * flight asked for, and no more than one claim's share when claims overlap.
+	 * @param queue The queue.
+	 * @param pipelined Whether the type's claims overlap.
+	 * @returns The limit (0 or less: no room).
+	 * @internal
+	 */
+	private limit(queue: TaskQueue, pipelined: boolean): number {
+		const bound = this.bound(queue);
+		if (!this.source.claimPolicy.fetchClaims) {
+			return bound;
+		}
+		return Math.min(
+			this.room(queue, bound),
+			pipelined ? claimSize(bound) : Number.POSITIVE_INFINITY
+		);
+	}
+
+	/**
+	 * Queue a fetched batch and mark how far the queue is now complete.
+	 * @param queue The queue.
+	 * @param tasks The batch, earliest due first.
+	 * @param complete Whether it held every task there is.
+	 * @internal
+	 */
+	private accept(queue: TaskQueue, tasks: QueuedTask[], complete: boolean): void {
+		for (const task of tasks) {
+			// A fetched task that is newest replaces a queued ref of it, whose due time may be stale
+			// (a retry made it due now); otherwise it is queued only when not known yet.
+			const known = this.source.claimPolicy.fetchedIsNewest
+				? queue.isRunning(task.id)
+				: queue.has(task.id);
+			if (!known) {
+				queue.push(toRef(task));
+			}
+		}
+		if (complete) {
+			queue.scans.markScanned(Number.POSITIVE_INFINITY);
+		} else if (tasks.length > 0) {
+			queue.scans.markScanned(dueAt(tasks[tasks.length - 1]));
+		} else {
+			// Nothing returned and not complete (a source at its bound of claimed tasks): wait a
+			// little before asking again rather than asking in a loop.
+			queue.scans.markEmpty(Date.now() + SCAN_BACKOFF_FIRST_MS);
+		}
+	}
+
+	/**
+	 * The room left in a claiming type's bounded local queue by the tasks queued and those the
+	 * claims in flight asked for.
+	 * @param queue The queue.
+	 * @param bound The queue's bound.
+	 * @returns The room.
+	 * @internal
+	 */
+	private room(queue: TaskQueue, bound: number): number {
+		return bound - queue.size - queue.scans.asked;
+	}
+
+	/**
+	 * Whether the type's claims may overlap: when the source's fetches may, unless the type is
+	 * serial (one task at a time, only while none of it is held here).
+	 * @param queue The queue.
+	 * @returns True when they may.
+	 * @internal
+	 */
+	private pipelined(queue: TaskQueue): boolean {
+		return this.source.claimPolicy.fetchesOverlap && !queue.handler.serial;
+	}
+
+	/**
+	 * How many of the type's tasks may be queued here: a batch when fetching only reads; when it
+	 * claims, what this instance may keep claimed. A serial type's is one task, only while none of
+	 * it is held or running here. A rate-limited type claims no more than one window's starts:
+	 * more would sit leased in the local queue while other nodes could start them.
+	 * @param queue The queue.
+	 * @returns The bound.
+	 * @internal
+	 */
+	private bound(queue: TaskQueue): number {
+		if (!this.source.claimPolicy.fetchClaims) {
+			return this.settings.batchSize;
+		}
+		if (queue.handler.serial) {
+			return 1 - queue.runningCount;
+		}
+		return Math.min(
+			this.settings.batchSize,
+			queue.handler.rateLimit?.max ?? Number.POSITIVE_INFINITY
+		);
 	}
 }

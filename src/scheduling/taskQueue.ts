@@ -1,146 +1,68 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
-import { Heap } from "heap-js";
-import type { BackgroundTask } from "../domain/backgroundTask.js";
-import { dueAt } from "../domain/rules.js";
 import type { IRegisteredHandler } from "../contracts/schedulerModels.js";
+import { QueuedRefs } from "./queuedRefs.js";
+import { StartWindow } from "./startWindow.js";
+import type { ITaskRef } from "./taskRef.js";
+import { QueueScanState } from "./queueScanState.js";
+import { unexpectedTransition } from "./transitionError.js";
 
 /**
- * What the scheduler keeps in memory about a task it may run: enough to order it, nothing else.
- */
-export interface ITaskRef {
-	/**
-	 * The task id.
-	 */
-	id: string;
-
-	/**
-	 * When it is due, epoch ms.
-	 */
-	due: number;
-
-	/**
-	 * When it was created, epoch ms (tie-break).
-	 */
-	created: number;
-
-	/**
-	 * Insertion order (last tie-break), so tasks created in one millisecond keep their order.
-	 */
-	seq: number;
-
-	/**
-	 * Among due tasks, higher first (absent in storage: 0).
-	 */
-	priority: number;
-}
-
-/**
- * The in-memory view of one type's runnable tasks: two heaps, one of tasks not yet due (by due
- * time, creation time, insertion order) and one of due tasks (by priority, higher first, then
- * the same order). With every priority 0 (the default), tasks start in due order as before.
+ * The in-memory view of one type's runnable tasks, and what the scheduler tracks for the type:
+ * its queued tasks in start order, its running tasks, its starts (taskInterval gap and rate
+ * limit), and the scans that fill it.
  *
- * The view may be partial. `horizon` says how far it is complete: every active task of this type
- * with due <= horizon is either queued or running. A full scan sets it to Infinity; a scan that
- * stopped at its batch size sets it to the last due time it saw. A task created with a due time
- * beyond the horizon is left for the next refill scan, so a large backlog in storage is never
- * overtaken by newer tasks and never loaded into memory at once.
+ * The view may be partial. Its coverage says how far it is complete: with a horizon, every
+ * active task of the type with due <= horizon is queued or running. A full scan makes it
+ * complete; a scan that stopped at its batch size sets the horizon to the last due time it saw. A
+ * task made due beyond the horizon is left for the next refill scan, so a large backlog in storage
+ * is never overtaken by newer tasks and never loaded into memory at once.
  *
- * Re-queuing a task (a retry, or a retry() call making it due now) pushes a new ref; the old one
- * stays in the heap but is stale (no longer the live ref for that id) and is skipped when popped.
+ * A task offered while a scan is in flight is held until the scan has set the new coverage (the
+ * scan's result may predate it); one offered while it runs is held until its run ends.
  */
 export class TaskQueue {
 	/**
-	 * The handler of the type; replaced when the type is registered again.
+	 * The scans that fill the queue, and how far they have made it complete.
 	 */
-	public handler: IRegisteredHandler;
+	public readonly scans: QueueScanState;
 
 	/**
-	 * Every active task of the type with due <= horizon is queued or running.
+	 * The handler of the type; replaced when the type is registered again.
+	 * @internal
 	 */
-	public horizon = Number.NEGATIVE_INFINITY;
+	private _handler: IRegisteredHandler;
+
+	/**
+	 * The queued tasks.
+	 * @internal
+	 */
+	private readonly _queued = new QueuedRefs();
 
 	/**
 	 * Ids taken from the queue and not yet finished. Shared with the type's earlier queue when the
 	 * type is registered again while tasks of it still run (see the constructor).
+	 * @internal
 	 */
-	public readonly running: Set<string>;
+	private readonly _running: Set<string>;
 
 	/**
 	 * When a task of this type last started, epoch ms.
-	 */
-	public lastStart = Number.NEGATIVE_INFINITY;
-
-	/**
-	 * When the type's recent starts happened, ascending, epoch ms: the sliding window of its rate
-	 * limit (kept only when it has one).
-	 */
-	public readonly recentStarts: number[] = [];
-
-	/**
-	 * The scans of this type in flight: at most one, except claims on a shared database, which
-	 * overlap (TaskFeed.CLAIMS_IN_FLIGHT).
-	 */
-	public scans = 0;
-
-	/**
-	 * How many tasks the claims in flight asked for: room in the bounded local queue they may fill.
-	 */
-	public asked = 0;
-
-	/**
-	 * True while a scan for this type is in flight.
-	 * @returns Whether one is.
-	 */
-	public get scanning(): boolean {
-		return this.scans > 0;
-	}
-
-	/**
-	 * A scan was asked for while one was in flight: run another when it ends (a wake-up from
-	 * another node may concern tasks the scan in flight did not see).
-	 */
-	public rescan = false;
-
-	/**
-	 * Tasks made due while a scan was in flight: the scan's result may predate them, so they are
-	 * queued once the scan has set the new horizon.
-	 */
-	public readonly arrivedDuringScan: ITaskRef[] = [];
-
-	/**
-	 * Tasks made due (retry()) while they were running: queued when their run ends.
-	 */
-	public readonly dueWhileRunning = new Map<string, ITaskRef>();
-
-	/**
-	 * Consecutive failed scans, for their backoff.
-	 */
-	public scanFailures = 0;
-
-	/**
-	 * No refill scan before this time, epoch ms (backoff after a failed scan).
-	 */
-	public scanRetryAt = 0;
-
-	/**
-	 * Tasks not yet due (heap-js), ordered by due, then created, then insertion.
 	 * @internal
 	 */
-	private readonly _waiting = new Heap<ITaskRef>(compare);
+	private _lastStart = Number.NEGATIVE_INFINITY;
 
 	/**
-	 * Due tasks (heap-js), ordered by priority (higher first), then as _waiting. A task moves here
-	 * from _waiting when it falls due, so a high priority not yet due never holds back a due task.
+	 * The recent starts, for the rate limit (noted only while the handler has one).
 	 * @internal
 	 */
-	private readonly _ready = new Heap<ITaskRef>(compareReady);
+	private readonly _window = new StartWindow();
 
 	/**
-	 * The live ref of each queued id.
+	 * Tasks offered (retry()) while they were running: queued when their run ends.
 	 * @internal
 	 */
-	private readonly _live = new Map<string, ITaskRef>();
+	private readonly _dueWhileRunning = new Map<string, ITaskRef>();
 
 	/**
 	 * Create a new TaskQueue.
@@ -154,16 +76,41 @@ export class TaskQueue {
 		handler: IRegisteredHandler,
 		running?: Set<string>
 	) {
-		this.handler = handler;
-		this.running = running ?? new Set<string>();
+		this._handler = handler;
+		this.scans = new QueueScanState(type);
+		this._running = running ?? new Set<string>();
 	}
 
 	/**
-	 * The number of live queued tasks.
+	 * The handler of the type.
+	 * @returns The handler.
+	 */
+	public get handler(): IRegisteredHandler {
+		return this._handler;
+	}
+
+	/**
+	 * The type was registered again: use its new handler from the next start.
+	 * @param handler The handler.
+	 */
+	public replaceHandler(handler: IRegisteredHandler): void {
+		this._handler = handler;
+	}
+
+	/**
+	 * The number of queued tasks.
 	 * @returns The count.
 	 */
 	public get size(): number {
-		return this._live.size;
+		return this._queued.size;
+	}
+
+	/**
+	 * The number of running tasks.
+	 * @returns The count.
+	 */
+	public get runningCount(): number {
+		return this._running.size;
 	}
 
 	/**
@@ -172,65 +119,108 @@ export class TaskQueue {
 	 * @returns True if known.
 	 */
 	public has(id: string): boolean {
-		return this._live.has(id) || this.running.has(id);
+		return this._queued.has(id) || this._running.has(id);
 	}
 
 	/**
-	 * Queue a task, replacing any earlier ref of the same id.
+	 * Is the task running.
+	 * @param id The task id.
+	 * @returns True if running.
+	 */
+	public isRunning(id: string): boolean {
+		return this._running.has(id);
+	}
+
+	/**
+	 * Queue a task a scan returned, replacing any earlier ref of the same id.
 	 * @param ref The task ref.
 	 */
 	public push(ref: ITaskRef): void {
-		this._live.set(ref.id, ref);
-		if (ref.due <= Date.now()) {
-			this._ready.push(ref);
-		} else {
-			this._waiting.push(ref);
-		}
+		this._queued.push(ref);
 	}
 
 	/**
-	 * The task to start next: the highest priority among the due ones, else the earliest due,
-	 * without removing it.
+	 * Offer a task that became due: queue it now when the queue's coverage includes it, hold it
+	 * while a scan is in flight or while it runs, else leave it for a refill scan.
+	 * @param ref The task.
+	 * @returns True when it was queued now.
+	 */
+	public offer(ref: ITaskRef): boolean {
+		if (this._running.has(ref.id)) {
+			this._dueWhileRunning.set(ref.id, ref);
+		} else if (this.scans.inFlight > 0) {
+			this.scans.holdArrival(ref);
+		} else if (this.scans.covers(ref.due)) {
+			this._queued.push(ref);
+			return true;
+		}
+		return false;
+	}
+
+	/**
+	 * When the next task may start: now or earlier if at once, a future time if it waits for its
+	 * due time, the taskInterval gap or the rate limit, Infinity if nothing is queued or every
+	 * slot is taken.
 	 * @param now The current time, epoch ms.
-	 * @returns The task, or undefined when none is queued.
+	 * @param taskInterval The least gap between two starts, ms.
+	 * @returns The time, epoch ms.
 	 */
-	public peek(now: number = Date.now()): ITaskRef | undefined {
-		let waiting = this.top(this._waiting);
-		while (waiting && waiting.due <= now) {
-			this._waiting.pop();
-			this._ready.push(waiting);
-			waiting = this.top(this._waiting);
+	public readyAt(now: number, taskInterval: number): number {
+		if (this._running.size >= this._handler.concurrency) {
+			return Number.POSITIVE_INFINITY;
 		}
-		return this.top(this._ready) ?? waiting;
+		const next = this._queued.peek(now);
+		if (!next) {
+			return Number.POSITIVE_INFINITY;
+		}
+		const ready = Math.max(next.due, this._lastStart + taskInterval, now - 1);
+		const limit = this._handler.rateLimit;
+		return limit ? Math.max(ready, this._window.readyAt(now, limit)) : ready;
 	}
 
 	/**
-	 * Take the earliest live task and mark it running.
-	 * @returns The ref or undefined.
+	 * Take the next task, mark it running and note its start.
+	 * @param now The current time, epoch ms.
+	 * @returns The task.
 	 */
-	public take(now: number = Date.now()): ITaskRef | undefined {
-		const ref = this.peek(now);
-		if (ref) {
-			(this._ready.peek() === ref ? this._ready : this._waiting).pop();
-			this._live.delete(ref.id);
-			this.running.add(ref.id);
+	public startNext(now: number): ITaskRef {
+		const ref = this._queued.take(now);
+		if (!ref) {
+			throw unexpectedTransition(`queue ${this.type}`, "empty", "task started");
+		}
+		this._running.add(ref.id);
+		this._lastStart = now;
+		if (this._handler.rateLimit) {
+			this._window.noteStart(now);
 		}
 		return ref;
 	}
 
 	/**
-	 * The live top of a heap, dropping stale refs (replaced or dropped) on the way.
-	 * @param heap The heap.
-	 * @returns The live top.
-	 * @internal
+	 * A run no longer holds its slot.
+	 * @param id The task id.
 	 */
-	private top(heap: Heap<ITaskRef>): ITaskRef | undefined {
-		let top = heap.peek();
-		while (top && this._live.get(top.id) !== top) {
-			heap.pop();
-			top = heap.peek();
-		}
-		return top;
+	public finish(id: string): void {
+		this._running.delete(id);
+	}
+
+	/**
+	 * The task made due while it ran, to queue now that its run has ended.
+	 * @param id The task id.
+	 * @returns The ref, if it was made due meanwhile.
+	 */
+	public takeDueWhileRunning(id: string): ITaskRef | undefined {
+		const ref = this._dueWhileRunning.get(id);
+		this._dueWhileRunning.delete(id);
+		return ref;
+	}
+
+	/**
+	 * The running set, to hand to the type's next queue when the type is unregistered.
+	 * @returns The set, or undefined when nothing runs.
+	 */
+	public stillRunning(): Set<string> | undefined {
+		return this._running.size > 0 ? this._running : undefined;
 	}
 
 	/**
@@ -238,7 +228,7 @@ export class TaskQueue {
 	 * @returns The ids.
 	 */
 	public ids(): string[] {
-		return [...this._live.keys()];
+		return this._queued.ids();
 	}
 
 	/**
@@ -246,65 +236,18 @@ export class TaskQueue {
 	 * @param id The task id.
 	 */
 	public drop(id: string): void {
-		this._live.delete(id);
+		this._queued.drop(id);
 	}
 
 	/**
-	 * Forget everything (used when the scheduler restarts: storage is the source of truth).
+	 * Forget everything (the scheduler restarts: storage is the source of truth). Scans still in
+	 * flight from before keep their count, so they end normally.
 	 */
 	public clear(): void {
-		this._waiting.clear();
-		this._ready.clear();
-		this._live.clear();
-		this.running.clear();
-		this.arrivedDuringScan.length = 0;
-		this.dueWhileRunning.clear();
-		this.scanFailures = 0;
-		this.scanRetryAt = 0;
-		this.rescan = false;
-		this.horizon = Number.NEGATIVE_INFINITY;
-		this.lastStart = Number.NEGATIVE_INFINITY;
+		this._queued.clear();
+		this._running.clear();
+		this._dueWhileRunning.clear();
+		this.scans.reset();
+		this._lastStart = Number.NEGATIVE_INFINITY;
 	}
-}
-
-/**
- * The queue order: due, then created, then insertion.
- * @param a One ref.
- * @param b Another ref.
- * @returns Negative if a goes first.
- */
-function compare(a: ITaskRef, b: ITaskRef): number {
-	return a.due - b.due || a.created - b.created || a.seq - b.seq;
-}
-
-/**
- * The order of due tasks: priority (higher first), then the queue order.
- * @param a A task.
- * @param b Another task.
- * @returns Negative when a goes first.
- */
-function compareReady(a: ITaskRef, b: ITaskRef): number {
-	return b.priority - a.priority || compare(a, b);
-}
-
-/**
- * Insertion counter for queue order.
- */
-let nextSeq = 0;
-
-/**
- * The in-memory ref of a task.
- * @param task The task (its id, due and creation dates).
- * @returns The ref.
- */
-export function toRef(
-	task: Pick<BackgroundTask, "id" | "dateNextProcess" | "dateCreated" | "priority">
-): ITaskRef {
-	return {
-		id: task.id,
-		due: dueAt(task),
-		created: Date.parse(task.dateCreated),
-		seq: nextSeq++,
-		priority: task.priority ?? 0
-	};
 }

@@ -2,22 +2,26 @@
 // SPDX-License-Identifier: Apache-2.0.
 import { TaskStatus } from "@twin.org/background-task-models";
 import { BaseError } from "@twin.org/core";
-import { EngineCoreFactory } from "@twin.org/engine-models";
 import type { BackgroundTask } from "../domain/backgroundTask.js";
 import { NOT_STARTED, type ITaskExecutor } from "../contracts/ITaskExecutor.js";
 import { outsideTaskContext } from "../utils/taskContext.js";
 import type { IClaimResult, ITaskSource, QueuedTask } from "../contracts/ITaskSource.js";
 import type { TaskLog } from "../utils/taskLog.js";
-import { toCallbackTask } from "../domain/taskModel.js";
 import { dueAt, removeOnSettle, settled, type AttemptOutcome } from "../domain/rules.js";
 import type { IRegisteredHandler, ISchedulerSettings } from "../contracts/schedulerModels.js";
 import { NodeMetrics } from "./nodeMetrics.js";
+import { handlerJob } from "./handlerJob.js";
+import { callStateCallback } from "./stateCallback.js";
 import type { Timers } from "./timers.js";
 
 /**
- * Backoff between attempts of a storage call that failed: first and longest pause, ms.
+ * The first pause after a storage call failed, ms; it doubles with each failure.
  */
 const BACKOFF_FIRST_MS = 10;
+
+/**
+ * The longest pause between attempts of a storage call that failed, ms.
+ */
 const BACKOFF_MAX_MS = 2000;
 
 /**
@@ -86,6 +90,7 @@ export class TaskRunner {
 	 * @param settings The scheduler settings.
 	 * @param log The log.
 	 * @param timers The timers, for backoff pauses.
+	 * @param metrics What this node measures of its own work.
 	 */
 	constructor(
 		private readonly source: ITaskSource,
@@ -165,8 +170,8 @@ export class TaskRunner {
 			return undefined;
 		}
 		this._claims.add(id);
-		if (handler.rateLimit && this.source.claimsOnFetch) {
-			// A shared database: the type's rate limit holds across every node, by a counter there.
+		if (handler.rateLimit && this.source.claimPolicy.sharesRateLimit) {
+			// The type's rate limit holds across every node, by a counter in the source.
 			await this.waitForStart(type, handler.rateLimit.max, handler.rateLimit.per, id);
 		}
 		// The original's order: the callback hears of the claim, then "start" is logged.
@@ -182,19 +187,7 @@ export class TaskRunner {
 		let outcome: AttemptOutcome;
 		try {
 			outcome = await this.executor.run(
-				{
-					module: handler.module,
-					method: handler.method,
-					engineCloneData: EngineCoreFactory.getIfExists(this.settings.engineName)?.getCloneData(),
-					payload: task.payload,
-					hasPayload: task.payload !== undefined && task.payload !== null,
-					// The handler's context (getTaskContext()); its arguments stay the original's.
-					taskId: task.id,
-					type,
-					attempt: task.attempts,
-					retriesRemaining: task.retriesRemaining ?? 0,
-					trackContext: this.settings.trackTaskContext || undefined
-				},
+				handlerJob(this.settings, type, handler, task),
 				handler.timeout
 			);
 		} catch (err) {
@@ -206,7 +199,24 @@ export class TaskRunner {
 			// settled; it stays processing (abandon() releases the claim) for the next start.
 			return undefined;
 		}
+		return this.complete(type, handler, task, outcome);
+	}
 
+	/**
+	 * Record a run's outcome and report it.
+	 * @param type The task type.
+	 * @param handler The handler.
+	 * @param task The task as claimed.
+	 * @param outcome What the handler's attempt came to.
+	 * @returns The task when it is pending and should be queued again, else undefined.
+	 * @internal
+	 */
+	private async complete(
+		type: string,
+		handler: IRegisteredHandler,
+		task: BackgroundTask,
+		outcome: AttemptOutcome
+	): Promise<QueuedTask | undefined> {
 		const next = settled(
 			task,
 			outcome,
@@ -214,32 +224,14 @@ export class TaskRunner {
 			this.settings.retryInterval,
 			this.settings.retryMaxInterval
 		);
-		const remove = removeOnSettle(next);
-		let recorded: { written: boolean } | undefined;
-		try {
-			// The first write without the retry loop's closure and frames: it is the one that runs.
-			recorded = this._abandoned
-				? undefined
-				: { written: await this.source.settle(next, remove, undefined) };
-		} catch (err) {
-			this.log.log("warn", "settleFailed", { id }, err);
-			await this.timers.pause(BACKOFF_FIRST_MS);
-			// A repeat writes only if storage still holds the claim (the failed write may have
-			// committed).
-			recorded = await this.withRetries(
-				async () => ({ written: await this.source.settle(next, remove, task.dateModified) }),
-				"settleFailed",
-				id,
-				BACKOFF_FIRST_MS * 2
-			);
-		}
+		const recorded = await this.record(task, next);
 		if (!recorded) {
 			// Abandoned: abandon() already released the claim. Releasing it here, possibly after a
 			// later start() claimed the task again, would clear that newer claim's mark, and a
 			// remove() during the newer run would then be written back when it finishes.
 			return undefined;
 		}
-		this._claims.delete(id);
+		this._claims.delete(task.id);
 		this.metrics.finished(Date.now());
 		// A task removed while it ran is not written back, but its outcome is still reported: the
 		// handler did run, and the callback may be how the caller learns its result. Then
@@ -248,8 +240,40 @@ export class TaskRunner {
 		if (outcomeNotified) {
 			await outcomeNotified;
 		}
-		this.log.log("info", "complete", { id, type, status: next.status });
+		this.log.log("info", "complete", { id: task.id, type, status: next.status });
 		return recorded.written && next.status === TaskStatus.Pending ? next : undefined;
+	}
+
+	/**
+	 * Write a settled task's outcome, retrying with backoff while the runner lives.
+	 * @param task The task as claimed.
+	 * @param next The task settled by the rules.
+	 * @returns Whether it was written (false: removed while it ran, or the claim was lost), or
+	 * undefined once abandoned.
+	 * @internal
+	 */
+	private async record(
+		task: BackgroundTask,
+		next: BackgroundTask
+	): Promise<{ written: boolean } | undefined> {
+		const remove = removeOnSettle(next);
+		try {
+			// The first write without the retry loop's closure and frames: it is the one that runs.
+			return this._abandoned
+				? undefined
+				: { written: await this.source.settle(next, remove, undefined) };
+		} catch (err) {
+			this.log.log("warn", "settleFailed", { id: task.id }, err);
+			await this.timers.pause(BACKOFF_FIRST_MS);
+			// A repeat writes only if storage still holds the claim (the failed write may have
+			// committed).
+			return this.withRetries(
+				async () => ({ written: await this.source.settle(next, remove, task.dateModified) }),
+				"settleFailed",
+				task.id,
+				BACKOFF_FIRST_MS * 2
+			);
+		}
 	}
 
 	/**
@@ -301,29 +325,14 @@ export class TaskRunner {
 	}
 
 	/**
-	 * Call the state-change callback; a callback that throws or rejects is logged and otherwise
-	 * ignored. Not an async function: with no callback nothing is allocated, and a callback's
-	 * promise is awaited by the caller as it is.
+	 * Call the state-change callback (see callStateCallback), unless abandoned.
 	 * @param handler The handler.
 	 * @param task The task.
 	 * @returns The callback's end to wait for, if there is a callback to wait for.
 	 * @internal
 	 */
 	private notify(handler: IRegisteredHandler, task: BackgroundTask): Promise<void> | undefined {
-		if (!handler.stateChangeCallback || this._abandoned) {
-			return undefined;
-		}
-		const failed = (err: unknown): void => {
-			this.log.log("error", "stateChangeCallbackFailed", { type: task.type, id: task.id }, err);
-		};
-		try {
-			const called: unknown = handler.stateChangeCallback(toCallbackTask(task));
-			// Promise.resolve returns a native promise as it is, and waits for any other thenable.
-			return called === undefined ? undefined : Promise.resolve(called).then(undefined, failed);
-		} catch (err) {
-			failed(err);
-			return undefined;
-		}
+		return this._abandoned ? undefined : callStateCallback(handler, task, this.log);
 	}
 
 	/**

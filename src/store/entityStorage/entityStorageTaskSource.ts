@@ -14,6 +14,7 @@ import {
 } from "../../domain/rules.js";
 import type { TaskLog } from "../../utils/taskLog.js";
 import type { IClaimResult, ITaskSource, QueuedTask } from "../../contracts/ITaskSource.js";
+import { ENTITY_STORAGE_CLAIM_POLICY } from "./entityStorageClaimPolicy.js";
 import { OwnClaims } from "./ownClaims.js";
 import { RecentWrites } from "./recentWrites.js";
 import { SharedStoreWatch } from "./sharedStoreWatch.js";
@@ -39,9 +40,9 @@ const DUE_SAMPLE_SIZE = 100;
  */
 export class EntityStorageTaskSource implements ITaskSource {
 	/**
-	 * Fetch only reads.
+	 * Fetch only reads; each task is claimed when it starts.
 	 */
-	public readonly claimsOnFetch = false;
+	public readonly claimPolicy = ENTITY_STORAGE_CLAIM_POLICY;
 
 	/**
 	 * The single-task operations.

@@ -14,6 +14,7 @@ import { HeldTasks } from "./heldTasks.js";
 import type { IResolvedPostgresConfig } from "../../config/IResolvedPostgresConfig.js";
 import type { ISettleEntry } from "./ISettleEntry.js";
 import { LeaseKeeper } from "./leaseKeeper.js";
+import { NATIVE_CLAIM_POLICY } from "./nativeClaimPolicy.js";
 import { resolvePostgresConfig, validatePostgresConfig } from "../../config/postgresConfig.js";
 import { isConnectionGone, textArray, transaction } from "./postgresConnection.js";
 import { PostgresPools } from "./postgresPools.js";
@@ -112,7 +113,7 @@ export class PostgresTaskSource implements ITaskSource {
 	/**
 	 * fetch claims what it returns.
 	 */
-	public readonly claimsOnFetch = true;
+	public readonly claimPolicy = NATIVE_CLAIM_POLICY;
 
 	/**
 	 * The resolved config.
