@@ -4,7 +4,6 @@ import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { GeneralError, Validation, type IValidationFailure } from "@twin.org/core";
 import type { SortDirection } from "@twin.org/entity";
-import type postgres from "postgres";
 import type { BackgroundTask } from "../../domain/backgroundTask.js";
 import type { IPostgreSqlBackendConfig } from "../../models/IPostgreSqlBackendConfig.js";
 import { cancelled } from "../../domain/rules.js";
@@ -15,7 +14,7 @@ import type { IResolvedPostgresConfig } from "../../config/IResolvedPostgresConf
 import type { ISettleEntry } from "./ISettleEntry.js";
 import { LeaseKeeper } from "./leaseKeeper.js";
 import { resolvePostgresConfig, validatePostgresConfig } from "../../config/postgresConfig.js";
-import { isConnectionGone, textArray, transaction } from "./postgresConnection.js";
+import { textArray } from "./postgresConnection.js";
 import { PostgresPools } from "./postgresPools.js";
 import { PostgresStatements } from "./postgresStatements.js";
 import {
@@ -31,6 +30,7 @@ import {
 } from "./rowMapping.js";
 import { SettleBatch } from "./settleBatch.js";
 import { UNIQUE_VIOLATION } from "./postgresNames.js";
+import { StatementRunner, type RunStatement } from "./statementRunner.js";
 
 /**
  * The default page size of query(), as TWIN's PostgreSQL connector.
@@ -44,20 +44,9 @@ const DEFAULT_PAGE_SIZE = 40;
 const INSERT_MANY_CHUNK = 10_000;
 
 /**
- * The pauses before each repeat of a statement whose connection was lost, ms (repeatOnLoss).
- */
-const REPEAT_PAUSES_MS = [100, 300, 1000];
-
-/**
  * A row of the counts statements (count(*) is a BIGINT: a string).
  */
 type CountRow = { type: string; status: string; count: string | number };
-
-/**
- * Options for statements run often: prepared once per connection, then one round trip each
- * (postgres.js otherwise describes an unprepared statement with parameters first: two).
- */
-const PREPARED = { prepare: true } as const;
 
 /**
  * How long a task claimed by fetch may wait here unstarted before the heartbeat gives it back
@@ -92,7 +81,7 @@ const LOCAL_QUEUE_TTL_MS = 300_000;
  * LISTENs on it (a connection of its own) and calls wake(type).
  */
 /**
- * The shortest time a claim, settle, heartbeat or unclaim statement is waited for (see bounded());
+ * The shortest time a claim, settle, heartbeat or unclaim statement is waited for (StatementRunner.bounded);
  * the lease timeout when longer.
  */
 const MIN_STATEMENT_DEADLINE_MS = 5000;
@@ -127,12 +116,6 @@ export class PostgresTaskSource implements ITaskSource {
 	private readonly _localQueueTtl: number;
 
 	/**
-	 * How long a statement may go unanswered before bounded() cancels it, ms.
-	 * @internal
-	 */
-	private readonly _statementDeadline: number;
-
-	/**
 	 * The statements for the table.
 	 * @internal
 	 */
@@ -149,6 +132,12 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @internal
 	 */
 	private readonly _pools: PostgresPools;
+
+	/**
+	 * Runs every statement.
+	 * @internal
+	 */
+	private readonly _runner: StatementRunner;
 
 	/**
 	 * This session's lease owner id.
@@ -243,8 +232,6 @@ export class PostgresTaskSource implements ITaskSource {
 		const { connectTimeout, localQueueTtl, statementDeadline, ...lease } = overrides ?? {};
 		this._config = { ...resolvePostgresConfig(config), ...lease };
 		this._localQueueTtl = localQueueTtl ?? LOCAL_QUEUE_TTL_MS;
-		this._statementDeadline =
-			statementDeadline ?? Math.max(MIN_STATEMENT_DEADLINE_MS, this._config.leaseTimeout);
 		this._statements = new PostgresStatements(this._config.tableName);
 		this._log = log;
 		this._pools = new PostgresPools(
@@ -254,7 +241,18 @@ export class PostgresTaskSource implements ITaskSource {
 			log,
 			connectTimeout ?? this._config.connectTimeout
 		);
-		this._leases = new LeaseKeeper(this._held, this._statements, this._config.leaseTimeout, log);
+		this._runner = new StatementRunner(
+			PostgresTaskSource.CLASS_NAME,
+			this._pools,
+			statementDeadline ?? Math.max(MIN_STATEMENT_DEADLINE_MS, this._config.leaseTimeout)
+		);
+		this._leases = new LeaseKeeper(
+			this._held,
+			this._runner,
+			this._statements,
+			this._config.leaseTimeout,
+			log
+		);
 		this._batch = new SettleBatch(async entries => this.writeSettles(entries));
 	}
 
@@ -347,7 +345,7 @@ export class PostgresTaskSource implements ITaskSource {
 		startedAt: number,
 		serial?: boolean
 	): Promise<{ tasks: QueuedTask[]; complete: boolean }> {
-		const sql = this.session();
+		this._runner.assertOpen();
 		this._types.add(type);
 		if (serial) {
 			this._serialTypes.add(type);
@@ -365,7 +363,7 @@ export class PostgresTaskSource implements ITaskSource {
 			const now = new Date().toISOString();
 			const claimed = serial
 				? (
-						await this.serially(sql, type, this._statements.fetchSerial, [
+						await this.serially(type, this._statements.fetchSerial, [
 							type,
 							threadId,
 							now,
@@ -373,7 +371,7 @@ export class PostgresTaskSource implements ITaskSource {
 							this._config.leaseTimeout
 						])
 					).map(fromRow)
-				: await this.claimBatch(sql, [type, threadId, n, now, owner, this._config.leaseTimeout]);
+				: await this.claimBatch([type, threadId, n, now, owner, this._config.leaseTimeout]);
 			const fetched: BackgroundTask[] = [];
 			for (const task of claimed.sort(byClaimOrder)) {
 				const running = this._held.get(task.id);
@@ -405,19 +403,17 @@ export class PostgresTaskSource implements ITaskSource {
 
 	/**
 	 * Run the batch claim (statements.fetch) on the claims' connection, its rows read as values.
-	 * @param sql The session pool, when the claims have no connection of their own.
 	 * @param params The statement's parameters.
 	 * @returns The claimed tasks.
 	 * @internal
 	 */
-	private async claimBatch(
-		sql: postgres.Sql,
-		params: postgres.ParameterOrJSON<never>[]
-	): Promise<BackgroundTask[]> {
-		const query = (this._pools.claims ?? sql)
-			.unsafe<unknown[][]>(this._statements.fetch, params, PREPARED)
-			.values();
-		return (await this.bounded(query, "fetch")).map(fromValues);
+	private async claimBatch(params: (string | number)[]): Promise<BackgroundTask[]> {
+		const rows = await this._runner.values(this._statements.fetch, params, {
+			idempotent: false,
+			on: "claims",
+			deadline: "fetch"
+		});
+		return rows.map(fromValues);
 	}
 
 	/**
@@ -425,7 +421,7 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @param ids The task ids.
 	 */
 	public async unclaim(ids: string[]): Promise<void> {
-		const sql = this._pools.session;
+		const open = this._runner.isOpen;
 		const given: string[] = [];
 		for (const id of ids) {
 			const held = this._held.get(id);
@@ -434,16 +430,14 @@ export class PostgresTaskSource implements ITaskSource {
 				given.push(id);
 			}
 		}
-		if (!sql || given.length === 0) {
+		if (!open || given.length === 0) {
 			return;
 		}
-		await this.bounded(
-			sql.unsafe(
-				this._statements.unclaim,
-				[textArray(given), this._owner, new Date().toISOString()],
-				PREPARED
-			),
-			"unclaim"
+		// Idempotent, but not repeated: what is not given back here expires with its lease.
+		await this._runner.run(
+			this._statements.unclaim,
+			[textArray(given), this._owner, new Date().toISOString()],
+			{ idempotent: true, repeat: false, on: "session", deadline: "unclaim" }
 		);
 	}
 
@@ -463,8 +457,8 @@ export class PostgresTaskSource implements ITaskSource {
 		startedAt: number,
 		serial?: boolean
 	): Promise<IClaimResult> {
-		const sql = this.session();
-		const fetched = await this.takeFetched(sql, id);
+		this._runner.assertOpen();
+		const fetched = await this.takeFetched(id);
 		if (fetched !== undefined) {
 			return fetched;
 		}
@@ -472,20 +466,17 @@ export class PostgresTaskSource implements ITaskSource {
 		const leaseAt = performance.now();
 		const now = new Date().toISOString();
 		const rows = serial
-			? await this.serially(sql, await this.typeOf(sql, id), this._statements.claimSerial, [
+			? await this.serially(await this.typeOf(id), this._statements.claimSerial, [
 					id,
 					threadId,
 					now,
 					owner,
 					this._config.leaseTimeout
 				])
-			: await this.bounded(
-					sql.unsafe<TaskRow[]>(
-						this._statements.claim,
-						[id, threadId, now, owner, this._config.leaseTimeout],
-						PREPARED
-					),
-					"claim"
+			: await this._runner.run<TaskRow[]>(
+					this._statements.claim,
+					[id, threadId, now, owner, this._config.leaseTimeout],
+					{ idempotent: false, on: "session", deadline: "claim" }
 				);
 		if (rows.length > 0) {
 			const task = fromRow(rows[0]);
@@ -496,15 +487,15 @@ export class PostgresTaskSource implements ITaskSource {
 		// claimed by the scheduler's timer while a poll fetched it): its task is held here once the
 		// fetch ends, and is handed out now, or it would wait unstarted.
 		await Promise.allSettled([...this._fetching]);
-		const taken = await this.takeFetched(sql, id);
+		const taken = await this.takeFetched(id);
 		if (taken?.claimed) {
 			return taken;
 		}
-		const pending = await sql.unsafe<TaskRow[]>(
-			this._statements.pendingOf,
-			[id, threadId],
-			PREPARED
-		);
+		const pending = await this._runner.run<TaskRow[]>(this._statements.pendingOf, [id, threadId], {
+			idempotent: true,
+			repeat: false,
+			on: "session"
+		});
 		const later = pending.length > 0 ? (fromRow(pending[0]) as QueuedTask) : undefined;
 		if (later?.dateNextProcess && Date.parse(later.dateNextProcess) > Date.now()) {
 			return { pendingLater: later };
@@ -536,17 +527,16 @@ export class PostgresTaskSource implements ITaskSource {
 	/**
 	 * Hand out a task claimed by fetch and held here unstarted (its lease confirmed in SQL when the
 	 * heartbeat may have missed its expiry).
-	 * @param sql The session pool.
 	 * @param id The task id.
 	 * @returns The claim result when the task is held here (empty when it runs here already or its
 	 * lease is gone), undefined when it is not held.
 	 * @internal
 	 */
-	private async takeFetched(sql: postgres.Sql, id: string): Promise<IClaimResult | undefined> {
+	private async takeFetched(id: string): Promise<IClaimResult | undefined> {
 		const held = this._held.get(id);
 		if (held?.row !== undefined && !held.lost) {
 			const row = held.row;
-			if (this._leases.isFresh(held) || (await this._leases.reconfirm(sql, id, held))) {
+			if (this._leases.isFresh(held) || (await this._leases.reconfirm(id, held))) {
 				held.row = undefined;
 				return { claimed: row };
 			}
@@ -568,7 +558,7 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @returns False when the task was removed or the lease lost to another instance.
 	 */
 	public async settle(task: BackgroundTask, remove: boolean, claimedAt?: string): Promise<boolean> {
-		this.session();
+		this._runner.assertOpen();
 		const held = this._held.get(task.id);
 		if (held?.removed) {
 			this._held.delete(task.id);
@@ -622,7 +612,7 @@ export class PostgresTaskSource implements ITaskSource {
 	 * Insert a task and notify every instance, in one statement. A task with a dedupKey is not
 	 * inserted while a task of its type and key is pending or processing (statements.insertDedup:
 	 * the dedup index decides atomically, across nodes); the id of that task is returned instead and
-	 * nobody is notified. Written again when the connection is lost (repeatOnLoss).
+	 * nobody is notified. Written again when the connection is lost (idempotent: its ids are its own).
 	 * @param task The task.
 	 * @returns The id of the task stored, or of the active task with the same type and key.
 	 */
@@ -635,78 +625,38 @@ export class PostgresTaskSource implements ITaskSource {
 			return value ?? null;
 		});
 		values.push(this._statements.channel, this._owner);
-		const params = values as postgres.ParameterOrJSON<never>[];
-		const write =
-			task.dedupKey === undefined
-				? async (): Promise<string> => {
-						await (await this._pools.db()).unsafe(this._statements.insert, params, PREPARED);
-						return task.id;
-					}
-				: async (): Promise<string> => this.insertDeduplicated(params);
-		return this.repeatOnLoss(write, async () => this.storedAs(task.id, task.id));
+		return this._runner.unit(
+			async run => {
+				if (task.dedupKey !== undefined) {
+					return this.insertDeduplicated(run, values);
+				}
+				await run(this._statements.insert, values);
+				return task.id;
+			},
+			{ idempotent: true, ifStored: async () => this.storedAs(task.id, task.id) }
+		);
 	}
 
 	/**
 	 * Insert a task with a dedupKey unless a task of its type and key is active (statements.insertDedup).
+	 * @param run Runs the statements.
 	 * @param params The insert's parameters.
 	 * @returns The id of the task stored, or of the active task with the same type and key.
 	 * @internal
 	 */
-	private async insertDeduplicated(params: postgres.ParameterOrJSON<never>[]): Promise<string> {
-		const sql = await this._pools.db();
-		const rows = await sql.unsafe<{ id: string }[]>(this._statements.insertDedup, params, PREPARED);
+	private async insertDeduplicated(run: RunStatement, params: unknown[]): Promise<string> {
+		const rows = await run<{ id: string }[]>(this._statements.insertDedup, params);
 		if (rows.length > 0) {
 			return rows[0].id;
 		}
 		// The active task it conflicted with committed while the statement ran (not in its
 		// snapshot): the upsert returns it, or inserts if it has ended since.
-		const upserted = await sql.unsafe<{ id: string }[]>(
-			this._statements.insertDedupUpsert,
-			params,
-			PREPARED
-		);
+		const upserted = await run<{ id: string }[]>(this._statements.insertDedupUpsert, params);
 		return upserted[0].id;
 	}
 
 	/**
-	 * Run a statement that is safe to repeat (a read, a delete by id, a create with its own ids);
-	 * when it fails because its connection is gone (a server restart, a failover) or the server
-	 * refuses connections for a moment, run it again after a pause, up to REPEAT_PAUSES_MS (1.4 s in
-	 * all). A create cannot be stored twice: its ids are its own, so when the lost attempt had
-	 * committed before its answer was lost, the repeat fails on the primary key and found() finds
-	 * it stored.
-	 * @param op The statement.
-	 * @param found For a create: whether it is stored, and what to return then.
-	 * @returns What op returned, or found()'s value.
-	 * @throws op's error; the last connection error when every repeat lost its connection.
-	 * @internal
-	 */
-	private async repeatOnLoss<T>(
-		op: () => Promise<T>,
-		found?: () => Promise<{ value: T } | undefined>
-	): Promise<T> {
-		for (let attempt = 0; ; attempt++) {
-			try {
-				return await op();
-			} catch (err) {
-				const code = (err as { code?: unknown }).code;
-				if (attempt > 0 && found && code === UNIQUE_VIOLATION) {
-					const stored = await found();
-					if (stored !== undefined) {
-						return stored.value;
-					}
-				}
-				const lost = isConnectionGone(err) || code === "ECONNREFUSED";
-				if (!lost || attempt === REPEAT_PAUSES_MS.length) {
-					throw err;
-				}
-				await new Promise(resolve => setTimeout(resolve, REPEAT_PAUSES_MS[attempt]));
-			}
-		}
-	}
-
-	/**
-	 * Whether a task is stored, as repeatOnLoss's found() of a create.
+	 * Whether a task is stored, as the ifStored of a create.
 	 * @param id The task id.
 	 * @param value What the create returns then.
 	 * @returns The value when stored.
@@ -721,7 +671,7 @@ export class PostgresTaskSource implements ITaskSource {
 	 * (the batch as one JSON parameter, statements.insertMany) per INSERT_MANY_CHUNK tasks, the
 	 * chunks of a larger batch in one transaction, so the batch is stored whole or not at all. JSON
 	 * columns are stored exactly as insert() stores them (rowMapping.jsonColumnValue). Written
-	 * again when the connection is lost (repeatOnLoss).
+	 * again when the connection is lost (idempotent: its ids are its own).
 	 * @param tasks The tasks.
 	 */
 	public async insertMany(tasks: BackgroundTask[]): Promise<void> {
@@ -734,20 +684,17 @@ export class PostgresTaskSource implements ITaskSource {
 			chunks.push(JSON.stringify(tasks.slice(i, i + INSERT_MANY_CHUNK).map(taskRecord)));
 		}
 		const channel = this._statements.channel;
-		await this.repeatOnLoss(
-			async () => {
-				const sql = await this._pools.db();
-				if (chunks.length === 1) {
-					await sql.unsafe(statement, [chunks[0], channel, this._owner], PREPARED);
-					return;
+		await this._runner.unit(
+			async run => {
+				for (const chunk of chunks) {
+					await run(statement, [chunk, channel, this._owner]);
 				}
-				await transaction(sql, async tx => {
-					for (const chunk of chunks) {
-						await tx.unsafe(statement, [chunk, channel, this._owner], PREPARED);
-					}
-				});
 			},
-			async () => this.storedAs(tasks[0].id, undefined)
+			{
+				idempotent: true,
+				transaction: chunks.length > 1,
+				ifStored: async () => this.storedAs(tasks[0].id, undefined)
+			}
 		);
 	}
 
@@ -761,12 +708,12 @@ export class PostgresTaskSource implements ITaskSource {
 		type: string | undefined,
 		maxScan: number
 	): Promise<{ counts: { [type: string]: { [status: string]: number } }; complete: boolean }> {
-		const rows = await this.repeatOnLoss(async () => {
-			const sql = await this._pools.db();
-			return type === undefined
-				? sql.unsafe<CountRow[]>(this._statements.counts, [], PREPARED)
-				: sql.unsafe<CountRow[]>(this._statements.countsOfType, [type], PREPARED);
-		});
+		const rows =
+			type === undefined
+				? await this._runner.run<CountRow[]>(this._statements.counts, [], { idempotent: true })
+				: await this._runner.run<CountRow[]>(this._statements.countsOfType, [type], {
+						idempotent: true
+					});
 		const counts: { [type: string]: { [status: string]: number } } = {};
 		for (const row of rows) {
 			counts[row.type] ??= {};
@@ -785,12 +732,10 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @returns 0 when granted, else the ms until the window ends (at least 1).
 	 */
 	public async takeStart(type: string, max: number, per: number): Promise<number> {
-		const rows = await (
-			await this._pools.db()
-		).unsafe<{ granted: number | null; waitMs: string | number }[]>(
+		const rows = await this._runner.run<{ granted: number | null; waitMs: string | number }[]>(
 			this._statements.takeStart,
 			[type, max, per],
-			PREPARED
+			{ idempotent: false }
 		);
 		if (rows[0]?.granted !== null && rows[0]?.granted !== undefined) {
 			return 0;
@@ -804,9 +749,9 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @returns The task or undefined.
 	 */
 	public async get(id: string): Promise<BackgroundTask | undefined> {
-		const rows = await this.repeatOnLoss(async () =>
-			(await this._pools.db()).unsafe<TaskRow[]>(this._statements.get, [id], PREPARED)
-		);
+		const rows = await this._runner.run<TaskRow[]>(this._statements.get, [id], {
+			idempotent: true
+		});
 		return rows.length > 0 ? fromRow(rows[0]) : undefined;
 	}
 
@@ -821,12 +766,10 @@ export class PostgresTaskSource implements ITaskSource {
 	public async retry(id: string, nowMs: number): Promise<BackgroundTask | undefined> {
 		let rows: TaskRow[];
 		try {
-			rows = await (
-				await this._pools.db()
-			).unsafe<TaskRow[]>(
+			rows = await this._runner.run<TaskRow[]>(
 				this._statements.retry,
 				[id, new Date(nowMs).toISOString(), this._statements.channel, this._owner],
-				PREPARED
+				{ idempotent: false }
 			);
 		} catch (err) {
 			if (
@@ -850,12 +793,10 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @returns The cancelled task (as cancelled, when removed), or undefined when not pending.
 	 */
 	public async cancel(id: string, nowMs: number): Promise<BackgroundTask | undefined> {
-		const rows = await (
-			await this._pools.db()
-		).unsafe<TaskRow[]>(
+		const rows = await this._runner.run<TaskRow[]>(
 			this._statements.cancel,
 			[id, new Date(nowMs).toISOString(), nowMs],
-			PREPARED
+			{ idempotent: false }
 		);
 		if (rows.length === 0) {
 			return undefined;
@@ -870,9 +811,7 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @param id The task id.
 	 */
 	public async remove(id: string): Promise<void> {
-		await this.repeatOnLoss(async () =>
-			(await this._pools.db()).unsafe(this._statements.remove, [id], PREPARED)
-		);
+		await this._runner.run(this._statements.remove, [id], { idempotent: true });
 		const held = this._held.get(id);
 		if (held?.row !== undefined) {
 			this._held.delete(id, held);
@@ -916,12 +855,10 @@ export class PostgresTaskSource implements ITaskSource {
 			params.push(status);
 		}
 		params.push(size + 1, offset);
-		const rows = await this.repeatOnLoss(async () =>
-			(await this._pools.db()).unsafe<TaskRow[]>(
-				this._statements.query(type !== undefined, status !== undefined, column, sortDirection),
-				params as postgres.ParameterOrJSON<never>[],
-				PREPARED
-			)
+		const rows = await this._runner.run<TaskRow[]>(
+			this._statements.query(type !== undefined, status !== undefined, column, sortDirection),
+			params,
+			{ idempotent: true }
 		);
 		const entities = rows.slice(0, size).map(fromRow);
 		return rows.length > size ? { entities, cursor: String(offset + size) } : { entities };
@@ -933,7 +870,7 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @returns How many were removed.
 	 */
 	public async sweep(nowMs: number): Promise<number> {
-		const result = await (await this._pools.db()).unsafe(this._statements.sweep, [nowMs], PREPARED);
+		const result = await this._runner.run(this._statements.sweep, [nowMs], { idempotent: false });
 		return result.count;
 	}
 
@@ -960,28 +897,12 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @returns One task id per type.
 	 */
 	public async dueSample(threadId: string, nowMs: number): Promise<{ id: string; type: string }[]> {
-		const rows = await (
-			await this._pools.db()
-		).unsafe<{ id: string; type: string }[]>(
+		const rows = await this._runner.run<{ id: string; type: string }[]>(
 			this._statements.dueSample,
 			[threadId, new Date(nowMs).toISOString()],
-			PREPARED
+			{ idempotent: true, repeat: false }
 		);
 		return rows.map(r => ({ id: r.id, type: r.type }));
-	}
-
-	/**
-	 * The session's pool, for what only a session may do (claims, settles, leases).
-	 * @returns The pool.
-	 * @throws GeneralError notOpen when no session is open.
-	 * @internal
-	 */
-	private session(): postgres.Sql {
-		const sql = this._pools.session;
-		if (!sql) {
-			throw new GeneralError(PostgresTaskSource.CLASS_NAME, "notOpen");
-		}
-		return sql;
 	}
 
 	/**
@@ -1005,8 +926,7 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @internal
 	 */
 	private async beat(): Promise<void> {
-		const sql = this._pools.session;
-		if (!sql) {
+		if (!this._runner.isOpen) {
 			return;
 		}
 		try {
@@ -1026,7 +946,7 @@ export class PostgresTaskSource implements ITaskSource {
 				this._log?.log("warn", "unclaimFailed", { count: stale.length }, err);
 			}
 		}
-		await this._leases.renew(sql, this._owner, async (query, what) => this.bounded(query, what));
+		await this._leases.renew(this._owner);
 	}
 
 	/**
@@ -1037,64 +957,25 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @internal
 	 */
 	private async writeSettles(entries: ISettleEntry[]): Promise<Set<string>> {
-		const sql = this.session();
 		const owner = this._owner;
-		let query;
+		const options = { idempotent: false, on: "session", deadline: "settle" } as const;
+		let rows;
 		if (entries.every(e => e.remove && e.owner === owner)) {
-			query = sql.unsafe<{ id: string }[]>(
+			rows = await this._runner.run<{ id: string }[]>(
 				this._statements.settleRemovals,
 				[textArray(entries.map(e => e.id)), textArray(entries.map(e => e.claimedAt)), owner],
-				PREPARED
+				options
 			);
 		} else {
 			const updates = entries.some(e => !e.remove);
 			const removals = entries.some(e => e.remove);
-			query = sql.unsafe<{ id: string }[]>(
+			rows = await this._runner.run<{ id: string }[]>(
 				this._statements.settle(updates, removals),
 				[JSON.stringify(entries)],
-				PREPARED
+				options
 			);
 		}
-		const rows = await this.bounded(query, "settle");
 		return new Set(rows.map(r => r.id));
-	}
-
-	/**
-	 * Bound the wait for a statement: after the deadline the query is cancelled (best effort) and
-	 * the wait fails, so the caller's retry takes over. postgres.js can leave a query pending for
-	 * good when the server ends its connection at the wrong moment (porsager/postgres#708, #1195);
-	 * seen here as 57 settles that never completed after a server restart under load (1 run in
-	 * 9 of tests/multinode/restart.spec.ts), their tasks held and renewed by the heartbeat forever.
-	 * A statement that still completes later is harmless: claims are leased (an unregistered one
-	 * expires and is claimed again), settles are fenced (a repeat writes nothing), a late
-	 * renewal only extends a lease, and a late unclaim gives back tasks this instance has
-	 * already dropped. A serial claim's transaction is bounded as a whole (the wait for the
-	 * type's lock included). An unanswered heartbeat held up every later one, and with them the
-	 * LISTEN's reconnection and close().
-	 * @param query The query.
-	 * @param what What it is, for the error.
-	 * @returns The query's result.
-	 * @internal
-	 */
-	private async bounded<T>(query: Promise<T>, what: string): Promise<T> {
-		const deadline = this._statementDeadline;
-		let timer: NodeJS.Timeout | undefined;
-		const expired = new Promise<never>((_, reject) => {
-			timer = setTimeout(() => {
-				(query as { cancel?: () => void }).cancel?.();
-				reject(
-					new GeneralError(PostgresTaskSource.CLASS_NAME, "statementTimedOut", {
-						what,
-						ms: deadline
-					})
-				);
-			}, deadline);
-		});
-		try {
-			return (await Promise.race([query, expired])) as T;
-		} finally {
-			clearTimeout(timer);
-		}
 	}
 
 	/**
@@ -1114,7 +995,6 @@ export class PostgresTaskSource implements ITaskSource {
 	/**
 	 * Run a claim of a serial type in a transaction that first takes the type's advisory lock, so
 	 * its snapshot sees any claim of the type committed before it (statements.serialLock).
-	 * @param sql The session pool.
 	 * @param type The task type (undefined: the task is gone, nothing to claim).
 	 * @param statement The claim statement.
 	 * @param params Its parameters.
@@ -1122,7 +1002,6 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @internal
 	 */
 	private async serially(
-		sql: postgres.Sql,
 		type: string | undefined,
 		statement: string,
 		params: (string | number)[]
@@ -1130,24 +1009,28 @@ export class PostgresTaskSource implements ITaskSource {
 		if (type === undefined) {
 			return [];
 		}
-		return this.bounded(
-			transaction(sql, async tx => {
-				await tx.unsafe(this._statements.serialLock, [this._statements.table, type], PREPARED);
-				return tx.unsafe<TaskRow[]>(statement, params, PREPARED);
-			}),
-			"claim"
+		// Bounded as a whole, the wait for the type's lock included.
+		return this._runner.unit(
+			async run => {
+				await run(this._statements.serialLock, [this._statements.table, type]);
+				return run<TaskRow[]>(statement, params);
+			},
+			{ idempotent: false, on: "session", transaction: true, deadline: "claim" }
 		);
 	}
 
 	/**
 	 * The type of a task.
-	 * @param sql The pool.
 	 * @param id The task id.
 	 * @returns The type, or undefined when the task is gone.
 	 * @internal
 	 */
-	private async typeOf(sql: postgres.Sql, id: string): Promise<string | undefined> {
-		const rows = await sql.unsafe<{ type: string }[]>(this._statements.typeOf, [id], PREPARED);
+	private async typeOf(id: string): Promise<string | undefined> {
+		const rows = await this._runner.run<{ type: string }[]>(this._statements.typeOf, [id], {
+			idempotent: true,
+			repeat: false,
+			on: "session"
+		});
 		return rows[0]?.type;
 	}
 
@@ -1158,12 +1041,15 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @internal
 	 */
 	private notifyType(type: string): void {
-		const sql = this._pools.session;
-		if (!sql) {
+		if (!this._runner.isOpen) {
 			return;
 		}
-		sql
-			.unsafe(this._statements.notify, [this._statements.channel, type, this._owner], PREPARED)
+		this._runner
+			.run(this._statements.notify, [this._statements.channel, type, this._owner], {
+				idempotent: true,
+				repeat: false,
+				on: "session"
+			})
 			.catch((err: unknown) => this._log?.log("warn", "wakeFailed", { type }, err));
 	}
 
