@@ -43,7 +43,7 @@ export class LeaseKeeper {
 
 	/**
 	 * Renew the leases of every task the owner holds, in one statement. A task whose lease is gone
-	 * is marked lost and logged once; one still waiting to start is dropped.
+	 * is marked lost and logged once; one still waiting to start is dropped (HeldTasks.leaseGone).
 	 * @param owner The lease owner.
 	 */
 	public async renew(owner: string): Promise<void> {
@@ -72,20 +72,16 @@ export class LeaseKeeper {
 				continue;
 			}
 			if (renewed.has(id)) {
-				held.leaseAt = leaseAt;
-			} else if (!held.settling && !held.removed && !held.lost) {
-				// A settle in flight has cleared the lease itself; a removal here is no loss.
-				held.lost = true;
+				this.held.renewed(held, leaseAt);
+			} else if (this.held.leaseGone(id, held)) {
 				this.log?.log("warn", "leaseLost", { id, type: held.type });
-				if (held.row !== undefined) {
-					this.held.delete(id, held);
-				}
 			}
 		}
 	}
 
 	/**
-	 * Renew the lease of one waiting task whose last renewal is old.
+	 * Renew the lease of one waiting task whose last renewal is old; when it is gone, the task is
+	 * dropped.
 	 * @param id The task id.
 	 * @param held The record.
 	 * @returns True when the lease was still this instance's and is renewed; false (logged) when
@@ -99,10 +95,10 @@ export class LeaseKeeper {
 			{ idempotent: true, repeat: false, on: "session" }
 		);
 		if (rows.length > 0) {
-			held.leaseAt = leaseAt;
+			this.held.renewed(held, leaseAt);
 			return true;
 		}
-		held.lost = true;
+		this.held.leaseGone(id, held);
 		this.log?.log("warn", "leaseLost", { id, type: held.type });
 		return false;
 	}

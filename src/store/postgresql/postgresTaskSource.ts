@@ -375,12 +375,13 @@ export class PostgresTaskSource implements ITaskSource {
 			const fetched: BackgroundTask[] = [];
 			for (const task of claimed.sort(byClaimOrder)) {
 				const running = this._held.get(task.id);
-				if (running && running.row === undefined && running.owner === owner && !running.settling) {
+				if (
+					running?.owner === owner &&
+					(running.phase === "running" || running.phase === "lost" || running.phase === "removed")
+				) {
 					// Running here already: its lease lapsed (a stalled heartbeat) and this fetch took
 					// it again. The run goes on under the new claim; it is not queued a second time.
-					running.claimedAt = task.dateModified;
-					running.leaseAt = leaseAt;
-					running.lost = false;
+					this._held.reclaimed(running, task.dateModified, leaseAt);
 					continue;
 				}
 				this._held.add(task, owner, leaseAt, true);
@@ -425,7 +426,7 @@ export class PostgresTaskSource implements ITaskSource {
 		const given: string[] = [];
 		for (const id of ids) {
 			const held = this._held.get(id);
-			if (held?.row !== undefined && held.owner === this._owner) {
+			if (held?.phase === "waiting" && held.owner === this._owner) {
 				this._held.delete(id);
 				given.push(id);
 			}
@@ -511,17 +512,10 @@ export class PostgresTaskSource implements ITaskSource {
 	 */
 	public claimHeld(id: string): BackgroundTask | undefined {
 		const held = this._held.get(id);
-		if (
-			this._pools.session === undefined ||
-			held?.row === undefined ||
-			held.lost ||
-			!this._leases.isFresh(held)
-		) {
+		if (!this._runner.isOpen || held?.phase !== "waiting" || !this._leases.isFresh(held)) {
 			return undefined;
 		}
-		const row = held.row;
-		held.row = undefined;
-		return row;
+		return this._held.start(held);
 	}
 
 	/**
@@ -534,13 +528,11 @@ export class PostgresTaskSource implements ITaskSource {
 	 */
 	private async takeFetched(id: string): Promise<IClaimResult | undefined> {
 		const held = this._held.get(id);
-		if (held?.row !== undefined && !held.lost) {
-			const row = held.row;
+		if (held?.phase === "waiting") {
 			if (this._leases.isFresh(held) || (await this._leases.reconfirm(id, held))) {
-				held.row = undefined;
-				return { claimed: row };
+				return { claimed: this._held.start(held) };
 			}
-			this._held.delete(id, held);
+			// Its lease is gone (reconfirm dropped it).
 			return undefined;
 		}
 		if (held) {
@@ -560,7 +552,7 @@ export class PostgresTaskSource implements ITaskSource {
 	public async settle(task: BackgroundTask, remove: boolean, claimedAt?: string): Promise<boolean> {
 		this._runner.assertOpen();
 		const held = this._held.get(task.id);
-		if (held?.removed) {
+		if (held?.phase === "removed") {
 			this._held.delete(task.id);
 			return false;
 		}
@@ -571,14 +563,14 @@ export class PostgresTaskSource implements ITaskSource {
 		}
 		const entry = settleEntry(task, held?.owner ?? this._owner, fence, remove);
 		if (held) {
-			held.settling = true;
+			this._held.beginSettle(held);
 		}
 		let written: boolean;
 		try {
 			written = await this._batch.add(entry);
 		} catch (err) {
 			if (held) {
-				held.settling = false;
+				this._held.settleFailed(held);
 			}
 			throw err;
 		}
@@ -586,10 +578,8 @@ export class PostgresTaskSource implements ITaskSource {
 			// A repeat of a write that failed: the failed one may have committed before it threw.
 			written = await this.alreadySettled(task, remove);
 		}
-		if (held) {
-			this._held.delete(task.id, held);
-		}
-		if (!written && !held?.lost && !held?.removed) {
+		const standing = held ? this._held.endSettle(task.id, held) : "held";
+		if (!written && standing === "held") {
 			this._log?.log("warn", "leaseLost", { id: task.id, type: task.type });
 		}
 		if (this._serialTypes.has(task.type)) {
@@ -812,12 +802,7 @@ export class PostgresTaskSource implements ITaskSource {
 	 */
 	public async remove(id: string): Promise<void> {
 		await this._runner.run(this._statements.remove, [id], { idempotent: true });
-		const held = this._held.get(id);
-		if (held?.row !== undefined) {
-			this._held.delete(id, held);
-		} else if (held) {
-			held.removed = true;
-		}
+		this._held.markRemoved(id);
 	}
 
 	/**
