@@ -23,11 +23,13 @@ type HeldRecord = { -readonly [K in keyof IHeldTask]: IHeldTask[K] } & {
  * The tasks this instance holds a lease on, by id: what the heartbeat renews, what settles are
  * fenced with, and what close gives back. Each task's phase (HeldPhase) is changed only by the
  * methods here, each of which asserts the phase it expects:
- *
- * add -> waiting | running; waiting -start-> running; waiting -leaseGone-> dropped;
- * running -leaseGone-> lost; running | lost -reclaimed-> running; waiting | running | lost
- * -beginSettle-> settling -settleFailed-> (as before); running | lost | settling -markRemoved->
- * removed; settling | removed -endSettle-> dropped.
+ * - add: a new record, waiting (claimed by fetch) or running (claimed to run now);
+ * - start: waiting -> running;
+ * - reclaimed (a fetch took a running task again): running | lost -> running, removed stays;
+ * - leaseGone: waiting -> dropped, running -> lost;
+ * - beginSettle: waiting | running | lost -> settling; settleFailed: back to the phase before;
+ * - markRemoved: waiting -> dropped, running | lost | settling -> removed;
+ * - endSettle: settling | removed -> dropped.
  */
 export class HeldTasks {
 	/**
