@@ -2,24 +2,10 @@
 // SPDX-License-Identifier: Apache-2.0.
 import { randomUUID } from "node:crypto";
 import type { TaskLog } from "../../utils/taskLog.js";
+import type { ISessionHolds } from "./ISessionHolds.js";
 import type { PostgresPools } from "./postgresPools.js";
 import type { PostgresStatements } from "./postgresStatements.js";
 import type { StatementRunner } from "./statementRunner.js";
-
-/**
- * What the session asks of the claims it holds.
- */
-export interface ISessionHolds {
-	/**
-	 * The heartbeat's work on the held tasks: give back the stale ones, renew the leases.
-	 */
-	beat: () => Promise<void>;
-
-	/**
-	 * Before the connections close: end the fetches and settles in flight, give back what waits.
-	 */
-	close: () => Promise<void>;
-}
 
 /**
  * One session of the native backend, from open() to close(): the lease owner id, the

@@ -4,6 +4,8 @@ import { GeneralError } from "@twin.org/core";
 import type postgres from "postgres";
 import { isConnectionGone, transaction } from "./postgresConnection.js";
 import type { PostgresPools } from "./postgresPools.js";
+import type { IStatementOptions } from "./IStatementOptions.js";
+import type { IUnitOptions } from "./IUnitOptions.js";
 import { UNIQUE_VIOLATION } from "./postgresNames.js";
 
 /**
@@ -30,57 +32,6 @@ export type RunStatement = <R extends unknown[] = postgres.Row[]>(
 	statement: string,
 	params: StatementParams
 ) => Promise<postgres.RowList<R>>;
-
-/**
- * How the runner runs a statement. Every call says whether its statement is idempotent.
- */
-export interface IStatementOptions {
-	/**
-	 * Whether running the statement twice does no harm (a read, a delete by id, a renewal, a
-	 * create with its own ids). Only an idempotent statement is repeated when its connection is
-	 * lost: a lost connection leaves unknown whether the statement committed, and a
-	 * non-idempotent one (a claim, a settle, a retry, a cancel, a sweep) might have.
-	 */
-	idempotent: boolean;
-
-	/**
-	 * False to run an idempotent statement once all the same, because its caller repeats it in
-	 * its own way (the next heartbeat, the task runner's retry of a claim, the scheduler's next
-	 * scan), where a repeat here would only hold the caller up.
-	 */
-	repeat?: false;
-
-	/**
-	 * The pool: "session" or "claims" (the claims' own connection, else the session's pool) for
-	 * what only an open session may do, refused with notOpen while none is; by default the
-	 * session's pool while one is open, else the pool that connects on first use.
-	 */
-	on?: "session" | "claims";
-
-	/**
-	 * The statement's name: when given, the wait for it is bounded by the statement deadline
-	 * (bounded()) and the name is the statementTimedOut error's `what`.
-	 */
-	deadline?: string;
-}
-
-/**
- * How the runner runs a unit of several statements.
- */
-export interface IUnitOptions<T> extends IStatementOptions {
-	/**
-	 * Run the unit in one transaction (stored whole or not at all).
-	 */
-	transaction?: boolean;
-
-	/**
-	 * For a create repeated after a lost connection: the lost attempt may have committed before
-	 * its answer was lost, and then the repeat fails on the primary key (the ids are the
-	 * create's own, so nothing is stored twice). Says whether the create is stored, and what to
-	 * return then.
-	 */
-	ifStored?: () => Promise<{ value: T } | undefined>;
-}
 
 /**
  * The one place statements of the native backend are run: it prepares them, chooses the pool,
@@ -179,7 +130,9 @@ export class StatementRunner {
 	/**
 	 * Run op, and when the statement is idempotent and its connection is gone (a server restart, a
 	 * failover) or the server refuses connections for a moment, run it again after a pause, up to
-	 * REPEAT_PAUSES_MS.
+	 * REPEAT_PAUSES_MS. Why only an idempotent one: a lost connection leaves unknown whether the
+	 * statement committed, and an idempotent statement may run twice without harm, while a
+	 * non-idempotent one might have committed, so its error goes to the caller.
 	 * @param options The statement's options.
 	 * @param op The statement.
 	 * @param ifStored For a create: whether it is stored, and what to return then.
