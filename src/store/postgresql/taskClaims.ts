@@ -108,21 +108,7 @@ export class TaskClaims {
 						])
 					).map(fromRow)
 				: await this.claimBatch([type, threadId, n, now, owner, leaseTimeout]);
-			const fetched: BackgroundTask[] = [];
-			for (const task of claimed.sort(byClaimOrder)) {
-				const running = this._held.get(task.id);
-				if (
-					running?.owner === owner &&
-					(running.phase === "running" || running.phase === "lost" || running.phase === "removed")
-				) {
-					// Running here already: its lease lapsed (a stalled heartbeat) and this fetch took
-					// it again. The run goes on under the new claim; it is not queued a second time.
-					this._held.reclaimed(running, task.dateModified, leaseAt);
-					continue;
-				}
-				this._held.add(task, owner, leaseAt, true);
-				fetched.push(task);
-			}
+			const fetched = this.hold(claimed, owner, leaseAt);
 			return { tasks: fetched.map(toQueued), complete: claimed.length < n };
 		})();
 		// close() waits for it, so the tasks it claims are given back.
@@ -287,6 +273,33 @@ export class TaskClaims {
 			return {};
 		}
 		return undefined;
+	}
+
+	/**
+	 * Hold the tasks a fetch claimed, in claim order, as waiting to start.
+	 * @param claimed The claimed tasks.
+	 * @param owner The lease owner that claimed them.
+	 * @param leaseAt When the claim was sent, performance.now().
+	 * @returns The tasks to queue: all but those running here already.
+	 * @internal
+	 */
+	private hold(claimed: BackgroundTask[], owner: string, leaseAt: number): BackgroundTask[] {
+		const fetched: BackgroundTask[] = [];
+		for (const task of claimed.sort(byClaimOrder)) {
+			const running = this._held.get(task.id);
+			if (
+				running?.owner === owner &&
+				(running.phase === "running" || running.phase === "lost" || running.phase === "removed")
+			) {
+				// Running here already: its lease lapsed (a stalled heartbeat) and this fetch took it
+				// again. The run goes on under the new claim; it is not queued a second time.
+				this._held.reclaimed(running, task.dateModified, leaseAt);
+				continue;
+			}
+			this._held.add(task, owner, leaseAt, true);
+			fetched.push(task);
+		}
+		return fetched;
 	}
 
 	/**
