@@ -866,8 +866,10 @@ describe("a statement the client never answers", () => {
 		// The settle statement is sent and never answered, as postgres.js can leave a query when
 		// the server ends its connection at the wrong moment (porsager/postgres#708, #1195).
 		const pools = (
-			source as unknown as { _pools: { session: { unsafe: (...a: unknown[]) => unknown } } }
-		)._pools;
+			source as unknown as {
+				_parts: { pools: { session: { unsafe: (...a: unknown[]) => unknown } } };
+			}
+		)._parts.pools;
 		const session = pools.session;
 		const unsafe = session.unsafe.bind(session);
 		let cancelled = 0;
@@ -905,15 +907,19 @@ describe("a statement the client never answers", () => {
 		const task = newTask({ type: "hung" });
 		await source.insert(task);
 		await source.claim(task.id, "main", 0);
-		const internals = source as unknown as {
-			_pools: { session: { unsafe: (...a: unknown[]) => unknown } };
-			_statements: { heartbeat: string };
-		};
-		const session = internals._pools.session;
+		const internals = (
+			source as unknown as {
+				_parts: {
+					pools: { session: { unsafe: (...a: unknown[]) => unknown } };
+					statements: { heartbeat: string };
+				};
+			}
+		)._parts;
+		const session = internals.pools.session;
 		const unsafe = session.unsafe.bind(session);
 		let hung = 0;
 		session.unsafe = (text: unknown, ...rest: unknown[]) => {
-			if (text === internals._statements.heartbeat && hung === 0) {
+			if (text === internals.statements.heartbeat && hung === 0) {
 				hung++;
 				return new Promise(() => {});
 			}

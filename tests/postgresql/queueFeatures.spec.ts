@@ -91,7 +91,9 @@ async function indexNames(): Promise<string[]> {
  * @returns The pool.
  */
 async function poolOf(source: PostgresTaskSource): Promise<postgres.Sql> {
-	return (source as unknown as { _pools: { db(): Promise<postgres.Sql> } })._pools.db();
+	return (
+		source as unknown as { _parts: { pools: { db(): Promise<postgres.Sql> } } }
+	)._parts.pools.db();
 }
 
 /**

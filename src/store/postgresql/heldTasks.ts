@@ -1,19 +1,42 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
 import type { BackgroundTask } from "../../domain/backgroundTask.js";
+import type { HeldPhase } from "./heldPhase.js";
 import type { IHeldTask } from "./IHeldTask.js";
 
 /**
- * The tasks this instance holds a lease on, by id: claimed by fetch and waiting to start (they
- * carry their row), or running. What the heartbeat renews, what settles are fenced with, and
- * what close gives back.
+ * A held task as HeldTasks keeps it.
+ */
+type HeldRecord = { -readonly [K in keyof IHeldTask]: IHeldTask[K] } & {
+	/**
+	 * The task as fetch claimed it, kept while it waits to start.
+	 */
+	row?: BackgroundTask;
+
+	/**
+	 * The phase a failed settle returns the task to.
+	 */
+	settlingFrom?: HeldPhase;
+};
+
+/**
+ * The tasks this instance holds a lease on, by id: what the heartbeat renews, what settles are
+ * fenced with, and what close gives back. Each task's phase (HeldPhase) is changed only by the
+ * methods here, each of which asserts the phase it expects:
+ * - add: a new record, waiting (claimed by fetch) or running (claimed to run now);
+ * - start: waiting -> running;
+ * - reclaimed (a fetch took a running task again): running | lost -> running, removed stays;
+ * - leaseGone: waiting -> dropped, running -> lost;
+ * - beginSettle: waiting | running | lost -> settling; settleFailed: back to the phase before;
+ * - markRemoved: waiting -> dropped, running | lost | settling -> removed;
+ * - endSettle: settling | removed -> dropped.
  */
 export class HeldTasks {
 	/**
 	 * The records by task id.
 	 * @internal
 	 */
-	private readonly _tasks = new Map<string, IHeldTask>();
+	private readonly _tasks = new Map<string, HeldRecord>();
 
 	/**
 	 * The record of a task.
@@ -29,7 +52,7 @@ export class HeldTasks {
 	 * @param task The claimed task (its dateModified is the claim's).
 	 * @param owner The lease owner.
 	 * @param leaseAt When the claim was sent, performance.now().
-	 * @param waiting True when claimed by fetch and not started yet (the row is kept for claim).
+	 * @param waiting True when claimed by fetch and not started yet (the task is kept for claim).
 	 */
 	public add(task: BackgroundTask, owner: string, leaseAt: number, waiting: boolean): void {
 		this._tasks.set(task.id, {
@@ -38,11 +61,124 @@ export class HeldTasks {
 			claimedAt: task.dateModified,
 			leaseAt,
 			fetchedAt: leaseAt,
-			row: waiting ? task : undefined,
-			lost: false,
-			removed: false,
-			settling: false
+			phase: waiting ? "waiting" : "running",
+			row: waiting ? task : undefined
 		});
+	}
+
+	/**
+	 * Hand out a waiting task to run: waiting -> running.
+	 * @param record The record.
+	 * @returns The task as claimed.
+	 */
+	public start(record: IHeldTask): BackgroundTask {
+		const held = this.expect(record, "start", "waiting");
+		const row = held.row as BackgroundTask;
+		held.row = undefined;
+		held.phase = "running";
+		return row;
+	}
+
+	/**
+	 * A task running here was claimed again by a fetch (its lease had lapsed): the run goes on
+	 * under the new claim. running | lost -> running; removed stays removed.
+	 * @param record The record.
+	 * @param claimedAt The new claim's dateModified.
+	 * @param leaseAt When the new claim was sent, performance.now().
+	 */
+	public reclaimed(record: IHeldTask, claimedAt: string, leaseAt: number): void {
+		const held = this.expect(record, "reclaimed", "running", "lost", "removed");
+		held.claimedAt = claimedAt;
+		held.leaseAt = leaseAt;
+		if (held.phase === "lost") {
+			held.phase = "running";
+		}
+	}
+
+	/**
+	 * The lease was renewed.
+	 * @param record The record.
+	 * @param leaseAt When the renewal was sent, performance.now().
+	 */
+	public renewed(record: IHeldTask, leaseAt: number): void {
+		(record as HeldRecord).leaseAt = leaseAt;
+	}
+
+	/**
+	 * The lease was found gone: a waiting task is dropped (waiting -> gone), a running one is lost
+	 * (running -> lost). A lost task is lost already, a settle clears the lease itself, and a
+	 * removal here is no loss: those stay as they are.
+	 * @param id The task id.
+	 * @param record The record.
+	 * @returns True when the loss is news (to be logged once).
+	 */
+	public leaseGone(id: string, record: IHeldTask): boolean {
+		const held = record as HeldRecord;
+		if (held.phase === "waiting") {
+			held.phase = "lost";
+			this.delete(id, held);
+			return true;
+		}
+		if (held.phase === "running") {
+			held.phase = "lost";
+			return true;
+		}
+		return false;
+	}
+
+	/**
+	 * A settle of the task is being written: waiting | running | lost -> settling (a second settle
+	 * of a task already settling leaves it so).
+	 * @param record The record.
+	 */
+	public beginSettle(record: IHeldTask): void {
+		const held = this.expect(record, "beginSettle", "waiting", "running", "lost", "settling");
+		if (held.phase !== "settling") {
+			held.settlingFrom = held.phase;
+			held.phase = "settling";
+		}
+	}
+
+	/**
+	 * The settle's write failed (it is repeated by the caller): settling -> the phase before it;
+	 * removed stays removed.
+	 * @param record The record.
+	 */
+	public settleFailed(record: IHeldTask): void {
+		const held = this.expect(record, "settleFailed", "settling", "removed");
+		if (held.phase === "settling") {
+			held.phase = held.settlingFrom ?? "running";
+		}
+	}
+
+	/**
+	 * The settle was written (or kept out by the fence): stop holding the task.
+	 * @param id The task id.
+	 * @param record The record.
+	 * @returns "removed" when it was removed here meanwhile, "lost" when its lease was known gone
+	 * before the settle, else "held".
+	 */
+	public endSettle(id: string, record: IHeldTask): "held" | "lost" | "removed" {
+		const held = this.expect(record, "endSettle", "settling", "removed");
+		this.delete(id, held);
+		if (held.phase === "removed") {
+			return "removed";
+		}
+		return held.settlingFrom === "lost" ? "lost" : "held";
+	}
+
+	/**
+	 * The task was removed through this instance: a waiting one is dropped, any other is marked
+	 * removed (running | lost | settling -> removed), so its settle writes nothing.
+	 * @param id The task id.
+	 */
+	public markRemoved(id: string): void {
+		const held = this._tasks.get(id);
+		if (held?.phase === "waiting") {
+			this.delete(id, held);
+		} else if (held) {
+			held.phase = "removed";
+		}
 	}
 
 	/**
@@ -71,7 +207,7 @@ export class HeldTasks {
 	public waitingCount(type: string): number {
 		let count = 0;
 		for (const held of this._tasks.values()) {
-			if (held.row !== undefined && held.type === type) {
+			if (held.phase === "waiting" && held.type === type) {
 				count++;
 			}
 		}
@@ -86,7 +222,7 @@ export class HeldTasks {
 	public waiting(olderThan = Number.POSITIVE_INFINITY): string[] {
 		const ids: string[] = [];
 		for (const [id, held] of this._tasks) {
-			if (held.row !== undefined && held.fetchedAt < olderThan) {
+			if (held.phase === "waiting" && held.fetchedAt < olderThan) {
 				ids.push(id);
 			}
 		}
@@ -94,17 +230,38 @@ export class HeldTasks {
 	}
 
 	/**
-	 * The tasks whose lease the owner should renew: held under that owner and not known lost.
+	 * The tasks whose lease the owner should renew: held under that owner and not known lost
+	 * (a lost task's settle, too).
 	 * @param owner The lease owner.
 	 * @returns The ids.
 	 */
 	public renewable(owner: string): string[] {
 		const ids: string[] = [];
 		for (const [id, held] of this._tasks) {
-			if (!held.lost && held.owner === owner) {
+			const lost =
+				held.phase === "lost" || (held.phase === "settling" && held.settlingFrom === "lost");
+			if (!lost && held.owner === owner) {
 				ids.push(id);
 			}
 		}
 		return ids;
+	}
+
+	/**
+	 * Assert a record's phase before a transition.
+	 * @param record The record.
+	 * @param transition The transition's name, for the error.
+	 * @param phases The phases it may start from.
+	 * @returns The record, to change.
+	 * @throws Error naming the transition and the phase when the phase is another.
+	 * @internal
+	 */
+	private expect(record: IHeldTask, transition: string, ...phases: HeldPhase[]): HeldRecord {
+		if (!phases.includes(record.phase)) {
+			throw new Error(
+				`HeldTasks.${transition}: a ${record.type} task ${record.phase}, expected ${phases.join(" or ")}`
+			);
+		}
+		return record as HeldRecord;
 	}
 }

@@ -1,17 +1,12 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
 import { performance } from "node:perf_hooks";
-import type postgres from "postgres";
 import type { TaskLog } from "../../utils/taskLog.js";
 import type { HeldTasks } from "./heldTasks.js";
 import type { IHeldTask } from "./IHeldTask.js";
 import { textArray } from "./postgresConnection.js";
 import type { PostgresStatements } from "./postgresStatements.js";
-
-/**
- * Options for statements run often: prepared once per connection.
- */
-const PREPARED = { prepare: true } as const;
+import type { StatementRunner } from "./statementRunner.js";
 
 /**
  * Keeps the leases of the held tasks: renews them all in one statement per heartbeat, notices
@@ -23,12 +18,14 @@ export class LeaseKeeper {
 	/**
 	 * Create a new LeaseKeeper.
 	 * @param held The held tasks.
+	 * @param runner Runs the statements.
 	 * @param statements The statements.
 	 * @param leaseTimeout The lease length, ms.
 	 * @param log The log.
 	 */
 	constructor(
 		private readonly held: HeldTasks,
+		private readonly runner: StatementRunner,
 		private readonly statements: PostgresStatements,
 		private readonly leaseTimeout: number,
 		private readonly log: TaskLog | undefined
@@ -46,17 +43,10 @@ export class LeaseKeeper {
 
 	/**
 	 * Renew the leases of every task the owner holds, in one statement. A task whose lease is gone
-	 * is marked lost and logged once; one still waiting to start is dropped.
-	 * @param sql The pool.
+	 * is marked lost and logged once; one still waiting to start is dropped (HeldTasks.leaseGone).
 	 * @param owner The lease owner.
-	 * @param bound Bounds the wait for the statement (a renewal that never answers would hold up
-	 * every later heartbeat, and with them the LISTEN's reconnection).
 	 */
-	public async renew(
-		sql: postgres.Sql,
-		owner: string,
-		bound: <T>(query: Promise<T>, what: string) => Promise<T>
-	): Promise<void> {
+	public async renew(owner: string): Promise<void> {
 		const ids = this.held.renewable(owner);
 		if (ids.length === 0) {
 			return;
@@ -64,13 +54,12 @@ export class LeaseKeeper {
 		const leaseAt = performance.now();
 		let renewed: Set<string>;
 		try {
-			const rows = await bound(
-				sql.unsafe<{ id: string }[]>(
-					this.statements.heartbeat,
-					[textArray(ids), owner, this.leaseTimeout],
-					PREPARED
-				),
-				"heartbeat"
+			// Bounded: a renewal that never answered would hold up every later heartbeat, and with
+			// them the LISTEN's reconnection and close(). Not repeated: the next heartbeat renews.
+			const rows = await this.runner.run<{ id: string }[]>(
+				this.statements.heartbeat,
+				[textArray(ids), owner, this.leaseTimeout],
+				{ idempotent: true, repeat: false, on: "session", deadline: "heartbeat" }
 			);
 			renewed = new Set(rows.map(r => r.id));
 		} catch (err) {
@@ -83,38 +72,33 @@ export class LeaseKeeper {
 				continue;
 			}
 			if (renewed.has(id)) {
-				held.leaseAt = leaseAt;
-			} else if (!held.settling && !held.removed && !held.lost) {
-				// A settle in flight has cleared the lease itself; a removal here is no loss.
-				held.lost = true;
+				this.held.renewed(held, leaseAt);
+			} else if (this.held.leaseGone(id, held)) {
 				this.log?.log("warn", "leaseLost", { id, type: held.type });
-				if (held.row !== undefined) {
-					this.held.delete(id, held);
-				}
 			}
 		}
 	}
 
 	/**
-	 * Renew the lease of one waiting task whose last renewal is old.
-	 * @param sql The pool.
+	 * Renew the lease of one waiting task whose last renewal is old; when it is gone, the task is
+	 * dropped.
 	 * @param id The task id.
 	 * @param held The record.
 	 * @returns True when the lease was still this instance's and is renewed; false (logged) when
 	 * it is gone.
 	 */
-	public async reconfirm(sql: postgres.Sql, id: string, held: IHeldTask): Promise<boolean> {
+	public async reconfirm(id: string, held: IHeldTask): Promise<boolean> {
 		const leaseAt = performance.now();
-		const rows = await sql.unsafe(
+		const rows = await this.runner.run(
 			this.statements.reconfirm,
 			[id, held.owner, held.claimedAt, this.leaseTimeout],
-			PREPARED
+			{ idempotent: true, repeat: false, on: "session" }
 		);
 		if (rows.length > 0) {
-			held.leaseAt = leaseAt;
+			this.held.renewed(held, leaseAt);
 			return true;
 		}
-		held.lost = true;
+		this.held.leaseGone(id, held);
 		this.log?.log("warn", "leaseLost", { id, type: held.type });
 		return false;
 	}

@@ -25,15 +25,14 @@ export function connectionOptions(
 		max: config.maxConnections,
 		connect_timeout: connectTimeout,
 		// Reconnect within a second after a server restart (postgres.js's default grows to 20 s
-		// with the retries of the whole pool: statements waited ~10 s after a 250 ms restart).
+		// with the retries of the whole pool; see docs/reliability.md).
 		backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1),
 		// IF NOT EXISTS and similar notices would be printed on the console.
 		onnotice: () => {},
 		// postgres.js 3.4.7 asks every new connection for the server's array types and leaves that
 		// query's promise unhandled: a connection that closes before the answer (a server restart
-		// during a large statement) ended the process with an unhandled rejection (6 of 7
-		// restarts). The backend passes its arrays as text (textArray) and reads none, so it needs
-		// no type list.
+		// during a large statement) ended the process with an unhandled rejection. The backend
+		// passes its arrays as text (textArray) and reads none, so it needs no type list.
 		fetch_types: false,
 		connection: { application_name: "twin-background-task" }
 	};
@@ -147,9 +146,9 @@ export function isConnectionGone(err: unknown): boolean {
  * transaction's connection is lost: when a statement of the transaction fails, sql.begin writes
  * ROLLBACK straight to the transaction's connection, and on a closed one that write throws a
  * TypeError from a setImmediate callback, which no caller can catch (porsager/postgres#1208, open;
- * reproduced here in 3 of 4 server restarts during createMany calls of 10,001 tasks). So when a
- * statement fails because the connection is gone, fn's promise is left pending, and postgres.js
- * writes neither ROLLBACK nor COMMIT: the server has rolled the transaction back with the session.
+ * see docs/reliability.md). So when a statement fails because the connection is gone, fn's
+ * promise is left pending, and postgres.js writes neither ROLLBACK nor COMMIT: the server has
+ * rolled the transaction back with the session.
  * This call rejects at once with that error, and sql.begin's own promise rejects when postgres.js
  * sees the close (it races the scope against the connection's close). Any other error is thrown
  * from fn as usual, and postgres.js rolls back on the live connection.

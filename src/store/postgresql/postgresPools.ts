@@ -19,9 +19,8 @@ const IDLE_TIMEOUT_S = 2;
  *   connection, kept open. With maxConnections of 2 or more, one of the pool's connections is the
  *   claims' own (claims): the claims of a type in flight together queue on it and the server runs
  *   them one after another, each as soon as the one before has committed, rather than side by
- *   side, where each locked and skipped the other's rows (SKIP LOCKED): measured on a backlog,
- *   two claims in flight on their own connection ran 7 % faster than one, and on two
- *   connections they cost 50 % more server CPU per task;
+ *   side, where each locked and skipped the other's rows (SKIP LOCKED), which costs more server
+ *   CPU per task (see docs/performance.md);
  * - while none is (the connector creates, reads and changes tasks before start() and after
  *   stop()): a small pool that connects on first use and closes its connections when idle, so it
  *   never keeps the process alive.

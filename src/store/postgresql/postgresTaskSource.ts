@@ -1,103 +1,28 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
-import { randomUUID } from "node:crypto";
-import { performance } from "node:perf_hooks";
-import { GeneralError, Validation, type IValidationFailure } from "@twin.org/core";
+import { Validation, type IValidationFailure } from "@twin.org/core";
 import type { SortDirection } from "@twin.org/entity";
-import type postgres from "postgres";
 import type { BackgroundTask } from "../../domain/backgroundTask.js";
 import type { IPostgreSqlBackendConfig } from "../../models/IPostgreSqlBackendConfig.js";
-import { cancelled } from "../../domain/rules.js";
 import type { TaskLog } from "../../utils/taskLog.js";
 import type { IClaimResult, ITaskSource, QueuedTask } from "../../contracts/ITaskSource.js";
-import { HeldTasks } from "./heldTasks.js";
-import type { IResolvedPostgresConfig } from "../../config/IResolvedPostgresConfig.js";
-import type { ISettleEntry } from "./ISettleEntry.js";
-import { LeaseKeeper } from "./leaseKeeper.js";
 import { NATIVE_CLAIM_POLICY } from "./nativeClaimPolicy.js";
 import { resolvePostgresConfig, validatePostgresConfig } from "../../config/postgresConfig.js";
-import { isConnectionGone, textArray, transaction } from "./postgresConnection.js";
-import { PostgresPools } from "./postgresPools.js";
-import { PostgresStatements } from "./postgresStatements.js";
-import {
-	TASK_COLUMNS,
-	byClaimOrder,
-	fromRow,
-	fromValues,
-	jsonParameter,
-	settleEntry,
-	taskRecord,
-	toQueued,
-	type TaskRow
-} from "./rowMapping.js";
-import { SettleBatch } from "./settleBatch.js";
-import { UNIQUE_VIOLATION } from "./postgresNames.js";
-
-/**
- * The default page size of query(), as TWIN's PostgreSQL connector.
- */
-const DEFAULT_PAGE_SIZE = 40;
-
-/**
- * The most tasks insertMany sends in one statement (one JSON parameter): about 2 MB of JSON for
- * small payloads, so a very large batch never builds one huge string.
- */
-const INSERT_MANY_CHUNK = 10_000;
-
-/**
- * The pauses before each repeat of a statement whose connection was lost, ms (repeatOnLoss).
- */
-const REPEAT_PAUSES_MS = [100, 300, 1000];
-
-/**
- * A row of the counts statements (count(*) is a BIGINT: a string).
- */
-type CountRow = { type: string; status: string; count: string | number };
-
-/**
- * Options for statements run often: prepared once per connection, then one round trip each
- * (postgres.js otherwise describes an unprepared statement with parameters first: two).
- */
-const PREPARED = { prepare: true } as const;
-
-/**
- * How long a task claimed by fetch may wait here unstarted before the heartbeat gives it back
- * (as graphile-worker's local queue TTL): a scheduler that fetched more than it runs soon never
- * holds tasks from other nodes for long. A task given back and then passed to claim is claimed
- * again in SQL if it is still claimable.
- */
-const LOCAL_QUEUE_TTL_MS = 300_000;
+import type { IPostgresParts } from "./IPostgresParts.js";
+import { buildPostgresParts } from "./postgresParts.js";
 
 /**
  * The native PostgreSQL backend: tasks in one table shared by any number of nodes, every state
- * change one conditional statement.
- *
- * Claims. `fetch` claims a batch of a type's due tasks for this instance in one statement
- * (FOR UPDATE SKIP LOCKED, so concurrent batches never take the same row), marking them
- * processing with this instance's id as lease owner and a lease that ends leaseTimeout after the
- * database's clock. The rows are held here until `claim` hands them out (no SQL) or `unclaim` /
- * `close` give back those never started. At most localQueueSize tasks of a type wait here, and
- * none longer than the local queue's time to live (5 minutes): the heartbeat gives them back.
- *
- * Leases. A heartbeat renews, in one statement, the lease of every task this instance holds
- * (waiting or running, not released); a task whose lease expired is claimable by any node. When
- * the heartbeat finds a lease gone, it logs it once; a waiting task whose lease is gone is dropped,
- * and a waiting task whose lease may have run out unnoticed (the heartbeat could not reach the
- * database) is confirmed in SQL before it is handed out.
- *
- * Settles. Fenced by lease owner, status processing and the claim's dateModified, so a node that
- * lost a lease writes nothing over the new owner's work; the settles of one event-loop turn go
- * out as one statement (SettleBatch).
- *
- * Wake-ups. `insert` and `retry` notify the table's channel in the same statement; every instance
- * LISTENs on it (a connection of its own) and calls wake(type).
+ * change one conditional statement. This class hands each call to one of its parts:
+ * - the session (PostgresSession): connections, lease owner id, heartbeat timer, LISTEN/NOTIFY;
+ * - the claims (TaskClaims): batch claims held here until started, claims by id, give-backs;
+ * - the leases (LeaseKeeper): renewed for every held task in one statement per heartbeat; a task
+ *   whose lease expired is claimable by any node;
+ * - the settles (TaskSettles): fenced by lease owner and claim, batched per event-loop turn;
+ * - the plain reads and writes (TaskTable);
+ * - the held tasks (HeldTasks), each with its phase; and one StatementRunner for every statement.
+ * buildPostgresParts builds them and wires them to one another.
  */
-/**
- * The shortest time a claim, settle, heartbeat or unclaim statement is waited for (see bounded());
- * the lease timeout when longer.
- */
-const MIN_STATEMENT_DEADLINE_MS = 5000;
-
 export class PostgresTaskSource implements ITaskSource {
 	/**
 	 * Runtime name for the class: the source of its errors and log entries.
@@ -105,111 +30,15 @@ export class PostgresTaskSource implements ITaskSource {
 	public static readonly CLASS_NAME = "PostgresTaskSource";
 
 	/**
-	 * The types fetched as serial: their settles notify the other instances.
-	 * @internal
-	 */
-	private readonly _serialTypes = new Set<string>();
-
-	/**
 	 * fetch claims what it returns.
 	 */
 	public readonly claimPolicy = NATIVE_CLAIM_POLICY;
 
 	/**
-	 * The resolved config.
+	 * The parts that do the work.
 	 * @internal
 	 */
-	private readonly _config: IResolvedPostgresConfig;
-
-	/**
-	 * How long a fetched task may wait unstarted, ms.
-	 * @internal
-	 */
-	private readonly _localQueueTtl: number;
-
-	/**
-	 * How long a statement may go unanswered before bounded() cancels it, ms.
-	 * @internal
-	 */
-	private readonly _statementDeadline: number;
-
-	/**
-	 * The statements for the table.
-	 * @internal
-	 */
-	private readonly _statements: PostgresStatements;
-
-	/**
-	 * The log.
-	 * @internal
-	 */
-	private readonly _log?: TaskLog;
-
-	/**
-	 * The connections.
-	 * @internal
-	 */
-	private readonly _pools: PostgresPools;
-
-	/**
-	 * This session's lease owner id.
-	 * @internal
-	 */
-	private _owner = "";
-
-	/**
-	 * The tasks this instance holds.
-	 * @internal
-	 */
-	private readonly _held = new HeldTasks();
-
-	/**
-	 * Renews and checks the leases of the held tasks.
-	 * @internal
-	 */
-	private readonly _leases: LeaseKeeper;
-
-	/**
-	 * The settles waiting to be written.
-	 * @internal
-	 */
-	private readonly _batch: SettleBatch;
-
-	/**
-	 * The heartbeat timer.
-	 * @internal
-	 */
-	private _heartbeat?: NodeJS.Timeout;
-
-	/**
-	 * A heartbeat in flight.
-	 * @internal
-	 */
-	private _beating?: Promise<void>;
-
-	/**
-	 * The wake-up callback of this session.
-	 * @internal
-	 */
-	private _wake: (type: string) => void = () => {};
-
-	/**
-	 * The types fetched this session: woken when the LISTEN comes back after a drop.
-	 * @internal
-	 */
-	private readonly _types = new Set<string>();
-
-	/**
-	 * An open in progress.
-	 * @internal
-	 */
-	private _opening?: Promise<void>;
-
-	/**
-	 * Fetches in flight: close waits for them, so what they claim is given back.
-	 * @internal
-	 */
-	private readonly _fetching = new Set<Promise<unknown>>();
+	private readonly _parts: IPostgresParts;
 
 	/**
 	 * Create a new PostgresTaskSource.
@@ -223,7 +52,7 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @param overrides.connectTimeout Seconds to wait for a connection (default: the config's).
 	 * @param overrides.localQueueTtl How long a fetched task may wait unstarted, ms (default 5 min).
 	 * @param overrides.statementDeadline How long a statement may go unanswered, ms (default: the
-	 * lease timeout, at least MIN_STATEMENT_DEADLINE_MS).
+	 * lease timeout, at least 5 s).
 	 * @throws ValidationError naming each bad field.
 	 * @internal overrides
 	 */
@@ -242,21 +71,12 @@ export class PostgresTaskSource implements ITaskSource {
 		validatePostgresConfig(config, failures);
 		Validation.asValidationError(PostgresTaskSource.CLASS_NAME, "config.postgresql", failures);
 		const { connectTimeout, localQueueTtl, statementDeadline, ...lease } = overrides ?? {};
-		this._config = { ...resolvePostgresConfig(config), ...lease };
-		this._localQueueTtl = localQueueTtl ?? LOCAL_QUEUE_TTL_MS;
-		this._statementDeadline =
-			statementDeadline ?? Math.max(MIN_STATEMENT_DEADLINE_MS, this._config.leaseTimeout);
-		this._statements = new PostgresStatements(this._config.tableName);
-		this._log = log;
-		this._pools = new PostgresPools(
+		this._parts = buildPostgresParts(
 			PostgresTaskSource.CLASS_NAME,
-			this._config,
-			this._statements.channel,
+			{ ...resolvePostgresConfig(config), ...lease },
 			log,
-			connectTimeout ?? this._config.connectTimeout
+			{ connectTimeout, localQueueTtl, statementDeadline }
 		);
-		this._leases = new LeaseKeeper(this._held, this._statements, this._config.leaseTimeout, log);
-		this._batch = new SettleBatch(async entries => this.writeSettles(entries));
 	}
 
 	/**
@@ -264,7 +84,7 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @returns The id, empty while closed.
 	 */
 	public get instanceId(): string {
-		return this._owner;
+		return this._parts.session.owner;
 	}
 
 	/**
@@ -272,15 +92,8 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @param wake Called with a task type when another instance created or retried a task of it.
 	 * @throws GeneralError connectFailed naming host, port, user and database (never the password).
 	 */
-	public async open(wake: (type: string) => void): Promise<void> {
-		this._wake = wake;
-		if (this._pools.session) {
-			return;
-		}
-		this._opening ??= this.connect().finally(() => {
-			this._opening = undefined;
-		});
-		await this._opening;
+	public open(wake: (type: string) => void): Promise<void> {
+		return this._parts.session.open(wake);
 	}
 
 	/**
@@ -288,468 +101,97 @@ export class PostgresTaskSource implements ITaskSource {
 	 * the connections. Running tasks keep their lease until it expires. Reads and writes still work
 	 * afterwards (as before open), on a pool that lets its connections go when idle.
 	 */
-	public async close(): Promise<void> {
-		await this._opening?.catch(() => undefined);
-		await this._pools.closeIdle();
-		if (!this._pools.session) {
-			return;
-		}
-		clearInterval(this._heartbeat);
-		this._heartbeat = undefined;
-		await this._beating;
-		await Promise.allSettled([...this._fetching]);
-		await this._batch.drain();
-		const waiting = this._held.waiting();
-		try {
-			await this.unclaim(waiting);
-		} catch (err) {
-			this._log?.log("warn", "unclaimFailed", { count: waiting.length }, err);
-		}
-		this._held.clear();
-		this._owner = "";
-		await this._pools.closeSession();
+	public close(): Promise<void> {
+		return this._parts.session.close();
 	}
 
 	/**
-	 * Connect, make the table ready, LISTEN and start the heartbeat.
-	 * @internal
-	 */
-	private async connect(): Promise<void> {
-		this._owner = randomUUID();
-		try {
-			await this._pools.openSession(payload => this.notified(payload));
-		} catch (err) {
-			this._owner = "";
-			throw err;
-		}
-		this._types.clear();
-		this._heartbeat = setInterval(() => {
-			this._beating ??= this.beat().finally(() => {
-				this._beating = undefined;
-			});
-		}, this._config.heartbeatInterval);
-		this._heartbeat.unref();
-	}
-
-	/**
-	 * Claim a batch of the type's due tasks for this instance, earliest due first; at most
-	 * localQueueSize of a type wait here unstarted.
+	 * Claim a batch of the type's due tasks for this instance (TaskClaims.fetch).
 	 * @param type The task type.
 	 * @param threadId The thread.
 	 * @param limit How many at most.
 	 * @param startedAt Unused: leases decide recovery.
-	 * @param serial One task at a time across all nodes (statements.fetchSerial).
+	 * @param serial One task at a time across all nodes.
 	 * @returns The tasks and whether they were all the due ones.
 	 */
-	public async fetch(
+	public fetch(
 		type: string,
 		threadId: string,
 		limit: number,
 		startedAt: number,
 		serial?: boolean
 	): Promise<{ tasks: QueuedTask[]; complete: boolean }> {
-		const sql = this.session();
-		this._types.add(type);
-		if (serial) {
-			this._serialTypes.add(type);
-		}
-		const n = Math.min(
-			serial ? 1 : limit,
-			this._config.localQueueSize - this._held.waitingCount(type)
-		);
-		if (n <= 0) {
-			return { tasks: [], complete: false };
-		}
-		const owner = this._owner;
-		const leaseAt = performance.now();
-		const batch = (async () => {
-			const now = new Date().toISOString();
-			const claimed = serial
-				? (
-						await this.serially(sql, type, this._statements.fetchSerial, [
-							type,
-							threadId,
-							now,
-							owner,
-							this._config.leaseTimeout
-						])
-					).map(fromRow)
-				: await this.claimBatch(sql, [type, threadId, n, now, owner, this._config.leaseTimeout]);
-			const fetched: BackgroundTask[] = [];
-			for (const task of claimed.sort(byClaimOrder)) {
-				const running = this._held.get(task.id);
-				if (running && running.row === undefined && running.owner === owner && !running.settling) {
-					// Running here already: its lease lapsed (a stalled heartbeat) and this fetch took
-					// it again. The run goes on under the new claim; it is not queued a second time.
-					running.claimedAt = task.dateModified;
-					running.leaseAt = leaseAt;
-					running.lost = false;
-					continue;
-				}
-				this._held.add(task, owner, leaseAt, true);
-				fetched.push(task);
-			}
-			return { tasks: fetched.map(toQueued), complete: claimed.length < n };
-		})();
-		// close() waits for it, so the tasks it claims are given back.
-		const settledBatch = batch.then(
-			() => undefined,
-			() => undefined
-		);
-		this._fetching.add(settledBatch);
-		try {
-			return await batch;
-		} finally {
-			this._fetching.delete(settledBatch);
-		}
-	}
-
-	/**
-	 * Run the batch claim (statements.fetch) on the claims' connection, its rows read as values.
-	 * @param sql The session pool, when the claims have no connection of their own.
-	 * @param params The statement's parameters.
-	 * @returns The claimed tasks.
-	 * @internal
-	 */
-	private async claimBatch(
-		sql: postgres.Sql,
-		params: postgres.ParameterOrJSON<never>[]
-	): Promise<BackgroundTask[]> {
-		const query = (this._pools.claims ?? sql)
-			.unsafe<unknown[][]>(this._statements.fetch, params, PREPARED)
-			.values();
-		return (await this.bounded(query, "fetch")).map(fromValues);
+		return this._parts.claims.fetch(type, threadId, limit, serial);
 	}
 
 	/**
 	 * Give back tasks claimed by fetch and not started: pending again for any instance.
 	 * @param ids The task ids.
 	 */
-	public async unclaim(ids: string[]): Promise<void> {
-		const sql = this._pools.session;
-		const given: string[] = [];
-		for (const id of ids) {
-			const held = this._held.get(id);
-			if (held?.row !== undefined && held.owner === this._owner) {
-				this._held.delete(id);
-				given.push(id);
-			}
-		}
-		if (!sql || given.length === 0) {
-			return;
-		}
-		await this.bounded(
-			sql.unsafe(
-				this._statements.unclaim,
-				[textArray(given), this._owner, new Date().toISOString()],
-				PREPARED
-			),
-			"unclaim"
-		);
+	public unclaim(ids: string[]): Promise<void> {
+		return this._parts.claims.unclaim(ids);
 	}
 
 	/**
-	 * Claim a task to run it now: one claimed by fetch costs nothing (its lease confirmed in SQL
-	 * when the heartbeat may have missed its expiry); any other is claimed by one conditional
-	 * UPDATE.
+	 * Claim a task to run it now (TaskClaims.claim).
 	 * @param id The task id.
 	 * @param threadId The thread.
 	 * @param startedAt Unused: leases decide recovery.
-	 * @param serial One task at a time across all nodes (statements.claimSerial).
+	 * @param serial One task at a time across all nodes.
 	 * @returns The claim result.
 	 */
-	public async claim(
+	public claim(
 		id: string,
 		threadId: string,
 		startedAt: number,
 		serial?: boolean
 	): Promise<IClaimResult> {
-		const sql = this.session();
-		const fetched = await this.takeFetched(sql, id);
-		if (fetched !== undefined) {
-			return fetched;
-		}
-		const owner = this._owner;
-		const leaseAt = performance.now();
-		const now = new Date().toISOString();
-		const rows = serial
-			? await this.serially(sql, await this.typeOf(sql, id), this._statements.claimSerial, [
-					id,
-					threadId,
-					now,
-					owner,
-					this._config.leaseTimeout
-				])
-			: await this.bounded(
-					sql.unsafe<TaskRow[]>(
-						this._statements.claim,
-						[id, threadId, now, owner, this._config.leaseTimeout],
-						PREPARED
-					),
-					"claim"
-				);
-		if (rows.length > 0) {
-			const task = fromRow(rows[0]);
-			this._held.add(task, owner, leaseAt, false);
-			return { claimed: task };
-		}
-		// A fetch of this instance may have taken the row first (a delayed task that came due,
-		// claimed by the scheduler's timer while a poll fetched it): its task is held here once the
-		// fetch ends, and is handed out now, or it would wait unstarted.
-		await Promise.allSettled([...this._fetching]);
-		const taken = await this.takeFetched(sql, id);
-		if (taken?.claimed) {
-			return taken;
-		}
-		const pending = await sql.unsafe<TaskRow[]>(
-			this._statements.pendingOf,
-			[id, threadId],
-			PREPARED
-		);
-		const later = pending.length > 0 ? (fromRow(pending[0]) as QueuedTask) : undefined;
-		if (later?.dateNextProcess && Date.parse(later.dateNextProcess) > Date.now()) {
-			return { pendingLater: later };
-		}
-		return {};
+		return this._parts.claims.claim(id, threadId, serial);
 	}
 
 	/**
-	 * Hand out a task claimed by fetch and held here unstarted whose lease is fresh, synchronously
-	 * (see ITaskSource.claimHeld); undefined for any other case, which claim() decides.
+	 * Hand out a task claimed by fetch and held here unstarted whose lease is fresh, synchronously.
 	 * @param id The task id.
-	 * @returns The task, or undefined.
+	 * @returns The task, or undefined when claim() must decide.
 	 */
 	public claimHeld(id: string): BackgroundTask | undefined {
-		const held = this._held.get(id);
-		if (
-			this._pools.session === undefined ||
-			held?.row === undefined ||
-			held.lost ||
-			!this._leases.isFresh(held)
-		) {
-			return undefined;
-		}
-		const row = held.row;
-		held.row = undefined;
-		return row;
+		return this._parts.claims.claimHeld(id);
 	}
 
 	/**
-	 * Hand out a task claimed by fetch and held here unstarted (its lease confirmed in SQL when the
-	 * heartbeat may have missed its expiry).
-	 * @param sql The session pool.
-	 * @param id The task id.
-	 * @returns The claim result when the task is held here (empty when it runs here already or its
-	 * lease is gone), undefined when it is not held.
-	 * @internal
-	 */
-	private async takeFetched(sql: postgres.Sql, id: string): Promise<IClaimResult | undefined> {
-		const held = this._held.get(id);
-		if (held?.row !== undefined && !held.lost) {
-			const row = held.row;
-			if (this._leases.isFresh(held) || (await this._leases.reconfirm(sql, id, held))) {
-				held.row = undefined;
-				return { claimed: row };
-			}
-			this._held.delete(id, held);
-			return undefined;
-		}
-		if (held) {
-			// Running here already (or its lease lost while it runs): never a second run here.
-			return {};
-		}
-		return undefined;
-	}
-
-	/**
-	 * Record the outcome of a claimed task: one fenced write (or removal) in the current batch.
+	 * Record the outcome of a claimed task (TaskSettles.settle).
 	 * @param task The settled task.
 	 * @param remove True to remove it.
 	 * @param claimedAt The claim's dateModified when this repeats a failed write.
 	 * @returns False when the task was removed or the lease lost to another instance.
 	 */
-	public async settle(task: BackgroundTask, remove: boolean, claimedAt?: string): Promise<boolean> {
-		this.session();
-		const held = this._held.get(task.id);
-		if (held?.removed) {
-			this._held.delete(task.id);
-			return false;
-		}
-		const fence = claimedAt ?? held?.claimedAt;
-		if (fence === undefined) {
-			this._log?.log("warn", "settleNotHeld", { id: task.id, type: task.type });
-			return false;
-		}
-		const entry = settleEntry(task, held?.owner ?? this._owner, fence, remove);
-		if (held) {
-			held.settling = true;
-		}
-		let written: boolean;
-		try {
-			written = await this._batch.add(entry);
-		} catch (err) {
-			if (held) {
-				held.settling = false;
-			}
-			throw err;
-		}
-		if (!written && claimedAt !== undefined) {
-			// A repeat of a write that failed: the failed one may have committed before it threw.
-			written = await this.alreadySettled(task, remove);
-		}
-		if (held) {
-			this._held.delete(task.id, held);
-		}
-		if (!written && !held?.lost && !held?.removed) {
-			this._log?.log("warn", "leaseLost", { id: task.id, type: task.type });
-		}
-		if (this._serialTypes.has(task.type)) {
-			// The type's next task may be claimed now, on any node.
-			this.notifyType(task.type);
-		}
-		return written;
+	public settle(task: BackgroundTask, remove: boolean, claimedAt?: string): Promise<boolean> {
+		return this._parts.settles.settle(task, remove, claimedAt);
 	}
 
 	/**
-	 * Forget a running claim: the heartbeat stops renewing it, so its lease expires and another
-	 * instance (or this one) recovers it; the row stays processing meanwhile.
+	 * Forget a running claim: its lease expires and any instance recovers it.
 	 * @param id The task id.
 	 */
 	public release(id: string): void {
-		this._held.delete(id);
+		this._parts.settles.release(id);
 	}
 
 	/**
-	 * Insert a task and notify every instance, in one statement. A task with a dedupKey is not
-	 * inserted while a task of its type and key is pending or processing (statements.insertDedup:
-	 * the dedup index decides atomically, across nodes); the id of that task is returned instead and
-	 * nobody is notified. Written again when the connection is lost (repeatOnLoss).
+	 * Insert a task and notify every instance (TaskTable.insert).
 	 * @param task The task.
 	 * @returns The id of the task stored, or of the active task with the same type and key.
 	 */
-	public async insert(task: BackgroundTask): Promise<string> {
-		const values: unknown[] = TASK_COLUMNS.map(column => {
-			const value = task[column];
-			if (column === "payload" || column === "result" || column === "error") {
-				return jsonParameter(value);
-			}
-			return value ?? null;
-		});
-		values.push(this._statements.channel, this._owner);
-		const params = values as postgres.ParameterOrJSON<never>[];
-		const write =
-			task.dedupKey === undefined
-				? async (): Promise<string> => {
-						await (await this._pools.db()).unsafe(this._statements.insert, params, PREPARED);
-						return task.id;
-					}
-				: async (): Promise<string> => this.insertDeduplicated(params);
-		return this.repeatOnLoss(write, async () => this.storedAs(task.id, task.id));
+	public insert(task: BackgroundTask): Promise<string> {
+		return this._parts.table.insert(task);
 	}
 
 	/**
-	 * Insert a task with a dedupKey unless a task of its type and key is active (statements.insertDedup).
-	 * @param params The insert's parameters.
-	 * @returns The id of the task stored, or of the active task with the same type and key.
-	 * @internal
-	 */
-	private async insertDeduplicated(params: postgres.ParameterOrJSON<never>[]): Promise<string> {
-		const sql = await this._pools.db();
-		const rows = await sql.unsafe<{ id: string }[]>(this._statements.insertDedup, params, PREPARED);
-		if (rows.length > 0) {
-			return rows[0].id;
-		}
-		// The active task it conflicted with committed while the statement ran (not in its
-		// snapshot): the upsert returns it, or inserts if it has ended since.
-		const upserted = await sql.unsafe<{ id: string }[]>(
-			this._statements.insertDedupUpsert,
-			params,
-			PREPARED
-		);
-		return upserted[0].id;
-	}
-
-	/**
-	 * Run a statement that is safe to repeat (a read, a delete by id, a create with its own ids);
-	 * when it fails because its connection is gone (a server restart, a failover) or the server
-	 * refuses connections for a moment, run it again after a pause, up to REPEAT_PAUSES_MS (1.4 s in
-	 * all). A create cannot be stored twice: its ids are its own, so when the lost attempt had
-	 * committed before its answer was lost, the repeat fails on the primary key and found() finds
-	 * it stored.
-	 * @param op The statement.
-	 * @param found For a create: whether it is stored, and what to return then.
-	 * @returns What op returned, or found()'s value.
-	 * @throws op's error; the last connection error when every repeat lost its connection.
-	 * @internal
-	 */
-	private async repeatOnLoss<T>(
-		op: () => Promise<T>,
-		found?: () => Promise<{ value: T } | undefined>
-	): Promise<T> {
-		for (let attempt = 0; ; attempt++) {
-			try {
-				return await op();
-			} catch (err) {
-				const code = (err as { code?: unknown }).code;
-				if (attempt > 0 && found && code === UNIQUE_VIOLATION) {
-					const stored = await found();
-					if (stored !== undefined) {
-						return stored.value;
-					}
-				}
-				const lost = isConnectionGone(err) || code === "ECONNREFUSED";
-				if (!lost || attempt === REPEAT_PAUSES_MS.length) {
-					throw err;
-				}
-				await new Promise(resolve => setTimeout(resolve, REPEAT_PAUSES_MS[attempt]));
-			}
-		}
-	}
-
-	/**
-	 * Whether a task is stored, as repeatOnLoss's found() of a create.
-	 * @param id The task id.
-	 * @param value What the create returns then.
-	 * @returns The value when stored.
-	 * @internal
-	 */
-	private async storedAs<T>(id: string, value: T): Promise<{ value: T } | undefined> {
-		return (await this.get(id)) === undefined ? undefined : { value };
-	}
-
-	/**
-	 * Insert tasks (none with a dedupKey) and notify every instance once per type: one statement
-	 * (the batch as one JSON parameter, statements.insertMany) per INSERT_MANY_CHUNK tasks, the
-	 * chunks of a larger batch in one transaction, so the batch is stored whole or not at all. JSON
-	 * columns are stored exactly as insert() stores them (rowMapping.jsonColumnValue). Written
-	 * again when the connection is lost (repeatOnLoss).
+	 * Insert tasks, stored whole or not at all (TaskTable.insertMany).
 	 * @param tasks The tasks.
 	 */
-	public async insertMany(tasks: BackgroundTask[]): Promise<void> {
-		if (tasks.length === 0) {
-			return;
-		}
-		const statement = this._statements.insertMany;
-		const chunks: string[] = [];
-		for (let i = 0; i < tasks.length; i += INSERT_MANY_CHUNK) {
-			chunks.push(JSON.stringify(tasks.slice(i, i + INSERT_MANY_CHUNK).map(taskRecord)));
-		}
-		const channel = this._statements.channel;
-		await this.repeatOnLoss(
-			async () => {
-				const sql = await this._pools.db();
-				if (chunks.length === 1) {
-					await sql.unsafe(statement, [chunks[0], channel, this._owner], PREPARED);
-					return;
-				}
-				await transaction(sql, async tx => {
-					for (const chunk of chunks) {
-						await tx.unsafe(statement, [chunk, channel, this._owner], PREPARED);
-					}
-				});
-			},
-			async () => this.storedAs(tasks[0].id, undefined)
-		);
+	public insertMany(tasks: BackgroundTask[]): Promise<void> {
+		return this._parts.table.insertMany(tasks);
 	}
 
 	/**
@@ -758,45 +200,22 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @param maxScan Unused: the database counts.
 	 * @returns The counts; always complete.
 	 */
-	public async counts(
+	public counts(
 		type: string | undefined,
 		maxScan: number
 	): Promise<{ counts: { [type: string]: { [status: string]: number } }; complete: boolean }> {
-		const rows = await this.repeatOnLoss(async () => {
-			const sql = await this._pools.db();
-			return type === undefined
-				? sql.unsafe<CountRow[]>(this._statements.counts, [], PREPARED)
-				: sql.unsafe<CountRow[]>(this._statements.countsOfType, [type], PREPARED);
-		});
-		const counts: { [type: string]: { [status: string]: number } } = {};
-		for (const row of rows) {
-			counts[row.type] ??= {};
-			counts[row.type][row.status] = Number(row.count);
-		}
-		return { counts, complete: true };
+		return this._parts.table.counts(type);
 	}
 
 	/**
-	 * Take one start of a rate-limited type from the counter every node shares: a fixed window of
-	 * per ms on the database's clock, in a table beside the task table (statements.takeStart, one
-	 * statement).
+	 * Take one start of a rate-limited type from the counter every node shares.
 	 * @param type The task type.
 	 * @param max Starts per window.
 	 * @param per The window, ms.
 	 * @returns 0 when granted, else the ms until the window ends (at least 1).
 	 */
-	public async takeStart(type: string, max: number, per: number): Promise<number> {
-		const rows = await (
-			await this._pools.db()
-		).unsafe<{ granted: number | null; waitMs: string | number }[]>(
-			this._statements.takeStart,
-			[type, max, per],
-			PREPARED
-		);
-		if (rows[0]?.granted !== null && rows[0]?.granted !== undefined) {
-			return 0;
-		}
-		return Math.max(1, Number(rows[0]?.waitMs ?? per));
+	public takeStart(type: string, max: number, per: number): Promise<number> {
+		return this._parts.table.takeStart(type, max, per);
 	}
 
 	/**
@@ -804,87 +223,40 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @param id The task id.
 	 * @returns The task or undefined.
 	 */
-	public async get(id: string): Promise<BackgroundTask | undefined> {
-		const rows = await this.repeatOnLoss(async () =>
-			(await this._pools.db()).unsafe<TaskRow[]>(this._statements.get, [id], PREPARED)
-		);
-		return rows.length > 0 ? fromRow(rows[0]) : undefined;
+	public get(id: string): Promise<BackgroundTask | undefined> {
+		return this._parts.table.get(id);
 	}
 
 	/**
-	 * Make a pending task due now or give a failed task another attempt (rules.retriedNow), and
-	 * notify every instance, in one statement.
+	 * Make a pending task due now or give a failed task another attempt, and notify every instance.
 	 * @param id The task id.
 	 * @param nowMs The current time.
-	 * @returns The task as written, or undefined when it was neither pending nor failed, or failed
-	 * with a dedupKey that an active task of its type holds.
+	 * @returns The task as written, or undefined when it could not be retried.
 	 */
-	public async retry(id: string, nowMs: number): Promise<BackgroundTask | undefined> {
-		let rows: TaskRow[];
-		try {
-			rows = await (
-				await this._pools.db()
-			).unsafe<TaskRow[]>(
-				this._statements.retry,
-				[id, new Date(nowMs).toISOString(), this._statements.channel, this._owner],
-				PREPARED
-			);
-		} catch (err) {
-			if (
-				(err as { code?: string }).code === UNIQUE_VIOLATION &&
-				(err as { constraint_name?: string }).constraint_name === this._statements.dedupIndex
-			) {
-				// A failed task with a dedupKey while another task of its type and key is active: it
-				// stays failed (two active tasks with one key are what the key prevents).
-				return undefined;
-			}
-			throw err;
-		}
-		return rows.length > 0 ? fromRow(rows[0]) : undefined;
+	public retry(id: string, nowMs: number): Promise<BackgroundTask | undefined> {
+		return this._parts.table.retry(id, nowMs);
 	}
 
 	/**
-	 * Cancel a task while it is pending (rules.cancelled), removing it when its retainFor is 0
-	 * (rules.removeOnSettle), in one statement.
+	 * Cancel a task while it is pending.
 	 * @param id The task id.
 	 * @param nowMs The current time.
-	 * @returns The cancelled task (as cancelled, when removed), or undefined when not pending.
+	 * @returns The cancelled task, or undefined when not pending.
 	 */
-	public async cancel(id: string, nowMs: number): Promise<BackgroundTask | undefined> {
-		const rows = await (
-			await this._pools.db()
-		).unsafe<TaskRow[]>(
-			this._statements.cancel,
-			[id, new Date(nowMs).toISOString(), nowMs],
-			PREPARED
-		);
-		if (rows.length === 0) {
-			return undefined;
-		}
-		const task = fromRow(rows[0]);
-		return rows[0].removed === true ? cancelled(task, nowMs) : task;
+	public cancel(id: string, nowMs: number): Promise<BackgroundTask | undefined> {
+		return this._parts.table.cancel(id, nowMs);
 	}
 
 	/**
-	 * Remove a task whatever its status; one held here is dropped, and a running one is not written
-	 * back when it finishes.
+	 * Remove a task whatever its status; a running one is not written back when it finishes.
 	 * @param id The task id.
 	 */
-	public async remove(id: string): Promise<void> {
-		await this.repeatOnLoss(async () =>
-			(await this._pools.db()).unsafe(this._statements.remove, [id], PREPARED)
-		);
-		const held = this._held.get(id);
-		if (held?.row !== undefined) {
-			this._held.delete(id, held);
-		} else if (held) {
-			held.removed = true;
-		}
+	public remove(id: string): Promise<void> {
+		return this._parts.table.remove(id);
 	}
 
 	/**
-	 * A page of tasks: both filters in SQL, sorted by the property then id, paged by offset (the
-	 * cursor), as TWIN's connector pages; no cursor on the last page.
+	 * A page of tasks (TaskTable.query).
 	 * @param type The type to match.
 	 * @param status The status to match.
 	 * @param sortProperty The property to sort by.
@@ -893,7 +265,7 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @param pageSize The page size, default 40.
 	 * @returns The page and the next cursor.
 	 */
-	public async query(
+	public query(
 		type: string | undefined,
 		status: string | undefined,
 		sortProperty: keyof BackgroundTask,
@@ -901,31 +273,7 @@ export class PostgresTaskSource implements ITaskSource {
 		cursor: string | undefined,
 		pageSize: number | undefined
 	): Promise<{ entities: BackgroundTask[]; cursor?: string }> {
-		const column = TASK_COLUMNS.find(c => c === sortProperty);
-		if (!column) {
-			throw new GeneralError(PostgresTaskSource.CLASS_NAME, "sortPropertyUnknown", {
-				property: String(sortProperty)
-			});
-		}
-		const size = pageSize ?? DEFAULT_PAGE_SIZE;
-		const offset = /^\d+$/.test(cursor ?? "") ? Number(cursor) : 0;
-		const params: unknown[] = [];
-		if (type !== undefined) {
-			params.push(type);
-		}
-		if (status !== undefined) {
-			params.push(status);
-		}
-		params.push(size + 1, offset);
-		const rows = await this.repeatOnLoss(async () =>
-			(await this._pools.db()).unsafe<TaskRow[]>(
-				this._statements.query(type !== undefined, status !== undefined, column, sortDirection),
-				params as postgres.ParameterOrJSON<never>[],
-				PREPARED
-			)
-		);
-		const entities = rows.slice(0, size).map(fromRow);
-		return rows.length > size ? { entities, cursor: String(offset + size) } : { entities };
+		return this._parts.table.query(type, status, sortProperty, sortDirection, cursor, pageSize);
 	}
 
 	/**
@@ -933,9 +281,8 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @param nowMs The current time.
 	 * @returns How many were removed.
 	 */
-	public async sweep(nowMs: number): Promise<number> {
-		const result = await (await this._pools.db()).unsafe(this._statements.sweep, [nowMs], PREPARED);
-		return result.count;
+	public sweep(nowMs: number): Promise<number> {
+		return this._parts.table.sweep(nowMs);
 	}
 
 	/**
@@ -960,224 +307,7 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @param nowMs The current time.
 	 * @returns One task id per type.
 	 */
-	public async dueSample(threadId: string, nowMs: number): Promise<{ id: string; type: string }[]> {
-		const rows = await (
-			await this._pools.db()
-		).unsafe<{ id: string; type: string }[]>(
-			this._statements.dueSample,
-			[threadId, new Date(nowMs).toISOString()],
-			PREPARED
-		);
-		return rows.map(r => ({ id: r.id, type: r.type }));
-	}
-
-	/**
-	 * The session's pool, for what only a session may do (claims, settles, leases).
-	 * @returns The pool.
-	 * @throws GeneralError notOpen when no session is open.
-	 * @internal
-	 */
-	private session(): postgres.Sql {
-		const sql = this._pools.session;
-		if (!sql) {
-			throw new GeneralError(PostgresTaskSource.CLASS_NAME, "notOpen");
-		}
-		return sql;
-	}
-
-	/**
-	 * Does storage already hold this settle's outcome: the row gone for a removal, or written with
-	 * the settle's status and dateModified.
-	 * @param task The settled task.
-	 * @param remove Whether the settle removes the task.
-	 * @returns True when the outcome is there.
-	 * @internal
-	 */
-	private async alreadySettled(task: BackgroundTask, remove: boolean): Promise<boolean> {
-		const current = await this.get(task.id);
-		return remove
-			? current === undefined
-			: current?.status === task.status && current.dateModified === task.dateModified;
-	}
-
-	/**
-	 * One heartbeat: LISTEN again if the connection dropped, give back the tasks waiting here past
-	 * the local queue's time to live, then renew the lease of every task held (one statement).
-	 * @internal
-	 */
-	private async beat(): Promise<void> {
-		const sql = this._pools.session;
-		if (!sql) {
-			return;
-		}
-		try {
-			if (await this._pools.ensureListening()) {
-				for (const type of this._types) {
-					this.wakeFor(type);
-				}
-			}
-		} catch (err) {
-			this._log?.log("warn", "listenFailed", { channel: this._statements.channel }, err);
-		}
-		const stale = this._held.waiting(performance.now() - this._localQueueTtl);
-		if (stale.length > 0) {
-			try {
-				await this.unclaim(stale);
-			} catch (err) {
-				this._log?.log("warn", "unclaimFailed", { count: stale.length }, err);
-			}
-		}
-		await this._leases.renew(sql, this._owner, async (query, what) => this.bounded(query, what));
-	}
-
-	/**
-	 * Write a batch of settles: one statement, fenced per task; a batch of removals of this
-	 * instance's claims (the common case, retainFor 0) as text arrays rather than JSON records.
-	 * @param entries The settles.
-	 * @returns The ids the fence kept out: neither written nor removed.
-	 * @internal
-	 */
-	private async writeSettles(entries: ISettleEntry[]): Promise<Set<string>> {
-		const sql = this.session();
-		const owner = this._owner;
-		let query;
-		if (entries.every(e => e.remove && e.owner === owner)) {
-			query = sql.unsafe<{ id: string }[]>(
-				this._statements.settleRemovals,
-				[textArray(entries.map(e => e.id)), textArray(entries.map(e => e.claimedAt)), owner],
-				PREPARED
-			);
-		} else {
-			const updates = entries.some(e => !e.remove);
-			const removals = entries.some(e => e.remove);
-			query = sql.unsafe<{ id: string }[]>(
-				this._statements.settle(updates, removals),
-				[JSON.stringify(entries)],
-				PREPARED
-			);
-		}
-		const rows = await this.bounded(query, "settle");
-		return new Set(rows.map(r => r.id));
-	}
-
-	/**
-	 * Bound the wait for a statement: after the deadline the query is cancelled (best effort) and
-	 * the wait fails, so the caller's retry takes over. postgres.js can leave a query pending for
-	 * good when the server ends its connection at the wrong moment (porsager/postgres#708, #1195);
-	 * seen here as 57 settles that never completed after a server restart under load (1 run in
-	 * 9 of tests/multinode/restart.spec.ts), their tasks held and renewed by the heartbeat forever.
-	 * A statement that still completes later is harmless: claims are leased (an unregistered one
-	 * expires and is claimed again), settles are fenced (a repeat writes nothing), a late
-	 * renewal only extends a lease, and a late unclaim gives back tasks this instance has
-	 * already dropped. A serial claim's transaction is bounded as a whole (the wait for the
-	 * type's lock included). An unanswered heartbeat held up every later one, and with them the
-	 * LISTEN's reconnection and close().
-	 * @param query The query.
-	 * @param what What it is, for the error.
-	 * @returns The query's result.
-	 * @internal
-	 */
-	private async bounded<T>(query: Promise<T>, what: string): Promise<T> {
-		const deadline = this._statementDeadline;
-		let timer: NodeJS.Timeout | undefined;
-		const expired = new Promise<never>((_, reject) => {
-			timer = setTimeout(() => {
-				(query as { cancel?: () => void }).cancel?.();
-				reject(
-					new GeneralError(PostgresTaskSource.CLASS_NAME, "statementTimedOut", {
-						what,
-						ms: deadline
-					})
-				);
-			}, deadline);
-		});
-		try {
-			return (await Promise.race([query, expired])) as T;
-		} finally {
-			clearTimeout(timer);
-		}
-	}
-
-	/**
-	 * A notification arrived ("<sender>:<type>"): wake the scheduler for its type, unless this
-	 * instance sent it (its own creates and retries reach its scheduler directly).
-	 * @param payload The payload.
-	 * @internal
-	 */
-	private notified(payload: string): void {
-		const colon = payload.indexOf(":");
-		if (colon >= 0 && payload.slice(0, colon) === this._owner) {
-			return;
-		}
-		this.wakeFor(colon >= 0 ? payload.slice(colon + 1) : payload);
-	}
-
-	/**
-	 * Run a claim of a serial type in a transaction that first takes the type's advisory lock, so
-	 * its snapshot sees any claim of the type committed before it (statements.serialLock).
-	 * @param sql The session pool.
-	 * @param type The task type (undefined: the task is gone, nothing to claim).
-	 * @param statement The claim statement.
-	 * @param params Its parameters.
-	 * @returns The claimed rows.
-	 * @internal
-	 */
-	private async serially(
-		sql: postgres.Sql,
-		type: string | undefined,
-		statement: string,
-		params: (string | number)[]
-	): Promise<TaskRow[]> {
-		if (type === undefined) {
-			return [];
-		}
-		return this.bounded(
-			transaction(sql, async tx => {
-				await tx.unsafe(this._statements.serialLock, [this._statements.table, type], PREPARED);
-				return tx.unsafe<TaskRow[]>(statement, params, PREPARED);
-			}),
-			"claim"
-		);
-	}
-
-	/**
-	 * The type of a task.
-	 * @param sql The pool.
-	 * @param id The task id.
-	 * @returns The type, or undefined when the task is gone.
-	 * @internal
-	 */
-	private async typeOf(sql: postgres.Sql, id: string): Promise<string | undefined> {
-		const rows = await sql.unsafe<{ type: string }[]>(this._statements.typeOf, [id], PREPARED);
-		return rows[0]?.type;
-	}
-
-	/**
-	 * Tell every other instance that tasks of a type may be claimable now; a failure only costs
-	 * them a poll.
-	 * @param type The task type.
-	 * @internal
-	 */
-	private notifyType(type: string): void {
-		const sql = this._pools.session;
-		if (!sql) {
-			return;
-		}
-		sql
-			.unsafe(this._statements.notify, [this._statements.channel, type, this._owner], PREPARED)
-			.catch((err: unknown) => this._log?.log("warn", "wakeFailed", { type }, err));
-	}
-
-	/**
-	 * Wake the scheduler for a type.
-	 * @param type The task type.
-	 * @internal
-	 */
-	private wakeFor(type: string): void {
-		try {
-			this._wake(type);
-		} catch (err) {
-			this._log?.log("warn", "wakeFailed", { type }, err);
-		}
+	public dueSample(threadId: string, nowMs: number): Promise<{ id: string; type: string }[]> {
+		return this._parts.table.dueSample(threadId, nowMs);
 	}
 }

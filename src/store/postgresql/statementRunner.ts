@@ -1,0 +1,236 @@
+// Copyright 2026 the contributors.
+// SPDX-License-Identifier: Apache-2.0.
+import { GeneralError } from "@twin.org/core";
+import type postgres from "postgres";
+import { isConnectionGone, transaction } from "./postgresConnection.js";
+import type { PostgresPools } from "./postgresPools.js";
+import type { IStatementOptions } from "./IStatementOptions.js";
+import type { IUnitOptions } from "./IUnitOptions.js";
+import { UNIQUE_VIOLATION } from "./postgresNames.js";
+
+/**
+ * Every statement is prepared once per connection, then costs one round trip (postgres.js
+ * otherwise describes an unprepared statement with parameters first: two).
+ */
+const PREPARED = { prepare: true } as const;
+
+/**
+ * The pauses before each repeat of an idempotent statement whose connection was lost, ms
+ * (1.4 s in all: long enough for a server restart or a failover to finish).
+ */
+const REPEAT_PAUSES_MS = [100, 300, 1000];
+
+/**
+ * A statement's parameters.
+ */
+export type StatementParams = readonly unknown[];
+
+/**
+ * Runs one statement of a unit of work, prepared, on the unit's connection (or transaction).
+ */
+export type RunStatement = <R extends unknown[] = postgres.Row[]>(
+	statement: string,
+	params: StatementParams
+) => Promise<postgres.RowList<R>>;
+
+/**
+ * The one place statements of the native backend are run: it prepares them, chooses the pool,
+ * bounds the wait for the statements given a deadline, and repeats an idempotent statement whose
+ * connection was lost (never another: it might have committed).
+ */
+export class StatementRunner {
+	/**
+	 * Create a new StatementRunner.
+	 * @param _source The class name for errors.
+	 * @param _pools The connections.
+	 * @param _deadlineMs How long a statement given a deadline may go unanswered, ms.
+	 */
+	constructor(
+		private readonly _source: string,
+		private readonly _pools: PostgresPools,
+		private readonly _deadlineMs: number
+	) {}
+
+	/**
+	 * Is a session open.
+	 * @returns True while open.
+	 */
+	public get isOpen(): boolean {
+		return this._pools.session !== undefined;
+	}
+
+	/**
+	 * Refuse what only an open session may do.
+	 * @throws GeneralError notOpen when no session is open.
+	 */
+	public assertOpen(): void {
+		this.sessionPool("session");
+	}
+
+	/**
+	 * Run one statement.
+	 * @param statement The statement's text.
+	 * @param params Its parameters.
+	 * @param options How to run it.
+	 * @returns The rows.
+	 */
+	public async run<R extends unknown[] = postgres.Row[]>(
+		statement: string,
+		params: StatementParams,
+		options: IStatementOptions
+	): Promise<postgres.RowList<R>> {
+		return this.repeating(options, async () => {
+			const sql = options.on ? this.sessionPool(options.on) : await this._pools.db();
+			return this.bounded(sql.unsafe<R>(statement, asParams(params), PREPARED), options.deadline);
+		});
+	}
+
+	/**
+	 * Run one statement, its rows read as arrays of values (no row objects to build).
+	 * @param statement The statement's text.
+	 * @param params Its parameters.
+	 * @param options How to run it.
+	 * @returns The rows' values.
+	 */
+	public async values(
+		statement: string,
+		params: StatementParams,
+		options: IStatementOptions
+	): Promise<unknown[][]> {
+		return this.repeating(options, async () => {
+			const sql = options.on ? this.sessionPool(options.on) : await this._pools.db();
+			const query = sql.unsafe<unknown[][]>(statement, asParams(params), PREPARED).values();
+			return this.bounded(query, options.deadline) as Promise<unknown[][]>;
+		});
+	}
+
+	/**
+	 * Run several statements as one unit on one pool: repeated as a whole, bounded as a whole.
+	 * @param work Runs the statements with the function it is given.
+	 * @param options How to run it.
+	 * @returns What work returned, or ifStored's value.
+	 */
+	public async unit<T>(
+		work: (run: RunStatement) => Promise<T>,
+		options: IUnitOptions<T>
+	): Promise<T> {
+		return this.repeating(
+			options,
+			async () => {
+				const sql = options.on ? this.sessionPool(options.on) : await this._pools.db();
+				const done = options.transaction
+					? transaction(sql, async tx => work(runOn(tx)))
+					: work(runOn(sql));
+				return this.bounded(done, options.deadline);
+			},
+			options.ifStored
+		);
+	}
+
+	/**
+	 * Run op, and when the statement is idempotent and its connection is gone (a server restart, a
+	 * failover) or the server refuses connections for a moment, run it again after a pause, up to
+	 * REPEAT_PAUSES_MS. Why only an idempotent one: a lost connection leaves unknown whether the
+	 * statement committed, and an idempotent statement may run twice without harm, while a
+	 * non-idempotent one might have committed, so its error goes to the caller.
+	 * @param options The statement's options.
+	 * @param op The statement.
+	 * @param ifStored For a create: whether it is stored, and what to return then.
+	 * @returns What op returned, or ifStored's value.
+	 * @throws op's error; the last connection error when every repeat lost its connection.
+	 * @internal
+	 */
+	private async repeating<T>(
+		options: IStatementOptions,
+		op: () => Promise<T>,
+		ifStored?: () => Promise<{ value: T } | undefined>
+	): Promise<T> {
+		if (!options.idempotent || options.repeat === false) {
+			return op();
+		}
+		for (let attempt = 0; ; attempt++) {
+			try {
+				return await op();
+			} catch (err) {
+				const code = (err as { code?: unknown }).code;
+				if (attempt > 0 && ifStored && code === UNIQUE_VIOLATION) {
+					const stored = await ifStored();
+					if (stored !== undefined) {
+						return stored.value;
+					}
+				}
+				const lost = isConnectionGone(err) || code === "ECONNREFUSED";
+				if (!lost || attempt === REPEAT_PAUSES_MS.length) {
+					throw err;
+				}
+				await new Promise(resolve => setTimeout(resolve, REPEAT_PAUSES_MS[attempt]));
+			}
+		}
+	}
+
+	/**
+	 * Bound the wait for a statement given a deadline: after it the query is cancelled (best
+	 * effort) and the wait fails, so the caller's own retry takes over. postgres.js can leave a
+	 * query pending for good when the server ends its connection at the wrong moment
+	 * (porsager/postgres#708, #1195; see docs/reliability.md). Only statements whose late
+	 * completion is harmless are given one: claims are leased (an unregistered one expires and is
+	 * claimed again), settles are fenced (a repeat writes nothing), a late renewal only extends a
+	 * lease, and a late unclaim gives back tasks this instance has already dropped.
+	 * @param query The query.
+	 * @param what The statement's name, for the error; undefined: not bounded.
+	 * @returns The query's result.
+	 * @internal
+	 */
+	private async bounded<T>(query: Promise<T>, what: string | undefined): Promise<T> {
+		if (what === undefined) {
+			return query;
+		}
+		const deadline = this._deadlineMs;
+		let timer: NodeJS.Timeout | undefined;
+		const expired = new Promise<never>((_, reject) => {
+			timer = setTimeout(() => {
+				(query as { cancel?: () => void }).cancel?.();
+				reject(new GeneralError(this._source, "statementTimedOut", { what, ms: deadline }));
+			}, deadline);
+		});
+		try {
+			return await Promise.race([query, expired]);
+		} finally {
+			clearTimeout(timer);
+		}
+	}
+
+	/**
+	 * The session's pool, or its claims' connection.
+	 * @param on Which.
+	 * @returns The pool.
+	 * @throws GeneralError notOpen when no session is open.
+	 * @internal
+	 */
+	private sessionPool(on: "session" | "claims"): postgres.Sql {
+		const sql = on === "claims" ? this._pools.claims : this._pools.session;
+		if (!sql) {
+			throw new GeneralError(this._source, "notOpen");
+		}
+		return sql;
+	}
+}
+
+/**
+ * A statement runner on a pool or a transaction.
+ * @param sql The pool or transaction.
+ * @returns The runner.
+ */
+function runOn(sql: postgres.Sql | postgres.TransactionSql): RunStatement {
+	return async <R extends unknown[]>(statement: string, params: StatementParams) =>
+		sql.unsafe<R>(statement, asParams(params), PREPARED);
+}
+
+/**
+ * Parameters as postgres.js types them (every value given is one it can send).
+ * @param params The parameters.
+ * @returns The same array.
+ */
+function asParams(params: StatementParams): postgres.ParameterOrJSON<never>[] {
+	return params as postgres.ParameterOrJSON<never>[];
+}

@@ -1,0 +1,150 @@
+// Copyright 2026 the contributors.
+// SPDX-License-Identifier: Apache-2.0.
+import type { BackgroundTask } from "../../domain/backgroundTask.js";
+import type { TaskLog } from "../../utils/taskLog.js";
+import type { HeldTasks } from "./heldTasks.js";
+import type { ISettleEntry } from "./ISettleEntry.js";
+import { textArray } from "./postgresConnection.js";
+import type { PostgresSession } from "./postgresSession.js";
+import type { PostgresStatements } from "./postgresStatements.js";
+import { settleEntry } from "./rowMapping.js";
+import { SettleBatch } from "./settleBatch.js";
+import type { StatementRunner } from "./statementRunner.js";
+
+/**
+ * The settles of one instance: each outcome is one write (or removal) fenced by lease owner,
+ * status processing and the claim's dateModified, so a node that lost a lease writes nothing
+ * over the new owner's work; the settles of one event-loop turn go out as one statement
+ * (SettleBatch).
+ */
+export class TaskSettles {
+	/**
+	 * The settles waiting to be written.
+	 * @internal
+	 */
+	private readonly _batch: SettleBatch;
+
+	/**
+	 * Create a new TaskSettles.
+	 * @param _runner Runs the statements.
+	 * @param _statements The statements.
+	 * @param _session The session (its lease owner id, the serial types' notifications).
+	 * @param _held The tasks held here.
+	 * @param _read Reads a task as it is stored.
+	 * @param _log The log.
+	 */
+	constructor(
+		private readonly _runner: StatementRunner,
+		private readonly _statements: PostgresStatements,
+		private readonly _session: PostgresSession,
+		private readonly _held: HeldTasks,
+		private readonly _read: (id: string) => Promise<BackgroundTask | undefined>,
+		private readonly _log: TaskLog | undefined
+	) {
+		this._batch = new SettleBatch(async entries => this.write(entries));
+	}
+
+	/**
+	 * Record the outcome of a claimed task: one fenced write (or removal) in the current batch.
+	 * @param task The settled task.
+	 * @param remove True to remove it.
+	 * @param claimedAt The claim's dateModified when this repeats a failed write.
+	 * @returns False when the task was removed or the lease lost to another instance.
+	 */
+	public async settle(task: BackgroundTask, remove: boolean, claimedAt?: string): Promise<boolean> {
+		this._runner.assertOpen();
+		const held = this._held.get(task.id);
+		if (held?.phase === "removed") {
+			this._held.delete(task.id);
+			return false;
+		}
+		const fence = claimedAt ?? held?.claimedAt;
+		if (fence === undefined) {
+			this._log?.log("warn", "settleNotHeld", { id: task.id, type: task.type });
+			return false;
+		}
+		const entry = settleEntry(task, held?.owner ?? this._session.owner, fence, remove);
+		if (held) {
+			this._held.beginSettle(held);
+		}
+		let written: boolean;
+		try {
+			written = await this._batch.add(entry);
+		} catch (err) {
+			if (held) {
+				this._held.settleFailed(held);
+			}
+			throw err;
+		}
+		if (!written && claimedAt !== undefined) {
+			// A repeat of a write that failed: the failed one may have committed before it threw.
+			written = await this.alreadySettled(task, remove);
+		}
+		const standing = held ? this._held.endSettle(task.id, held) : "held";
+		if (!written && standing === "held") {
+			this._log?.log("warn", "leaseLost", { id: task.id, type: task.type });
+		}
+		this._session.settled(task.type);
+		return written;
+	}
+
+	/**
+	 * Forget a running claim: the heartbeat stops renewing it, so its lease expires and another
+	 * instance (or this one) recovers it; the row stays processing meanwhile.
+	 * @param id The task id.
+	 */
+	public release(id: string): void {
+		this._held.delete(id);
+	}
+
+	/**
+	 * Wait until every queued settle has been written (or failed).
+	 */
+	public async drain(): Promise<void> {
+		await this._batch.drain();
+	}
+
+	/**
+	 * Write a batch of settles: one statement, fenced per task; a batch of removals of this
+	 * instance's claims (the common case, retainFor 0) as text arrays rather than JSON records.
+	 * @param entries The settles.
+	 * @returns The ids the fence kept out: neither written nor removed.
+	 * @internal
+	 */
+	private async write(entries: ISettleEntry[]): Promise<Set<string>> {
+		const owner = this._session.owner;
+		const options = { idempotent: false, on: "session", deadline: "settle" } as const;
+		let rows;
+		if (entries.every(e => e.remove && e.owner === owner)) {
+			rows = await this._runner.run<{ id: string }[]>(
+				this._statements.settleRemovals,
+				[textArray(entries.map(e => e.id)), textArray(entries.map(e => e.claimedAt)), owner],
+				options
+			);
+		} else {
+			const updates = entries.some(e => !e.remove);
+			const removals = entries.some(e => e.remove);
+			rows = await this._runner.run<{ id: string }[]>(
+				this._statements.settle(updates, removals),
+				[JSON.stringify(entries)],
+				options
+			);
+		}
+		return new Set(rows.map(r => r.id));
+	}
+
+	/**
+	 * Does storage already hold this settle's outcome: the row gone for a removal, or written with
+	 * the settle's status and dateModified.
+	 * @param task The settled task.
+	 * @param remove Whether the settle removes the task.
+	 * @returns True when the outcome is there.
+	 * @internal
+	 */
+	private async alreadySettled(task: BackgroundTask, remove: boolean): Promise<boolean> {
+		const current = await this._read(task.id);
+		return remove
+			? current === undefined
+			: current?.status === task.status && current.dateModified === task.dateModified;
+	}
+}
