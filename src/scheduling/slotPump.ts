@@ -15,7 +15,7 @@ import type { WorkTracker } from "./workTracker.js";
 
 /**
  * Starts tasks within the slots: each type has `concurrency` slots, and all types share
- * `globalLimit` in-flight tasks (twice the worker count in worker mode, so a worker never waits
+ * `globalLimit` in-flight tasks (four times the worker count in worker mode, so a worker never waits
  * for the main thread's storage work). The pump fills free slots round-robin, one task per type
  * per round, so a busy type never starves another; it then arms the one wake-up timer for the
  * earliest future start and has the queues that run low refilled.

@@ -29,7 +29,7 @@ export const TABLE_INDEXES: readonly IIndex[] = [
 		keys: `"type", "threadId", (COALESCE("priority", 0)) DESC, "dateNextProcess", "dateCreated", "id"`
 	},
 	// A create with a dedupKey as one atomic statement across nodes (insertDedup); its condition
-	// names no column a claim changes, so claims stay HOT updates (docs/scale-out.md).
+	// names no column a claim changes, so claims stay HOT updates (docs/performance.md).
 	{ suffix: DEDUP_INDEX, keys: `"type", "dedupKey"`, unique: true, where: DEDUP_ACTIVE }
 ];
 
