@@ -9,7 +9,8 @@ import { PostgresTaskSource } from "../../src/store/postgresql/postgresTaskSourc
 import { waitFor } from "../helpers/harness.js";
 import { SHORT_LEASE, analyzedPlan, at, newTask, useSources } from "./helpers.js";
 
-const pg = useSources();
+// A server of its own: a test restarts it.
+const pg = useSources({ dedicated: true });
 
 describe("fetch and claim", () => {
 	test("fetch claims due tasks of the type and thread in due order, up to the limit", async () => {
