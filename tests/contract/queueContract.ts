@@ -73,34 +73,36 @@ export function queueContract(
 			const log = scratchFile("delayed");
 			await connector.registerHandler("queue-delayed", CONTRACT_HANDLERS, "record");
 			await start();
-			const before = Date.now();
-			const delayed = await connector.create(
-				"queue-delayed",
-				{ log, label: "ms" },
-				{ startAfter: 600, retainFor: -1 }
-			);
-			const at = new Date(Date.now() + 400).toISOString();
-			const dated = await connector.create(
-				"queue-delayed",
-				{ log, label: "iso" },
-				{ startAfter: at, retainFor: -1 }
-			);
 			const waiting = await connector.create(
 				"queue-delayed",
 				{ log, label: "retried" },
 				{ startAfter: 3_600_000, retainFor: -1 }
 			);
+			const before = Date.now();
+			const delayed = await connector.create(
+				"queue-delayed",
+				{ log, label: "ms" },
+				{ startAfter: 1200, retainFor: -1 }
+			);
 			const stored = (await storage.get(storageIdOf(delayed))) as BackgroundTask;
 			expect(stored.status).toBe(TaskStatus.Pending);
-			expect(Date.parse(stored.dateNextProcess as string)).toBeGreaterThanOrEqual(before + 600);
+			expect(Date.parse(stored.dateNextProcess as string)).toBeGreaterThanOrEqual(before + 1200);
+			// A second of margin for the retried task: a create, the retry and its claim on a slow
+			// store (dynalite, a busy machine) take a few hundred ms.
+			const at = new Date(Date.now() + 1000).toISOString();
+			const dated = await connector.create(
+				"queue-delayed",
+				{ log, label: "iso" },
+				{ startAfter: at, retainFor: -1 }
+			);
+			await connector.retry(waiting);
 			expect((await storage.get(storageIdOf(dated)))?.dateNextProcess).toBe(at);
 
-			await connector.retry(waiting);
 			await waitForStatus(connector, waiting, [TaskStatus.Success]);
 			await waitForStatus(connector, dated, [TaskStatus.Success]);
 			await waitForStatus(connector, delayed, [TaskStatus.Success]);
 			const byLabel = new Map(starts(log).map(s => [s.label, s.at]));
-			expect(byLabel.get("ms")).toBeGreaterThanOrEqual(before + 600);
+			expect(byLabel.get("ms")).toBeGreaterThanOrEqual(before + 1200);
 			expect(byLabel.get("iso")).toBeGreaterThanOrEqual(Date.parse(at));
 			// Made due by retry(): it ran before either delayed task's time.
 			expect(byLabel.get("retried")).toBeLessThan(Date.parse(at));
