@@ -163,7 +163,9 @@ export async function startPostgres(options: ITestPostgresOptions = {}): Promise
  * @returns The database, as a server; stop() drops it and its user.
  */
 async function fileDatabase(shared: ISharedPostgres): Promise<ITestPostgres> {
-	const name = `file_${process.pid}_${randomBytes(4).toString("hex")}`;
+	// As long as "postgres", the name of the superuser and its database on a server of its own:
+	// the startup message a client sends is then the size the connection-loss tests count on.
+	const name = `f_${randomBytes(3).toString("hex")}`;
 	const admin = sharedAdmin(shared, POSTGRES_SUPERUSER);
 	try {
 		await admin.unsafe(`CREATE ROLE "${name}" SUPERUSER LOGIN`);
