@@ -1,14 +1,87 @@
 import { NameOfPlugin } from "@twin.org/nameof-vitest-plugin";
-import { defineConfig } from "vitest/config";
+import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
+
+/**
+ * The spec files that start child processes: node processes, crash and shutdown children, the
+ * demo and the benchmark's smoke runs, the built package run from plain Node, and the DynamoDB
+ * (dynalite) and MariaDB servers.
+ */
+const MULTIPROCESS = [
+	"tests/multinode/*.spec.ts",
+	"tests/reliability/crash.spec.ts",
+	"tests/reliability/faults.spec.ts",
+	"tests/contract/dynamodb.spec.ts",
+	"tests/contract/mysql.spec.ts",
+	"tests/bench.spec.ts",
+	"tests/context.spec.ts",
+	"tests/demo.spec.ts",
+	"tests/lifecycle.spec.ts",
+	"tests/package.spec.ts",
+	"tests/readme.spec.ts",
+	"tests/workerPool.spec.ts",
+	"tests/workerStartup.spec.ts"
+];
+
+/**
+ * The spec files that start the most node processes (several nodes each, the demo's nodes, the
+ * benchmark's children) and bound their own durations: one at a time, in a lane of their own
+ * beside the other files, so they never compete with one another for the two cores.
+ */
+const SERIAL = ["tests/multinode/*.spec.ts", "tests/demo.spec.ts", "tests/bench.spec.ts"];
+
+/**
+ * The spec files on the shared PostgreSQL server (tests/setup/sharedPostgres.ts), a database each.
+ */
+const POSTGRESQL = [
+	"tests/postgresql/*.spec.ts",
+	"tests/contract/native.spec.ts",
+	"tests/contract/postgres.spec.ts",
+	"tests/entityStorageQueue.spec.ts"
+];
+
+/**
+ * A project: its files, each in a process of its own (some tests terminate workers or watch
+ * process-level events), several at once; or, for a serial project, one at a time in one worker
+ * thread, a pool of its own that runs beside the processes.
+ * @param name The project's name.
+ * @param include Its files.
+ * @param exclude Files it leaves to other projects.
+ * @param serial Whether its files run one at a time in their own lane.
+ * @returns The project.
+ */
+function project(
+	name: string,
+	include: string[],
+	exclude: string[] = [],
+	serial = false
+): TestProjectInlineConfiguration {
+	return {
+		plugins: [NameOfPlugin],
+		test: {
+			name,
+			include,
+			exclude,
+			pool: serial ? "threads" : "forks",
+			poolOptions: { threads: { singleThread: true } },
+			testTimeout: 30000,
+			hookTimeout: 60000
+		}
+	};
+}
 
 export default defineConfig({
-	plugins: [NameOfPlugin],
 	test: {
-		include: ["tests/**/*.spec.ts"],
-		globalSetup: ["tests/setup/build.ts"],
-		// Separate processes: some tests spawn children, terminate workers or watch process-level events.
-		pool: "forks",
-		testTimeout: 30000,
-		hookTimeout: 60000
+		// Build dist/ for the tests that load the built output, and start the shared PostgreSQL
+		// server when the postgresql or multiprocess project runs.
+		globalSetup: ["tests/setup/build.ts", "tests/setup/sharedPostgres.ts"],
+		// Files run side by side: most of their time is spent waiting (timers, servers, children).
+		maxWorkers: 3,
+		minWorkers: 1,
+		projects: [
+			project("unit", ["tests/**/*.spec.ts"], [...MULTIPROCESS, ...POSTGRESQL]),
+			project("postgresql", POSTGRESQL),
+			project("multiprocess", MULTIPROCESS, SERIAL),
+			project("multiprocess-serial", SERIAL, [], true)
+		]
 	}
 });

@@ -1,8 +1,9 @@
 // The PostgreSQL server of `--store postgres`: the one named by --url, or, without it, a throw-away
-// server the demo starts from the machine's PostgreSQL binaries with the benchmarks' module
-// (bench/lib/postgresServer.mjs: initdb into a temporary directory, pg_ctl on a free loopback port,
-// trust authentication, PostgreSQL's default durability), stopped and removed when the demo ends.
-import { findPostgresBin, startBenchPostgres } from "../../bench/lib/postgresServer.mjs";
+// server the demo starts from the machine's PostgreSQL binaries with the launcher the tests and the
+// benchmark use (scripts/servers/postgres.mjs: initdb into a temporary directory, pg_ctl on a free
+// loopback port, trust authentication, PostgreSQL's default durability), stopped and removed when
+// the demo ends.
+import { findPostgresBin, startPostgres } from "../servers/postgres.mjs";
 
 /**
  * @typedef {object} IDemoServer
@@ -52,7 +53,11 @@ export async function demoServer(url, say) {
 		throw new Error(MISSING_BINARIES);
 	}
 	say(`No --url: starting a throw-away PostgreSQL server (binaries in ${bin})...`);
-	const server = await startBenchPostgres();
+	// Room for every node's pool (the benchmark's setting).
+	const server = await startPostgres({
+		settings: { max_connections: "200" },
+		reportedSettings: ["server_version"]
+	});
 	// Stopped by the caller at the end; this covers an exit on an error or a second Ctrl-C.
 	process.once("exit", () => server.stopSync());
 	// A Ctrl-C before the demo handles it itself: stop the server rather than leave it running.

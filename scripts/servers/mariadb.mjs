@@ -17,17 +17,15 @@
 // When the server cannot start, startMariaDb() throws with the reason (and the server log).
 // scripts/ensure-mariadb.sh installs the binaries on Debian.
 import { execFile, spawn } from "node:child_process";
+import { chownSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import {
-	chownSync,
-	existsSync,
-	mkdtempSync,
-	readdirSync,
-	readFileSync,
-	rmSync,
-	writeFileSync
-} from "node:fs";
-import { describeError, freePort, isAlive, userIds } from "./processHelpers.mjs";
-import { tmpdir } from "node:os";
+	describeError,
+	freePort,
+	isAlive,
+	orphanedTempDirs,
+	ownedTempDir,
+	userIds
+} from "./processHelpers.mjs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 // The MySQL connector's own driver (installed with it).
@@ -59,11 +57,6 @@ const DATABASE = "twin_test";
  * The prefix of the servers' temporary directories.
  */
 const DIR_PREFIX = "twin-bg-mariadb-";
-
-/**
- * The file in a server's directory naming the pid of the process that owns it.
- */
-const OWNER_FILE = "owner.pid";
 
 /**
  * Settings read back from the running server (for a benchmark's results).
@@ -123,19 +116,8 @@ async function waitForExit(child, graceMs) {
  * directory.
  */
 function removeOrphans() {
-	let names;
-	try {
-		names = readdirSync(tmpdir()).filter(n => n.startsWith(DIR_PREFIX));
-	} catch {
-		return;
-	}
-	for (const name of names) {
-		const dir = join(tmpdir(), name);
+	for (const dir of orphanedTempDirs(DIR_PREFIX)) {
 		try {
-			const owner = Number(readFileSync(join(dir, OWNER_FILE), "utf8"));
-			if (!Number.isInteger(owner) || owner <= 0 || isAlive(owner)) {
-				continue;
-			}
 			const pidFile = join(dir, "mariadbd.pid");
 			const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8").trim()) : 0;
 			if (pid > 0 && isAlive(pid) && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(dir)) {
@@ -143,7 +125,7 @@ function removeOrphans() {
 			}
 			rmSync(dir, { recursive: true, force: true });
 		} catch {
-			// best effort: no owner file, or already gone
+			// best effort: already gone
 		}
 	}
 }
@@ -193,8 +175,7 @@ export async function startMariaDb(options = {}) {
 	}
 	removeOrphans();
 
-	const dir = mkdtempSync(join(tmpdir(), DIR_PREFIX));
-	writeFileSync(join(dir, OWNER_FILE), String(process.pid));
+	const dir = ownedTempDir(DIR_PREFIX);
 	const remove = () => rmSync(dir, { recursive: true, force: true });
 	const dataDir = join(dir, "data");
 	const logFile = join(dir, "server.log");

@@ -1,10 +1,12 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
-// Helpers of the throw-away server launchers (scripts/servers/mariadb.mjs,
-// bench/lib/postgresServer.mjs): a free port, a system user's ids, a child's failure text, whether
-// a process exists.
-import { readFileSync } from "node:fs";
+// Helpers of the throw-away server launchers (scripts/servers/mariadb.mjs, postgres.mjs): a free
+// port, a system user's ids, a child's failure text, whether a process exists, and server
+// directories that name the process owning them.
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 /**
  * A free TCP port on the loopback interface.
@@ -64,4 +66,46 @@ export function isAlive(pid) {
 	} catch (err) {
 		return err?.code === "EPERM";
 	}
+}
+
+/**
+ * The file in a server's directory naming the pid of the process that owns it.
+ */
+const OWNER_FILE = "owner.pid";
+
+/**
+ * A new temporary directory for a server, naming this process as its owner.
+ * @param {string} prefix The directory name's start.
+ * @returns {string} The directory.
+ */
+export function ownedTempDir(prefix) {
+	const dir = mkdtempSync(join(tmpdir(), prefix));
+	writeFileSync(join(dir, OWNER_FILE), String(process.pid));
+	return dir;
+}
+
+/**
+ * The servers' directories whose owning process is gone (one killed with SIGKILL cannot clean
+ * up, and its server outlives it): only directories with an owner file, only when that pid no
+ * longer exists.
+ * @param {string} prefix The directory names' start.
+ * @returns {string[]} The directories.
+ */
+export function orphanedTempDirs(prefix) {
+	let names;
+	try {
+		names = readdirSync(tmpdir()).filter(n => n.startsWith(prefix));
+	} catch {
+		return [];
+	}
+	return names
+		.map(name => join(tmpdir(), name))
+		.filter(dir => {
+			try {
+				const owner = Number(readFileSync(join(dir, OWNER_FILE), "utf8"));
+				return Number.isInteger(owner) && owner > 0 && !isAlive(owner);
+			} catch {
+				return false;
+			}
+		});
 }

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach } from "vitest";
 import type { IPostgreSqlBackendConfig } from "../../src/models/IPostgreSqlBackendConfig.js";
-import { usePostgres, type ITestPostgres } from "../setup/postgres.js";
+import { usePostgres, type ITestPostgres, type ITestPostgresOptions } from "../setup/postgres.js";
 
 const CHILD = new URL("../fixtures/node-child.mjs", import.meta.url).pathname;
 
@@ -350,10 +350,12 @@ export const NODE_DEFAULTS = {
  * The server of the spec file, a table, log and directory per test, and node processes that are
  * killed after each test.
  * @param label A short name for this file's tables.
+ * @param options A server of the file's own (which it may restart); by default the file's
+ *   database on the shared server.
  * @returns Accessors.
  */
-export function useMultinode(label: string): IMultinode {
-	const postgresServer = usePostgres();
+export function useMultinode(label: string, options?: ITestPostgresOptions): IMultinode {
+	const postgresServer = usePostgres(options);
 	let server: ITestPostgres | undefined;
 	let table = "";
 	let dir = "";

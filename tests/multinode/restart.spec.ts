@@ -11,7 +11,8 @@ import { performance } from "node:perf_hooks";
 import { expect, test } from "vitest";
 import { byKey, useMultinode, waitFor, waitForAllFinal, type INode } from "./nodes.js";
 
-const mn = useMultinode("restart");
+// A server of its own: the test restarts it.
+const mn = useMultinode("restart", { dedicated: true });
 
 const NAMES = ["A", "B", "C"];
 const PER_NODE = 500;

@@ -75,7 +75,8 @@ async function runBacklog(
 	const admin = pg.server().sql;
 	const countConnections = async (): Promise<void> => {
 		const [row] = await admin.unsafe(
-			`SELECT count(*)::int AS "n" FROM pg_stat_activity WHERE "application_name" = 'twin-background-task'`
+			`SELECT count(*)::int AS "n" FROM pg_stat_activity
+			WHERE "application_name" = 'twin-background-task' AND "datname" = current_database()`
 		);
 		seen.connections = Math.max(seen.connections, row.n);
 	};

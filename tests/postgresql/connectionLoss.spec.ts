@@ -87,7 +87,7 @@ describe("a connection cut under a transaction", () => {
 						const rows = await pg.server().sql.unsafe<{ n: number }[]>(
 							`SELECT count(*)::int AS "n" FROM pg_stat_activity
 						WHERE "wait_event_type" = 'Lock' AND "wait_event" = 'advisory'
-						AND "application_name" = 'twin-background-task'`
+						AND "application_name" = 'twin-background-task' AND "datname" = current_database()`
 						);
 						return rows[0].n > 0;
 					},

@@ -1,5 +1,6 @@
-// Shared set-up for the native PostgreSQL backend's tests: the throw-away server, a fresh table
-// per test, sources that are closed after each test, a log that records entries, and tasks.
+// Shared set-up for the native PostgreSQL backend's tests: the file's database on the shared
+// server (tests/setup/postgres.ts), a fresh table per test, sources that are closed after each
+// test, a log that records entries, and tasks.
 import { randomBytes } from "node:crypto";
 import { TaskStatus } from "@twin.org/background-task-models";
 import type { ILogEntry } from "@twin.org/logging-models";
@@ -9,7 +10,7 @@ import type { BackgroundTask } from "../../src/domain/backgroundTask.js";
 import type { IPostgreSqlBackendConfig } from "../../src/models/IPostgreSqlBackendConfig.js";
 import { PostgresTaskSource } from "../../src/store/postgresql/postgresTaskSource.js";
 import { TaskLog } from "../../src/utils/taskLog.js";
-import { usePostgres, type ITestPostgres } from "../setup/postgres.js";
+import { usePostgres, type ITestPostgres, type ITestPostgresOptions } from "../setup/postgres.js";
 
 /**
  * A source under test with what it logged and the types it was woken for.
@@ -43,11 +44,12 @@ export interface ITestSource {
 export const SHORT_LEASE = { leaseTimeout: 400, heartbeatInterval: 100 };
 
 /**
- * The test server, a fresh table name per test and a factory of sources on it (opened, and
- * closed after the test).
+ * The file's database on the shared server (or a server of its own), a fresh table name per test
+ * and a factory of sources on it (opened, and closed after the test).
+ * @param options A server of the file's own (which it may restart); none by default.
  * @returns Accessors.
  */
-export function useSources(): {
+export function useSources(options?: ITestPostgresOptions): {
 	server: () => ITestPostgres;
 	table: () => string;
 	config: (overrides?: Partial<IPostgreSqlBackendConfig>) => IPostgreSqlBackendConfig;
@@ -56,7 +58,7 @@ export function useSources(): {
 		internal?: ConstructorParameters<typeof PostgresTaskSource>[2]
 	) => Promise<ITestSource>;
 } {
-	const postgresServer = usePostgres();
+	const postgresServer = usePostgres(options);
 	let server: ITestPostgres | undefined;
 	let table = "";
 	let count = 0;

@@ -9,7 +9,8 @@ import { PostgresTaskSource } from "../../src/store/postgresql/postgresTaskSourc
 import { waitFor } from "../helpers/harness.js";
 import { SHORT_LEASE, analyzedPlan, at, newTask, useSources } from "./helpers.js";
 
-const pg = useSources();
+// A server of its own: a test restarts it.
+const pg = useSources({ dedicated: true });
 
 describe("fetch and claim", () => {
 	test("fetch claims due tasks of the type and thread in due order, up to the limit", async () => {
@@ -265,12 +266,14 @@ describe("leases", () => {
 		await a.source.insert(lost);
 		await a.source.insert(kept);
 		await a.source.fetch("native", "main", 10, 0);
-		// Another node's claim after an expiry (written directly).
-		await pg
-			.server()
-			.sql.unsafe(`UPDATE "${pg.table()}" SET "leaseOwner" = 'someone-else' WHERE "id" = $1`, [
-				lost.id
-			]);
+		// Another node's claim after an expiry (written directly), with a lease of its own that
+		// outlasts the test: the task is not claimable again however slowly the test runs.
+		await pg.server().sql.unsafe(
+			`UPDATE "${pg.table()}" SET "leaseOwner" = 'someone-else',
+			"leaseExpires" = (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::bigint + 60000
+			WHERE "id" = $1`,
+			[lost.id]
+		);
 		await waitFor(() => a.entries.length > 0, 5000, "the lost lease to be logged");
 		// Two more heartbeats (the kept task's lease moves twice): still one entry.
 		for (let i = 0; i < 2; i++) {
