@@ -302,9 +302,12 @@ export function queueContract(
 			expect(times).toHaveLength(6);
 			for (let i = 0; i + 2 < times.length; i++) {
 				// The third start after any start comes a window later. The window is kept on the
-				// scheduler's dispatch times; the callback runs after its claim (and on the native
-				// backend the database counter's round trip), so allow for that delay varying.
-				expect(times[i + 2] - times[i]).toBeGreaterThanOrEqual(400 - 75);
+				// scheduler's dispatch times, exactly (tests/schedulerState.spec.ts, StartWindow);
+				// here each start is seen at its claim's callback, which comes a varying time after
+				// the dispatch (a storage write, on the native backend the database counter too, and
+				// on a loaded machine a busy event loop). A limiter that let a third task through
+				// would show gaps of a few ms, far below this bound.
+				expect(times[i + 2] - times[i]).toBeGreaterThanOrEqual(400 - 150);
 			}
 		});
 
