@@ -65,7 +65,9 @@ describe.each(MODES)("lifecycle in %s mode", executionMode => {
 		const removed = await connector.create("echo", { r: 0 });
 		const removedFailed = await connector.create("fail", { r: 0 }, { retainFor: 0 });
 		const forever = await connector.create("echo", { r: -1 }, { retainFor: -1 });
-		const short = await connector.create("echo", { r: 50 }, { retainFor: 50 });
+		// Kept long enough to be read as success on a loaded machine, short enough for the sweep
+		// (every second) to remove it within the wait below.
+		const short = await connector.create("echo", { r: 1500 }, { retainFor: 1500 });
 		const long = await connector.create("echo", { r: 600000 }, { retainFor: 600000 });
 
 		await waitFor(() => seen.get(storageIdOf(removed))?.includes(TaskStatus.Success));
@@ -77,7 +79,7 @@ describe.each(MODES)("lifecycle in %s mode", executionMode => {
 		expect(kept.dateRetainUntil).toBeUndefined();
 		const shortTask = await waitForStatus(connector, short, [TaskStatus.Success]);
 		expect(Date.parse(shortTask.dateRetainUntil ?? "")).toBe(
-			Date.parse(shortTask.dateModified) + 50
+			Date.parse(shortTask.dateModified) + 1500
 		);
 		const longTask = await waitForStatus(connector, long, [TaskStatus.Success]);
 		expect(Date.parse(longTask.dateRetainUntil ?? "")).toBe(
