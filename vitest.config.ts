@@ -40,6 +40,21 @@ const POSTGRESQL = [
 ];
 
 /**
+ * The in-process spec files that run whole scenarios rather than parts: the differential suite
+ * against the original package, the contracts over in-process stores, property tests of whole
+ * runs and the executors' end-to-end tests. No server or child process, but seconds each, so they
+ * stay out of the unit project's quick loop.
+ */
+const INTEGRATION = [
+	"tests/differential/*.spec.ts",
+	"tests/contract/memory.spec.ts",
+	"tests/contract/file.spec.ts",
+	"tests/contract/strict.spec.ts",
+	"tests/reliability/properties.spec.ts",
+	"tests/execution.spec.ts"
+];
+
+/**
  * A project: its files, each in a process of its own (some tests terminate workers or watch
  * process-level events), several at once; or, for a serial project, one at a time in one worker
  * thread, a pool of its own that runs beside the processes.
@@ -78,7 +93,8 @@ export default defineConfig({
 		maxWorkers: 3,
 		minWorkers: 1,
 		projects: [
-			project("unit", ["tests/**/*.spec.ts"], [...MULTIPROCESS, ...POSTGRESQL]),
+			project("unit", ["tests/**/*.spec.ts"], [...MULTIPROCESS, ...POSTGRESQL, ...INTEGRATION]),
+			project("integration", INTEGRATION),
 			project("postgresql", POSTGRESQL),
 			project("multiprocess", MULTIPROCESS, SERIAL),
 			project("multiprocess-serial", SERIAL, [], true)

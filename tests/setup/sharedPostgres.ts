@@ -14,7 +14,7 @@ import {
 /**
  * The projects whose files never use PostgreSQL.
  */
-const WITHOUT_POSTGRES = new Set(["unit"]);
+const WITHOUT_POSTGRES = new Set(["unit", "integration"]);
 
 /**
  * The template database.
