@@ -101,6 +101,21 @@ async function childCounts(
 }
 
 describe("worker pool executor", () => {
+	test("an error piscina reports on the pool (a stray reply to an ended job) does not reach the host", async () => {
+		const executor = new WorkerPoolExecutor({ maxWorkers: 1 });
+		try {
+			expect((await executor.run(job("echo"))).ok).toBe(true);
+			const pool = (executor as unknown as { _threads?: { pool: NodeJS.EventEmitter } })._threads
+				?.pool;
+			// piscina emits this for a worker's reply whose task it no longer knows; with no
+			// listener, EventEmitter would throw it as an uncaught exception.
+			expect(() => pool?.emit("error", new Error("Unexpected message from Worker"))).not.toThrow();
+			expect((await executor.run(job("echo"))).ok).toBe(true);
+		} finally {
+			await executor.close();
+		}
+	});
+
 	test("holds no thread until the first job, then exits idle workers after the idle timeout", async () => {
 		const executor = new WorkerPoolExecutor({ maxWorkers: 2, workerIdleTimeout: 200 });
 		try {

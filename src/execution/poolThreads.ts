@@ -131,6 +131,10 @@ export class PoolThreads {
 				: undefined,
 			workerData: { abortChannel: name, abortFlag: flag, startedMarks: started }
 		});
+		// piscina emits "error" on the pool for a worker's reply to a task it already ended (an
+		// aborted job's reply racing the abort), and an "error" with no listener throws in the host
+		// process. That job's outcome was already given to its caller, so the reply is dropped.
+		this.pool.on("error", ignoreStrayReply);
 	}
 
 	/**
@@ -188,3 +192,8 @@ export class PoolThreads {
 		this._channel.close();
 	}
 }
+
+/**
+ * Drops an error piscina reports on the pool rather than on a job: its job already has an outcome.
+ */
+function ignoreStrayReply(): void {}
