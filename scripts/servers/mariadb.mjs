@@ -17,7 +17,7 @@
 // When the server cannot start, startMariaDb() throws with the reason (and the server log).
 // scripts/ensure-mariadb.sh installs the binaries on Debian.
 import { execFile, spawn } from "node:child_process";
-import { chownSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import {
 	describeError,
 	freePort,
@@ -180,6 +180,10 @@ export async function startMariaDb(options = {}) {
 	const dataDir = join(dir, "data");
 	const logFile = join(dir, "server.log");
 	const initFile = join(dir, "init.sql");
+	// Its own directory for temporary tables: /tmp may be shared with servers in other PID
+	// namespaces, whose temporary files have the same names (#sql-temptable-<pid>-...).
+	const tmpDir = join(dir, "tmp");
+	mkdirSync(tmpDir);
 	const readLog = () => (existsSync(logFile) ? readFileSync(logFile, "utf8") : "(no server log)");
 	writeFileSync(
 		initFile,
@@ -192,6 +196,7 @@ export async function startMariaDb(options = {}) {
 	if (ids) {
 		chownSync(dir, ids.uid, ids.gid);
 		chownSync(initFile, ids.uid, ids.gid);
+		chownSync(tmpDir, ids.uid, ids.gid);
 	}
 	const userArgs = asUser ? [`--user=${asUser}`] : [];
 	const innodbArgs = [
@@ -205,7 +210,8 @@ export async function startMariaDb(options = {}) {
 					"--innodb-doublewrite=0"
 				]),
 		// No io_uring or libaio: container runtimes may forbid them.
-		"--innodb-use-native-aio=0"
+		"--innodb-use-native-aio=0",
+		`--tmpdir=${tmpDir}`
 	];
 
 	const installStarted = performance.now();

@@ -3,7 +3,7 @@
 // Helpers of the throw-away server launchers (scripts/servers/mariadb.mjs, postgres.mjs): a free
 // port, a system user's ids, a child's failure text, whether a process exists, and server
 // directories that name the process owning them.
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -74,20 +74,33 @@ export function isAlive(pid) {
 const OWNER_FILE = "owner.pid";
 
 /**
+ * This process's PID namespace ("pid:[4026531836]"), or "" where /proc does not say. A pid means
+ * nothing outside its namespace, and /tmp may be shared by processes in several (CI containers).
+ * @returns {string} The namespace.
+ */
+function pidNamespace() {
+	try {
+		return readlinkSync("/proc/self/ns/pid");
+	} catch {
+		return "";
+	}
+}
+
+/**
  * A new temporary directory for a server, naming this process as its owner.
  * @param {string} prefix The directory name's start.
  * @returns {string} The directory.
  */
 export function ownedTempDir(prefix) {
 	const dir = mkdtempSync(join(tmpdir(), prefix));
-	writeFileSync(join(dir, OWNER_FILE), String(process.pid));
+	writeFileSync(join(dir, OWNER_FILE), `${process.pid} ${pidNamespace()}`);
 	return dir;
 }
 
 /**
  * The servers' directories whose owning process is gone (one killed with SIGKILL cannot clean
- * up, and its server outlives it): only directories with an owner file, only when that pid no
- * longer exists.
+ * up, and its server outlives it): only directories with an owner file naming this PID namespace,
+ * only when that pid no longer exists.
  * @param {string} prefix The directory names' start.
  * @returns {string[]} The directories.
  */
@@ -102,8 +115,12 @@ export function orphanedTempDirs(prefix) {
 		.map(name => join(tmpdir(), name))
 		.filter(dir => {
 			try {
-				const owner = Number(readFileSync(join(dir, OWNER_FILE), "utf8"));
-				return Number.isInteger(owner) && owner > 0 && !isAlive(owner);
+				const [pid, namespace = ""] = readFileSync(join(dir, OWNER_FILE), "utf8").split(" ");
+				const owner = Number(pid);
+				// Only an owner of this namespace can be known to be gone.
+				return (
+					namespace === pidNamespace() && Number.isInteger(owner) && owner > 0 && !isAlive(owner)
+				);
 			} catch {
 				return false;
 			}
