@@ -666,7 +666,7 @@ export function startNodeProcess(name: string, childSpec: { [key: string]: unkno
 		stderr: () => err,
 		waitForEvent: async (match, timeoutMs, what) => {
 			let from = 0;
-			return waitFor(
+			const waiting = waitFor(
 				() => {
 					for (; from < events.length; from++) {
 						if (match(events[from])) {
@@ -681,6 +681,14 @@ export function startNodeProcess(name: string, childSpec: { [key: string]: unkno
 				timeoutMs,
 				`${what} from node ${name}`
 			);
+			// A node that is alive but silent says what it holds and which creates are in flight.
+			return waiting.catch(async (error: Error) => {
+				if (exit) {
+					throw error;
+				}
+				const diag = await diagnose([node]);
+				throw new Error(`${error.message}: ${describeNode()}; diag: ${JSON.stringify(diag)}`);
+			});
 		},
 		send: command => {
 			child.stdin?.write(`${JSON.stringify(command)}\n`);
