@@ -119,7 +119,7 @@ export interface ICreateBatch {
 	reportIds?: boolean;
 
 	/**
-	 * Print a "created" line every this many creates.
+	 * Print a "created" line every this many creates (default 250).
 	 */
 	progressEvery?: number;
 
@@ -161,9 +161,11 @@ export interface INode {
 	stderr: () => string;
 
 	/**
-	 * Wait (bounded) for a line matching a predicate; fails at once when the node exits first.
+	 * Wait (bounded) for a line matching a predicate; fails at once when the node exits first,
+	 * and when the node has printed nothing for timeoutMs (progress lines such as "created" keep
+	 * a slow node waiting, up to three times timeoutMs in all).
 	 * @param match The predicate.
-	 * @param timeoutMs The bound.
+	 * @param timeoutMs The longest silence.
 	 * @param what What is waited for.
 	 * @returns The line.
 	 */
@@ -480,6 +482,49 @@ export async function waitFor<T>(
 }
 
 /**
+ * Poll like waitFor, but fail only when the progress key has not changed for stallMs, or after
+ * maxMs in all: a wait that is slow on a loaded machine keeps moving, a stuck one does not.
+ * @param check The check; what it throws fails the wait at once.
+ * @param progress What has been done so far, as a key that changes when anything moves.
+ * @param stallMs The longest stretch without progress.
+ * @param maxMs The bound in all.
+ * @param what What is waited for, for the error.
+ * @param intervalMs The pause between checks.
+ * @returns The check's value.
+ */
+export async function waitWhileProgressing<T>(
+	check: () => T | Promise<T>,
+	progress: () => string,
+	stallMs: number,
+	maxMs: number,
+	what: string,
+	intervalMs = 10
+): Promise<Exclude<T, undefined | false>> {
+	const started = Date.now();
+	let key = progress();
+	let movedAt = started;
+	for (;;) {
+		const value = await check();
+		if (value !== undefined && value !== false) {
+			return value as Exclude<T, undefined | false>;
+		}
+		const now = Date.now();
+		const next = progress();
+		if (next !== key) {
+			key = next;
+			movedAt = now;
+		}
+		if (now - movedAt > stallMs) {
+			throw new Error(`Nothing moved for ${stallMs} ms waiting for ${what} (at ${key})`);
+		}
+		if (now - started > maxMs) {
+			throw new Error(`Timed out after ${maxMs} ms waiting for ${what} (at ${key})`);
+		}
+		await new Promise(resolve => setTimeout(resolve, intervalMs));
+	}
+}
+
+/**
  * Read an execution log.
  * @param file The log.
  * @returns Its lines, in order.
@@ -537,11 +582,12 @@ export function inFlight(runs: IRun[], pid: number): string[] {
 
 /**
  * Wait (bounded) until no task of the table is pending or processing, and at least `count` rows
- * exist. On a timeout the error says what is left: the unfinished rows and what each live node
- * holds (its diag answer).
+ * exist. The wait fails when the counts have not changed for timeoutMs, or after three times
+ * that in all (a loaded machine is slow, not stuck). On a timeout the error says what is left:
+ * the unfinished rows and what each live node holds (its diag answer).
  * @param mn The test's accessors.
  * @param count The rows expected at least.
- * @param timeoutMs The bound.
+ * @param timeoutMs The longest stretch without a change in the counts.
  * @param nodes Nodes that must stay alive meanwhile.
  * @returns The counts by status.
  */
@@ -553,7 +599,7 @@ export async function waitForAllFinal(
 ): Promise<{ [status: string]: number }> {
 	let last: { [status: string]: number } = {};
 	try {
-		return await waitFor(
+		return await waitWhileProgressing(
 			async () => {
 				for (const node of nodes) {
 					if (node.process.exitCode !== null || node.process.signalCode !== null) {
@@ -566,7 +612,9 @@ export async function waitForAllFinal(
 				const total = Object.values(last).reduce((a, b) => a + b, 0);
 				return total >= count && !last.pending && !last.processing ? last : undefined;
 			},
+			() => JSON.stringify(last),
 			timeoutMs,
+			3 * timeoutMs,
 			`every task of ${count} to be final`,
 			100
 		);
@@ -666,7 +714,7 @@ export function startNodeProcess(name: string, childSpec: { [key: string]: unkno
 		stderr: () => err,
 		waitForEvent: async (match, timeoutMs, what) => {
 			let from = 0;
-			const waiting = waitFor(
+			const waiting = waitWhileProgressing(
 				() => {
 					for (; from < events.length; from++) {
 						if (match(events[from])) {
@@ -678,7 +726,9 @@ export function startNodeProcess(name: string, childSpec: { [key: string]: unkno
 					}
 					return undefined;
 				},
+				() => `${events.length} lines`,
 				timeoutMs,
+				3 * timeoutMs,
 				`${what} from node ${name}`
 			);
 			// A node that is alive but silent says what it holds and which creates are in flight.

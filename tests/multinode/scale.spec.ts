@@ -86,4 +86,4 @@ test("four nodes, 20,000 tasks created across them while all process: none lost,
 		expect(node.events.filter(e => e.event === "createFailed" || e.event === "fatal")).toEqual([]);
 		expect(node.logs()).toEqual([]);
 	}
-}, 120000);
+}, 240000);
