@@ -286,7 +286,7 @@ export function queueContract(
 						started.push(Date.now());
 					}
 				},
-				{ concurrency: 4, rateLimit: { max: 2, per: 400 } }
+				{ concurrency: 4, rateLimit: { max: 2, per: 1000 } }
 			);
 			await start();
 			const ids = await connector.createMany(
@@ -305,9 +305,10 @@ export function queueContract(
 				// scheduler's dispatch times, exactly (tests/schedulerState.spec.ts, StartWindow);
 				// here each start is seen at its claim's callback, which comes a varying time after
 				// the dispatch (a storage write, on the native backend the database counter too, and
-				// on a loaded machine a busy event loop). A limiter that let a third task through
-				// would show gaps of a few ms, far below this bound.
-				expect(times[i + 2] - times[i]).toBeGreaterThanOrEqual(400 - 150);
+				// on a loaded machine a busy event loop: 200 ms once over dynalite on a loaded CI
+				// host). A limiter that let a third task through would show gaps of a few ms, far
+				// below this bound.
+				expect(times[i + 2] - times[i]).toBeGreaterThanOrEqual(1000 - 400);
 			}
 		});
 

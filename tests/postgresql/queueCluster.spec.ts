@@ -69,9 +69,11 @@ describe("queue features across nodes (native backend)", () => {
 			expect(starts).toHaveLength(count);
 			// The database counts fixed windows of `per` ms, so any `per` ms span holds at most 2 * max
 			// starts (the end of one window and the start of the next); count / max windows are used,
-			// the first and the last perhaps only at their edges.
+			// the first and the last perhaps only at their edges. The handlers' clocks see each start
+			// a varying time after its claim (a worker thread's dispatch; 39 ms once on a loaded CI
+			// host), hence the slack; the database's own account below is exact.
 			for (let i = 0; i + 2 * max < starts.length; i++) {
-				expect(starts[i + 2 * max] - starts[i]).toBeGreaterThanOrEqual(per - 25);
+				expect(starts[i + 2 * max] - starts[i]).toBeGreaterThanOrEqual(per - 150);
 			}
 			expect(starts[starts.length - 1] - starts[0]).toBeGreaterThanOrEqual(
 				(count / max - 2) * per - 50
