@@ -42,8 +42,9 @@ CREATE INDEX IF NOT EXISTS "background_task_thread_due" ON "background_task" ("t
 CREATE INDEX IF NOT EXISTS "background_task_retain_kept" ON "background_task" ("retainUntil") WHERE "retainUntil" > 0;
 -- The native backend's claim: due tasks of one type and thread in claim order (highest priority
 -- first, NULL as 0; then due date, creation, id), read in index order up to the batch size
--- without a sort.
-CREATE INDEX IF NOT EXISTS "background_task_claim_priority" ON "background_task" ("type", "threadId", (COALESCE("priority", 0)) DESC, "dateNextProcess", "dateCreated", "id");
+-- without a sort. Only active tasks (those with a due date) are in it: a final task costs it no
+-- entry.
+CREATE INDEX IF NOT EXISTS "background_task_claim_due" ON "background_task" ("type", "threadId", (COALESCE("priority", 0)) DESC, "dateNextProcess", "dateCreated", "id") WHERE "dateNextProcess" IS NOT NULL;
 -- Deduplication: at most one active (pending or processing) task per type and dedupKey, so a
 -- create with a dedupKey is one atomic statement across nodes (INSERT ... ON CONFLICT). A task has
 -- a "dateNextProcess" exactly while it is pending or processing; the condition names that column

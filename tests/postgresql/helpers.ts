@@ -190,3 +190,32 @@ export async function analyzedPlan(
 		});
 	return nodes;
 }
+
+/**
+ * The plans of a statement, without running it: with its parameters known (a custom plan) and
+ * the generic plan a prepared statement may switch to after five runs.
+ * @param sql The admin client.
+ * @param text The statement.
+ * @param types Its parameters' SQL types.
+ * @param args Its arguments, as SQL literals.
+ * @returns Each plan as JSON text.
+ */
+export async function plansOf(
+	sql: postgres.Sql,
+	text: string,
+	types: string,
+	args: string
+): Promise<string[]> {
+	return sql.begin(async tx => {
+		await tx.unsafe(`PREPARE plan_check (${types}) AS ${text}`);
+		const plans: string[] = [];
+		for (const mode of ["force_custom_plan", "force_generic_plan"]) {
+			await tx.unsafe(`SET LOCAL plan_cache_mode = ${mode}`);
+			plans.push(
+				JSON.stringify(await tx.unsafe(`EXPLAIN (FORMAT JSON) EXECUTE plan_check (${args})`))
+			);
+		}
+		await tx.unsafe("DEALLOCATE plan_check");
+		return plans;
+	});
+}

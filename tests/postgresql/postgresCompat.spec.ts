@@ -141,7 +141,7 @@ describe("table", () => {
 			leaseOwner: "text null",
 			leaseExpires: "bigint null"
 		});
-		expect(Object.keys(await indexes(pg.table()))).toContain(`${pg.table()}_claim_priority`);
+		expect(Object.keys(await indexes(pg.table()))).toContain(`${pg.table()}_claim_due`);
 		expect(await first.source.get(old.id)).toEqual(old);
 		const second = await pg.open();
 		expect(second.entries).toEqual([]);

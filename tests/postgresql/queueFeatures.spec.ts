@@ -15,7 +15,7 @@ import { StorageAdapter } from "../../src/store/entityStorage/storageAdapter.js"
 import { PostgresStatements } from "../../src/store/postgresql/postgresStatements.js";
 import type { PostgresTaskSource } from "../../src/store/postgresql/postgresTaskSource.js";
 import { waitFor } from "../helpers/harness.js";
-import { at, newTask, useSources } from "./helpers.js";
+import { at, newTask, plansOf, useSources } from "./helpers.js";
 
 initSchema();
 const pg = useSources();
@@ -221,6 +221,27 @@ describe("the queue options' columns", () => {
 		expect(second.entries).toEqual([]);
 	});
 
+	test("a table with the claim index of 0.3 (every row) gets the claim index of active tasks at open; its tasks are claimed", async () => {
+		const t = pg.table();
+		const made = await pg.open();
+		const task = newTask();
+		await made.source.insert(task);
+		await made.source.close();
+		await admin().unsafe(`DROP INDEX "${t}_claim_due"`);
+		await admin().unsafe(
+			`CREATE INDEX "${t}_claim_priority" ON "${t}" ("type", "threadId", (COALESCE("priority", 0)) DESC, "dateNextProcess", "dateCreated", "id")`
+		);
+
+		const upgraded = await pg.open();
+		expect(upgraded.entries.map(e => [e.level, e.message])).toEqual([["warn", "tableUpgraded"]]);
+		expect(String(upgraded.entries[0].data?.changes)).toBe(
+			`${t}_claim_priority: replaced by the claim index of active tasks only`
+		);
+		expect(await indexNames()).toEqual([`${t}_pkey`, ...PostgresStatements.indexNames(t)].sort());
+		const { tasks } = await upgraded.source.fetch(task.type, "main", 10, 0);
+		expect(tasks.map(x => x.id)).toEqual([task.id]);
+	});
+
 	test("a table made by TWIN's connector bootstrap works, before the queue options and with them", async () => {
 		// Made by the bootstrap before the queue options existed.
 		await admin().unsafe(PRE_QUEUE_BOOTSTRAP_TABLE(pg.table()));
@@ -342,7 +363,7 @@ describe("priority", () => {
 			30000
 		]);
 		const text = JSON.stringify(plan);
-		expect(text).toContain(`"Index Name":"${pg.table()}_claim_priority"`);
+		expect(text).toContain(`"Index Name":"${pg.table()}_claim_due"`);
 		expect(text).not.toContain(`"Node Type":"Sort"`);
 		expect(text).not.toContain(`"Node Type":"Incremental Sort"`);
 		// No index of the backend names a column a claim changes, so a claim can be a HOT update.
@@ -385,7 +406,7 @@ describe("priority", () => {
 			[statements.heartbeat, "text[], text, bigint", `${ids}, 'owner', 30000`]
 		];
 		for (const [text, types, args] of checked) {
-			for (const planText of await plansOf(text, types, args)) {
+			for (const planText of await plansOf(admin(), text, types, args)) {
 				expect(planText).toContain(`"Node Type":"Tid Scan"`);
 				expect(planText).not.toContain(`"Node Type":"Seq Scan"`);
 				expect(planText).not.toContain(`"Node Type":"Hash Join"`);
@@ -393,29 +414,6 @@ describe("priority", () => {
 		}
 	}, 60000);
 });
-
-/**
- * The plans of a statement, without running it: with its parameters known (a custom plan) and
- * the generic plan a prepared statement may switch to after five runs.
- * @param text The statement.
- * @param types Its parameters' SQL types.
- * @param args Its arguments, as SQL literals.
- * @returns Each plan as JSON text.
- */
-async function plansOf(text: string, types: string, args: string): Promise<string[]> {
-	return admin().begin(async tx => {
-		await tx.unsafe(`PREPARE plan_check (${types}) AS ${text}`);
-		const plans: string[] = [];
-		for (const mode of ["force_custom_plan", "force_generic_plan"]) {
-			await tx.unsafe(`SET LOCAL plan_cache_mode = ${mode}`);
-			plans.push(
-				JSON.stringify(await tx.unsafe(`EXPLAIN (FORMAT JSON) EXECUTE plan_check (${args})`))
-			);
-		}
-		await tx.unsafe("DEALLOCATE plan_check");
-		return plans;
-	});
-}
 
 describe("claims racing this source's own fetch", () => {
 	test("a claim of a task that a fetch in flight takes gets it from the fetch", async () => {

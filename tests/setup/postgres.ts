@@ -99,6 +99,11 @@ export interface ITestPostgresOptions {
 	 * file's own).
 	 */
 	password?: string;
+
+	/**
+	 * Server settings over the test settings (a server of the file's own).
+	 */
+	settings?: Record<string, string>;
 }
 
 /**
@@ -120,7 +125,7 @@ function describe(err: unknown): string {
  */
 export async function startPostgres(options: ITestPostgresOptions = {}): Promise<ITestPostgres> {
 	const server = await startServer({
-		settings: TEST_SETTINGS,
+		settings: { ...TEST_SETTINGS, ...options.settings },
 		ssl: options.ssl,
 		password: options.password
 	});
@@ -221,7 +226,11 @@ export function usePostgres(options: ITestPostgresOptions = {}): () => Promise<I
 		const running = await server?.catch(() => undefined);
 		await running?.stop();
 	});
-	const own = options.dedicated === true || options.ssl === true || options.password !== undefined;
+	const own =
+		options.dedicated === true ||
+		options.ssl === true ||
+		options.password !== undefined ||
+		options.settings !== undefined;
 	return async () => {
 		const shared = own ? undefined : inject("sharedPostgres");
 		server ??= shared ? fileDatabase(shared) : startPostgres(options);

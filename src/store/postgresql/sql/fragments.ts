@@ -17,7 +17,7 @@ export const CLAIMABLE = `("status" = 'pending' OR ("status" = 'processing' AND 
 
 /**
  * The claim order: highest priority first (NULL is 0), then earliest due, oldest, id. The claim
- * index (INDEXES, "_claim_priority") has these keys after type and thread, so a claim reads the
+ * index (INDEXES, "_claim_due") has these keys after type and thread, so a claim reads the
  * due rows in this order and stops after its LIMIT without a sort.
  */
 export const CLAIM_ORDER = `COALESCE("priority", 0) DESC, "dateNextProcess", "dateCreated", "id"`;

@@ -23,10 +23,13 @@ export const TABLE_INDEXES: readonly IIndex[] = [
 	{ suffix: "_retain_kept", keys: `"retainUntil"`, where: `"retainUntil" > 0` },
 	// fetch and claim: type and thread, then the claim order, so a claim reads the due rows in
 	// order and stops after LIMIT rows without a sort; tasks not yet due are skipped inside the
-	// index (the due date is the fourth key).
+	// index (the due date is the fourth key). Only active tasks have a due date: a final task
+	// costs the index no entry (its settle writes one index less), and the planner, even with
+	// statistics from a moment the table held no due task, sees this index as the small one.
 	{
-		suffix: "_claim_priority",
-		keys: `"type", "threadId", (COALESCE("priority", 0)) DESC, "dateNextProcess", "dateCreated", "id"`
+		suffix: "_claim_due",
+		keys: `"type", "threadId", (COALESCE("priority", 0)) DESC, "dateNextProcess", "dateCreated", "id"`,
+		where: `"dateNextProcess" IS NOT NULL`
 	},
 	// A create with a dedupKey as one atomic statement across nodes (insertDedup); its condition
 	// names no column a claim changes, so claims stay HOT updates (docs/performance.md).
@@ -39,7 +42,8 @@ export const TABLE_INDEXES: readonly IIndex[] = [
  */
 export const LEGACY_INDEXES: [suffix: string, replacedBy: string][] = [
 	["_claim", "the claim index by priority"],
-	["_retain", "the retain index of retained tasks only"]
+	["_retain", "the retain index of retained tasks only"],
+	["_claim_priority", "the claim index of active tasks only"]
 ];
 
 /**

@@ -40,7 +40,7 @@ ${indexStatements(
 	TABLE_INDEXES.filter(i => !twinSuffixes.has(i.suffix)),
 	plain,
 	{
-		_claim_priority: `-- Optional: room on new pages for HOT updates of claims and settles (existing pages keep theirs
+		_claim_due: `-- Optional: room on new pages for HOT updates of claims and settles (existing pages keep theirs
 -- until rewritten, e.g. by VACUUM FULL).
 ALTER TABLE ${SHIPPED_TABLE} SET (fillfactor = ${FILL_FACTOR});`
 	}

@@ -35,9 +35,10 @@ ${indexStatements(TABLE_INDEXES, q, {
 -- so most updates are HOT (no index entries written); see docs/performance.md.
 -- A due-task sample by thread (noHandler report), and the sweep of retained tasks: only rows the
 -- sweep can remove (retainUntil > 0) are in that index, so an active task costs it no entry.`,
-	_claim_priority: `-- The native backend's claim: due tasks of one type and thread in claim order (highest priority
+	_claim_due: `-- The native backend's claim: due tasks of one type and thread in claim order (highest priority
 -- first, NULL as 0; then due date, creation, id), read in index order up to the batch size
--- without a sort.`,
+-- without a sort. Only active tasks (those with a due date) are in it: a final task costs it no
+-- entry.`,
 	[DEDUP_INDEX]: `-- Deduplication: at most one active (pending or processing) task per type and dedupKey, so a
 -- create with a dedupKey is one atomic statement across nodes (INSERT ... ON CONFLICT). A task has
 -- a "dateNextProcess" exactly while it is pending or processing; the condition names that column
