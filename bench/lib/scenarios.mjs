@@ -5,6 +5,7 @@
 // is a list of jobs, each job runs in a fresh child process per run (see child.mjs), and a list of
 // table rows, each a metric of one job compared with its target. Jobs with the same id are shared by scenarios and
 // run once.
+import { pgRetainedScenarios } from "./pgRetainedScenarios.mjs";
 import { pgScenarios } from "./pgScenarios.mjs";
 import { count } from "./stats.mjs";
 import { storeScenarios } from "./storeScenarios.mjs";
@@ -308,6 +309,7 @@ export function scenarios(scale) {
 			]
 		},
 		...pgScenarios(scale),
+		...pgRetainedScenarios(scale),
 		...storeScenarios(scale)
 	];
 }

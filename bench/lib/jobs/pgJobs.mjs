@@ -14,5 +14,6 @@ export const PG_JOBS = {
 	"pg-connector-createmany": async params =>
 		(await import("./pgConnectorJobs.mjs")).connectorCreateMany(params),
 	"pg-latency": async params => (await import("./pgMultiNode.mjs")).crossNodeLatency(params),
-	"pg-scaling": async params => (await import("./pgMultiNode.mjs")).multiNodeScaling(params)
+	"pg-scaling": async params => (await import("./pgMultiNode.mjs")).multiNodeScaling(params),
+	"pg-retained": async params => (await import("./pgRetained.mjs")).retainedBacklog(params)
 };
