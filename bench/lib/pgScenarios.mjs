@@ -61,7 +61,7 @@ function notAvailableRow(metric, target, unit, reason) {
  * @param {object} [target] The target.
  * @returns {object} The row.
  */
-function row(metric, job, key, unit, target) {
+export function row(metric, job, key, unit, target) {
 	return {
 		metric,
 		evaluate: agg => {
@@ -81,7 +81,7 @@ function row(metric, job, key, unit, target) {
  * @param {object} [target] The target.
  * @returns {object} The row.
  */
-function ratio(metric, numerator, denominator, target) {
+export function ratio(metric, numerator, denominator, target) {
 	return {
 		metric,
 		evaluate: agg => {
@@ -108,7 +108,7 @@ function ratio(metric, numerator, denominator, target) {
  * @param {string[]} jobs The native jobs of the scenario.
  * @returns {object} The row.
  */
-function nativeStatusRow(jobs) {
+export function nativeStatusRow(jobs) {
 	return {
 		metric: "native backend in dist/esm",
 		evaluate: agg => {
@@ -141,7 +141,7 @@ function nativeStatusRow(jobs) {
  * @param {string} job The job id.
  * @returns {object[]} The rows.
  */
-function cpuRows(label, job) {
+export function cpuRows(label, job) {
 	return [
 		row(`${label}: client CPU per task`, job, "hostCpuUsPerTask", "us"),
 		row(`${label}: server CPU per task`, job, "serverCpuUsPerTask", "us"),
