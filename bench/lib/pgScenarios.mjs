@@ -108,7 +108,7 @@ export function ratio(metric, numerator, denominator, target) {
  * @param {string[]} jobs The native jobs of the scenario.
  * @returns {object} The row.
  */
-function nativeStatusRow(jobs) {
+export function nativeStatusRow(jobs) {
 	return {
 		metric: "native backend in dist/esm",
 		evaluate: agg => {

@@ -1,10 +1,12 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
 // The scenario catalogue (issue 4, the soak of issue 6, the PostgreSQL scenarios of issue 10 in
-// pgScenarios.mjs, and throughput on each store of issue 19 in storeScenarios.mjs): each scenario
-// is a list of jobs, each job runs in a fresh child process per run (see child.mjs), and a list of
-// table rows, each a metric of one job compared with its target. Jobs with the same id are shared by scenarios and
-// run once.
+// pgScenarios.mjs, the cold node and kept results of issue 21 in pgNodeScenarios.mjs and
+// pgRetainedScenarios.mjs, and throughput on each store of issue 19 in storeScenarios.mjs): each
+// scenario is a list of jobs, each job runs in a fresh child process per run (see child.mjs), and
+// a list of table rows, each a metric of one job compared with its target. Jobs with the same id
+// are shared by scenarios and run once.
+import { pgNodeScenarios } from "./pgNodeScenarios.mjs";
 import { pgRetainedScenarios } from "./pgRetainedScenarios.mjs";
 import { pgScenarios } from "./pgScenarios.mjs";
 import { count } from "./stats.mjs";
@@ -309,6 +311,7 @@ export function scenarios(scale) {
 			]
 		},
 		...pgScenarios(scale),
+		...pgNodeScenarios(scale),
 		...pgRetainedScenarios(scale),
 		...storeScenarios(scale)
 	];

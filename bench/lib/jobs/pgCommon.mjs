@@ -423,3 +423,76 @@ export class CpuMeter {
 		};
 	}
 }
+
+/**
+ * How often the end of a cold node's window is checked (pg-node), ms.
+ */
+const COLD_POLL_MS = 20;
+
+/**
+ * The bound on a cold node's window (pg-node), ms.
+ */
+const COLD_WINDOW_BOUND_MS = 300_000;
+
+/**
+ * Run `lanes` loops in parallel over indexes 0 .. n - 1 (lane k takes k, k + lanes, ...), each
+ * awaiting its call before its next one.
+ * @param {number} n The items.
+ * @param {number} lanes The lanes.
+ * @param {(i: number) => Promise<unknown>} call One call.
+ * @returns {Promise<void>} Resolves when every lane is done.
+ */
+export async function inLanes(n, lanes, call) {
+	await Promise.all(
+		Array.from({ length: Math.min(lanes, n) }, async (_, lane) => {
+			for (let i = lane; i < n; i += lanes) {
+				await call(i);
+			}
+		})
+	);
+}
+
+/**
+ * How many of n tasks ran at least once so far.
+ * @param {ArrayLike<number>} counts Runs per task.
+ * @param {number} n The tasks.
+ * @returns {number} The count.
+ */
+function ranSoFar(counts, n) {
+	let ran = 0;
+	for (let i = 0; i < n; i++) {
+		if (counts[i] > 0) {
+			ran++;
+		}
+	}
+	return ran;
+}
+
+/**
+ * The measured window of a cold node (pg-node): from `start()` until every task's handler ran
+ * (the per-task counters, checked every 20 ms in this process) and then `recorded()` holds (the
+ * table, polled every 20 ms; only once every handler ran, so a count over the table stays out of
+ * most of the window's server CPU); bounded to 300 s. CPU as CpuMeter measures it.
+ * @param {{ postmasterPid: number, n: number, counts: ArrayLike<number>, start: () => Promise<void>, recorded: () => Promise<boolean>, what: string }} options
+ *   The server, the tasks, their run counters, the node's start, the end condition and its name.
+ * @returns {Promise<Record<string, number>>} CpuMeter's measures, startMs (start() resolved) and
+ *   allRanMs (every handler ran), from the start of the window.
+ */
+export async function coldWindow(options) {
+	const { n, counts } = options;
+	const meter = new CpuMeter(options.postmasterPid);
+	meter.start();
+	const t0 = performance.now();
+	await options.start();
+	const startMs = performance.now() - t0;
+	const left = () => Math.max(1, t0 + COLD_WINDOW_BOUND_MS - performance.now());
+	await waitForAsync(
+		async () => ranSoFar(counts, n) === n,
+		left(),
+		`every handler to run (${n} tasks)`,
+		COLD_POLL_MS
+	);
+	const allRanMs = performance.now() - t0;
+	await waitForAsync(options.recorded, left(), options.what, COLD_POLL_MS);
+	return { ...meter.stop(n), startMs, allRanMs };
+}
