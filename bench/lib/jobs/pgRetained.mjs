@@ -39,8 +39,8 @@ async function insertRetained(sql, table, count) {
 
 /**
  * The job: a backlog of n tasks beside `retained` kept ones.
- * @param {{ mode: "inline" | "worker", concurrency: number, n: number, retained: number }} params
- *   The parameters.
+ * @param {{ mode: "inline" | "worker", concurrency: number, n: number, retained: number, retainFor?: number }} params
+ *   The parameters (retainFor: the backlog's, default 0).
  * @returns {Promise<object>} The result.
  */
 export async function retainedBacklog(params) {
@@ -59,7 +59,7 @@ export async function retainedBacklog(params) {
 			const payloads = Array.from({ length: Math.min(1000, params.n - i) }, (_, k) => ({
 				i: i + k
 			}));
-			await creator.connector.createMany(TYPE, payloads, { retainFor: 0 });
+			await creator.connector.createMany(TYPE, payloads, { retainFor: params.retainFor ?? 0 });
 		}
 		await creator.connector.stop(NODE);
 
@@ -90,7 +90,7 @@ export async function retainedBacklog(params) {
 			metrics: { ...metrics, ...ran, available: 1 },
 			checks: {
 				everyTaskRanOnce: ran.ranOnce === params.n,
-				retainedKept: left.c === params.retained
+				retainedKept: left.c === params.retained + ((params.retainFor ?? 0) === 0 ? 0 : params.n)
 			},
 			info: { table, retained: params.retained }
 		};
