@@ -29,6 +29,8 @@ ALTER TABLE background_task
 DROP INDEX IF EXISTS background_task_claim;
 DROP INDEX IF EXISTS background_task_retain;
 DROP INDEX IF EXISTS background_task_claim_priority;
+DROP INDEX IF EXISTS background_task_thread_due;
+CREATE INDEX IF NOT EXISTS background_task_thread_active ON background_task ("threadId", "dateNextProcess", "id") WHERE "dateNextProcess" IS NOT NULL;
 CREATE INDEX IF NOT EXISTS background_task_retain_kept ON background_task ("retainUntil") WHERE "retainUntil" > 0;
 -- Optional: room on new pages for HOT updates of claims and settles (existing pages keep theirs
 -- until rewritten, e.g. by VACUUM FULL).

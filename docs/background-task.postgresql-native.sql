@@ -36,9 +36,10 @@ CREATE TABLE IF NOT EXISTS "background_task" (
 ) WITH (fillfactor = 70);
 -- fillfactor 70: room on each page for the new version of a row that a claim or settle updates,
 -- so most updates are HOT (no index entries written); see docs/performance.md.
--- A due-task sample by thread (noHandler report), and the sweep of retained tasks: only rows the
--- sweep can remove (retainUntil > 0) are in that index, so an active task costs it no entry.
-CREATE INDEX IF NOT EXISTS "background_task_thread_due" ON "background_task" ("threadId", "dateNextProcess", "id");
+-- A due-task sample by thread (noHandler report), active tasks only; and the sweep of retained
+-- tasks: only rows the sweep can remove (retainUntil > 0) are in that index, so an active task
+-- costs it no entry.
+CREATE INDEX IF NOT EXISTS "background_task_thread_active" ON "background_task" ("threadId", "dateNextProcess", "id") WHERE "dateNextProcess" IS NOT NULL;
 CREATE INDEX IF NOT EXISTS "background_task_retain_kept" ON "background_task" ("retainUntil") WHERE "retainUntil" > 0;
 -- The native backend's claim: due tasks of one type and thread in claim order (highest priority
 -- first, NULL as 0; then due date, creation, id), read in index order up to the batch size

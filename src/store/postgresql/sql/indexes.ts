@@ -1,8 +1,9 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
-// The task table's indexes. Every settle updates every index (the due date changes), and so does
-// a claim that cannot be a HOT update, so there are no more than the statements need
-// (docs/performance.md): query() by status alone scans the table.
+// The task table's indexes. A settle changes the due date, so it is never a HOT update: it writes
+// an entry in every index that holds the new row, and so does a claim that cannot be a HOT
+// update. So there are no more than the statements need, and the two on the due date hold
+// active tasks only (docs/performance.md): query() by status alone scans the table.
 import { derivedName } from "../postgresNames.js";
 import { DEDUP_ACTIVE } from "./fragments.js";
 import type { IIndex } from "./IIndex.js";
@@ -16,8 +17,13 @@ export const DEDUP_INDEX = "_dedup";
  * The indexes the backend creates, in creation order.
  */
 export const TABLE_INDEXES: readonly IIndex[] = [
-	// The due-task sample by thread (dueSample, the noHandler report).
-	{ suffix: "_thread_due", keys: `"threadId", "dateNextProcess", "id"` },
+	// The due-task sample by thread (dueSample, the noHandler report); active tasks only, like the
+	// claim index, so the settle that makes a task final and keeps it writes neither.
+	{
+		suffix: "_thread_active",
+		keys: `"threadId", "dateNextProcess", "id"`,
+		where: `"dateNextProcess" IS NOT NULL`
+	},
 	// The sweep; only the rows it can remove (its own condition), so an active task (NULL) or one
 	// kept forever (-1) costs the index no entry.
 	{ suffix: "_retain_kept", keys: `"retainUntil"`, where: `"retainUntil" > 0` },
@@ -43,7 +49,8 @@ export const TABLE_INDEXES: readonly IIndex[] = [
 export const LEGACY_INDEXES: [suffix: string, replacedBy: string][] = [
 	["_claim", "the claim index by priority"],
 	["_retain", "the retain index of retained tasks only"],
-	["_claim_priority", "the claim index of active tasks only"]
+	["_claim_priority", "the claim index of active tasks only"],
+	["_thread_due", "the due-sample index of active tasks only"]
 ];
 
 /**

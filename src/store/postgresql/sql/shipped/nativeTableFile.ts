@@ -31,10 +31,11 @@ export function nativeTableFile(): string {
 -- throughout to use another name (index names are the table name with a suffix).
 ${createTaskTableSql(q(SHIPPED_TABLE), COLUMNS)} WITH (fillfactor = ${FILL_FACTOR});
 ${indexStatements(TABLE_INDEXES, q, {
-	_thread_due: `-- fillfactor ${FILL_FACTOR}: room on each page for the new version of a row that a claim or settle updates,
+	_thread_active: `-- fillfactor ${FILL_FACTOR}: room on each page for the new version of a row that a claim or settle updates,
 -- so most updates are HOT (no index entries written); see docs/performance.md.
--- A due-task sample by thread (noHandler report), and the sweep of retained tasks: only rows the
--- sweep can remove (retainUntil > 0) are in that index, so an active task costs it no entry.`,
+-- A due-task sample by thread (noHandler report), active tasks only; and the sweep of retained
+-- tasks: only rows the sweep can remove (retainUntil > 0) are in that index, so an active task
+-- costs it no entry.`,
 	_claim_due: `-- The native backend's claim: due tasks of one type and thread in claim order (highest priority
 -- first, NULL as 0; then due date, creation, id), read in index order up to the batch size
 -- without a sort. Only active tasks (those with a due date) are in it: a final task costs it no
