@@ -5,9 +5,10 @@
 // table that holds `retained` final tasks kept for ever besides it, or on an otherwise empty table.
 // The retained rows are what a year of `retainFor: -1` leaves: status success, no due date, a
 // result, inserted in one statement (making a million through the API would take minutes).
-// Timed from start() of the node's connector to the last task of the backlog gone.
+// Timed from start() of the node's connector to the last task of the backlog gone (coldWindow: the
+// table is polled only once every handler ran, so the poll stays out of the server's CPU).
 import { NODE } from "./common.mjs";
-import { CpuMeter, benchPostgres, perTaskCounters, tally, waitForAsync } from "./pgCommon.mjs";
+import { benchPostgres, coldWindow, perTaskCounters, tally } from "./pgCommon.mjs";
 import { HANDLERS, constructNative, nativeBackend, nativeConfig } from "./pgNative.mjs";
 
 /**
@@ -65,22 +66,20 @@ export async function retainedBacklog(params) {
 
 		const { connector } = constructNative(config, nativeConfig(benchPostgres(), table));
 		await connector.registerHandler(TYPE, HANDLERS, "count");
-		const meter = new CpuMeter(benchPostgres().postmasterPid);
-		meter.start();
-		await connector.start(NODE);
-		await waitForAsync(
-			async () => {
+		const metrics = await coldWindow({
+			n: params.n,
+			counts,
+			postmasterPid: benchPostgres().postmasterPid,
+			start: async () => connector.start(NODE),
+			recorded: async () => {
 				const [row] = await sql.unsafe(
 					`SELECT count(*)::int AS c FROM "${table}" WHERE "type" = $1 AND "status" <> 'success'`,
 					[TYPE]
 				);
 				return row.c === 0;
 			},
-			180_000,
-			"the backlog to be processed",
-			20
-		);
-		const metrics = meter.stop(params.n);
+			what: "the backlog's last outcomes to be recorded"
+		});
 		await connector.stop(NODE);
 		const [left] = await sql.unsafe(`SELECT count(*)::int AS c FROM "${table}" WHERE "type" = $1`, [
 			TYPE
