@@ -118,6 +118,24 @@ export function pgNodeScenarios(scale) {
 					"createPerSec",
 					"tasks/s"
 				),
+				row(
+					"graphile-worker: second half of the window, jobs/s (warm)",
+					"pg-node-graphile-addjob",
+					"secondHalfRunsPerSec",
+					"tasks/s"
+				),
+				row(
+					"native inline, retainFor 0: second half of the window, tasks/s (warm)",
+					"pg-node-inline-r0",
+					"secondHalfRunsPerSec",
+					"tasks/s"
+				),
+				row(
+					"native worker, retainFor 0: second half of the window, tasks/s (warm)",
+					"pg-node-worker-r0",
+					"secondHalfRunsPerSec",
+					"tasks/s"
+				),
 				row("native inline, retainFor 0: start() resolved", "pg-node-inline-r0", "startMs", "ms"),
 				row("native worker, retainFor 0: start() resolved", "pg-node-worker-r0", "startMs", "ms"),
 				row("graphile-worker: run() resolved", "pg-node-graphile-addjob", "startMs", "ms")

@@ -476,7 +476,8 @@ function ranSoFar(counts, n) {
  * @param {{ postmasterPid: number, n: number, counts: ArrayLike<number>, start: () => Promise<void>, recorded: () => Promise<boolean>, what: string }} options
  *   The server, the tasks, their run counters, the node's start, the end condition and its name.
  * @returns {Promise<Record<string, number>>} CpuMeter's measures, startMs (start() resolved) and
- *   allRanMs (every handler ran), from the start of the window.
+ *   allRanMs (every handler ran), from the start of the window, and secondHalfRunsPerSec (the
+ *   handlers' rate over the second half of the runs).
  */
 export async function coldWindow(options) {
 	const { n, counts } = options;
@@ -486,13 +487,26 @@ export async function coldWindow(options) {
 	await options.start();
 	const startMs = performance.now() - t0;
 	const left = () => Math.max(1, t0 + COLD_WINDOW_BOUND_MS - performance.now());
+	let halfRanMs;
 	await waitForAsync(
-		async () => ranSoFar(counts, n) === n,
+		async () => {
+			const ran = ranSoFar(counts, n);
+			if (halfRanMs === undefined && ran >= n / 2) {
+				halfRanMs = performance.now() - t0;
+			}
+			return ran === n;
+		},
 		left(),
 		`every handler to run (${n} tasks)`,
 		COLD_POLL_MS
 	);
 	const allRanMs = performance.now() - t0;
 	await waitForAsync(options.recorded, left(), options.what, COLD_POLL_MS);
-	return { ...meter.stop(n), startMs, allRanMs };
+	return {
+		...meter.stop(n),
+		startMs,
+		allRanMs,
+		// The handlers' rate over the second half, warm: how much of the window went to warming up.
+		secondHalfRunsPerSec: n / 2 / ((allRanMs - (halfRanMs ?? 0)) / 1000)
+	};
 }
