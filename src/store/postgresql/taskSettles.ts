@@ -70,15 +70,17 @@ export class TaskSettles {
 		let written: boolean;
 		try {
 			written = await this._batch.add(entry);
+			if (!written && claimedAt !== undefined) {
+				// A repeat of a write that failed: the failed one may have committed before it threw.
+				written = await this.alreadySettled(task, remove);
+			}
 		} catch (err) {
+			// The caller repeats the settle: the task goes back to where it was meanwhile (else a
+			// failed read would leave it settling, its lease renewed, until close).
 			if (held) {
 				this._held.settleFailed(held);
 			}
 			throw err;
-		}
-		if (!written && claimedAt !== undefined) {
-			// A repeat of a write that failed: the failed one may have committed before it threw.
-			written = await this.alreadySettled(task, remove);
 		}
 		const standing = held ? this._held.endSettle(task.id, held) : "held";
 		if (!written && standing === "held") {

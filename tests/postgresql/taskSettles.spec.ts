@@ -1,0 +1,47 @@
+// TaskSettles without a server: the held task's phase when a repeated settle cannot tell whether
+// its first write committed.
+import { TaskStatus } from "@twin.org/background-task-models";
+import { describe, expect, test } from "vitest";
+import type { BackgroundTask } from "../../src/domain/backgroundTask.js";
+import { HeldTasks } from "../../src/store/postgresql/heldTasks.js";
+import type { PostgresSession } from "../../src/store/postgresql/postgresSession.js";
+import type { PostgresStatements } from "../../src/store/postgresql/postgresStatements.js";
+import type { StatementRunner } from "../../src/store/postgresql/statementRunner.js";
+import { TaskSettles } from "../../src/store/postgresql/taskSettles.js";
+import { newTask } from "./helpers.js";
+
+describe("TaskSettles", () => {
+	test("a repeated settle whose check of the first write fails puts the task back to running; the next repeat ends it", async () => {
+		const claimed = newTask({ status: TaskStatus.Processing });
+		const done: BackgroundTask = { ...claimed, status: TaskStatus.Success, retainFor: -1 };
+		// Every write is kept out by the fence, as when the first write had committed.
+		const runner = {
+			assertOpen: () => {},
+			run: async (_statement: string, params: unknown[]) =>
+				(JSON.parse(String(params[0])) as { id: string }[]).map(e => ({ id: e.id }))
+		} as unknown as StatementRunner;
+		const statements = { settle: () => "settle" } as unknown as PostgresStatements;
+		const session = { owner: "me", settled: () => {} } as unknown as PostgresSession;
+		const held = new HeldTasks();
+		held.add(claimed, "me", 0, false);
+		let reads = 0;
+		const read = async (): Promise<BackgroundTask | undefined> => {
+			reads++;
+			if (reads === 1) {
+				throw new Error("connection lost");
+			}
+			return done;
+		};
+		const settles = new TaskSettles(runner, statements, session, held, read, undefined);
+
+		await expect(settles.settle(done, false, claimed.dateModified)).rejects.toThrow(
+			"connection lost"
+		);
+		expect(held.get(claimed.id)?.phase).toBe("running");
+		expect(held.renewable("me")).toEqual([claimed.id]);
+
+		expect(await settles.settle(done, false, claimed.dateModified)).toBe(true);
+		expect(held.get(claimed.id)).toBeUndefined();
+		expect(reads).toBe(2);
+	});
+});
