@@ -255,6 +255,25 @@ describe.each(MODES)("handler execution in %s mode", executionMode => {
 		]);
 	});
 
+	test("a timeout counts from the handler's call, not from the import of its module", async () => {
+		const { connector, start } = createConnector({ executionMode, shutdownTimeout: 200 });
+		// A copy of its own, so no earlier test has imported it in this process.
+		const slow = join(mkdtempSync(join(tmpdir(), "bgt-slow-import-")), "slow-import-handlers.mjs");
+		copyFileSync(
+			fileURLToPath(new URL("./fixtures/slow-import-handlers.mjs", import.meta.url)),
+			slow
+		);
+		await connector.registerHandler("slow-import", pathToFileURL(slow).href, "echo", undefined, {
+			timeout: 250
+		});
+		await start();
+		const id = await connector.create("slow-import", { a: 1 }, { retainFor: -1 });
+		const task = await waitForStatus(connector, id, [TaskStatus.Success, TaskStatus.Failed]);
+		expect(task.error).toBeUndefined();
+		expect(task.status).toBe(TaskStatus.Success);
+		expect(task.result).toEqual({ a: 1 });
+	});
+
 	test("registerHandler's timeout option applies to its type only", async () => {
 		const files = scratch();
 		const { connector, start } = createConnector({ executionMode, shutdownTimeout: 200 });

@@ -25,7 +25,8 @@ interface IRunnerModule {
 	 */
 	default: (
 		job: IHandlerJob,
-		abort: IJobAbort
+		abort: IJobAbort,
+		started?: { postMessage: (message: string) => void }
 	) => Promise<AttemptOutcome & { notStarted?: boolean }>;
 
 	/**
@@ -106,37 +107,47 @@ export class InlineExecutor implements ITaskExecutor {
 			this._running.delete(abort);
 			throw err;
 		};
-		const running = runner.default(job, abort);
-		return timeoutMs === undefined
-			? running.then(envelope => ended(toOutcome(envelope)), failed)
-			: this.withTimeout(running.then(toOutcome), abort, timeoutMs).then(ended, failed);
+		if (timeoutMs === undefined) {
+			return runner.default(job, abort).then(envelope => ended(toOutcome(envelope)), failed);
+		}
+		return this.withTimeout(runner, job, abort, timeoutMs).then(ended, failed);
 	}
 
 	/**
-	 * A job's outcome, or a timed-out attempt once timeoutMs has passed (its signal fired).
-	 * @param running The job's outcome.
+	 * A job's outcome, or a timed-out attempt once timeoutMs has passed since its handler was
+	 * called (its signal fired then). As in a worker, the import of the handler's module is not
+	 * counted: the runner says when it calls the handler.
+	 * @param runner The runner.
+	 * @param job The call.
 	 * @param abort The job's abort state.
 	 * @param timeoutMs The timeout.
 	 * @returns The outcome.
 	 * @internal
 	 */
 	private async withTimeout(
-		running: Promise<AttemptOutcome>,
+		runner: IRunnerModule,
+		job: IHandlerJob,
 		abort: IJobAbort,
 		timeoutMs: number
 	): Promise<AttemptOutcome> {
 		let timer: NodeJS.Timeout | undefined;
+		let expire: (outcome: AttemptOutcome) => void = () => {};
 		const timeout = new Promise<AttemptOutcome>(resolve => {
-			timer = setTimeout(() => {
-				abort.abort(
-					new DOMException(`The handler did not finish within ${timeoutMs} ms`, "TimeoutError")
-				);
-				resolve(timedOut(timeoutMs));
-			}, timeoutMs);
-			this._timers.add(timer);
+			expire = resolve;
 		});
+		const started = {
+			postMessage: (): void => {
+				timer = setTimeout(() => {
+					abort.abort(
+						new DOMException(`The handler did not finish within ${timeoutMs} ms`, "TimeoutError")
+					);
+					expire(timedOut(timeoutMs));
+				}, timeoutMs);
+				this._timers.add(timer);
+			}
+		};
 		try {
-			return await Promise.race([running, timeout]);
+			return await Promise.race([runner.default(job, abort, started).then(toOutcome), timeout]);
 		} finally {
 			clearTimeout(timer);
 			this._timers.delete(timer as NodeJS.Timeout);
