@@ -80,7 +80,7 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 	private _seq = 0;
 
 	/**
-	 * A dispatch of quick jobs is scheduled (setImmediate).
+	 * A dispatch of quick jobs is scheduled (a microtask).
 	 * @internal
 	 */
 	private _dispatching = false;
@@ -238,8 +238,10 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 	}
 
 	/**
-	 * Send the quick jobs waiting at the end of this turn of the event loop, so the jobs started
-	 * in one turn (a claimed batch, several completions) share messages.
+	 * Send the quick jobs waiting once the microtasks queued so far have run, so the jobs started
+	 * together (a pump filling its slots, the runs that one message's outcomes freed) share a
+	 * message. A microtask rather than the next turn of the event loop: that turn first runs the
+	 * other I/O callbacks waiting (claims, settles), and the worker would wait behind them.
 	 * @internal
 	 */
 	private scheduleDispatch(): void {
@@ -247,7 +249,7 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 			return;
 		}
 		this._dispatching = true;
-		setImmediate(() => {
+		queueMicrotask(() => {
 			this._dispatching = false;
 			while (this._free > 0 && this._quick.any) {
 				this._free--;
