@@ -127,12 +127,37 @@ export function throughputScenarios(scale) {
 					unit: "tasks/s"
 				},
 				{ metric: "worker mode: CPU use", job: "ceiling-worker", key: "cpuPercent", unit: "%" },
-				{ metric: "inline: tasks/s", job: "ceiling-inline", key: "tasksPerSec", unit: "tasks/s" },
+				{
+					metric: "inline: tasks/s",
+					job: "ceiling-inline",
+					key: "tasksPerSec",
+					unit: "tasks/s",
+					target: { op: ">=", value: 25_000 }
+				},
 				{
 					metric: "inline: tasks per CPU-second",
 					job: "ceiling-inline",
 					key: "tasksPerCpuSec",
 					unit: "tasks/s"
+				},
+				{
+					metric: "inline: CPU per task (all threads)",
+					job: "ceiling-inline",
+					key: "cpuUsPerTask",
+					unit: "us"
+				},
+				{
+					metric: "inline: of which the Map storage (its calls replayed alone)",
+					job: "ceiling-inline",
+					key: "storageUsPerTask",
+					unit: "us"
+				},
+				{
+					metric: "inline: our CPU per task besides storage",
+					job: "ceiling-inline",
+					key: "ownCpuUsPerTask",
+					unit: "us",
+					target: { op: "<=", value: 40 }
 				}
 			]
 		}
