@@ -147,7 +147,7 @@ export function throughputScenarios(scale) {
 					unit: "us"
 				},
 				{
-					metric: "inline: of which the Map storage (its calls replayed alone)",
+					metric: "inline: of which storage (Map + counting wrapper, calls replayed)",
 					job: "ceiling-inline",
 					key: "storageUsPerTask",
 					unit: "us"
