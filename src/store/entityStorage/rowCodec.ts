@@ -208,14 +208,17 @@ function copyRow(stored: BackgroundTask | undefined): BackgroundTask | undefined
 		return undefined;
 	}
 	const task = { ...stored };
-	for (const key of Object.keys(task) as (keyof BackgroundTask)[]) {
-		if (task[key] === null) {
-			delete task[key];
+	// Keys walked without Object.keys' array, and finite numbers (Coerce.number returns them as
+	// they are) left alone: this runs on every read of every task.
+	for (const key in task) {
+		if (task[key as keyof BackgroundTask] === null) {
+			delete task[key as keyof BackgroundTask];
 		}
 	}
 	for (const key of NUMBER_PROPERTIES) {
-		if (task[key] !== undefined) {
-			task[key] = Coerce.number(task[key]);
+		const value = task[key];
+		if (value !== undefined && !Number.isFinite(value)) {
+			task[key] = Coerce.number(value);
 		}
 	}
 	return task;
