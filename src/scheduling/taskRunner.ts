@@ -148,16 +148,16 @@ export class TaskRunner {
 		// A task the source holds claimed for this instance is taken at once; any other is claimed
 		// in storage.
 		const held = mayStart() ? this.source.claimHeld?.(id) : undefined;
-		const claim = held
-			? undefined
-			: await this.withRetries(
-					async () =>
-						mayStart()
-							? this.source.claim(id, this.settings.threadId, this._startedAt, handler.serial)
-							: ({} as IClaimResult),
-					"claimFailed",
-					id
-				);
+		let claim: IClaimResult | undefined;
+		if (!held && !this._abandoned) {
+			// The first attempt without the retry loop's closure and frames, as in record(): it is
+			// the one that runs.
+			try {
+				claim = await this.claimNow(id, handler, mayStart);
+			} catch (err) {
+				claim = await this.claimAgain(id, handler, mayStart, err);
+			}
+		}
 		const task = held ?? claim?.claimed;
 		if (!task) {
 			// Not claimable now. If it is still pending for this thread with a due time that moved
@@ -242,6 +242,50 @@ export class TaskRunner {
 		}
 		this.log.log("info", "complete", { id: task.id, type, status: next.status });
 		return recorded.written && next.status === TaskStatus.Pending ? next : undefined;
+	}
+
+	/**
+	 * After a failed first claim attempt: log it, pause, then retry with backoff while the runner
+	 * lives.
+	 * @param id The task id.
+	 * @param handler The handler.
+	 * @param mayStart Whether a new task may still start.
+	 * @param err The first attempt's error.
+	 * @returns The claim result, or undefined once abandoned.
+	 * @internal
+	 */
+	private async claimAgain(
+		id: string,
+		handler: IRegisteredHandler,
+		mayStart: () => boolean,
+		err: unknown
+	): Promise<IClaimResult | undefined> {
+		this.log.log("warn", "claimFailed", { id }, err);
+		await this.timers.pause(BACKOFF_FIRST_MS);
+		return this.withRetries(
+			async () => this.claimNow(id, handler, mayStart),
+			"claimFailed",
+			id,
+			BACKOFF_FIRST_MS * 2
+		);
+	}
+
+	/**
+	 * One claim attempt: nothing once no new task may start.
+	 * @param id The task id.
+	 * @param handler The handler.
+	 * @param mayStart Whether a new task may still start.
+	 * @returns The claim result.
+	 * @internal
+	 */
+	private claimNow(
+		id: string,
+		handler: IRegisteredHandler,
+		mayStart: () => boolean
+	): Promise<IClaimResult> {
+		return mayStart()
+			? this.source.claim(id, this.settings.threadId, this._startedAt, handler.serial)
+			: Promise.resolve({});
 	}
 
 	/**

@@ -141,7 +141,7 @@ export class EntityStorageTaskSource implements ITaskSource {
 	 * @param startedAt When this session started.
 	 * @returns The claim result.
 	 */
-	public async claim(id: string, threadId: string, startedAt: number): Promise<IClaimResult> {
+	public claim(id: string, threadId: string, startedAt: number): Promise<IClaimResult> {
 		return this._claimer.claim(id, threadId, startedAt);
 	}
 
@@ -152,7 +152,7 @@ export class EntityStorageTaskSource implements ITaskSource {
 	 * @param claimedAt The claim's dateModified for a repeated write.
 	 * @returns False when the task was removed while it ran.
 	 */
-	public async settle(task: BackgroundTask, remove: boolean, claimedAt?: string): Promise<boolean> {
+	public settle(task: BackgroundTask, remove: boolean, claimedAt?: string): Promise<boolean> {
 		return this._claimer.settle(task, remove, claimedAt);
 	}
 
@@ -172,7 +172,7 @@ export class EntityStorageTaskSource implements ITaskSource {
 	 * @throws GeneralError queueColumnMissing when a queue option is used on a store without its
 	 * column (a PostgreSQL table made before them: docs/background-task.postgresql-migrate.sql).
 	 */
-	public async insert(task: BackgroundTask): Promise<string> {
+	public insert(task: BackgroundTask): Promise<string> {
 		return this._store.insertDeduped(task);
 	}
 

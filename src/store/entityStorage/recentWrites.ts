@@ -36,6 +36,14 @@ export class RecentWrites {
 	private readonly _byId = new Map<string, RecentWrite>();
 
 	/**
+	 * Until then the oldest write kept cannot have expired, so a write need not prune: walking the
+	 * map's entries allocated an iterator on every write. isStale checks the age itself, so this
+	 * changes only how long an expired write stays in memory.
+	 * @internal
+	 */
+	private _pruneAt = Number.NEGATIVE_INFINITY;
+
+	/**
 	 * Remember an outcome.
 	 * @param task The task as written.
 	 * @param removed True when it was removed rather than written.
@@ -92,7 +100,9 @@ export class RecentWrites {
 	 * @internal
 	 */
 	private record(id: string, write: RecentWrite, nowMs: number): void {
-		this.prune(nowMs);
+		if (nowMs >= this._pruneAt) {
+			this.prune(nowMs);
+		}
 		// Deleted first, so the map's order stays the order of writes.
 		this._byId.delete(id);
 		this._byId.set(id, write);
@@ -106,9 +116,11 @@ export class RecentWrites {
 	private prune(nowMs: number): void {
 		for (const [id, written] of this._byId) {
 			if (nowMs - written.at < REMEMBER_MS) {
+				this._pruneAt = written.at + REMEMBER_MS;
 				return;
 			}
 			this._byId.delete(id);
 		}
+		this._pruneAt = Number.NEGATIVE_INFINITY;
 	}
 }

@@ -61,8 +61,8 @@ export class TaskStore {
 	 * Store a new task.
 	 * @param task The task, owned by the store from now on.
 	 */
-	public async insert(task: BackgroundTask): Promise<void> {
-		await this.storage.set(task);
+	public insert(task: BackgroundTask): Promise<void> {
+		return this.storage.set(task);
 	}
 
 	/**
@@ -169,7 +169,7 @@ export class TaskStore {
 	 * @param id The task id.
 	 * @returns A copy of the task, or undefined when unknown.
 	 */
-	public async get(id: string): Promise<BackgroundTask | undefined> {
+	public get(id: string): Promise<BackgroundTask | undefined> {
 		return this.storage.get(id);
 	}
 
@@ -286,12 +286,8 @@ export class TaskStore {
 	 * @param remove True to remove it instead.
 	 * @internal
 	 */
-	private async write(task: BackgroundTask, remove: boolean): Promise<void> {
-		if (remove) {
-			await this.storage.remove(task.id);
-		} else {
-			await this.storage.set(task);
-		}
+	private write(task: BackgroundTask, remove: boolean): Promise<void> {
+		return remove ? this.storage.remove(task.id) : this.storage.set(task);
 	}
 }
 
