@@ -34,7 +34,7 @@ CREATE INDEX IF NOT EXISTS background_task_thread_active ON background_task ("th
 CREATE INDEX IF NOT EXISTS background_task_retain_kept ON background_task ("retainUntil") WHERE "retainUntil" > 0;
 -- Optional: room on new pages for HOT updates of claims and settles (existing pages keep theirs
 -- until rewritten, e.g. by VACUUM FULL).
-ALTER TABLE background_task SET (fillfactor = 70);
+ALTER TABLE background_task SET (fillfactor = 40);
 CREATE INDEX IF NOT EXISTS background_task_claim_due ON background_task ("type", "threadId", (COALESCE("priority", 0)) DESC, "dateNextProcess", "dateCreated", "id") WHERE "dateNextProcess" IS NOT NULL;
 CREATE UNIQUE INDEX IF NOT EXISTS background_task_dedup ON background_task ("type", "dedupKey") WHERE "dedupKey" IS NOT NULL AND "dateNextProcess" IS NOT NULL;
 CREATE TABLE IF NOT EXISTS background_task_rate (

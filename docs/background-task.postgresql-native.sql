@@ -33,9 +33,9 @@ CREATE TABLE IF NOT EXISTS "background_task" (
 	"retryBackoff" TEXT NULL,
 	"retryMaxInterval" DOUBLE PRECISION NULL,
 	"attempts" INTEGER NULL
-) WITH (fillfactor = 70);
--- fillfactor 70: room on each page for the new version of a row that a claim or settle updates,
--- so most updates are HOT (no index entries written); see docs/performance.md.
+) WITH (fillfactor = 40);
+-- fillfactor 40: room on each page for a new version of every row on it, so a claim is a HOT
+-- update (no index entries written) even when it takes all of a page's rows; docs/performance.md.
 -- A due-task sample by thread (noHandler report), active tasks only; and the sweep of retained
 -- tasks: only rows the sweep can remove (retainUntil > 0) are in that index, so an active task
 -- costs it no entry.

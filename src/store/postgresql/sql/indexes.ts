@@ -54,11 +54,12 @@ export const LEGACY_INDEXES: [suffix: string, replacedBy: string][] = [
 ];
 
 /**
- * The fill factor of a table the backend creates: room on each page for the new version of a
- * row a claim or settle updates, so the update is HOT (no index entries written;
- * docs/performance.md).
+ * The fill factor of a table the backend creates: room on each page for a new version of every
+ * row on it, so a claim is a HOT update (no index entries written) even when it takes all of a
+ * page's rows at once, as it does with tasks created one by one, which lie on the pages in claim
+ * order; the old versions cannot be pruned before the claim commits (docs/performance.md).
  */
-export const FILL_FACTOR = 70;
+export const FILL_FACTOR = 40;
 
 /**
  * The statement that creates an index when missing.

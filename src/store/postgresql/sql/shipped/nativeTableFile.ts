@@ -31,8 +31,8 @@ export function nativeTableFile(): string {
 -- throughout to use another name (index names are the table name with a suffix).
 ${createTaskTableSql(q(SHIPPED_TABLE), COLUMNS)} WITH (fillfactor = ${FILL_FACTOR});
 ${indexStatements(TABLE_INDEXES, q, {
-	_thread_active: `-- fillfactor ${FILL_FACTOR}: room on each page for the new version of a row that a claim or settle updates,
--- so most updates are HOT (no index entries written); see docs/performance.md.
+	_thread_active: `-- fillfactor ${FILL_FACTOR}: room on each page for a new version of every row on it, so a claim is a HOT
+-- update (no index entries written) even when it takes all of a page's rows; docs/performance.md.
 -- A due-task sample by thread (noHandler report), active tasks only; and the sweep of retained
 -- tasks: only rows the sweep can remove (retainUntil > 0) are in that index, so an active task
 -- costs it no entry.`,
