@@ -40,8 +40,9 @@ async function insertRetained(sql, table, count) {
 
 /**
  * The job: a backlog of n tasks beside `retained` kept ones.
- * @param {{ mode: "inline" | "worker", concurrency: number, n: number, retained: number, retainFor?: number }} params
- *   The parameters (retainFor: the backlog's, default 0).
+ * @param {{ mode: "inline" | "worker", concurrency: number, n: number, retained: number, retainFor?: number, settleHistory?: boolean }} params
+ *   The parameters (retainFor: the backlog's, default 0; settleHistory: vacuum, analyze and
+ *   checkpoint the retained rows before the backlog is made).
  * @returns {Promise<object>} The result.
  */
 export async function retainedBacklog(params) {
@@ -56,6 +57,12 @@ export async function retainedBacklog(params) {
 	try {
 		await creator.connector.start(NODE);
 		await insertRetained(sql, table, params.retained);
+		if (params.settleHistory) {
+			// The retained rows are history: on a node they were written over months, and autovacuum
+			// and the checkpoints have long processed them. The backlog is made after this.
+			await sql.unsafe(`VACUUM ANALYZE "${table}"`);
+			await sql.unsafe("CHECKPOINT");
+		}
 		for (let i = 0; i < params.n; i += 1000) {
 			const payloads = Array.from({ length: Math.min(1000, params.n - i) }, (_, k) => ({
 				i: i + k
