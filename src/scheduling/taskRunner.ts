@@ -11,18 +11,9 @@ import { dueAt, removeOnSettle, settled, type AttemptOutcome } from "../domain/r
 import type { IRegisteredHandler, ISchedulerSettings } from "../contracts/schedulerModels.js";
 import { NodeMetrics } from "./nodeMetrics.js";
 import { handlerJob } from "./handlerJob.js";
+import { StorageRetries } from "./storageRetries.js";
 import { callStateCallback } from "./stateCallback.js";
 import type { Timers } from "./timers.js";
-
-/**
- * The first pause after a storage call failed, ms; it doubles with each failure.
- */
-const BACKOFF_FIRST_MS = 10;
-
-/**
- * The longest pause between attempts of a storage call that failed, ms.
- */
-const BACKOFF_MAX_MS = 2000;
 
 /**
  * Runs one task from claim to record: claim (re-read from storage), state-change callback,
@@ -76,6 +67,12 @@ export class TaskRunner {
 	private readonly _startedAt = Date.now();
 
 	/**
+	 * Retries of failed storage calls, until they succeed or the runner is abandoned.
+	 * @internal
+	 */
+	private readonly _retries: StorageRetries;
+
+	/**
 	 * When this runner (one session) started, epoch ms.
 	 * @returns The time.
 	 */
@@ -99,7 +96,9 @@ export class TaskRunner {
 		private readonly log: TaskLog,
 		private readonly timers: Timers,
 		private readonly metrics: NodeMetrics = new NodeMetrics()
-	) {}
+	) {
+		this._retries = new StorageRetries(log, timers, () => this._abandoned);
+	}
 
 	/**
 	 * Run one task.
@@ -155,7 +154,12 @@ export class TaskRunner {
 			try {
 				claim = await this.claimNow(id, handler, mayStart);
 			} catch (err) {
-				claim = await this.claimAgain(id, handler, mayStart, err);
+				claim = await this._retries.after(
+					err,
+					async () => this.claimNow(id, handler, mayStart),
+					"claimFailed",
+					id
+				);
 			}
 		}
 		const task = held ?? claim?.claimed;
@@ -245,32 +249,6 @@ export class TaskRunner {
 	}
 
 	/**
-	 * After a failed first claim attempt: log it, pause, then retry with backoff while the runner
-	 * lives.
-	 * @param id The task id.
-	 * @param handler The handler.
-	 * @param mayStart Whether a new task may still start.
-	 * @param err The first attempt's error.
-	 * @returns The claim result, or undefined once abandoned.
-	 * @internal
-	 */
-	private async claimAgain(
-		id: string,
-		handler: IRegisteredHandler,
-		mayStart: () => boolean,
-		err: unknown
-	): Promise<IClaimResult | undefined> {
-		this.log.log("warn", "claimFailed", { id }, err);
-		await this.timers.pause(BACKOFF_FIRST_MS);
-		return this.withRetries(
-			async () => this.claimNow(id, handler, mayStart),
-			"claimFailed",
-			id,
-			BACKOFF_FIRST_MS * 2
-		);
-	}
-
-	/**
 	 * One claim attempt: nothing once no new task may start.
 	 * @param id The task id.
 	 * @param handler The handler.
@@ -307,15 +285,13 @@ export class TaskRunner {
 				? undefined
 				: { written: await this.source.settle(next, remove, undefined) };
 		} catch (err) {
-			this.log.log("warn", "settleFailed", { id: task.id }, err);
-			await this.timers.pause(BACKOFF_FIRST_MS);
 			// A repeat writes only if storage still holds the claim (the failed write may have
 			// committed).
-			return this.withRetries(
+			return this._retries.after(
+				err,
 				async () => ({ written: await this.source.settle(next, remove, task.dateModified) }),
 				"settleFailed",
-				task.id,
-				BACKOFF_FIRST_MS * 2
+				task.id
 			);
 		}
 	}
@@ -331,7 +307,7 @@ export class TaskRunner {
 	 */
 	private async waitForStart(type: string, max: number, per: number, id: string): Promise<void> {
 		while (!this._abandoned) {
-			const wait = await this.withRetries(
+			const wait = await this._retries.run(
 				async () => this.source.takeStart(type, max, per),
 				"rateLimitFailed",
 				id
@@ -377,31 +353,5 @@ export class TaskRunner {
 	 */
 	private notify(handler: IRegisteredHandler, task: BackgroundTask): Promise<void> | undefined {
 		return this._abandoned ? undefined : callStateCallback(handler, task, this.log);
-	}
-
-	/**
-	 * Run a storage operation, retrying with backoff until it succeeds or the runner is abandoned.
-	 * @param op The operation.
-	 * @param message The log key for a failure.
-	 * @param id The task id, for the log.
-	 * @param firstPause The pause after the first failure, ms.
-	 * @returns The result, or undefined once abandoned.
-	 * @internal
-	 */
-	private async withRetries<T>(
-		op: () => Promise<T>,
-		message: string,
-		id: string,
-		firstPause = BACKOFF_FIRST_MS
-	): Promise<T | undefined> {
-		for (let pause = firstPause; !this._abandoned; pause = Math.min(pause * 2, BACKOFF_MAX_MS)) {
-			try {
-				return await op();
-			} catch (err) {
-				this.log.log("warn", message, { id }, err);
-				await this.timers.pause(pause);
-			}
-		}
-		return undefined;
 	}
 }
