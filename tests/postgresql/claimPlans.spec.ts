@@ -7,6 +7,7 @@
 import type postgres from "postgres";
 import { describe, expect, test } from "vitest";
 import { PostgresStatements } from "../../src/store/postgresql/postgresStatements.js";
+import { waitFor } from "../helpers/harness.js";
 import { analyzedPlan, newTask, plansOf, useSources } from "./helpers.js";
 
 const pg = useSources({ settings: { autovacuum_naptime: "1" } });
@@ -113,13 +114,11 @@ async function insertRetained(type: string, count: number): Promise<void> {
  * Wait (bounded) for autovacuum to analyze the table.
  */
 async function waitForAutoAnalyze(): Promise<void> {
-	const deadline = Date.now() + 60_000;
-	while (!(await tableStats()).autoAnalyzed) {
-		if (Date.now() > deadline) {
-			throw new Error("autovacuum did not analyze the table within 60 s");
-		}
-		await new Promise(resolve => setTimeout(resolve, 100));
-	}
+	await waitFor(
+		async () => (await tableStats()).autoAnalyzed,
+		60_000,
+		"autovacuum to analyze the table"
+	);
 }
 
 describe("the claim's plan", () => {
