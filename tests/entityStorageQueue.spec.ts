@@ -275,14 +275,12 @@ async function allTasks(source: EntityStorageTaskSource): Promise<BackgroundTask
 	const tasks: BackgroundTask[] = [];
 	let cursor: string | undefined;
 	do {
-		const page = await source.query(
-			undefined,
-			undefined,
-			"dateCreated",
-			SortDirection.Ascending,
+		const page = await source.query({
+			sortProperty: "dateCreated",
+			sortDirection: SortDirection.Ascending,
 			cursor,
-			1000
-		);
+			pageSize: 1000
+		});
 		tasks.push(...page.entities);
 		cursor = page.cursor;
 	} while (cursor !== undefined);
@@ -699,14 +697,13 @@ describe("a PostgreSQL table made before the queue properties (no columns for th
 		expect((await source.cancel(b.id, Date.now()))?.status).toBe(TaskStatus.Cancelled);
 		expect((await source.retry(b.id, Date.now()))?.status).toBeUndefined();
 
-		const page = await source.query(
-			"old",
-			TaskStatus.Success,
-			"dateCreated",
-			SortDirection.Ascending,
-			undefined,
-			10
-		);
+		const page = await source.query({
+			type: "old",
+			status: TaskStatus.Success,
+			sortProperty: "dateCreated",
+			sortDirection: SortDirection.Ascending,
+			pageSize: 10
+		});
 		expect(page.entities.map(t => t.id)).toEqual([a.id]);
 
 		expect(await source.counts(undefined, 100)).toEqual({

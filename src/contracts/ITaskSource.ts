@@ -1,8 +1,8 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
-import type { SortDirection } from "@twin.org/entity";
 import type { BackgroundTask } from "../domain/backgroundTask.js";
 import type { IClaimPolicy } from "./IClaimPolicy.js";
+import type { ITaskPage, ITaskQuery } from "./ITaskQuery.js";
 
 /**
  * The columns the scheduler's queues need from a task: enough to order it and to decide whether
@@ -210,23 +210,11 @@ export interface ITaskSource {
 	remove(id: string): Promise<void>;
 
 	/**
-	 * A page of tasks for the public query().
-	 * @param type The type to match.
-	 * @param status The status to match.
-	 * @param sortProperty The property to sort by.
-	 * @param sortDirection The direction.
-	 * @param cursor The cursor of the previous page.
-	 * @param pageSize The page size.
+	 * A page of the public query.
+	 * @param query The filters, the order and the page.
 	 * @returns The page and the next cursor.
 	 */
-	query(
-		type: string | undefined,
-		status: string | undefined,
-		sortProperty: keyof BackgroundTask,
-		sortDirection: SortDirection,
-		cursor: string | undefined,
-		pageSize: number | undefined
-	): Promise<{ entities: BackgroundTask[]; cursor?: string }>;
+	query(query: ITaskQuery): Promise<ITaskPage>;
 
 	/**
 	 * Remove final tasks whose retain date has passed.

@@ -176,14 +176,14 @@ export class TaskCommands {
 		cursor: string | undefined,
 		pageSize: number | undefined
 	): Promise<{ entities: IBackgroundTask[]; cursor?: string }> {
-		const page = await this.parts.source.query(
-			taskType,
-			taskStatus,
+		const page = await this.parts.source.query({
+			type: taskType,
+			status: taskStatus,
 			sortProperty,
 			sortDirection,
 			cursor,
 			pageSize
-		);
+		});
 		return { entities: page.entities.map(t => toTaskModel(t)), cursor: page.cursor };
 	}
 }

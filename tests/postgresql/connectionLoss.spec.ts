@@ -177,14 +177,11 @@ describe("a create whose connection is lost is written again, never twice", () =
 		proxy.closeAll();
 		expect((await source.get(kept.id))?.id).toBe(kept.id);
 		proxy.closeAll();
-		const page = await source.query(
-			undefined,
-			undefined,
-			"dateCreated",
-			SortDirection.Ascending,
-			undefined,
-			10
-		);
+		const page = await source.query({
+			sortProperty: "dateCreated",
+			sortDirection: SortDirection.Ascending,
+			pageSize: 10
+		});
 		expect(page.entities.map(t => t.id).sort()).toEqual([kept.id, removed.id].sort());
 		proxy.closeAll();
 		expect((await source.counts(undefined, 0)).counts.native).toEqual({ pending: 2 });

@@ -292,7 +292,14 @@ describe("query", () => {
 			const pages: number[] = [];
 			let cursor: string | undefined;
 			do {
-				const page = await source.query(type, status, sort, direction, cursor, pageSize);
+				const page = await source.query({
+					type,
+					status,
+					sortProperty: sort,
+					sortDirection: direction,
+					cursor,
+					pageSize
+				});
 				ids.push(...page.entities.map(e => e.id));
 				pages.push(page.entities.length);
 				cursor = page.cursor;
@@ -352,20 +359,23 @@ describe("query", () => {
 			}
 		}
 		// The entities are those the entity-storage path reads.
-		const page = await source.query(
-			undefined,
-			undefined,
-			"dateCreated",
-			SortDirection.Ascending,
-			"20",
-			5
-		);
+		const page = await source.query({
+			sortProperty: "dateCreated",
+			sortDirection: SortDirection.Ascending,
+			cursor: "20",
+			pageSize: 5
+		});
 		expect(page.cursor).toBe("25");
 		for (const entity of page.entities) {
 			expect(entity).toEqual(await adapter.get(entity.id));
 		}
 		expect(
-			await source.query("none", undefined, "dateCreated", SortDirection.Ascending, undefined, 5)
+			await source.query({
+				type: "none",
+				sortProperty: "dateCreated",
+				sortDirection: SortDirection.Ascending,
+				pageSize: 5
+			})
 		).toEqual({
 			entities: []
 		});

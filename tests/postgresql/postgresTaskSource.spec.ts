@@ -400,7 +400,14 @@ describe("giving back, settling, removing", () => {
 		await source.insert(task);
 		expect(await source.get(task.id)).toEqual(task);
 		expect(
-			(await source.query("native", undefined, "dateCreated", "asc", undefined, 5)).entities
+			(
+				await source.query({
+					type: "native",
+					sortProperty: "dateCreated",
+					sortDirection: "asc",
+					pageSize: 5
+				})
+			).entities
 		).toEqual([task]);
 		expect(await source.cancel(task.id, Date.now())).toMatchObject({
 			status: TaskStatus.Cancelled

@@ -167,14 +167,11 @@ describe("the queue options' columns", () => {
 		]).toEqual([null, null, null, null, null]);
 
 		// query() reads them too, and sorts by them.
-		const page = await source.query(
-			undefined,
-			undefined,
-			"priority",
-			SortDirection.Descending,
-			undefined,
-			10
-		);
+		const page = await source.query({
+			sortProperty: "priority",
+			sortDirection: SortDirection.Descending,
+			pageSize: 10
+		});
 		expect(page.entities.map(t => t.id)).toEqual([without.id, withAll.id]);
 		expect(page.entities[1]).toEqual(withAll);
 	});

@@ -1,7 +1,7 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
 import { TaskStatus } from "@twin.org/background-task-models";
-import type { SortDirection } from "@twin.org/entity";
+import type { ITaskPage, ITaskQuery } from "../../contracts/ITaskQuery.js";
 import type { IEntityStorageConnector } from "@twin.org/entity-storage-models";
 import type { BackgroundTask } from "../../domain/backgroundTask.js";
 import {
@@ -260,23 +260,11 @@ export class EntityStorageTaskSource implements ITaskSource {
 
 	/**
 	 * A page of tasks.
-	 * @param type The type.
-	 * @param status The status.
-	 * @param sortProperty The sort property.
-	 * @param sortDirection The direction.
-	 * @param cursor The cursor.
-	 * @param pageSize The page size.
+	 * @param query The filters, the order and the page.
 	 * @returns The page.
 	 */
-	public async query(
-		type: string | undefined,
-		status: string | undefined,
-		sortProperty: keyof BackgroundTask,
-		sortDirection: SortDirection,
-		cursor: string | undefined,
-		pageSize: number | undefined
-	): Promise<{ entities: BackgroundTask[]; cursor?: string }> {
-		return this._queries.page(type, status, sortProperty, sortDirection, cursor, pageSize);
+	public async query(query: ITaskQuery): Promise<ITaskPage> {
+		return this._queries.page(query);
 	}
 
 	/**

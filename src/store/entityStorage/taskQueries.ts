@@ -2,7 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0.
 import { TaskStatus } from "@twin.org/background-task-models";
 import { Is } from "@twin.org/core";
-import type { SortDirection } from "@twin.org/entity";
+import type { ITaskPage, ITaskQuery } from "../../contracts/ITaskQuery.js";
 import type { BackgroundTask } from "../../domain/backgroundTask.js";
 import { equals } from "./queryShape.js";
 import type { StorageAdapter } from "./storageAdapter.js";
@@ -29,22 +29,11 @@ export class TaskQueries {
 	 * Query tasks for the public query method. With both filters the storage query carries the
 	 * status condition and the type is filtered here, so a page may hold fewer than pageSize
 	 * tasks; a page is never empty while a cursor remains.
-	 * @param type The type to match.
-	 * @param status The status to match.
-	 * @param sortProperty The property to sort by.
-	 * @param sortDirection The sort direction.
-	 * @param cursor The cursor from the previous page.
-	 * @param pageSize The page size.
+	 * @param query The filters, the order and the page.
 	 * @returns The page of tasks and the cursor of the next page.
 	 */
-	public async page(
-		type: string | undefined,
-		status: string | undefined,
-		sortProperty: keyof BackgroundTask,
-		sortDirection: SortDirection,
-		cursor: string | undefined,
-		pageSize: number | undefined
-	): Promise<{ entities: BackgroundTask[]; cursor?: string }> {
+	public async page(query: ITaskQuery): Promise<ITaskPage> {
+		const { type, status, sortProperty, sortDirection, cursor, pageSize } = query;
 		const condition = Is.stringValue(status)
 			? equals("status", status)
 			: Is.stringValue(type)

@@ -1,7 +1,7 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
 import { Validation, type IValidationFailure } from "@twin.org/core";
-import type { SortDirection } from "@twin.org/entity";
+import type { ITaskPage, ITaskQuery } from "../../contracts/ITaskQuery.js";
 import type { BackgroundTask } from "../../domain/backgroundTask.js";
 import type { IPostgreSqlBackendConfig } from "../../models/IPostgreSqlBackendConfig.js";
 import type { TaskLog } from "../../utils/taskLog.js";
@@ -257,23 +257,11 @@ export class PostgresTaskSource implements ITaskSource {
 
 	/**
 	 * A page of tasks (TaskTable.query).
-	 * @param type The type to match.
-	 * @param status The status to match.
-	 * @param sortProperty The property to sort by.
-	 * @param sortDirection The direction.
-	 * @param cursor The offset of the page, as a decimal string.
-	 * @param pageSize The page size, default 40.
+	 * @param query The filters, the order and the page.
 	 * @returns The page and the next cursor.
 	 */
-	public query(
-		type: string | undefined,
-		status: string | undefined,
-		sortProperty: keyof BackgroundTask,
-		sortDirection: SortDirection,
-		cursor: string | undefined,
-		pageSize: number | undefined
-	): Promise<{ entities: BackgroundTask[]; cursor?: string }> {
-		return this._parts.table.query(type, status, sortProperty, sortDirection, cursor, pageSize);
+	public query(query: ITaskQuery): Promise<ITaskPage> {
+		return this._parts.table.query(query);
 	}
 
 	/**

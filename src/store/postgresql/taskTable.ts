@@ -1,7 +1,7 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
 import { GeneralError } from "@twin.org/core";
-import type { SortDirection } from "@twin.org/entity";
+import type { ITaskPage, ITaskQuery } from "../../contracts/ITaskQuery.js";
 import type { BackgroundTask } from "../../domain/backgroundTask.js";
 import { cancelled } from "../../domain/rules.js";
 import type { HeldTasks } from "./heldTasks.js";
@@ -257,22 +257,11 @@ export class TaskTable {
 	/**
 	 * A page of tasks: both filters in SQL, sorted by the property then id, paged by offset (the
 	 * cursor), as TWIN's connector pages; no cursor on the last page.
-	 * @param type The type to match.
-	 * @param status The status to match.
-	 * @param sortProperty The property to sort by.
-	 * @param sortDirection The direction.
-	 * @param cursor The offset of the page, as a decimal string.
-	 * @param pageSize The page size, default 40.
+	 * @param query The filters, the order and the page.
 	 * @returns The page and the next cursor.
 	 */
-	public async query(
-		type: string | undefined,
-		status: string | undefined,
-		sortProperty: keyof BackgroundTask,
-		sortDirection: SortDirection,
-		cursor: string | undefined,
-		pageSize: number | undefined
-	): Promise<{ entities: BackgroundTask[]; cursor?: string }> {
+	public async query(query: ITaskQuery): Promise<ITaskPage> {
+		const { type, status, sortProperty, sortDirection, cursor, pageSize } = query;
 		const column = TASK_COLUMNS.find(c => c === sortProperty);
 		if (!column) {
 			throw new GeneralError(this._source, "sortPropertyUnknown", {
