@@ -33,6 +33,7 @@ interface IExecutorInternals {
 		_costs: Map<string, Map<string, number>>;
 		isQuick(job: IHandlerJob): boolean;
 		costOf(job: IHandlerJob): number;
+		learn(job: IHandlerJob, envelope: unknown): void;
 	};
 }
 
@@ -220,6 +221,11 @@ describe("worker pool executor: several jobs of a quick handler in one message",
 		const executor = new WorkerPoolExecutor({ maxWorkers: 1, workerIdleTimeout: 5000 });
 		try {
 			await learnQuick(executor, () => job("echo", { i: -1 }));
+			// The second message is taken after the first one's answer is learned: keep the average
+			// the executor has now, so a slow call on a loaded host cannot shrink that message.
+			vi.spyOn((executor as unknown as IExecutorInternals)._quick, "learn").mockImplementation(
+				() => {}
+			);
 			const messages = watchMessages(executor);
 			const indexes = Array.from({ length: 2 * MAX_JOBS_PER_MESSAGE }, (_, i) => i);
 			const outcomes = await Promise.all(indexes.map(async i => executor.run(job("echo", { i }))));
