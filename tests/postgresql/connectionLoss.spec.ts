@@ -6,7 +6,7 @@
 // a statement is reported done only once committed (postgres.js 3.4.9).
 import { SortDirection } from "@twin.org/entity";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { textArray } from "../../src/store/postgresql/postgresConnection.js";
+import { arrayLiteral } from "../../src/store/postgresql/postgresConnection.js";
 import { waitFor } from "../helpers/harness.js";
 import { ResetProxy } from "../helpers/resetProxy.js";
 import { newTask, useSources } from "./helpers.js";
@@ -231,12 +231,26 @@ describe("text[] parameters without the server's type list", () => {
 		const values = ['a"b', "c\\d", "x,y", "{}", "NULL", "", " spaced ", "urn:x:1"];
 		const rows = await pg
 			.server()
-			.sql.unsafe<{ a: string[] }[]>("SELECT $1::text[] AS a", [textArray(values)]);
+			.sql.unsafe<{ a: string[] }[]>("SELECT $1::text[] AS a", [arrayLiteral(values)]);
 		expect(rows[0].a).toEqual(values);
 		const empty = await pg
 			.server()
-			.sql.unsafe<{ n: number }[]>("SELECT cardinality($1::text[]) AS n", [textArray([])]);
+			.sql.unsafe<{ n: number }[]>("SELECT cardinality($1::text[]) AS n", [arrayLiteral([])]);
 		expect(empty[0].n).toBe(0);
+	});
+
+	test("numbers, booleans and missing values arrive as their own types and NULL", async () => {
+		const rows = await pg.server().sql.unsafe<{ f: boolean; b: boolean; t: boolean }[]>(
+			`SELECT $1::float8[] IS NOT DISTINCT FROM ARRAY[0, -1.5e-7, 9007199254740991, NULL]::float8[] AS f,
+				$2::boolean[] IS NOT DISTINCT FROM ARRAY[true, false, NULL]::boolean[] AS b,
+				$3::text[] IS NOT DISTINCT FROM ARRAY['x', NULL, NULL]::text[] AS t`,
+			[
+				arrayLiteral([0, -1.5e-7, 9007199254740991, undefined]),
+				arrayLiteral([true, false, null]),
+				arrayLiteral(["x", undefined, null])
+			]
+		);
+		expect(rows[0]).toEqual({ f: true, b: true, t: true });
 	});
 });
 

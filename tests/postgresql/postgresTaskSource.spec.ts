@@ -3,7 +3,7 @@
 import { TaskStatus } from "@twin.org/background-task-models";
 import { describe, expect, test } from "vitest";
 import { cancelled, removeOnSettle, retriedNow, settled } from "../../src/domain/rules.js";
-import { textArray } from "../../src/store/postgresql/postgresConnection.js";
+import { arrayLiteral } from "../../src/store/postgresql/postgresConnection.js";
 import { PostgresStatements } from "../../src/store/postgresql/postgresStatements.js";
 import { PostgresTaskSource } from "../../src/store/postgresql/postgresTaskSource.js";
 import { waitFor } from "../helpers/harness.js";
@@ -490,6 +490,53 @@ describe("giving back, settling, removing", () => {
 		console.log(`settle batch of 100: ${elapsed.toFixed(1)} ms`);
 	});
 
+	test("a settle batch keeps results and errors of every JSON shape exactly, quotes and backslashes included", async () => {
+		const a = await pg.open();
+		const results: unknown[] = [
+			'say "hi" \\ {a,b} NULL',
+			"NULL",
+			"",
+			true,
+			false,
+			0,
+			-1.5e-7,
+			Number.MAX_SAFE_INTEGER,
+			["x", { y: 'q"uote' }, null, [1, "\\"]],
+			{ nested: { text: "line\nbreak\ttab ünï 😀", list: [1, 2], empty: {} } }
+		];
+		const tasks = results.map((_, i) => newTask({ dateNextProcess: at(i), retainFor: -1 }));
+		for (const task of tasks) {
+			await a.source.insert(task);
+		}
+		const { tasks: fetched } = await a.source.fetch("native", "main", tasks.length, 0);
+		const claimed = [];
+		for (const task of fetched) {
+			claimed.push((await a.source.claim(task.id, "main", 0)).claimed!);
+		}
+		const now = Date.now();
+		const outcomes = claimed.map((task, i) =>
+			settled(
+				task,
+				i % 2 === 0
+					? { ok: true, result: results[i] }
+					: {
+							ok: false,
+							error: { name: "E", message: `"${i}" \\ {}`, properties: { value: results[i] } }
+						},
+				now,
+				1000
+			)
+		);
+		// retriesRemaining 0: the failures are final too, so every settle is one kept row.
+		expect(outcomes.every(task => task.status !== TaskStatus.Pending)).toBe(true);
+		expect(await Promise.all(outcomes.map(async task => a.source.settle(task, false)))).toEqual(
+			outcomes.map(() => true)
+		);
+		for (const task of outcomes) {
+			expect(await a.source.get(task.id)).toEqual(task);
+		}
+	});
+
 	test("a batch of removals alone goes as id arrays, each fenced on its own, each id looked up by key even in a custom plan", async () => {
 		const a = await pg.open();
 		await a.source.insertMany(
@@ -506,8 +553,8 @@ describe("giving back, settling, removing", () => {
 		}
 		const statements = new PostgresStatements(pg.table());
 		const params = [
-			textArray(claimed.map(t => t.id)),
-			textArray(claimed.map(t => t.dateModified)),
+			arrayLiteral(claimed.map(t => t.id)),
+			arrayLiteral(claimed.map(t => t.dateModified)),
 			a.source.instanceId
 		];
 		const plan = await analyzedPlan(

@@ -4,7 +4,7 @@ import { performance } from "node:perf_hooks";
 import type { TaskLog } from "../../utils/taskLog.js";
 import type { HeldTasks } from "./heldTasks.js";
 import type { IHeldTask } from "./IHeldTask.js";
-import { textArray } from "./postgresConnection.js";
+import { arrayLiteral } from "./postgresConnection.js";
 import type { PostgresStatements } from "./postgresStatements.js";
 import type { StatementRunner } from "./statementRunner.js";
 
@@ -58,7 +58,7 @@ export class LeaseKeeper {
 			// them the LISTEN's reconnection and close(). Not repeated: the next heartbeat renews.
 			const rows = await this.runner.run<{ id: string }[]>(
 				this.statements.heartbeat,
-				[textArray(ids), owner, this.leaseTimeout],
+				[arrayLiteral(ids), owner, this.leaseTimeout],
 				{ idempotent: true, repeat: false, on: "session", deadline: "heartbeat" }
 			);
 			renewed = new Set(rows.map(r => r.id));

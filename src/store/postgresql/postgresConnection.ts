@@ -32,7 +32,7 @@ export function connectionOptions(
 		// postgres.js 3.4.7 asks every new connection for the server's array types and leaves that
 		// query's promise unhandled: a connection that closes before the answer (a server restart
 		// during a large statement) ended the process with an unhandled rejection. The backend
-		// passes its arrays as text (textArray) and reads none, so it needs no type list.
+		// passes its arrays as text (arrayLiteral) and reads none, so it needs no type list.
 		fetch_types: false,
 		connection: { application_name: "twin-background-task" }
 	};
@@ -180,16 +180,28 @@ export async function transaction<T>(
 }
 
 /**
- * A text[] parameter as PostgreSQL's array literal, for statements that cast it ($1::text[]): the
+ * An array parameter as PostgreSQL's array literal, for statements that cast it ($1::text[]): the
  * pools do not fetch the server's array types (connectionOptions), so postgres.js cannot serialise
- * a JavaScript array itself.
- * @param values The strings.
- * @returns The literal, each element quoted with backslash escapes.
+ * a JavaScript array itself. Strings are quoted with backslash escapes, numbers written as they
+ * are, booleans as t and f, undefined and null as NULL.
+ * @param values The elements.
+ * @returns The literal.
  */
-export function textArray(values: readonly string[]): string {
+export function arrayLiteral(values: readonly unknown[]): string {
 	let literal = "{";
 	for (let i = 0; i < values.length; i++) {
-		literal += `${i === 0 ? "" : ","}"${values[i].replace(/["\\]/g, "\\$&")}"`;
+		const value = values[i];
+		const element =
+			value === undefined || value === null
+				? "NULL"
+				: typeof value === "string"
+					? `"${value.replace(/["\\]/g, "\\$&")}"`
+					: typeof value === "boolean"
+						? value
+							? "t"
+							: "f"
+						: String(value);
+		literal += i === 0 ? element : `,${element}`;
 	}
 	return `${literal}}`;
 }

@@ -220,8 +220,8 @@ export class PostgresStatements {
 	/**
 	 * The common settle batch, every task removed (retainFor 0) and claimed by one owner, as two
 	 * text arrays of the same length (ids $1, their claims' dateModified $2) and the owner $3:
-	 * about half the bytes of settle()'s JSON records and no JSON to parse on either side. Returns
-	 * the id of each task the fence kept out (usually none), as settle() does.
+	 * fewer parameters than settle()'s. Returns the id of each task the fence kept out (usually
+	 * none), as settle() does.
 	 */
 	public readonly settleRemovals: string;
 
@@ -288,8 +288,9 @@ export class PostgresStatements {
 	}
 
 	/**
-	 * Write settled tasks and remove finished ones, fenced, in one statement. The batch is one JSON
-	 * parameter $1 (an array of { id, owner, claimedAt, remove, ...settle columns }).
+	 * Write settled tasks and remove finished ones, fenced, in one statement. The batch is one
+	 * array parameter per field: id, owner, claimedAt, remove, then the settle columns in order
+	 * (rowMapping.settleArrays).
 	 * @param updates Whether the batch has tasks to write.
 	 * @param removals Whether the batch has tasks to remove.
 	 * @returns The statement; it returns the id of each task the fence kept out (usually none).

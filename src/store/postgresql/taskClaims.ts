@@ -7,7 +7,7 @@ import type { IResolvedPostgresConfig } from "../../config/IResolvedPostgresConf
 import type { TaskLog } from "../../utils/taskLog.js";
 import type { HeldTasks } from "./heldTasks.js";
 import type { LeaseKeeper } from "./leaseKeeper.js";
-import { textArray } from "./postgresConnection.js";
+import { arrayLiteral } from "./postgresConnection.js";
 import type { PostgresSession } from "./postgresSession.js";
 import type { PostgresStatements } from "./postgresStatements.js";
 import { byClaimOrder, fromRow, fromValues, toQueued, type TaskRow } from "./rowMapping.js";
@@ -145,7 +145,7 @@ export class TaskClaims {
 		// Not repeated: what is not given back here expires with its lease.
 		await this._runner.run(
 			this._statements.unclaim,
-			[textArray(given), owner, new Date().toISOString()],
+			[arrayLiteral(given), owner, new Date().toISOString()],
 			{ idempotent: true, repeat: false, on: "session", deadline: "unclaim" }
 		);
 	}

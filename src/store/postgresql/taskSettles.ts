@@ -4,10 +4,10 @@ import type { BackgroundTask } from "../../domain/backgroundTask.js";
 import type { TaskLog } from "../../utils/taskLog.js";
 import type { HeldTasks } from "./heldTasks.js";
 import type { ISettleEntry } from "./ISettleEntry.js";
-import { textArray } from "./postgresConnection.js";
+import { arrayLiteral } from "./postgresConnection.js";
 import type { PostgresSession } from "./postgresSession.js";
 import type { PostgresStatements } from "./postgresStatements.js";
-import { settleEntry } from "./rowMapping.js";
+import { settleArrays, settleEntry } from "./rowMapping.js";
 import { SettleBatch } from "./settleBatch.js";
 import type { StatementRunner } from "./statementRunner.js";
 
@@ -107,8 +107,8 @@ export class TaskSettles {
 	}
 
 	/**
-	 * Write a batch of settles: one statement, fenced per task; a batch of removals of this
-	 * instance's claims (the common case, retainFor 0) as text arrays rather than JSON records.
+	 * Write a batch of settles: one statement of arrays, fenced per task; a batch of removals of
+	 * this instance's claims (the common case, retainFor 0) as two arrays and the owner only.
 	 * @param entries The settles.
 	 * @returns The ids the fence kept out: neither written nor removed.
 	 * @internal
@@ -120,7 +120,7 @@ export class TaskSettles {
 		if (entries.every(e => e.remove && e.owner === owner)) {
 			rows = await this._runner.run<{ id: string }[]>(
 				this._statements.settleRemovals,
-				[textArray(entries.map(e => e.id)), textArray(entries.map(e => e.claimedAt)), owner],
+				[arrayLiteral(entries.map(e => e.id)), arrayLiteral(entries.map(e => e.claimedAt)), owner],
 				options
 			);
 		} else {
@@ -128,7 +128,7 @@ export class TaskSettles {
 			const removals = entries.some(e => e.remove);
 			rows = await this._runner.run<{ id: string }[]>(
 				this._statements.settle(updates, removals),
-				[JSON.stringify(entries)],
+				settleArrays(entries),
 				options
 			);
 		}
