@@ -60,7 +60,7 @@ function twinConnector(): PostgreSqlEntityStorageConnector<BackgroundTask> {
 }
 
 /**
- * The columns of a table with their types and nullability.
+ * The columns of a table with their types, nullability and collation when one is set.
  * @param table The table.
  * @returns Column to "type null|not null".
  */
@@ -68,13 +68,13 @@ async function columns(table: string): Promise<{ [column: string]: string }> {
 	const rows = await pg
 		.server()
 		.sql.unsafe(
-			`SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_name = $1`,
+			`SELECT column_name, data_type, is_nullable, collation_name FROM information_schema.columns WHERE table_name = $1`,
 			[table]
 		);
 	return Object.fromEntries(
 		rows.map(r => [
 			r.column_name,
-			`${r.data_type} ${r.is_nullable === "YES" ? "null" : "not null"}`
+			`${r.data_type} ${r.is_nullable === "YES" ? "null" : "not null"}${r.collation_name ? ` collate ${r.collation_name}` : ""}`
 		])
 	);
 }
@@ -105,7 +105,10 @@ describe("table", () => {
 		const a = await pg.open();
 		const made = { columns: await columns(pg.table()), indexes: await indexes(pg.table()) };
 		expect(made.columns).toMatchObject({
-			id: "text not null",
+			id: "text not null collate C",
+			type: "text not null collate C",
+			dateNextProcess: "text null collate C",
+			status: "text not null",
 			retainUntil: "bigint null",
 			retryInterval: "double precision null",
 			payload: "jsonb null",

@@ -28,6 +28,12 @@ export interface IColumn {
 	readonly mysqlType?: string;
 
 	/**
+	 * The collation of a text column in tables the backend creates ("C": compared byte by byte,
+	 * without the locale's rules), when it has one.
+	 */
+	readonly collate?: "C";
+
+	/**
 	 * Whether the column may be NULL.
 	 */
 	readonly nullable: boolean;

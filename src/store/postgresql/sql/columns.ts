@@ -8,18 +8,22 @@ import type { IColumn } from "./IColumn.js";
  * migration, the statements' column lists and types, and the shipped SQL files are produced.
  * Entity columns of 0.1.0 first, then the lease columns (0.2.0, the native backend's own), then
  * the queue options' columns (0.3.0, nullable, NULL when a task was created without the option).
+ * The id, type, thread and date columns are collated "C" in tables the backend creates: the
+ * primary key and the claim index then compare bytes rather than call the locale, and their order
+ * is the one the entity-storage path sorts in (JavaScript's); ids and ISO dates sort the same in
+ * any collation (docs/performance.md).
  */
 export const COLUMNS = [
-	col("id", "TEXT", "VARCHAR(255)", { nullable: false, primaryKey: true }),
-	col("type", "TEXT", "VARCHAR(255)", { nullable: false }),
-	col("threadId", "TEXT", "VARCHAR(255)", { nullable: false }),
+	col("id", "TEXT", "VARCHAR(255)", { nullable: false, primaryKey: true, collate: "C" }),
+	col("type", "TEXT", "VARCHAR(255)", { nullable: false, collate: "C" }),
+	col("threadId", "TEXT", "VARCHAR(255)", { nullable: false, collate: "C" }),
 	col("retryInterval", "DOUBLE PRECISION", "DOUBLE", { settle: 5 }),
 	col("retriesRemaining", "DOUBLE PRECISION", "DOUBLE", { settle: 6 }),
-	col("dateCreated", "TEXT", "VARCHAR(64)", { nullable: false }),
-	col("dateModified", "TEXT", "VARCHAR(64)", { nullable: false, settle: 1 }),
-	col("dateNextProcess", "TEXT", "VARCHAR(64)", { settle: 2 }),
-	col("dateCancelled", "TEXT", "VARCHAR(64)", { settle: 3 }),
-	col("dateCompleted", "TEXT", "VARCHAR(64)", { settle: 4 }),
+	col("dateCreated", "TEXT", "VARCHAR(64)", { nullable: false, collate: "C" }),
+	col("dateModified", "TEXT", "VARCHAR(64)", { nullable: false, settle: 1, collate: "C" }),
+	col("dateNextProcess", "TEXT", "VARCHAR(64)", { settle: 2, collate: "C" }),
+	col("dateCancelled", "TEXT", "VARCHAR(64)", { settle: 3, collate: "C" }),
+	col("dateCompleted", "TEXT", "VARCHAR(64)", { settle: 4, collate: "C" }),
 	col("retainFor", "DOUBLE PRECISION", "DOUBLE", { settle: 7 }),
 	col("retainUntil", "BIGINT", "BIGINT", { settle: 8 }),
 	col("status", "TEXT", "VARCHAR(32)", { nullable: false, settle: 0 }),
@@ -103,14 +107,15 @@ export const COLUMN_TYPES = Object.fromEntries(ENTITY_COLUMNS.map(c => [c.name, 
  * @param name The name.
  * @param sqlType The PostgreSQL type.
  * @param mysqlType The MySQL type.
- * @param options Nullable (default true), primary key, since (default "0.1.0"), settle position.
+ * @param options Nullable (default true), primary key, since (default "0.1.0"), settle position,
+ * collation.
  * @returns The column.
  */
 function col<N extends keyof BackgroundTask>(
 	name: N,
 	sqlType: string,
 	mysqlType: string,
-	options: Partial<Pick<IColumn, "nullable" | "primaryKey" | "since" | "settle">> = {}
+	options: Partial<Pick<IColumn, "nullable" | "primaryKey" | "since" | "settle" | "collate">> = {}
 ): IColumn & { name: N; kind: "entity" } {
 	return { name, kind: "entity", sqlType, mysqlType, nullable: true, since: "0.1.0", ...options };
 }

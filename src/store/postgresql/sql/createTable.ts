@@ -8,12 +8,13 @@ import type { IColumn } from "./IColumn.js";
 import { createIndexSql, FILL_FACTOR, LEGACY_INDEXES, TABLE_INDEXES } from "./indexes.js";
 
 /**
- * A column as a table definition or ADD COLUMN names it, e.g. `"id" TEXT NOT NULL PRIMARY KEY`.
+ * A column as a table definition or ADD COLUMN names it, e.g.
+ * `"id" TEXT COLLATE "C" NOT NULL PRIMARY KEY`.
  * @param column The column.
  * @returns The definition.
  */
 export function columnDefinition(column: IColumn): string {
-	return `${quoteIdentifier(column.name)} ${column.sqlType} ${column.nullable ? "NULL" : "NOT NULL"}${column.primaryKey === true ? " PRIMARY KEY" : ""}`;
+	return `${quoteIdentifier(column.name)} ${column.sqlType}${column.collate === undefined ? "" : ` COLLATE "${column.collate}"`} ${column.nullable ? "NULL" : "NOT NULL"}${column.primaryKey === true ? " PRIMARY KEY" : ""}`;
 }
 
 /**
