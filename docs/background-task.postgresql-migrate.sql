@@ -19,10 +19,10 @@ ALTER TABLE background_task
 	ALTER COLUMN "retryMaxInterval" TYPE DOUBLE PRECISION;
 -- For the native PostgreSQL backend (config.postgresql): its two nullable lease columns, its claim
 -- index (by priority, then due date; it replaces the claim index of earlier versions), the dedup
--- index and the table of rate-limit windows. The backend adds them itself at start() when they
--- are missing; run these lines beforehand to keep DDL out of a node's start. Both paths keep
--- working on the table afterwards. The dedup index cannot be made while two active (pending or
--- processing) tasks of one type share a dedupKey.
+-- index and the tables of rate-limit windows, serial types' holders and paused types. The backend
+-- adds them itself at start() when they are missing; run these lines beforehand to keep DDL out
+-- of a node's start. Both paths keep working on the table afterwards. The dedup index cannot be
+-- made while two active (pending or processing) tasks of one type share a dedupKey.
 ALTER TABLE background_task
 	ADD COLUMN IF NOT EXISTS "leaseOwner" TEXT NULL,
 	ADD COLUMN IF NOT EXISTS "leaseExpires" BIGINT NULL;
@@ -46,4 +46,7 @@ CREATE TABLE IF NOT EXISTS background_task_rate (
 CREATE TABLE IF NOT EXISTS background_task_serial (
 	"type" TEXT NOT NULL PRIMARY KEY,
 	"taskId" TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS background_task_paused (
+	"type" TEXT NOT NULL PRIMARY KEY
 );

@@ -66,6 +66,10 @@ CREATE TABLE IF NOT EXISTS "background_task_serial" (
 	"type" TEXT NOT NULL PRIMARY KEY,
 	"taskId" TEXT NOT NULL
 );
+-- Paused types (pause()) across nodes: every node's claims skip the tasks of a type listed here.
+CREATE TABLE IF NOT EXISTS "background_task_paused" (
+	"type" TEXT NOT NULL PRIMARY KEY
+);
 -- Every settle updates every index (and so does a claim that cannot be a HOT update), so no other
 -- index is created: the type and status indexes of background-task.postgresql.sql cost about a
 -- fifth of the throughput (see docs/performance.md). A node that also queries by status a lot may add this one:

@@ -14,7 +14,8 @@ import {
 	assertCreateArguments,
 	assertCreateManyArguments,
 	assertHandlerArguments,
-	assertQueryArguments
+	assertQueryArguments,
+	assertTypeArgument
 } from "./facade/argumentValidation.js";
 import { readStatistics } from "./facade/statistics.js";
 import { TaskCommands } from "./facade/taskCommands.js";
@@ -165,8 +166,33 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 	}
 
 	/**
-	 * Counts of tasks per type and status, and this node's own figures: tasks running, finished in
-	 * the last minute, and the start latency (due to handler start) percentiles of the last minute.
+	 * Pause a type: no task of it starts from now on, while running ones finish and are recorded
+	 * and create() still stores new ones. On the native PostgreSQL backend the pause is stored and
+	 * every node honours it within milliseconds; over entity storage it holds for this instance
+	 * only. A type may be paused before its handler is registered; pausing it again does nothing.
+	 * @param type The task type.
+	 * @returns Nothing.
+	 */
+	public async pause(type: string): Promise<void> {
+		assertTypeArgument(this.CLASS_NAME, "pause", type);
+		await this._tasks.pause(type);
+	}
+
+	/**
+	 * Resume a paused type: its pending tasks start at once (on every node on the native
+	 * PostgreSQL backend). Resuming a type that is not paused does nothing.
+	 * @param type The task type.
+	 * @returns Nothing.
+	 */
+	public async resume(type: string): Promise<void> {
+		assertTypeArgument(this.CLASS_NAME, "resume", type);
+		await this._tasks.resume(type);
+	}
+
+	/**
+	 * Counts of tasks per type and status, the paused types, and this node's own figures: tasks
+	 * running, finished in the last minute, and the start latency (due to handler start)
+	 * percentiles of the last minute.
 	 * @param taskType Only this type, when set.
 	 * @returns The statistics.
 	 */

@@ -64,8 +64,15 @@ export interface ITaskSource {
 	 * wake-ups.
 	 * @param wake Called with a task type when tasks of that type may have become due through
 	 * another instance (a notification); the scheduler then fetches that type.
+	 * @param paused Called when the source learns that a type was paused (true) or resumed (false)
+	 * on a shared database: from the notifications of every instance, in commit order (this one's
+	 * own included, which also tells the scheduler directly), and from the stored types read at
+	 * open and when a lost notification channel comes back.
 	 */
-	open(wake: (type: string) => void): Promise<void>;
+	open(
+		wake: (type: string) => void,
+		paused?: (type: string, paused: boolean) => void
+	): Promise<void>;
 
 	/**
 	 * End a session (the connector's stop(), after running tasks were waited for): give back tasks
@@ -177,6 +184,26 @@ export interface ITaskSource {
 	 * @returns 0 when granted, else how long to wait before asking again, ms.
 	 */
 	takeStart(type: string, max: number, per: number): Promise<number>;
+
+	/**
+	 * Pause a type: no task of it is claimed from now on (a shared database stores the pause, so
+	 * no instance claims one, and notifies every instance; entity storage keeps it in this
+	 * instance's memory). Tasks of the type are still stored. No-op when already paused.
+	 * @param type The task type.
+	 */
+	pause(type: string): Promise<void>;
+
+	/**
+	 * Resume a paused type (on a shared database, notifying every instance). No-op when not paused.
+	 * @param type The task type.
+	 */
+	resume(type: string): Promise<void>;
+
+	/**
+	 * The paused types (stored on a shared database, this instance's over entity storage).
+	 * @returns The types, sorted.
+	 */
+	pausedTypes(): Promise<string[]>;
 
 	/**
 	 * Read a task.

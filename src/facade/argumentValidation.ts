@@ -201,6 +201,19 @@ export function assertCreateManyArguments(
 }
 
 /**
+ * Check the type argument of pause() and resume().
+ * @param source The class name for the error.
+ * @param method The method, the error's name for what was checked.
+ * @param type The task type.
+ * @throws ValidationError naming the type when it is not a non-empty string.
+ */
+export function assertTypeArgument(source: string, method: string, type: unknown): void {
+	const failures: IValidationFailure[] = [];
+	Validation.stringValue(nameof(type), type, failures);
+	Validation.asValidationError(source, method, failures);
+}
+
+/**
  * Check query's arguments.
  * @param source The class name for the error.
  * @param taskType The task type.

@@ -14,8 +14,8 @@ import type { Scheduler } from "../scheduling/scheduler.js";
 const STATISTICS_SCAN_LIMIT = 100_000;
 
 /**
- * The statistics of getStatistics(): the source's counts per type and status, and the
- * scheduler's figures for this node.
+ * The statistics of getStatistics(): the source's counts per type and status and its paused
+ * types, and the scheduler's figures for this node.
  * @param source The task source.
  * @param scheduler The scheduler.
  * @param taskType Only this type, when set.
@@ -26,7 +26,10 @@ export async function readStatistics(
 	scheduler: Scheduler,
 	taskType: string | undefined
 ): Promise<IBackgroundTaskStatistics> {
-	const { counts, complete } = await source.counts(taskType, STATISTICS_SCAN_LIMIT);
+	const [{ counts, complete }, pausedTypes] = await Promise.all([
+		source.counts(taskType, STATISTICS_SCAN_LIMIT),
+		source.pausedTypes()
+	]);
 	const types: { [type: string]: ITaskStatusCounts } = {};
 	for (const [type, byStatus] of Object.entries(counts)) {
 		types[type] = {
@@ -37,5 +40,10 @@ export async function readStatistics(
 			cancelled: byStatus[TaskStatus.Cancelled] ?? 0
 		};
 	}
-	return { types, complete, ...scheduler.statistics() };
+	return {
+		types,
+		complete,
+		pausedTypes: taskType === undefined ? pausedTypes : pausedTypes.filter(t => t === taskType),
+		...scheduler.statistics()
+	};
 }

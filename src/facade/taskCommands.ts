@@ -142,6 +142,26 @@ export class TaskCommands {
 	}
 
 	/**
+	 * Pause a type: stored by the source (on the native backend for every node, which it
+	 * notifies), then the scheduler starts none of its tasks.
+	 * @param type The task type.
+	 */
+	public async pause(type: string): Promise<void> {
+		await this.parts.source.pause(type);
+		this.parts.scheduler.pause(type);
+	}
+
+	/**
+	 * Resume a paused type: stored by the source (notifying every node on the native backend),
+	 * then the scheduler fetches its tasks at once.
+	 * @param type The task type.
+	 */
+	public async resume(type: string): Promise<void> {
+		await this.parts.source.resume(type);
+		this.parts.scheduler.resume(type);
+	}
+
+	/**
 	 * Move a departed instance's tasks to this one and queue them.
 	 * @param fromInstanceId The departed instance's id.
 	 * @returns How many tasks were moved (none from this instance itself).

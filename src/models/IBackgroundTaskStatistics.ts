@@ -47,6 +47,12 @@ export interface IBackgroundTaskStatistics {
 	complete: boolean;
 
 	/**
+	 * The paused types (pause()), sorted: on the native PostgreSQL backend those stored for every
+	 * node, over entity storage this instance's; only the type asked for, when one was.
+	 */
+	pausedTypes: string[];
+
+	/**
 	 * Tasks this node is running now.
 	 */
 	running: number;

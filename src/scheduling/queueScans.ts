@@ -23,6 +23,7 @@ export class QueueScans {
 	 * @param policy How the source claims.
 	 * @param log The log.
 	 * @param schedulePump Asks the pump to run once tasks were queued.
+	 * @param paused The paused types, which are not scanned (their resume asks for a scan).
 	 */
 	constructor(
 		private readonly queues: QueueRegistry,
@@ -31,15 +32,18 @@ export class QueueScans {
 		private readonly work: WorkTracker,
 		private readonly policy: IClaimPolicy,
 		private readonly log: TaskLog,
-		private readonly schedulePump: () => void
+		private readonly schedulePump: () => void,
+		private readonly paused: ReadonlySet<string>
 	) {}
 
 	/**
-	 * Scan one type now, in the background.
+	 * Scan one type now, in the background, unless it is paused.
 	 * @param queue The queue.
 	 */
 	public request(queue: TaskQueue): void {
-		this.work.track(this.scan(queue));
+		if (!this.paused.has(queue.type)) {
+			this.work.track(this.scan(queue));
+		}
 	}
 
 	/**
@@ -95,7 +99,11 @@ export class QueueScans {
 	 * @internal
 	 */
 	private async scan(queue: TaskQueue): Promise<void> {
-		const isLive = (): boolean => this.lifecycle.started && this.queues.get(queue.type) === queue;
+		// A batch that arrives for a type paused meanwhile is not queued (and given back when claimed).
+		const isLive = (): boolean =>
+			this.lifecycle.started &&
+			this.queues.get(queue.type) === queue &&
+			!this.paused.has(queue.type);
 		const startedAt = this.lifecycle.runner?.startedAt ?? Date.now();
 		if (!(await this.feed.scan(queue, isLive, startedAt))) {
 			return;

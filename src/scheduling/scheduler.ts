@@ -79,6 +79,13 @@ export class Scheduler {
 	private readonly _metrics = new NodeMetrics();
 
 	/**
+	 * The paused types: the pump starts none of their tasks and their queues are not scanned.
+	 * Changed only by pause() and resume().
+	 * @internal
+	 */
+	private readonly _paused = new Set<string>();
+
+	/**
 	 * The stop in progress, which a start() or a second stop() waits for.
 	 * @internal
 	 */
@@ -107,7 +114,8 @@ export class Scheduler {
 			this._work,
 			policy,
 			log,
-			() => this._pump.schedulePump()
+			() => this._pump.schedulePump(),
+			this._paused
 		);
 		this._pump = new SlotPump(
 			this._queues,
@@ -117,7 +125,8 @@ export class Scheduler {
 			this._work,
 			policy,
 			settings,
-			log
+			log,
+			this._paused
 		);
 	}
 
@@ -154,7 +163,10 @@ export class Scheduler {
 		const session = this._lifecycle.open(runner);
 		this._pump.reset();
 		try {
-			await this.source.open(type => this.wake(type));
+			await this.source.open(
+				type => this.wake(type),
+				(type, paused) => (paused ? this.pause(type) : this.resume(type))
+			);
 		} catch (err) {
 			// Nothing started: the caller learns why (a database that cannot be reached, say).
 			this._lifecycle.openFailed(session);
@@ -251,6 +263,33 @@ export class Scheduler {
 	 */
 	public wake(type: string): void {
 		this._scans.wake(type);
+	}
+
+	/**
+	 * Start no new task of a type (running ones finish): its queued tasks are dropped, and given
+	 * back when the source claimed them on fetch, and it is not scanned until resumed. No-op when
+	 * already paused; a type without a handler may be paused.
+	 * @param type The task type.
+	 */
+	public pause(type: string): void {
+		if (this._paused.has(type)) {
+			return;
+		}
+		this._paused.add(type);
+		const queued = this._queues.get(type)?.takeQueued() ?? [];
+		if (this.source.claimPolicy.givesBackUnrun && queued.length > 0) {
+			this._work.track(this.source.unclaim(queued));
+		}
+	}
+
+	/**
+	 * Start a paused type's tasks again: its queue is scanned now rather than at the next poll (also
+	 * when this scheduler had not learned of the pause: its tasks may be waiting all the same).
+	 * @param type The task type.
+	 */
+	public resume(type: string): void {
+		this._paused.delete(type);
+		this.wake(type);
 	}
 
 	/**

@@ -17,8 +17,8 @@ import type { WorkTracker } from "./workTracker.js";
  * Starts tasks within the slots: each type has `concurrency` slots, and all types share
  * `globalLimit` in-flight tasks (four times the worker count in worker mode, so a worker never waits
  * for the main thread's storage work). The pump fills free slots round-robin, one task per type
- * per round, so a busy type never starves another; it then arms the one wake-up timer for the
- * earliest future start and has the queues that run low refilled.
+ * per round, so a busy type never starves another, and skips paused types; it then arms the one
+ * wake-up timer for the earliest future start and has the queues that run low refilled.
  *
  * In worker mode a claimed task may wait briefly for a free worker (the executor hands jobs to
  * the pool only as workers free up); its timeout starts when its handler starts.
@@ -43,10 +43,12 @@ export class SlotPump {
 	private _pumpQueued = false;
 
 	/**
-	 * Whether a new task may still start (false once stop() began): one function for every run.
+	 * Whether a new task of a type may still start (false once stop() began, or while the type is
+	 * paused): one function for every run.
 	 * @internal
 	 */
-	private readonly _mayStart = (): boolean => this.lifecycle.started;
+	private readonly _mayStart = (type: string): boolean =>
+		this.lifecycle.started && !this.paused.has(type);
 
 	/**
 	 * Create a new SlotPump.
@@ -58,6 +60,7 @@ export class SlotPump {
 	 * @param policy How the source claims.
 	 * @param settings The scheduler settings.
 	 * @param log The log.
+	 * @param paused The paused types, whose queues start nothing.
 	 */
 	constructor(
 		private readonly queues: QueueRegistry,
@@ -67,7 +70,8 @@ export class SlotPump {
 		private readonly work: WorkTracker,
 		private readonly policy: IClaimPolicy,
 		private readonly settings: ISchedulerSettings,
-		private readonly log: TaskLog
+		private readonly log: TaskLog,
+		private readonly paused: ReadonlySet<string>
 	) {}
 
 	/**
@@ -138,7 +142,9 @@ export class SlotPump {
 			const count = this.queues.all.length;
 			for (let i = 0; i < count && this._inFlight < limit; i++) {
 				const queue = this.queues.all[(this._next + i) % count];
-				const readyAt = queue.readyAt(now, this.settings.taskInterval);
+				const readyAt = this.paused.has(queue.type)
+					? Number.POSITIVE_INFINITY
+					: queue.readyAt(now, this.settings.taskInterval);
 				if (readyAt <= now) {
 					this.startNext(queue, now);
 					startedOne = true;

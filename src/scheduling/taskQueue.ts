@@ -232,6 +232,18 @@ export class TaskQueue {
 	}
 
 	/**
+	 * Empty the queue as its type is paused: the queued tasks and the coverage go, so nothing is
+	 * queued again until the scan its resume asks for; running tasks stay.
+	 * @returns The ids of the tasks that were queued.
+	 */
+	public takeQueued(): string[] {
+		const ids = this._queued.ids();
+		this._queued.clear();
+		this.scans.reset();
+		return ids;
+	}
+
+	/**
 	 * Forget a queued task (cancelled or removed).
 	 * @param id The task id.
 	 */

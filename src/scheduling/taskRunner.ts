@@ -105,7 +105,8 @@ export class TaskRunner {
 	 * @param type The task type.
 	 * @param handler The handler.
 	 * @param id The task id.
-	 * @param mayStart Whether a new task may still start (false once stop() began).
+	 * @param mayStart Whether a new task of the type may still start (false once stop() began or
+	 * while the type is paused).
 	 * @param handlerDone Called once the handler has returned, before its outcome is recorded.
 	 * @returns The task when it is pending and should be queued again (a retry, or a task that was
 	 * not due yet), else undefined.
@@ -114,7 +115,7 @@ export class TaskRunner {
 		type: string,
 		handler: IRegisteredHandler,
 		id: string,
-		mayStart: () => boolean,
+		mayStart: (type: string) => boolean,
 		handlerDone?: () => void
 	): Promise<QueuedTask | undefined> {
 		// Outside any handler's context: a run started by a pump that an inline handler's create()
@@ -132,7 +133,7 @@ export class TaskRunner {
 	 * @param type The task type.
 	 * @param handler The handler.
 	 * @param id The task id.
-	 * @param mayStart Whether a new task may still start.
+	 * @param mayStart Whether a new task of the type may still start.
 	 * @param handlerDone Called once the handler has returned.
 	 * @returns The task when it should be queued again, else undefined.
 	 * @internal
@@ -141,22 +142,22 @@ export class TaskRunner {
 		type: string,
 		handler: IRegisteredHandler,
 		id: string,
-		mayStart: () => boolean,
+		mayStart: (type: string) => boolean,
 		handlerDone?: () => void
 	): Promise<QueuedTask | undefined> {
 		// A task the source holds claimed for this instance is taken at once; any other is claimed
 		// in storage.
-		const held = mayStart() ? this.source.claimHeld?.(id) : undefined;
+		const held = mayStart(type) ? this.source.claimHeld?.(id) : undefined;
 		let claim: IClaimResult | undefined;
 		if (!held && !this._abandoned) {
 			// The first attempt without the retry loop's closure and frames, as in record(): it is
 			// the one that runs.
 			try {
-				claim = await this.claimNow(id, handler, mayStart);
+				claim = await this.claimNow(type, id, handler, mayStart);
 			} catch (err) {
 				claim = await this._retries.after(
 					err,
-					async () => this.claimNow(id, handler, mayStart),
+					async () => this.claimNow(type, id, handler, mayStart),
 					"claimFailed",
 					id
 				);
@@ -249,19 +250,21 @@ export class TaskRunner {
 	}
 
 	/**
-	 * One claim attempt: nothing once no new task may start.
+	 * One claim attempt: nothing once no new task of the type may start.
+	 * @param type The task type.
 	 * @param id The task id.
 	 * @param handler The handler.
-	 * @param mayStart Whether a new task may still start.
+	 * @param mayStart Whether a new task of the type may still start.
 	 * @returns The claim result.
 	 * @internal
 	 */
 	private claimNow(
+		type: string,
 		id: string,
 		handler: IRegisteredHandler,
-		mayStart: () => boolean
+		mayStart: (type: string) => boolean
 	): Promise<IClaimResult> {
-		return mayStart()
+		return mayStart(type)
 			? this.source.claim(id, this.settings.threadId, this._startedAt, handler.serial)
 			: Promise.resolve({});
 	}

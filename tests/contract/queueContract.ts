@@ -1,6 +1,7 @@
 // The queue features of issue 11 (delayed start, priority, deduplication, bulk create, rate
-// limits, statistics, exponential backoff) through the public API, on any backend: each
-// backend's contract spec calls queueContract() next to storageContract().
+// limits, statistics, exponential backoff) and of issue 22 (pause and resume, pauseContract.ts)
+// through the public API, on any backend: each backend's contract spec calls queueContract() next
+// to storageContract().
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +14,7 @@ import type {
 } from "../../src/index.js";
 import { createConnector, waitFor, waitForStatus } from "../helpers/harness.js";
 import { storageIdOf } from "../helpers/tasks.js";
+import { pauseContract } from "./pauseContract.js";
 import { CONTRACT_HANDLERS, type IStorageBackend } from "./storageContract.js";
 
 /**
@@ -412,4 +414,6 @@ export function queueContract(
 			}
 		});
 	});
+
+	pauseContract(name, fresh, scratchFile);
 }

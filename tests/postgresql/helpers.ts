@@ -13,7 +13,8 @@ import { TaskLog } from "../../src/utils/taskLog.js";
 import { usePostgres, type ITestPostgres, type ITestPostgresOptions } from "../setup/postgres.js";
 
 /**
- * A source under test with what it logged and the types it was woken for.
+ * A source under test with what it logged, the types it was woken for and the pauses and resumes
+ * it reported.
  */
 export interface ITestSource {
 	/**
@@ -35,6 +36,11 @@ export interface ITestSource {
 	 * When each wake came, performance.now().
 	 */
 	wokenAt: number[];
+
+	/**
+	 * Types reported paused (true) or resumed (false), in order.
+	 */
+	paused: [type: string, paused: boolean][];
 }
 
 /**
@@ -96,6 +102,7 @@ export function useSources(options?: ITestPostgresOptions): {
 			const entries: ILogEntry[] = [];
 			const woken: string[] = [];
 			const wokenAt: number[] = [];
+			const paused: [string, boolean][] = [];
 			const log = new TaskLog("PostgresTaskSource", {
 				log: async (entry: ILogEntry) => {
 					entries.push(entry);
@@ -103,11 +110,14 @@ export function useSources(options?: ITestPostgresOptions): {
 			} as never);
 			const source = new PostgresTaskSource(config(overrides), log, internal);
 			opened.push(source);
-			await source.open(type => {
-				woken.push(type);
-				wokenAt.push(performance.now());
-			});
-			return { source, entries, woken, wokenAt };
+			await source.open(
+				type => {
+					woken.push(type);
+					wokenAt.push(performance.now());
+				},
+				(type, isPaused) => paused.push([type, isPaused])
+			);
+			return { source, entries, woken, wokenAt, paused };
 		}
 	};
 }

@@ -1,13 +1,14 @@
 // The queue features across nodes on the native backend: two connectors in one process stand for
 // two nodes (each has its own pools and lease owner). A rate limit holds across both, by the
-// counter in the database; two nodes racing on one dedupKey create one task.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+// counter in the database; two nodes racing on one dedupKey create one task; a pause and a resume
+// on one node reach the other.
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TaskStatus } from "@twin.org/background-task-models";
 import { afterAll, describe, expect, test } from "vitest";
 import { EntityStorageBackgroundTaskConnector } from "../../src/index.js";
-import { waitFor } from "../helpers/harness.js";
+import { waitFor, waitForStatus } from "../helpers/harness.js";
 import { PostgresStatements } from "../../src/store/postgresql/postgresStatements.js";
 import { useSources } from "./helpers.js";
 
@@ -41,7 +42,86 @@ async function node(rateLimit?: {
 	return connector;
 }
 
+/**
+ * A started connector on the test table that runs the "gated" and "open" types or none, and polls
+ * far less often than the pause tests wait: only a notice can tell it of a pause or resume in time.
+ * @param runs Whether it registers the handlers.
+ * @returns The connector.
+ */
+async function pauseNode(runs: boolean): Promise<EntityStorageBackgroundTaskConnector> {
+	const connector = new EntityStorageBackgroundTaskConnector({
+		config: {
+			executionMode: "inline",
+			pollInterval: 60_000,
+			postgresql: { ...config(), leaseTimeout: 2000, heartbeatInterval: 500 }
+		}
+	});
+	if (runs) {
+		await connector.registerHandler("gated", HANDLERS, "waitForRelease");
+		await connector.registerHandler("open", HANDLERS, "echo");
+	}
+	await connector.start("test");
+	return connector;
+}
+
 describe("queue features across nodes (native backend)", () => {
+	test("a pause on one node stops the other starting the type and gives its fetched task back; a resume on either starts it at once", async () => {
+		// Only a runs the types; b pauses and resumes them.
+		const a = await pauseNode(true);
+		const b = await pauseNode(false);
+		const file = (name: string): string => join(scratch, name);
+		writeFileSync(file("released"), "go");
+		try {
+			const hold = await b.create(
+				"gated",
+				{ started: file("hold-started"), release: file("hold-release") },
+				{ retainFor: -1 }
+			);
+			await waitFor(() => existsSync(file("hold-started")), 10000, "the holding task to start");
+			// Claimed by a into its local queue behind the running task (concurrency 1).
+			const queued = await b.create(
+				"gated",
+				{ started: file("queued-started"), release: file("released") },
+				{ retainFor: -1 }
+			);
+			await waitForStatus(a, queued, [TaskStatus.Processing]);
+
+			await b.pause("gated");
+			// Only a's scheduler, told by b's notice, gives the claimed task back.
+			await waitForStatus(a, queued, [TaskStatus.Pending]);
+			writeFileSync(file("hold-release"), "go");
+			await waitForStatus(a, hold, [TaskStatus.Success]);
+			// a is at work with its slot for "gated" free, and starts nothing of it.
+			for (const id of await b.createMany("open", [1, 2, 3], { retainFor: -1 })) {
+				await waitForStatus(a, id, [TaskStatus.Success]);
+			}
+			expect((await a.get(queued))?.status).toBe(TaskStatus.Pending);
+			expect(existsSync(file("queued-started"))).toBe(false);
+			expect((await a.getStatistics()).pausedTypes).toEqual(["gated"]);
+
+			await b.resume("gated");
+			await waitForStatus(a, queued, [TaskStatus.Success]);
+
+			// Paused by b, resumed by a.
+			await b.pause("gated");
+			const later = await b.create(
+				"gated",
+				{ started: file("later-started"), release: file("released") },
+				{ retainFor: -1 }
+			);
+			for (const id of await b.createMany("open", [4, 5], { retainFor: -1 })) {
+				await waitForStatus(a, id, [TaskStatus.Success]);
+			}
+			expect((await a.get(later))?.status).toBe(TaskStatus.Pending);
+			await a.resume("gated");
+			await waitForStatus(a, later, [TaskStatus.Success]);
+			expect((await b.getStatistics()).pausedTypes).toEqual([]);
+		} finally {
+			await a.stop("test");
+			await b.stop("test");
+		}
+	});
+
 	test("a rate limit holds across two nodes: at most max starts per window in all", async () => {
 		const max = 3;
 		const per = 500;

@@ -81,6 +81,13 @@ export class EntityStorageTaskSource implements ITaskSource {
 	private readonly _recent = new RecentWrites();
 
 	/**
+	 * The paused types: kept in this instance's memory, since the entity-storage interface gives
+	 * no way to tell another instance.
+	 * @internal
+	 */
+	private readonly _paused = new Set<string>();
+
+	/**
 	 * Create a new EntityStorageTaskSource.
 	 * @param storage The entity storage connector for background tasks.
 	 * @param log The log, for the shared-store warning.
@@ -99,8 +106,12 @@ export class EntityStorageTaskSource implements ITaskSource {
 	 * Nothing to open: the connector was set up by its registration. A connector this package
 	 * cannot use fails here, at start(), with the reason and the fix.
 	 * @param wake Not used: nothing but this instance changes the store.
+	 * @param paused Not used: only this instance pauses its types.
 	 */
-	public async open(wake: (type: string) => void): Promise<void> {
+	public async open(
+		wake: (type: string) => void,
+		paused?: (type: string, paused: boolean) => void
+	): Promise<void> {
 		this._store.assertSupported();
 	}
 
@@ -209,6 +220,30 @@ export class EntityStorageTaskSource implements ITaskSource {
 	 */
 	public async takeStart(type: string, max: number, per: number): Promise<number> {
 		return 0;
+	}
+
+	/**
+	 * Pause a type, for this instance.
+	 * @param type The task type.
+	 */
+	public async pause(type: string): Promise<void> {
+		this._paused.add(type);
+	}
+
+	/**
+	 * Resume a type paused on this instance.
+	 * @param type The task type.
+	 */
+	public async resume(type: string): Promise<void> {
+		this._paused.delete(type);
+	}
+
+	/**
+	 * The types paused on this instance.
+	 * @returns The types, sorted.
+	 */
+	public async pausedTypes(): Promise<string[]> {
+		return [...this._paused].sort();
 	}
 
 	/**

@@ -7,6 +7,7 @@ import type { PostgresStatements } from "./postgresStatements.js";
 import type { TaskClaims } from "./taskClaims.js";
 import type { TaskSettles } from "./taskSettles.js";
 import type { TaskTable } from "./taskTable.js";
+import type { TypePauses } from "./typePauses.js";
 
 /**
  * The parts of the native backend, each with one job, as buildPostgresParts wires them.
@@ -46,4 +47,9 @@ export interface IPostgresParts {
 	 * The plain reads and writes.
 	 */
 	table: TaskTable;
+
+	/**
+	 * The paused types, stored for every node.
+	 */
+	pauses: TypePauses;
 }

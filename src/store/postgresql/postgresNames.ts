@@ -63,3 +63,13 @@ export function rateTableName(tableName: string): string {
 export function serialTableName(tableName: string): string {
 	return derivedName(tableName, "_serial");
 }
+
+/**
+ * The name of the table beside a task table that lists the paused types: every node's claims
+ * skip their tasks.
+ * @param tableName The checked table name.
+ * @returns The name.
+ */
+export function pausedTableName(tableName: string): string {
+	return derivedName(tableName, "_paused");
+}

@@ -12,6 +12,7 @@ import { StatementRunner } from "./statementRunner.js";
 import { TaskClaims } from "./taskClaims.js";
 import { TaskSettles } from "./taskSettles.js";
 import { TaskTable } from "./taskTable.js";
+import { TypePauses } from "./typePauses.js";
 
 /**
  * The shortest time a claim, settle, heartbeat or unclaim statement is waited for
@@ -51,6 +52,7 @@ export function buildPostgresParts(
 		overrides.statementDeadline ?? Math.max(MIN_STATEMENT_DEADLINE_MS, config.leaseTimeout)
 	);
 	const held = new HeldTasks();
+	const pauses = new TypePauses(runner, statements, () => session.owner, log);
 	const session: PostgresSession = new PostgresSession(
 		pools,
 		runner,
@@ -64,7 +66,8 @@ export function buildPostgresParts(
 				await settles.drain();
 				await claims.giveBackAll();
 			}
-		}
+		},
+		pauses
 	);
 	const leases = new LeaseKeeper(held, runner, statements, config.leaseTimeout, log);
 	const claims: TaskClaims = new TaskClaims(
@@ -86,5 +89,5 @@ export function buildPostgresParts(
 		async id => table.get(id),
 		log
 	);
-	return { statements, pools, held, session, claims, settles, table };
+	return { statements, pools, held, session, claims, settles, table, pauses };
 }

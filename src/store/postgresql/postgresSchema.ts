@@ -5,6 +5,7 @@ import type { Sql, TransactionSql } from "postgres";
 import { transaction } from "./postgresConnection.js";
 import {
 	derivedName,
+	pausedTableName,
 	quoteIdentifier,
 	rateTableName,
 	serialTableName,
@@ -42,8 +43,8 @@ const EXPECTED_TYPES: Map<string, string> = new Map([
 ]);
 
 /**
- * Make the table ready: create it with its indexes and rate table when missing, add the backend's
- * lease columns, the queue options' columns, the indexes and the rate table to an existing table
+ * Make the table ready: create it with its indexes and side tables when missing, add the backend's
+ * lease columns, the queue options' columns, the indexes and the side tables to an existing table
  * (dropping the claim index of earlier versions), and fix the column types of a table made by
  * TWIN's connector bootstrap. Runs under a transaction-scoped advisory lock, so nodes starting
  * together do not race on the DDL; every statement is idempotent.
@@ -94,7 +95,8 @@ async function isReady(sql: Sql, tableName: string): Promise<boolean> {
 		indexNames(tableName).every(name => indexes.has(name)) &&
 		LEGACY_INDEXES.every(([suffix]) => !indexes.has(derivedName(tableName, suffix))) &&
 		(await columnTypes(sql, rateTableName(tableName))).size > 0 &&
-		(await columnTypes(sql, serialTableName(tableName))).size > 0
+		(await columnTypes(sql, serialTableName(tableName))).size > 0 &&
+		(await columnTypes(sql, pausedTableName(tableName))).size > 0
 	);
 }
 

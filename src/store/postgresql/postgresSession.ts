@@ -5,13 +5,15 @@ import type { TaskLog } from "../../utils/taskLog.js";
 import type { ISessionHolds } from "./ISessionHolds.js";
 import type { PostgresPools } from "./postgresPools.js";
 import type { PostgresStatements } from "./postgresStatements.js";
+import { readNotice } from "./sql/notify.js";
 import type { StatementRunner } from "./statementRunner.js";
+import type { TypePauses } from "./typePauses.js";
 
 /**
  * One session of the native backend, from open() to close(): the lease owner id, the
  * connections, the heartbeat timer, and the wake-ups in both directions (LISTEN: another
- * instance created or retried a task, so wake the scheduler; NOTIFY: a serial type's settle here
- * lets the other instances claim its next task).
+ * instance created or retried a task, so wake the scheduler, or paused or resumed a type, so tell
+ * it; NOTIFY: a serial type's settle here lets the other instances claim its next task).
  */
 export class PostgresSession {
 	/**
@@ -64,6 +66,7 @@ export class PostgresSession {
 	 * @param _heartbeatInterval The heartbeat period, ms.
 	 * @param _log The log.
 	 * @param _holds The work on the held tasks.
+	 * @param _pauses The paused types, read at open and when notices may have been lost.
 	 */
 	constructor(
 		private readonly _pools: PostgresPools,
@@ -71,7 +74,8 @@ export class PostgresSession {
 		private readonly _statements: PostgresStatements,
 		private readonly _heartbeatInterval: number,
 		private readonly _log: TaskLog | undefined,
-		private readonly _holds: ISessionHolds
+		private readonly _holds: ISessionHolds,
+		private readonly _pauses: TypePauses
 	) {}
 
 	/**
@@ -83,11 +87,17 @@ export class PostgresSession {
 	}
 
 	/**
-	 * Connect, create or upgrade the table, LISTEN for wake-ups and start the heartbeat.
+	 * Connect, create or upgrade the table, LISTEN for wake-ups, read the paused types and start the
+	 * heartbeat.
 	 * @param wake Called with a task type when another instance created or retried a task of it.
+	 * @param paused Called when a type was paused or resumed (a notice, or a read of the table).
 	 */
-	public async open(wake: (type: string) => void): Promise<void> {
+	public async open(
+		wake: (type: string) => void,
+		paused?: (type: string, paused: boolean) => void
+	): Promise<void> {
 		this._wake = wake;
+		this._pauses.listen(paused ?? ((): void => {}));
 		if (this._pools.session) {
 			return;
 		}
@@ -152,6 +162,8 @@ export class PostgresSession {
 			throw err;
 		}
 		this._types.clear();
+		// After the LISTEN, so a change committed after this read is announced to this session.
+		await this._pauses.refresh();
 		this._heartbeat = setInterval(() => {
 			this._beating ??= this.beat().finally(() => {
 				this._beating = undefined;
@@ -161,8 +173,9 @@ export class PostgresSession {
 	}
 
 	/**
-	 * One heartbeat: LISTEN again if the connection dropped (and wake every type fetched, as
-	 * notifications may have been missed), then the work on the held tasks.
+	 * One heartbeat: LISTEN again if the connection dropped (and wake every type fetched and read
+	 * the paused types again, as notifications may have been missed), then the work on the held
+	 * tasks.
 	 * @internal
 	 */
 	private async beat(): Promise<void> {
@@ -171,6 +184,7 @@ export class PostgresSession {
 		}
 		try {
 			if (await this._pools.ensureListening()) {
+				this._pauses.lost();
 				for (const type of this._types) {
 					this.wakeFor(type);
 				}
@@ -178,21 +192,27 @@ export class PostgresSession {
 		} catch (err) {
 			this._log?.log("warn", "listenFailed", { channel: this._statements.channel }, err);
 		}
+		if (this._pauses.stale) {
+			await this._pauses.refresh();
+		}
 		await this._holds.beat();
 	}
 
 	/**
-	 * A notification arrived ("<sender>:<type>"): wake the scheduler for its type, unless this
-	 * instance sent it (its own creates and retries reach its scheduler directly).
+	 * A notification arrived (sql/notify.ts): wake the scheduler for its type unless this instance
+	 * sent it (its own creates and retries reach its scheduler directly), or tell it of a pause or
+	 * resume, its own included: notices come in commit order, so the last one read is the stored
+	 * state even when this instance's own change and another's crossed.
 	 * @param payload The payload.
 	 * @internal
 	 */
 	private notified(payload: string): void {
-		const colon = payload.indexOf(":");
-		if (colon >= 0 && payload.slice(0, colon) === this._owner) {
-			return;
+		const { sender, kind, type } = readNotice(payload);
+		if (kind !== "due") {
+			this._pauses.noticed(type, kind === "pause");
+		} else if (sender !== this._owner) {
+			this.wakeFor(type);
 		}
-		this.wakeFor(colon >= 0 ? payload.slice(colon + 1) : payload);
 	}
 
 	/**

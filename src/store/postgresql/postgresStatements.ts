@@ -4,6 +4,7 @@ import type { SortDirection } from "@twin.org/entity";
 import {
 	channelName,
 	derivedName,
+	pausedTableName,
 	quoteIdentifier,
 	rateTableName,
 	serialTableName
@@ -31,10 +32,13 @@ import { insertDedupSql, insertDedupUpsertSql } from "./sql/insertDedup.js";
 import { insertManySql } from "./sql/insertMany.js";
 import type { ISqlNames } from "./sql/ISqlNames.js";
 import { notifySql } from "./sql/notify.js";
+import { pausedTypesSql } from "./sql/pausedTypes.js";
+import { pauseTypeSql } from "./sql/pauseType.js";
 import { pendingOfSql } from "./sql/pendingOf.js";
 import { querySql } from "./sql/query.js";
 import { reconfirmSql } from "./sql/reconfirm.js";
 import { removeSql } from "./sql/remove.js";
+import { resumeTypeSql } from "./sql/resumeType.js";
 import { retrySql } from "./sql/retry.js";
 import { serialLockSql } from "./sql/serialLock.js";
 import { settleSql } from "./sql/settle.js";
@@ -89,6 +93,11 @@ export class PostgresStatements {
 	public readonly serialTable: string;
 
 	/**
+	 * The quoted name of the table of paused types (pausedTableName).
+	 */
+	public readonly pausedTable: string;
+
+	/**
 	 * Claim up to $3 due tasks of type $1 for thread $2 ($4 = now ISO, $5 = owner,
 	 * $6 = lease ms), highest priority first, then earliest due.
 	 */
@@ -130,6 +139,13 @@ export class PostgresStatements {
 	 * Notify every instance that tasks of type $2 may be due ($1 = channel, $3 = sender).
 	 */
 	public readonly notify: string;
+
+	/**
+	 * Pause or resume type $1, notifying every instance when that changed something ($2 = channel,
+	 * $3 = the sender's instance id; the payload is "<sender>/pause:<type>" or "/resume:"), and
+	 * list the paused types, sorted.
+	 */
+	public readonly pauses: { pause: string; resume: string; list: string };
 
 	/**
 	 * Renew the lease of task $1 still held as claimed by fetch ($2 = owner, $3 = the claim's
@@ -250,6 +266,7 @@ export class PostgresStatements {
 		this.channel = channelName(tableName);
 		this.rateTable = quoteIdentifier(rateTableName(tableName));
 		this.serialTable = quoteIdentifier(serialTableName(tableName));
+		this.pausedTable = quoteIdentifier(pausedTableName(tableName));
 		this.dedupIndex = derivedName(tableName, DEDUP_INDEX);
 		this.columns = TASK_COLUMNS.map(c => quoteIdentifier(c)).join(", ");
 		const n: ISqlNames = {
@@ -257,7 +274,8 @@ export class PostgresStatements {
 			columns: this.columns,
 			returning: TASK_COLUMNS.map(c => `t.${quoteIdentifier(c)}`).join(", "),
 			rateTable: this.rateTable,
-			serialTable: this.serialTable
+			serialTable: this.serialTable,
+			pausedTable: this.pausedTable
 		};
 		this._names = n;
 		this.fetch = fetchSql(n);
@@ -267,6 +285,7 @@ export class PostgresStatements {
 		this.claimSerial = claimSerialSql(n);
 		this.typeOf = typeOfSql(n);
 		this.notify = notifySql();
+		this.pauses = { pause: pauseTypeSql(n), resume: resumeTypeSql(n), list: pausedTypesSql(n) };
 		this.reconfirm = reconfirmSql(n);
 		this.pendingOf = pendingOfSql(n);
 		this.heartbeat = heartbeatSql(n);

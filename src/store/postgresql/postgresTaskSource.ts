@@ -88,12 +88,18 @@ export class PostgresTaskSource implements ITaskSource {
 	}
 
 	/**
-	 * Connect, create or upgrade the table, LISTEN for wake-ups and start the heartbeat.
+	 * Connect, create or upgrade the table, LISTEN for wake-ups, read the paused types and start
+	 * the heartbeat.
 	 * @param wake Called with a task type when another instance created or retried a task of it.
+	 * @param paused Called when a type was paused or resumed (a node's notice, or the paused table
+	 * read at open or after a lost LISTEN).
 	 * @throws GeneralError connectFailed naming host, port, user and database (never the password).
 	 */
-	public open(wake: (type: string) => void): Promise<void> {
-		return this._parts.session.open(wake);
+	public open(
+		wake: (type: string) => void,
+		paused?: (type: string, paused: boolean) => void
+	): Promise<void> {
+		return this._parts.session.open(wake, paused);
 	}
 
 	/**
@@ -216,6 +222,31 @@ export class PostgresTaskSource implements ITaskSource {
 	 */
 	public takeStart(type: string, max: number, per: number): Promise<number> {
 		return this._parts.table.takeStart(type, max, per);
+	}
+
+	/**
+	 * Pause a type for every node: stored in the paused table, which every claim reads, and
+	 * announced to every instance.
+	 * @param type The task type.
+	 */
+	public pause(type: string): Promise<void> {
+		return this._parts.pauses.pause(type);
+	}
+
+	/**
+	 * Resume a type for every node, and announce it to every instance.
+	 * @param type The task type.
+	 */
+	public resume(type: string): Promise<void> {
+		return this._parts.pauses.resume(type);
+	}
+
+	/**
+	 * The stored paused types.
+	 * @returns The types, sorted.
+	 */
+	public pausedTypes(): Promise<string[]> {
+		return this._parts.pauses.list();
 	}
 
 	/**

@@ -30,4 +30,9 @@ export interface ISqlNames {
 	 * The quoted table of serial types' holders.
 	 */
 	readonly serialTable: string;
+
+	/**
+	 * The quoted table of paused types.
+	 */
+	readonly pausedTable: string;
 }

@@ -1,12 +1,12 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
-import { CLAIMABLE, claimSet, DB_NOW_MS } from "./fragments.js";
+import { CLAIMABLE, claimSet, DB_NOW_MS, notPaused } from "./fragments.js";
 import type { ISqlNames } from "./ISqlNames.js";
 import { holding, serialGate } from "./serialFragments.js";
 
 /**
- * Claim one task of a serial type by id while none of its type runs and no claimable one comes
- * before it in claim order, and record it as the type's holder.
+ * Claim one task of a serial type by id while none of its type runs, no claimable one comes
+ * before it in claim order and the type is not paused, and record it as the type's holder.
  * @param n The names.
  * @returns The statement.
  */
@@ -29,7 +29,7 @@ export function claimSerialSql(n: ISqlNames): string {
 		`UPDATE ${n.table} AS t
 SET ${claimSet(3)}
 WHERE t."id" = $1 AND t."threadId" = $2 AND t."dateNextProcess" <= $3 AND ${tClaimable}
-	AND ${serialGate(n, 't."type"')}
+	AND ${serialGate(n, 't."type"')} AND ${notPaused(n.pausedTable, 't."type"')}
 	AND ${ahead(`COALESCE(e."priority", 0) > COALESCE(t."priority", 0)`)}
 	AND ${ahead(`COALESCE(e."priority", 0) = COALESCE(t."priority", 0)
 			AND (e."dateNextProcess", e."dateCreated", e."id") < (t."dateNextProcess", t."dateCreated", t."id")`)}

@@ -1,8 +1,14 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
-// The DDL of the task table and the two small tables beside it, from COLUMNS and TABLE_INDEXES;
+// The DDL of the task table and the three small tables beside it, from COLUMNS and TABLE_INDEXES;
 // createTable() for start(), the other functions also for the shipped SQL files.
-import { derivedName, quoteIdentifier, rateTableName, serialTableName } from "../postgresNames.js";
+import {
+	derivedName,
+	pausedTableName,
+	quoteIdentifier,
+	rateTableName,
+	serialTableName
+} from "../postgresNames.js";
 import { COLUMNS, LATER_COLUMNS } from "./columns.js";
 import type { IColumn } from "./IColumn.js";
 import { createIndexSql, FILL_FACTOR, LEGACY_INDEXES, TABLE_INDEXES } from "./indexes.js";
@@ -64,6 +70,17 @@ export function createSerialTableSql(tableRef: string): string {
 }
 
 /**
+ * The CREATE TABLE of the paused types (pause()): every node's claims skip their tasks.
+ * @param tableRef The table as the statement names it.
+ * @returns The statement.
+ */
+export function createPausedTableSql(tableRef: string): string {
+	return `CREATE TABLE IF NOT EXISTS ${tableRef} (
+	"type" TEXT NOT NULL PRIMARY KEY
+)`;
+}
+
+/**
  * The DDL that creates the table, its added columns, indexes and side tables when missing, and
  * drops the indexes of earlier versions; each statement is idempotent.
  * @param tableName The checked table name.
@@ -81,6 +98,7 @@ export function createTable(tableName: string): string[] {
 			createIndexSql(t, quoteIdentifier(derivedName(tableName, index.suffix)), index)
 		),
 		createRateTableSql(quoteIdentifier(rateTableName(tableName))),
-		createSerialTableSql(quoteIdentifier(serialTableName(tableName)))
+		createSerialTableSql(quoteIdentifier(serialTableName(tableName))),
+		createPausedTableSql(quoteIdentifier(pausedTableName(tableName)))
 	];
 }

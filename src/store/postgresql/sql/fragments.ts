@@ -67,3 +67,14 @@ export function claimSet(at: number): string {
 	return `"status" = 'processing', "dateModified" = $${at}, "leaseOwner" = $${at + 1}, "leaseExpires" = ${LEASE_END(`$${at + 2}`)},
 	${COUNT_ATTEMPT}`;
 }
+
+/**
+ * The condition that a type is not paused (no row in the paused table), so no node claims its
+ * tasks, even one that missed the pause's notification.
+ * @param pausedTable The quoted table of paused types.
+ * @param type The SQL expression of the type.
+ * @returns The condition.
+ */
+export function notPaused(pausedTable: string, type: string): string {
+	return `NOT EXISTS (SELECT 1 FROM ${pausedTable} AS p WHERE p."type" = ${type})`;
+}

@@ -2,7 +2,12 @@
 // SPDX-License-Identifier: Apache-2.0.
 import { quoteIdentifier } from "../../postgresNames.js";
 import { columnNamed, LATER_COLUMNS } from "../columns.js";
-import { columnDefinition, createRateTableSql, createSerialTableSql } from "../createTable.js";
+import {
+	columnDefinition,
+	createPausedTableSql,
+	createRateTableSql,
+	createSerialTableSql
+} from "../createTable.js";
 import type { IColumn } from "../IColumn.js";
 import { FILL_FACTOR, LEGACY_INDEXES, TABLE_INDEXES } from "../indexes.js";
 import { TYPE_FIXES } from "../typeFixes.js";
@@ -30,10 +35,10 @@ ALTER TABLE ${SHIPPED_TABLE}
 ${TYPE_FIXES.map(({ column }) => `\tALTER COLUMN ${quoteIdentifier(column)} TYPE ${columnNamed(column).sqlType}`).join(",\n")};
 -- For the native PostgreSQL backend (config.postgresql): its two nullable lease columns, its claim
 -- index (by priority, then due date; it replaces the claim index of earlier versions), the dedup
--- index and the table of rate-limit windows. The backend adds them itself at start() when they
--- are missing; run these lines beforehand to keep DDL out of a node's start. Both paths keep
--- working on the table afterwards. The dedup index cannot be made while two active (pending or
--- processing) tasks of one type share a dedupKey.
+-- index and the tables of rate-limit windows, serial types' holders and paused types. The backend
+-- adds them itself at start() when they are missing; run these lines beforehand to keep DDL out
+-- of a node's start. Both paths keep working on the table afterwards. The dedup index cannot be
+-- made while two active (pending or processing) tasks of one type share a dedupKey.
 ${addColumns(LATER_COLUMNS.filter(c => c.kind === "lease"))};
 ${LEGACY_INDEXES.map(([suffix]) => `DROP INDEX IF EXISTS ${SHIPPED_TABLE}${suffix};`).join("\n")}
 ${indexStatements(
@@ -46,7 +51,8 @@ ALTER TABLE ${SHIPPED_TABLE} SET (fillfactor = ${FILL_FACTOR});`
 	}
 )}
 ${createRateTableSql(`${SHIPPED_TABLE}_rate`)};
-${createSerialTableSql(`${SHIPPED_TABLE}_serial`)};`;
+${createSerialTableSql(`${SHIPPED_TABLE}_serial`)};
+${createPausedTableSql(`${SHIPPED_TABLE}_paused`)};`;
 }
 
 /**

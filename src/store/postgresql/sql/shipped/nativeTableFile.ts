@@ -2,7 +2,12 @@
 // SPDX-License-Identifier: Apache-2.0.
 import { quoteIdentifier } from "../../postgresNames.js";
 import { COLUMNS } from "../columns.js";
-import { createRateTableSql, createSerialTableSql, createTaskTableSql } from "../createTable.js";
+import {
+	createPausedTableSql,
+	createRateTableSql,
+	createSerialTableSql,
+	createTaskTableSql
+} from "../createTable.js";
 import { DEDUP_INDEX, FILL_FACTOR, TABLE_INDEXES } from "../indexes.js";
 import {
 	indexStatements,
@@ -52,6 +57,8 @@ ${createRateTableSql(q(`${SHIPPED_TABLE}_rate`))};
 -- Serial types (registerHandler's serial) across nodes: the task each type's last serial claim
 -- took, so the next claim checks that one task rather than scanning the type's rows.
 ${createSerialTableSql(q(`${SHIPPED_TABLE}_serial`))};
+-- Paused types (pause()) across nodes: every node's claims skip the tasks of a type listed here.
+${createPausedTableSql(q(`${SHIPPED_TABLE}_paused`))};
 -- Every settle updates every index (and so does a claim that cannot be a HOT update), so no other
 -- index is created: the type and status indexes of background-task.postgresql.sql cost about a
 -- fifth of the throughput (see docs/performance.md). A node that also queries by status a lot may add this one:
