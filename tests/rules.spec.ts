@@ -9,11 +9,11 @@ import {
 	isClaimable,
 	isExpired,
 	isFinal,
-	iso,
 	removeOnSettle,
 	retriedNow,
 	settled
 } from "../src/domain/rules.js";
+import { iso } from "../src/domain/isoTime.js";
 import { taskEntity } from "./helpers/tasks.js";
 
 const T0 = Date.parse("2026-03-01T10:00:00.000Z");
