@@ -29,7 +29,10 @@ describe("constructor config", () => {
 		["engineName", ""],
 		["instanceId", ""],
 		["instanceId", "x".repeat(257)],
-		["executionMode", "thread"]
+		["executionMode", "thread"],
+		["failedRetainFor", -2],
+		["failedRetainFor", 1.5],
+		["failedRetainFor", Number.MAX_SAFE_INTEGER]
 	];
 
 	test.each(badFields)(
@@ -56,7 +59,8 @@ describe("constructor config", () => {
 		["maxWorkers", 2.5],
 		["pollInterval", null],
 		["engineName", 5],
-		["instanceId", 5]
+		["instanceId", 5],
+		["failedRetainFor", "60000"]
 	] as const)("config.%s of the wrong type (%j) is rejected", async (field, value) => {
 		const { storageType } = registerStorage();
 		const err = await errorOf(
@@ -135,7 +139,8 @@ describe("constructor config", () => {
 			pollInterval: 100,
 			maxWorkerMemoryMb: 16,
 			engineName: "e",
-			executionMode: "inline"
+			executionMode: "inline",
+			failedRetainFor: -1
 		});
 		expect(connector.CLASS_NAME).toBe("EntityStorageBackgroundTaskConnector");
 	});

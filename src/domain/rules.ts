@@ -19,7 +19,8 @@ import { DEFAULT_RETRY_MAX_INTERVAL, retryDelay } from "./retry.js";
  *   pending (waiting) --retry--> pending (due now);  failed --retry--> pending (due now)
  *   processing left by a crash --claim--> processing (runs again: at-least-once)
  * A final task (success, failed, cancelled) is removed at once when retainFor is 0, kept forever
- * when -1, else swept once retainUntil has passed.
+ * when -1, else swept once retainUntil has passed. With the dead-letter setting failedRetainFor, a
+ * task that ends failed takes that retain period instead of its own.
  */
 
 /**
@@ -115,7 +116,9 @@ export function claimed(task: BackgroundTask, nowMs: number): BackgroundTask {
  * @param defaultRetryInterval The retry interval for tasks created without one.
  * @param defaultRetryMaxInterval The exponential backoff cap for tasks created without one.
  * @param random A uniform random number in [0, 1), for the backoff's jitter.
- * @returns The next state; applyRetain decides whether it is kept.
+ * @param failedRetainFor The dead-letter retain period of a task that ends failed (ms, -1 for
+ * ever), in place of its own retainFor; undefined: its own applies.
+ * @returns The next state; removeOnSettle decides whether it is kept.
  */
 export function settled(
 	task: BackgroundTask,
@@ -123,7 +126,8 @@ export function settled(
 	nowMs: number,
 	defaultRetryInterval: number,
 	defaultRetryMaxInterval: number = DEFAULT_RETRY_MAX_INTERVAL,
-	random: () => number = Math.random
+	random: () => number = Math.random,
+	failedRetainFor?: number
 ): BackgroundTask {
 	const now = iso(nowMs);
 	if (outcome.ok) {
@@ -150,13 +154,22 @@ export function settled(
 			)
 		});
 	}
-	return finalized(task, nowMs, {
+	const failed: Changes = {
 		dateModified: now,
 		error: outcome.error,
 		status: TaskStatus.Failed,
 		dateCompleted: now,
 		dateNextProcess: REMOVED
-	});
+	};
+	if (failedRetainFor !== undefined) {
+		// The task keeps its own retainFor, so a retry gives it back (retriedNow); retainUntil holds
+		// the dead-letter period, and removeOnSettle, given the setting, removes it for 0.
+		if (failedRetainFor !== 0) {
+			failed.retainUntil = failedRetainFor === -1 ? -1 : nowMs + failedRetainFor;
+		}
+		return rewritten(task, failed);
+	}
+	return finalized(task, nowMs, failed);
 }
 
 /**
@@ -301,12 +314,17 @@ export function retriedNow(task: BackgroundTask, nowMs: number): BackgroundTask 
 }
 
 /**
- * Should a final task be removed instead of stored: retainFor 0 (the default). A task waiting for
- * a retry is always kept (the original removed it too, and with it the retry).
+ * Should a final task be removed instead of stored: retainFor 0 (the default), or for a failed
+ * task under the dead-letter setting, failedRetainFor 0. A task waiting for a retry is always kept
+ * (the original removed it too, and with it the retry).
  * @param task The task.
+ * @param failedRetainFor The dead-letter retain period of failed tasks, when set.
  * @returns True if it should be removed.
  */
-export function removeOnSettle(task: BackgroundTask): boolean {
+export function removeOnSettle(task: BackgroundTask, failedRetainFor?: number): boolean {
+	if (failedRetainFor !== undefined && task.status === TaskStatus.Failed) {
+		return failedRetainFor === 0;
+	}
 	// retainFor exactly 0, as the original tests it: a final task that keeps retainUntil instead
 	// (retainFor removed) or has no retain rule at all is kept.
 	return isFinal(task.status) && task.retainFor === 0;

@@ -309,7 +309,8 @@ function badConfigs(): [string, unknown, string][] {
 		["taskTimeout", 1],
 		["shutdownTimeout", 0],
 		["pollInterval", 100],
-		["maxWorkerMemoryMb", 16]
+		["maxWorkerMemoryMb", 16],
+		["failedRetainFor", -1]
 	];
 	for (const [field, min] of minimums) {
 		for (const value of badIntegers(min)) {
@@ -328,6 +329,11 @@ function badConfigs(): [string, unknown, string][] {
 			`config.retryInterval = ${label(value)}`,
 			{ retryInterval: value },
 			"config.retryInterval"
+		]);
+		cases.push([
+			`config.failedRetainFor = ${label(value)}`,
+			{ failedRetainFor: value },
+			"config.failedRetainFor"
 		]);
 	}
 	cases.push(["config.maxWorkers = 1e20", { maxWorkers: 1e20 }, "config.maxWorkers"]);
