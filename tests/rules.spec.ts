@@ -8,6 +8,7 @@ import {
 	dueAt,
 	isClaimable,
 	isExpired,
+	failedRetried,
 	isFinal,
 	removeOnSettle,
 	retriedNow,
@@ -296,6 +297,28 @@ describe("retriedNow", () => {
 		"a %s task is not retried",
 		status => {
 			expect(retriedNow(frozen({ status }), NOW)).toBeUndefined();
+		}
+	);
+});
+
+describe("failedRetried", () => {
+	test("a failed task comes back as retriedNow brings it back", () => {
+		const task = frozen({
+			status: TaskStatus.Failed,
+			dateNextProcess: undefined,
+			dateCompleted: iso(T0),
+			retainUntil: -1,
+			retriesRemaining: 0,
+			error: ERROR
+		});
+		expect(failedRetried(task, NOW)).toEqual(retriedNow(task, NOW));
+		expect(failedRetried(task, NOW)?.status).toBe(TaskStatus.Pending);
+	});
+
+	test.each([TaskStatus.Pending, TaskStatus.Processing, TaskStatus.Success, TaskStatus.Cancelled])(
+		"a %s task is left alone (retry() would make a waiting one due now)",
+		status => {
+			expect(failedRetried(frozen({ status }), NOW)).toBeUndefined();
 		}
 	);
 });

@@ -465,3 +465,42 @@ describe("query argument validation", () => {
 		expect(page.entities).toEqual([]);
 	});
 });
+
+describe("retryFailed argument validation", () => {
+	test.each([
+		["type", [""]],
+		["type", [42]],
+		["options", ["t", "all"]],
+		["options.limit", ["t", { limit: 0 }]],
+		["options.limit", [undefined, { limit: 2.5 }]],
+		["options.limit", [undefined, { limit: "3" }]]
+	] as const)(
+		"a bad %s is rejected with a ValidationError naming it, nothing read or written",
+		async (property, args) => {
+			const { connector, storage } = createConnector();
+			await seed(storage, taskEntity({ status: TaskStatus.Failed, dateNextProcess: undefined }));
+			const before = snapshot(storage);
+			const query = vi.spyOn(storage, "query");
+			const err = await errorOf(() =>
+				(connector.retryFailed as (...a: unknown[]) => unknown)(...args)
+			);
+			expect(err.name).toBe("ValidationError");
+			expect(failedProperties(err)).toEqual([property]);
+			expect(query).not.toHaveBeenCalled();
+			expect(snapshot(storage)).toEqual(before);
+		}
+	);
+
+	test("every bad argument is named in one error", async () => {
+		const { connector } = createConnector();
+		const err = await errorOf(() => connector.retryFailed("", { limit: -1 }));
+		expect(failedProperties(err)).toEqual(["options.limit", "type"]);
+	});
+
+	test("valid arguments are accepted", async () => {
+		const { connector } = createConnector();
+		expect(await connector.retryFailed()).toBe(0);
+		expect(await connector.retryFailed("t", { limit: 1 })).toBe(0);
+		expect(await connector.retryFailed(undefined, {})).toBe(0);
+	});
+});

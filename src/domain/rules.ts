@@ -314,6 +314,17 @@ export function retriedNow(task: BackgroundTask, nowMs: number): BackgroundTask 
 }
 
 /**
+ * The failed task given one more attempt, as retriedNow gives it (retryFailed); undefined for any
+ * other status, so a bulk retry never touches a task that is waiting or running.
+ * @param task The task.
+ * @param nowMs The current time.
+ * @returns The task due now, or undefined.
+ */
+export function failedRetried(task: BackgroundTask, nowMs: number): BackgroundTask | undefined {
+	return task.status === TaskStatus.Failed ? retriedNow(task, nowMs) : undefined;
+}
+
+/**
  * Should a final task be removed instead of stored: retainFor 0 (the default), or for a failed
  * task under the dead-letter setting, failedRetainFor 0. A task waiting for a retry is always kept
  * (the original removed it too, and with it the retry).

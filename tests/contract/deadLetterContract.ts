@@ -1,4 +1,4 @@
-// The dead-letter of issue 22 (config.failedRetainFor) through the public API, on
+// The dead-letter of issue 22 (config.failedRetainFor and retryFailed) through the public API, on
 // any backend: queueContract() calls deadLetterContract() for each backend it runs on.
 import { readFileSync } from "node:fs";
 import { TaskStatus } from "@twin.org/background-task-models";
@@ -6,6 +6,7 @@ import type { IEntityStorageConnector } from "@twin.org/entity-storage-models";
 import { describe, expect, test } from "vitest";
 import type {
 	BackgroundTask,
+	EntityStorageBackgroundTaskConnector,
 	IEntityStorageBackgroundTaskConnectorConfig
 } from "../../src/index.js";
 import { createConnector, waitFor, waitForStatus } from "../helpers/harness.js";
@@ -39,6 +40,19 @@ async function stored(storage: IEntityStorageConnector<BackgroundTask>): Promise
 		cursor = page.cursor;
 	} while (cursor);
 	return JSON.stringify(tasks.sort((a, b) => a.id.localeCompare(b.id)));
+}
+
+/**
+ * The statuses of tasks, in the order of the ids.
+ * @param connector The connector.
+ * @param ids The task ids.
+ * @returns The statuses (undefined for a task that is gone).
+ */
+async function statuses(
+	connector: EntityStorageBackgroundTaskConnector,
+	ids: string[]
+): Promise<(string | undefined)[]> {
+	return Promise.all(ids.map(async id => (await connector.get(id))?.status));
 }
 
 /**
@@ -150,10 +164,135 @@ export function deadLetterContract(
 			expect(row.retainFor ?? undefined).toBeUndefined();
 		});
 
-		test("a bad failedRetainFor is rejected naming the field, and nothing is written", async () => {
-			const { connector, storage } = await fresh();
-			await connector.create("dl-bad", { n: 1 });
+		test("retryFailed(type): only that type's failed tasks come back, counted, and run again with their own retainFor", async () => {
+			const { connector, start } = await fresh({ failedRetainFor: -1 });
+			await connector.registerHandler("dl-a", CONTRACT_HANDLERS, "failTimes", undefined, {
+				concurrency: 3
+			});
+			await connector.registerHandler("dl-b", CONTRACT_HANDLERS, "failTimes");
+			await start();
+			// Each fails its first attempt and succeeds on the next; retainFor 0 (the default), so the
+			// dead-letter keeps it failed and its success is removed.
+			const counters = [1, 2, 3].map(() => scratchFile("dl-a"));
+			const a = await Promise.all(
+				counters.map(async counter => connector.create("dl-a", { counter, failures: 1 }))
+			);
+			const bCounter = scratchFile("dl-b");
+			const b = await connector.create("dl-b", { counter: bCounter, failures: 1 });
+			const waiting = await connector.create(
+				"dl-a",
+				{ counter: scratchFile("dl-a-waiting"), failures: 0 },
+				{ startAfter: 3_600_000 }
+			);
+			for (const id of [...a, b]) {
+				await waitForStatus(connector, id, [TaskStatus.Failed]);
+			}
+			const waitingBefore = await connector.get(waiting);
+
+			expect(await connector.retryFailed("dl-a")).toBe(3);
+			await waitFor(
+				async () =>
+					counters.every(counter => attempts(counter) === 2) &&
+					(await statuses(connector, a)).every(status => status === undefined),
+				10000,
+				"the retried tasks to run again, succeed and be removed (retainFor 0)"
+			);
+			expect((await connector.get(b))?.status).toBe(TaskStatus.Failed);
+			expect(attempts(bCounter)).toBe(1);
+			expect(await connector.get(waiting)).toEqual(waitingBefore);
+			expect(await connector.retryFailed("dl-a")).toBe(0);
+
+			expect(await connector.retryFailed()).toBe(1);
+			await waitFor(
+				async () => attempts(bCounter) === 2 && (await connector.get(b)) === undefined,
+				10000,
+				"the other type's task to run again"
+			);
+			expect(await connector.retryFailed()).toBe(0);
+		});
+
+		test("retryFailed's limit bounds how many come back (no failedRetainFor needed)", async () => {
+			const { connector, start } = await fresh();
+			await connector.registerHandler("dl-limit", CONTRACT_HANDLERS, "failTimes");
+			await start();
+			const ids: string[] = [];
+			for (let i = 0; i < 3; i++) {
+				ids.push(
+					await connector.create(
+						"dl-limit",
+						{ counter: scratchFile("dl-limit"), failures: 1 },
+						{ retainFor: -1 }
+					)
+				);
+			}
+			for (const id of ids) {
+				await waitForStatus(connector, id, [TaskStatus.Failed]);
+			}
+			expect(await connector.retryFailed("dl-limit", { limit: 2 })).toBe(2);
+			await waitFor(
+				async () =>
+					(await statuses(connector, ids)).filter(s => s === TaskStatus.Success).length === 2,
+				10000,
+				"two retried tasks to succeed"
+			);
+			expect((await statuses(connector, ids)).filter(s => s === TaskStatus.Failed)).toHaveLength(1);
+			expect(await connector.retryFailed("dl-limit", { limit: 5 })).toBe(1);
+		});
+
+		test("retryFailed and dedupKey: of a key's failed tasks one comes back, none while the key is held", async () => {
+			const { connector, start } = await fresh({ failedRetainFor: -1 });
+			await connector.registerHandler("dl-dedup", CONTRACT_HANDLERS, "failTimes");
+			await start();
+			const counter = scratchFile("dl-dedup");
+			const first = await connector.create(
+				"dl-dedup",
+				{ counter, failures: 100 },
+				{ dedupKey: "k" }
+			);
+			await waitForStatus(connector, first, [TaskStatus.Failed]);
+			const second = await connector.create(
+				"dl-dedup",
+				{ counter, failures: 100 },
+				{ dedupKey: "k" }
+			);
+			expect(second).not.toBe(first);
+			await waitForStatus(connector, second, [TaskStatus.Failed]);
+			await connector.unregisterHandler("dl-dedup");
+
+			expect(await connector.retryFailed("dl-dedup")).toBe(1);
+			expect((await statuses(connector, [first, second])).sort()).toEqual([
+				TaskStatus.Failed,
+				TaskStatus.Pending
+			]);
+			// The key is held by the task that came back: the other stays failed.
+			expect(await connector.retryFailed("dl-dedup")).toBe(0);
+		});
+
+		test("bad input is rejected naming the field, and nothing is written", async () => {
+			const { connector, storage, start } = await fresh({ failedRetainFor: -1 });
+			await connector.registerHandler("dl-bad", CONTRACT_HANDLERS, "failTimes");
+			await start();
+			const failed = await connector.create("dl-bad", {
+				counter: scratchFile("dl-bad"),
+				failures: 100
+			});
+			await waitForStatus(connector, failed, [TaskStatus.Failed]);
 			const before = await stored(storage);
+
+			const calls: [string, () => Promise<number>][] = [
+				["type", async () => connector.retryFailed("")],
+				["type", async () => connector.retryFailed(42 as unknown as string)],
+				["options", async () => connector.retryFailed("dl-bad", "all" as never)],
+				["options.limit", async () => connector.retryFailed("dl-bad", { limit: 0 })],
+				["options.limit", async () => connector.retryFailed(undefined, { limit: 1.5 })],
+				["options.limit", async () => connector.retryFailed(undefined, { limit: "2" as never })]
+			];
+			for (const [property, call] of calls) {
+				await expect(call(), property).rejects.toMatchObject({
+					name: "ValidationError",
+					properties: { validationFailures: [{ property }] }
+				});
+			}
 			for (const value of [-2, 1.5, "60000"]) {
 				let error: unknown;
 				try {
@@ -167,6 +306,7 @@ export function deadLetterContract(
 				});
 			}
 			expect(await stored(storage)).toBe(before);
+			expect((await connector.get(failed))?.status).toBe(TaskStatus.Failed);
 		});
 	});
 }
