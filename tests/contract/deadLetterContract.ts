@@ -268,6 +268,33 @@ export function deadLetterContract(
 			expect(await connector.retryFailed("dl-dedup")).toBe(0);
 		});
 
+		test("retryFailed of a paused type: its tasks come back pending and start only once it is resumed", async () => {
+			const { connector, start } = await fresh({ failedRetainFor: -1, pollInterval: 60_000 });
+			await connector.registerHandler("dl-paused", CONTRACT_HANDLERS, "failTimes");
+			await connector.registerHandler("dl-paused-other", CONTRACT_HANDLERS, "echo");
+			await start();
+			const counter = scratchFile("dl-paused");
+			const failed = await connector.create(
+				"dl-paused",
+				{ counter, failures: 1 },
+				{ retainFor: -1 }
+			);
+			await waitForStatus(connector, failed, [TaskStatus.Failed]);
+			await connector.pause("dl-paused");
+
+			expect(await connector.retryFailed("dl-paused")).toBe(1);
+			// The scheduler is at work: a task of another type created now runs, and the retried
+			// task of the paused type does not start meanwhile.
+			const other = await connector.create("dl-paused-other", 1, { retainFor: -1 });
+			await waitForStatus(connector, other, [TaskStatus.Success]);
+			expect((await connector.get(failed))?.status).toBe(TaskStatus.Pending);
+			expect(attempts(counter)).toBe(1);
+
+			await connector.resume("dl-paused");
+			await waitForStatus(connector, failed, [TaskStatus.Success]);
+			expect(attempts(counter)).toBe(2);
+		});
+
 		test("bad input is rejected naming the field, and nothing is written", async () => {
 			const { connector, storage, start } = await fresh({ failedRetainFor: -1 });
 			await connector.registerHandler("dl-bad", CONTRACT_HANDLERS, "failTimes");
