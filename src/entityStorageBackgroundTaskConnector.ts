@@ -15,6 +15,7 @@ import {
 	assertCreateManyArguments,
 	assertHandlerArguments,
 	assertQueryArguments,
+	assertRetryFailedArguments,
 	assertTypeArgument
 } from "./facade/argumentValidation.js";
 import { readStatistics } from "./facade/statistics.js";
@@ -26,6 +27,7 @@ import type { IBackgroundTaskStatistics } from "./models/IBackgroundTaskStatisti
 import type { ICreateTaskOptions } from "./models/ICreateTaskOptions.js";
 import type { IEntityStorageBackgroundTaskConnectorConstructorOptions } from "./models/IEntityStorageBackgroundTaskConnectorConstructorOptions.js";
 import type { IHandlerOptions } from "./models/IHandlerOptions.js";
+import type { IRetryFailedOptions } from "./models/IRetryFailedOptions.js";
 import type { Scheduler } from "./scheduling/scheduler.js";
 
 /**
@@ -221,6 +223,19 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 	 */
 	public async retry(taskId: string): Promise<void> {
 		await this._tasks.retry(this.storageId(nameof(taskId), taskId));
+	}
+
+	/**
+	 * Put failed tasks back to pending, due now, each as retry() puts back one (one more attempt,
+	 * its own retainFor back), oldest failure first: one statement on the native PostgreSQL
+	 * backend. A failed task whose dedupKey an active task holds stays failed, as with retry().
+	 * @param type Only tasks of this type, when set.
+	 * @param options At most options.limit tasks, when set.
+	 * @returns How many tasks were put back.
+	 */
+	public async retryFailed(type?: string, options?: IRetryFailedOptions): Promise<number> {
+		assertRetryFailedArguments(this.CLASS_NAME, type, options);
+		return this._tasks.retryFailed(type, options?.limit);
 	}
 
 	/**

@@ -10,6 +10,7 @@ export * from "./models/IEntityStorageBackgroundTaskConnectorConfig.js";
 export * from "./models/IEntityStorageBackgroundTaskConnectorConstructorOptions.js";
 export * from "./models/IHandlerOptions.js";
 export * from "./models/IPostgreSqlBackendConfig.js";
+export * from "./models/IRetryFailedOptions.js";
 export * from "./models/ITaskContext.js";
 export * from "./schema.js";
 export { RetryBackoff } from "./domain/retry.js";

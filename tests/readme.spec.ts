@@ -1,11 +1,12 @@
-// The README's usage example, run exactly as written from a directory where the package and the
-// example's imports are installed (linked to this repository's build and node_modules).
+// The README's usage and dead-letter examples, run exactly as written from a directory where the
+// package and the examples' imports are installed (linked to this repository's build and
+// node_modules).
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const readme = readFileSync(join(root, "README.md"), "utf8");
@@ -39,18 +40,21 @@ function link(name: string, target: string): void {
 	symlinkSync(target, path, "dir");
 }
 
+beforeAll(() => {
+	const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { name: string };
+	link(pkg.name, root);
+	link(
+		"@twin.org/entity-storage-connector-memory",
+		join(root, "node_modules/@twin.org/entity-storage-connector-memory")
+	);
+	link(
+		"@twin.org/entity-storage-models",
+		join(root, "node_modules/@twin.org/entity-storage-models")
+	);
+});
+
 describe("README usage example", () => {
 	test("runs as pasted and prints the handler's result", () => {
-		const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { name: string };
-		link(pkg.name, root);
-		link(
-			"@twin.org/entity-storage-connector-memory",
-			join(root, "node_modules/@twin.org/entity-storage-connector-memory")
-		);
-		link(
-			"@twin.org/entity-storage-models",
-			join(root, "node_modules/@twin.org/entity-storage-models")
-		);
 		writeFileSync(join(dir, "handlers.mjs"), block("handlers.mjs"));
 		writeFileSync(join(dir, "main.mjs"), block("main.mjs"));
 
@@ -61,5 +65,19 @@ describe("README usage example", () => {
 		});
 
 		expect(output.trim()).toBe("true { doubled: 42 }");
+	});
+});
+
+describe("README dead-letter example", () => {
+	test("runs as pasted: the failed task is kept, retryFailed brings it back and it succeeds", () => {
+		writeFileSync(join(dir, "dead-letter.mjs"), block("dead-letter.mjs"));
+
+		const output = execFileSync(process.execPath, ["dead-letter.mjs"], {
+			cwd: dir,
+			encoding: "utf8",
+			timeout: 30000
+		});
+
+		expect(output.trim().split("\n")).toEqual(["1", "1", "sent"]);
 	});
 });

@@ -8,12 +8,13 @@ import {
 	dueAt,
 	isClaimable,
 	isExpired,
+	failedRetried,
 	isFinal,
-	iso,
 	removeOnSettle,
 	retriedNow,
 	settled
 } from "../src/domain/rules.js";
+import { iso } from "../src/domain/isoTime.js";
 import { taskEntity } from "./helpers/tasks.js";
 
 const T0 = Date.parse("2026-03-01T10:00:00.000Z");
@@ -300,6 +301,28 @@ describe("retriedNow", () => {
 	);
 });
 
+describe("failedRetried", () => {
+	test("a failed task comes back as retriedNow brings it back", () => {
+		const task = frozen({
+			status: TaskStatus.Failed,
+			dateNextProcess: undefined,
+			dateCompleted: iso(T0),
+			retainUntil: -1,
+			retriesRemaining: 0,
+			error: ERROR
+		});
+		expect(failedRetried(task, NOW)).toEqual(retriedNow(task, NOW));
+		expect(failedRetried(task, NOW)?.status).toBe(TaskStatus.Pending);
+	});
+
+	test.each([TaskStatus.Pending, TaskStatus.Processing, TaskStatus.Success, TaskStatus.Cancelled])(
+		"a %s task is left alone (retry() would make a waiting one due now)",
+		status => {
+			expect(failedRetried(frozen({ status }), NOW)).toBeUndefined();
+		}
+	);
+});
+
 describe("claimed", () => {
 	test("sets processing and dateModified, keeps dateNextProcess", () => {
 		const next = claimed(frozen(), NOW);
@@ -378,5 +401,99 @@ describe("removeOnSettle", () => {
 	test("never removes a non-final task, whatever retainFor", () => {
 		expect(removeOnSettle(frozen({ status: TaskStatus.Pending, retainFor: 0 }))).toBe(false);
 		expect(removeOnSettle(frozen({ status: TaskStatus.Processing, retainFor: 0 }))).toBe(false);
+	});
+});
+
+describe("the dead-letter: failedRetainFor", () => {
+	/**
+	 * The task after its last attempt failed, under a failedRetainFor.
+	 * @param retainFor The task's own retainFor.
+	 * @param failedRetainFor The setting.
+	 * @returns The failed task.
+	 */
+	function failedWith(retainFor: number | undefined, failedRetainFor?: number): BackgroundTask {
+		return settled(
+			running({ retainFor, retriesRemaining: 0 }),
+			{ ok: false, error: ERROR },
+			NOW,
+			DEFAULT_RETRY,
+			undefined,
+			undefined,
+			failedRetainFor
+		);
+	}
+
+	test("-1 keeps a failed task with retainFor 0 for ever, keeping its own retainFor", () => {
+		const next = failedWith(0, -1);
+		expect(next.status).toBe(TaskStatus.Failed);
+		expect(next.retainUntil).toBe(-1);
+		expect(next.retainFor).toBe(0);
+		expect(removeOnSettle(next, -1)).toBe(false);
+		expect(isExpired(next, Number.MAX_SAFE_INTEGER)).toBe(false);
+	});
+
+	test("n keeps a failed task n ms, then it is expired, whatever its own retainFor", () => {
+		for (const retainFor of [0, -1, 10, undefined]) {
+			const next = failedWith(retainFor, 30_000);
+			expect(next.retainUntil, String(retainFor)).toBe(NOW + 30_000);
+			expect(next.retainFor, String(retainFor)).toBe(retainFor);
+			expect(removeOnSettle(next, 30_000)).toBe(false);
+			expect(isExpired(next, NOW + 30_000)).toBe(false);
+			expect(isExpired(next, NOW + 30_001)).toBe(true);
+		}
+	});
+
+	test("0 removes a failed task at once, even one created with retainFor -1", () => {
+		const next = failedWith(-1, 0);
+		expect(next.retainUntil).toBeUndefined();
+		expect(removeOnSettle(next, 0)).toBe(true);
+	});
+
+	test("unset: a failed task follows its own retainFor, as before", () => {
+		const removed = failedWith(0);
+		expect(removed.retainUntil).toBeUndefined();
+		expect(removeOnSettle(removed, undefined)).toBe(true);
+		const kept = failedWith(-1);
+		expect(kept.retainUntil).toBe(-1);
+		expect(kept.retainFor).toBeUndefined();
+		expect(removeOnSettle(kept, undefined)).toBe(false);
+	});
+
+	test("success and retries are unaffected", () => {
+		const success = settled(
+			running({ retainFor: 0 }),
+			{ ok: true },
+			NOW,
+			DEFAULT_RETRY,
+			undefined,
+			undefined,
+			-1
+		);
+		expect(success.retainUntil).toBeUndefined();
+		expect(removeOnSettle(success, -1)).toBe(true);
+		const retrying = settled(
+			running({ retainFor: 0, retriesRemaining: 1 }),
+			{ ok: false, error: ERROR },
+			NOW,
+			DEFAULT_RETRY,
+			undefined,
+			undefined,
+			-1
+		);
+		expect(retrying.status).toBe(TaskStatus.Pending);
+		expect(retrying.retainUntil).toBeUndefined();
+		expect(removeOnSettle(retrying, -1)).toBe(false);
+		const cancel = cancelled(frozen({ retainFor: 0 }), NOW) as BackgroundTask;
+		expect(removeOnSettle(cancel, -1)).toBe(true);
+	});
+
+	test("a retry gives the task back its own retainFor, not the dead-letter's", () => {
+		for (const retainFor of [0, 60_000, -1]) {
+			const next = retriedNow(failedWith(retainFor, -1), NOW + 1000);
+			expect(next?.status).toBe(TaskStatus.Pending);
+			expect(next?.retainFor).toBe(retainFor);
+			expect(next?.retainUntil).toBeUndefined();
+			expect(next?.retriesRemaining).toBe(0);
+		}
 	});
 });

@@ -29,7 +29,10 @@ describe("constructor config", () => {
 		["engineName", ""],
 		["instanceId", ""],
 		["instanceId", "x".repeat(257)],
-		["executionMode", "thread"]
+		["executionMode", "thread"],
+		["failedRetainFor", -2],
+		["failedRetainFor", 1.5],
+		["failedRetainFor", Number.MAX_SAFE_INTEGER]
 	];
 
 	test.each(badFields)(
@@ -56,7 +59,8 @@ describe("constructor config", () => {
 		["maxWorkers", 2.5],
 		["pollInterval", null],
 		["engineName", 5],
-		["instanceId", 5]
+		["instanceId", 5],
+		["failedRetainFor", "60000"]
 	] as const)("config.%s of the wrong type (%j) is rejected", async (field, value) => {
 		const { storageType } = registerStorage();
 		const err = await errorOf(
@@ -135,7 +139,8 @@ describe("constructor config", () => {
 			pollInterval: 100,
 			maxWorkerMemoryMb: 16,
 			engineName: "e",
-			executionMode: "inline"
+			executionMode: "inline",
+			failedRetainFor: -1
 		});
 		expect(connector.CLASS_NAME).toBe("EntityStorageBackgroundTaskConnector");
 	});
@@ -458,5 +463,44 @@ describe("query argument validation", () => {
 			1
 		);
 		expect(page.entities).toEqual([]);
+	});
+});
+
+describe("retryFailed argument validation", () => {
+	test.each([
+		["type", [""]],
+		["type", [42]],
+		["options", ["t", "all"]],
+		["options.limit", ["t", { limit: 0 }]],
+		["options.limit", [undefined, { limit: 2.5 }]],
+		["options.limit", [undefined, { limit: "3" }]]
+	] as const)(
+		"a bad %s is rejected with a ValidationError naming it, nothing read or written",
+		async (property, args) => {
+			const { connector, storage } = createConnector();
+			await seed(storage, taskEntity({ status: TaskStatus.Failed, dateNextProcess: undefined }));
+			const before = snapshot(storage);
+			const query = vi.spyOn(storage, "query");
+			const err = await errorOf(() =>
+				(connector.retryFailed as (...a: unknown[]) => unknown)(...args)
+			);
+			expect(err.name).toBe("ValidationError");
+			expect(failedProperties(err)).toEqual([property]);
+			expect(query).not.toHaveBeenCalled();
+			expect(snapshot(storage)).toEqual(before);
+		}
+	);
+
+	test("every bad argument is named in one error", async () => {
+		const { connector } = createConnector();
+		const err = await errorOf(() => connector.retryFailed("", { limit: -1 }));
+		expect(failedProperties(err)).toEqual(["options.limit", "type"]);
+	});
+
+	test("valid arguments are accepted", async () => {
+		const { connector } = createConnector();
+		expect(await connector.retryFailed()).toBe(0);
+		expect(await connector.retryFailed("t", { limit: 1 })).toBe(0);
+		expect(await connector.retryFailed(undefined, {})).toBe(0);
 	});
 });

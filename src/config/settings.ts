@@ -90,7 +90,8 @@ const INTEGER_BOUNDS: {
 	shutdownTimeout: [0, MAX_TIMER_MS],
 	abortGrace: [0, MAX_TIMER_MS],
 	pollInterval: [100, MAX_TIMER_MS],
-	maxWorkerMemoryMb: [16, 1_048_576]
+	maxWorkerMemoryMb: [16, 1_048_576],
+	failedRetainFor: [-1, MAX_RETAIN_MS]
 };
 
 /**
@@ -205,6 +206,7 @@ export function resolveConfig(
 		abortGrace: config.abortGrace ?? DEFAULT_ABORT_GRACE_MS,
 		trackTaskContext: config.trackTaskContext ?? false,
 		pollInterval: config.pollInterval ?? 5000,
+		failedRetainFor: config.failedRetainFor,
 		maxWorkerMemoryMb: config.maxWorkerMemoryMb,
 		executionMode,
 		// Worker mode: four times the workers, so a worker never waits while the main thread

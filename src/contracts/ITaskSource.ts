@@ -222,6 +222,22 @@ export interface ITaskSource {
 	retry(id: string, nowMs: number): Promise<BackgroundTask | undefined>;
 
 	/**
+	 * Put failed tasks back to pending, due now, as retry does for one (rules.failedRetried), oldest
+	 * failure first; a failed task whose dedupKey an active task holds stays failed, as with retry.
+	 * On a shared database one statement, telling every instance; over entity storage one task at a
+	 * time under its lock.
+	 * @param type Only tasks of this type, when set.
+	 * @param limit At most this many, when set.
+	 * @param nowMs The current time.
+	 * @returns The tasks put back (those still failed when reached), their queue columns.
+	 */
+	retryFailed(
+		type: string | undefined,
+		limit: number | undefined,
+		nowMs: number
+	): Promise<QueuedTask[]>;
+
+	/**
 	 * Cancel a task only while it is pending (rules.cancelled), removing it when its retainFor is
 	 * 0, atomically.
 	 * @param id The task id.

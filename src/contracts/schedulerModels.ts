@@ -88,6 +88,12 @@ export interface ISchedulerSettings {
 	cleanupInterval: number;
 
 	/**
+	 * The dead-letter retain period of tasks that end failed (ms, -1 for ever), in place of their
+	 * own retainFor; undefined: their own applies.
+	 */
+	failedRetainFor?: number;
+
+	/**
 	 * How long stop() waits for running tasks, ms.
 	 */
 	shutdownTimeout: number;

@@ -3,6 +3,7 @@
 import { TaskStatus } from "@twin.org/background-task-models";
 import type { IError } from "@twin.org/core";
 import type { BackgroundTask } from "./backgroundTask.js";
+import { iso } from "./isoTime.js";
 import { DEFAULT_RETRY_MAX_INTERVAL, retryDelay } from "./retry.js";
 
 /**
@@ -18,7 +19,8 @@ import { DEFAULT_RETRY_MAX_INTERVAL, retryDelay } from "./retry.js";
  *   pending (waiting) --retry--> pending (due now);  failed --retry--> pending (due now)
  *   processing left by a crash --claim--> processing (runs again: at-least-once)
  * A final task (success, failed, cancelled) is removed at once when retainFor is 0, kept forever
- * when -1, else swept once retainUntil has passed.
+ * when -1, else swept once retainUntil has passed. With the dead-letter setting failedRetainFor, a
+ * task that ends failed takes that retain period instead of its own.
  */
 
 /**
@@ -114,7 +116,9 @@ export function claimed(task: BackgroundTask, nowMs: number): BackgroundTask {
  * @param defaultRetryInterval The retry interval for tasks created without one.
  * @param defaultRetryMaxInterval The exponential backoff cap for tasks created without one.
  * @param random A uniform random number in [0, 1), for the backoff's jitter.
- * @returns The next state; applyRetain decides whether it is kept.
+ * @param failedRetainFor The dead-letter retain period of a task that ends failed (ms, -1 for
+ * ever), in place of its own retainFor; undefined: its own applies.
+ * @returns The next state; removeOnSettle decides whether it is kept.
  */
 export function settled(
 	task: BackgroundTask,
@@ -122,7 +126,8 @@ export function settled(
 	nowMs: number,
 	defaultRetryInterval: number,
 	defaultRetryMaxInterval: number = DEFAULT_RETRY_MAX_INTERVAL,
-	random: () => number = Math.random
+	random: () => number = Math.random,
+	failedRetainFor?: number
 ): BackgroundTask {
 	const now = iso(nowMs);
 	if (outcome.ok) {
@@ -149,13 +154,22 @@ export function settled(
 			)
 		});
 	}
-	return finalized(task, nowMs, {
+	const failed: Changes = {
 		dateModified: now,
 		error: outcome.error,
 		status: TaskStatus.Failed,
 		dateCompleted: now,
 		dateNextProcess: REMOVED
-	});
+	};
+	if (failedRetainFor !== undefined) {
+		// The task keeps its own retainFor, so a retry gives it back (retriedNow); retainUntil holds
+		// the dead-letter period, and removeOnSettle, given the setting, removes it for 0.
+		if (failedRetainFor !== 0) {
+			failed.retainUntil = failedRetainFor === -1 ? -1 : nowMs + failedRetainFor;
+		}
+		return rewritten(task, failed);
+	}
+	return finalized(task, nowMs, failed);
 }
 
 /**
@@ -300,12 +314,28 @@ export function retriedNow(task: BackgroundTask, nowMs: number): BackgroundTask 
 }
 
 /**
- * Should a final task be removed instead of stored: retainFor 0 (the default). A task waiting for
- * a retry is always kept (the original removed it too, and with it the retry).
+ * The failed task given one more attempt, as retriedNow gives it (retryFailed); undefined for any
+ * other status, so a bulk retry never touches a task that is waiting or running.
  * @param task The task.
+ * @param nowMs The current time.
+ * @returns The task due now, or undefined.
+ */
+export function failedRetried(task: BackgroundTask, nowMs: number): BackgroundTask | undefined {
+	return task.status === TaskStatus.Failed ? retriedNow(task, nowMs) : undefined;
+}
+
+/**
+ * Should a final task be removed instead of stored: retainFor 0 (the default), or for a failed
+ * task under the dead-letter setting, failedRetainFor 0. A task waiting for a retry is always kept
+ * (the original removed it too, and with it the retry).
+ * @param task The task.
+ * @param failedRetainFor The dead-letter retain period of failed tasks, when set.
  * @returns True if it should be removed.
  */
-export function removeOnSettle(task: BackgroundTask): boolean {
+export function removeOnSettle(task: BackgroundTask, failedRetainFor?: number): boolean {
+	if (failedRetainFor !== undefined && task.status === TaskStatus.Failed) {
+		return failedRetainFor === 0;
+	}
 	// retainFor exactly 0, as the original tests it: a final task that keeps retainUntil instead
 	// (retainFor removed) or has no retain rule at all is kept.
 	return isFinal(task.status) && task.retainFor === 0;
@@ -344,32 +374,4 @@ function withRetain(task: BackgroundTask, nowMs: number, replaceRetainFor = fals
 		delete task.retainFor;
 	}
 	return task;
-}
-
-/**
- * The largest time a Date can hold, epoch ms.
- */
-const MAX_DATE_MS = 8.64e15;
-
-/**
- * The last time formatted by iso(), and its text: tasks created or settled in the same
- * millisecond share one string instead of formatting a Date each.
- */
-let lastIso = { ms: Number.NaN, text: "" };
-
-/**
- * Format epoch ms as ISO 8601.
- * @param ms The time.
- * @returns The ISO string.
- */
-export function iso(ms: number): string {
-	if (ms !== lastIso.ms) {
-		// Clamped to the range a Date can hold (a retain or retry time read from storage may lie
-		// beyond it), so formatting never throws.
-		if (!(Math.abs(ms) <= MAX_DATE_MS)) {
-			return new Date(ms > 0 || Number.isNaN(ms) ? MAX_DATE_MS : -MAX_DATE_MS).toISOString();
-		}
-		lastIso = { ms, text: new Date(ms).toISOString() };
-	}
-	return lastIso.text;
 }

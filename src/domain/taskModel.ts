@@ -3,7 +3,8 @@
 import type { IBackgroundTask, TaskStatus } from "@twin.org/background-task-models";
 import { Converter, GeneralError, RandomHelper, Urn } from "@twin.org/core";
 import type { BackgroundTask } from "./backgroundTask.js";
-import { isFinal, iso } from "./rules.js";
+import { iso } from "./isoTime.js";
+import { isFinal } from "./rules.js";
 
 /**
  * The URN namespace identifier of task ids.

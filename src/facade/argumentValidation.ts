@@ -15,6 +15,7 @@ import { RetryBackoff } from "../domain/retry.js";
 import type { IEntityStorageBackgroundTaskConnectorConstructorOptions } from "../models/IEntityStorageBackgroundTaskConnectorConstructorOptions.js";
 import type { ICreateTaskOptions } from "../models/ICreateTaskOptions.js";
 import type { IHandlerOptions } from "../models/IHandlerOptions.js";
+import type { IRetryFailedOptions } from "../models/IRetryFailedOptions.js";
 
 /**
  * The priority range: a PostgreSQL INTEGER.
@@ -256,6 +257,28 @@ export function assertQueryArguments(
 	}
 	optionalInteger(nameof(pageSize), pageSize, failures, 1);
 	Validation.asValidationError(source, "query", failures);
+}
+
+/**
+ * Check retryFailed's arguments.
+ * @param source The class name for the error.
+ * @param type The task type, when given.
+ * @param options The options, when given.
+ * @throws ValidationError naming every bad field.
+ */
+export function assertRetryFailedArguments(
+	source: string,
+	type: string | undefined,
+	options: IRetryFailedOptions | undefined
+): void {
+	const failures: IValidationFailure[] = [];
+	if (!Is.undefined(type)) {
+		Validation.stringValue(nameof(type), type, failures);
+	}
+	if (!Is.undefined(options) && Validation.object(nameof(options), options, failures)) {
+		optionalInteger("options.limit", options.limit, failures, 1);
+	}
+	Validation.asValidationError(source, "retryFailed", failures);
 }
 
 /**

@@ -5,7 +5,7 @@ import { Is } from "@twin.org/core";
 import type { IResolvedConfig } from "../config/settings.js";
 import type { BackgroundTask } from "../domain/backgroundTask.js";
 import { RetryBackoff } from "../domain/retry.js";
-import { iso } from "../domain/rules.js";
+import { iso } from "../domain/isoTime.js";
 import { newTaskId } from "../domain/taskModel.js";
 import type { ICreateTaskOptions } from "../models/ICreateTaskOptions.js";
 import { startAfterMs } from "./argumentValidation.js";

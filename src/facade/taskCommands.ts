@@ -122,6 +122,20 @@ export class TaskCommands {
 	}
 
 	/**
+	 * Put failed tasks back to pending, due now, and queue them, as retry does for one.
+	 * @param type Only this type, when set.
+	 * @param limit At most this many, when set.
+	 * @returns How many were put back.
+	 */
+	public async retryFailed(type: string | undefined, limit: number | undefined): Promise<number> {
+		const tasks = await this.parts.source.retryFailed(type, limit, Date.now());
+		for (const task of tasks) {
+			this.parts.scheduler.notifyDue(task);
+		}
+		return tasks.length;
+	}
+
+	/**
 	 * Remove a task and drop it from the queues.
 	 * @param id The storage id.
 	 */

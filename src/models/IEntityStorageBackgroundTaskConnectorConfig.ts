@@ -77,6 +77,14 @@ export interface IEntityStorageBackgroundTaskConnectorConfig {
 	cleanupInterval?: number;
 
 	/**
+	 * The dead-letter: how long a task that ends failed (its last attempt failed) is kept, in
+	 * milliseconds, whatever its own retainFor: -1 for ever, 0 removed at once, n kept n ms and
+	 * then swept. The task keeps its own retainFor, which a retry gives back. An integer >= -1.
+	 * @default undefined (a failed task follows its own retainFor, as the original)
+	 */
+	failedRetainFor?: number;
+
+	/**
 	 * Tasks of one type that may run at once, integer >= 1. 1 keeps strict per-type order.
 	 * @default 1
 	 */

@@ -1,9 +1,8 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
-import type { BackgroundTask } from "../domain/backgroundTask.js";
 import { dueAt } from "../domain/rules.js";
 import type { ITaskExecutor } from "../contracts/ITaskExecutor.js";
-import type { ITaskSource } from "../contracts/ITaskSource.js";
+import type { ITaskSource, QueuedTask } from "../contracts/ITaskSource.js";
 import type { IRegisteredHandler, ISchedulerSettings } from "../contracts/schedulerModels.js";
 import type { TaskLog } from "../utils/taskLog.js";
 import { NodeMetrics } from "./nodeMetrics.js";
@@ -238,7 +237,7 @@ export class Scheduler {
 	 * @param task The task as stored.
 	 * @returns False when started and the type has no handler.
 	 */
-	public notifyDue(task: BackgroundTask): boolean {
+	public notifyDue(task: QueuedTask): boolean {
 		const queue = this._queues.get(task.type);
 		if (!this.started) {
 			return true;

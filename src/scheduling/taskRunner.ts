@@ -227,7 +227,9 @@ export class TaskRunner {
 			outcome,
 			Date.now(),
 			this.settings.retryInterval,
-			this.settings.retryMaxInterval
+			this.settings.retryMaxInterval,
+			Math.random,
+			this.settings.failedRetainFor
 		);
 		const recorded = await this.record(task, next);
 		if (!recorded) {
@@ -281,7 +283,7 @@ export class TaskRunner {
 		task: BackgroundTask,
 		next: BackgroundTask
 	): Promise<{ written: boolean } | undefined> {
-		const remove = removeOnSettle(next);
+		const remove = removeOnSettle(next, this.settings.failedRetainFor);
 		try {
 			// The first write without the retry loop's closure and frames: it is the one that runs.
 			return this._abandoned

@@ -1,7 +1,7 @@
 // The queue features of issue 11 (delayed start, priority, deduplication, bulk create, rate
-// limits, statistics, exponential backoff) and of issue 22 (pause and resume, pauseContract.ts)
-// through the public API, on any backend: each backend's contract spec calls queueContract() next
-// to storageContract().
+// limits, statistics, exponential backoff) and of issue 22 (pause and resume, pauseContract.ts;
+// the dead-letter, deadLetterContract.ts) through the public API, on any backend: each backend's
+// contract spec calls queueContract() next to storageContract().
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +14,7 @@ import type {
 } from "../../src/index.js";
 import { createConnector, waitFor, waitForStatus } from "../helpers/harness.js";
 import { storageIdOf } from "../helpers/tasks.js";
+import { deadLetterContract } from "./deadLetterContract.js";
 import { pauseContract } from "./pauseContract.js";
 import { CONTRACT_HANDLERS, type IStorageBackend } from "./storageContract.js";
 
@@ -416,4 +417,5 @@ export function queueContract(
 	});
 
 	pauseContract(name, fresh, scratchFile);
+	deadLetterContract(name, backend, executionMode, scratchFile);
 }

@@ -1,8 +1,8 @@
 // The queue features on the native PostgreSQL backend (PostgresTaskSource against a real server,
 // its methods called directly): the queue options' columns (round trip, added to older tables),
 // claims by priority (the claim index read in order, no sort), attempts counted by the claim
-// statements, deduplication across sources in one statement, insertMany in one statement, counts,
-// and the rate-limit counter shared by every source.
+// statements, deduplication across sources in one statement, insertMany and retryFailed in one
+// statement each, counts, and the rate-limit counter shared by every source.
 import { TaskStatus } from "@twin.org/background-task-models";
 import { SortDirection } from "@twin.org/entity";
 import { PostgreSqlEntityStorageConnector } from "@twin.org/entity-storage-connector-postgresql";
@@ -10,7 +10,8 @@ import type postgres from "postgres";
 import { afterEach, describe, expect, test, vi } from "vitest";
 import type { BackgroundTask } from "../../src/domain/backgroundTask.js";
 import { initSchema } from "../../src/schema.js";
-import { removeOnSettle, settled } from "../../src/domain/rules.js";
+import type { QueuedTask } from "../../src/contracts/ITaskSource.js";
+import { removeOnSettle, retriedNow, settled } from "../../src/domain/rules.js";
 import { StorageAdapter } from "../../src/store/entityStorage/storageAdapter.js";
 import { PostgresStatements } from "../../src/store/postgresql/postgresStatements.js";
 import type { PostgresTaskSource } from "../../src/store/postgresql/postgresTaskSource.js";
@@ -620,6 +621,80 @@ describe("deduplication", () => {
 		spy.mockRestore();
 		const rows = await admin().unsafe(`SELECT "id" FROM "${pg.table()}" WHERE "dedupKey" = 'late'`);
 		expect(rows.map(r => r.id)).toEqual([theirs.id]);
+	});
+});
+
+describe("retryFailed", () => {
+	test("one statement puts failed tasks back as retry() does, oldest failure first, by type and limit; other sources woken per type", async () => {
+		const { source, woken } = await pg.open();
+		const other = await pg.open();
+		const failed = (type: string, modified: number, extra: Partial<BackgroundTask> = {}) => {
+			const task = newTask({
+				type,
+				status: TaskStatus.Failed,
+				dateNextProcess: undefined,
+				dateModified: at(modified),
+				dateCompleted: at(modified),
+				retainUntil: Date.parse(at(modified)) + 7000,
+				error: { name: "E", message: "m" },
+				...extra
+			});
+			if (extra.retainFor === undefined) {
+				delete task.retainFor;
+			}
+			return task;
+		};
+		const a = [failed("a", 3000), failed("a", 1000), failed("a", 2000)];
+		// As the dead-letter stores it: its own retainFor kept beside the dead-letter's retainUntil.
+		const b = failed("b", 0, { retainFor: 0, retainUntil: -1 });
+		const untouched = [
+			newTask({ type: "a", dateNextProcess: new Date(Date.now() + 60_000).toISOString() }),
+			newTask({ type: "a", status: TaskStatus.Success, dateNextProcess: undefined }),
+			newTask({ type: "a", status: TaskStatus.Cancelled, dateNextProcess: undefined })
+		];
+		for (const task of [...a, b, ...untouched]) {
+			await source.insert(task);
+		}
+		await waitFor(() => other.woken.length >= 7, 5000, "the inserts' wake-ups");
+		other.woken.length = 0;
+		const now = Date.now();
+		const expectRetried = async (tasks: BackgroundTask[], returned: QueuedTask[]) => {
+			expect(new Set(returned.map(t => t.id))).toEqual(new Set(tasks.map(t => t.id)));
+			for (const task of tasks) {
+				const expected = retriedNow(task, now) as BackgroundTask;
+				expect(await source.get(task.id)).toEqual(expected);
+				expect(returned.find(t => t.id === task.id)).toEqual({
+					id: task.id,
+					type: task.type,
+					threadId: task.threadId,
+					status: TaskStatus.Pending,
+					dateNextProcess: expected.dateNextProcess,
+					dateCreated: task.dateCreated,
+					dateModified: expected.dateModified
+				});
+			}
+		};
+
+		const pool = await poolOf(source);
+		const spy = vi.spyOn(pool, "unsafe");
+		const first = await source.retryFailed("a", 2, now);
+		expect(spy).toHaveBeenCalledTimes(1);
+		spy.mockRestore();
+		await expectRetried([a[1], a[2]], first);
+		expect((await source.get(a[1].id))?.retainFor).toBe(7000);
+		await waitFor(() => other.woken.length >= 1, 2000, "a wake-up for type a");
+
+		const rest = await source.retryFailed(undefined, undefined, now);
+		await expectRetried([a[0], b], rest);
+		expect((await source.get(b.id))?.retainFor).toBe(0);
+		for (const task of untouched) {
+			expect(await source.get(task.id)).toEqual(task);
+		}
+		expect(await source.retryFailed(undefined, undefined, now)).toEqual([]);
+		await waitFor(() => other.woken.length >= 3, 2000, "wake-ups for types a and b");
+		expect([...other.woken].sort()).toEqual(["a", "a", "b"]);
+		// The sender's own scheduler is told directly, not through its notifications.
+		expect(woken).toEqual([]);
 	});
 });
 

@@ -283,6 +283,18 @@ function badCases(): IBadCase[] {
 		);
 	}
 
+	for (const value of NOT_STRINGS.filter(v => v !== undefined && v !== "   ")) {
+		add("retryFailed", "type", value, ["type"], c => c.retryFailed(value as string));
+	}
+	for (const value of ["options", 5, [], null, true]) {
+		add("retryFailed", "options", value, ["options"], c => c.retryFailed("known", value as object));
+	}
+	for (const value of badIntegers(1)) {
+		add("retryFailed", "options.limit", value, ["options.limit"], c =>
+			c.retryFailed(undefined, { limit: value as number })
+		);
+	}
+
 	for (const value of NOT_STRINGS.filter(v => v !== "   ")) {
 		add("unregisterHandler", "taskType", value, ["taskType"], c =>
 			c.unregisterHandler(value as string)
@@ -309,7 +321,8 @@ function badConfigs(): [string, unknown, string][] {
 		["taskTimeout", 1],
 		["shutdownTimeout", 0],
 		["pollInterval", 100],
-		["maxWorkerMemoryMb", 16]
+		["maxWorkerMemoryMb", 16],
+		["failedRetainFor", -1]
 	];
 	for (const [field, min] of minimums) {
 		for (const value of badIntegers(min)) {
@@ -328,6 +341,11 @@ function badConfigs(): [string, unknown, string][] {
 			`config.retryInterval = ${label(value)}`,
 			{ retryInterval: value },
 			"config.retryInterval"
+		]);
+		cases.push([
+			`config.failedRetainFor = ${label(value)}`,
+			{ failedRetainFor: value },
+			"config.failedRetainFor"
 		]);
 	}
 	cases.push(["config.maxWorkers = 1e20", { maxWorkers: 1e20 }, "config.maxWorkers"]);
@@ -474,6 +492,7 @@ describe("bad input: every public method, every wrong kind of argument", () => {
 				"registerHandler",
 				"remove",
 				"retry",
+				"retryFailed",
 				"unregisterHandler"
 			].sort()
 		);

@@ -8,6 +8,7 @@ import {
 	adopted,
 	cancelled,
 	dueAt,
+	failedRetried,
 	isExpired,
 	removeOnSettle,
 	retriedNow
@@ -268,6 +269,27 @@ export class EntityStorageTaskSource implements ITaskSource {
 			this._recent.remember(task, false, Date.now());
 		}
 		return task;
+	}
+
+	/**
+	 * Put failed tasks back to pending, due now, oldest failure first, one at a time under each
+	 * task's lock.
+	 * @param type Only this type, when set.
+	 * @param limit At most this many, when set.
+	 * @param nowMs The current time.
+	 * @returns The tasks as written.
+	 */
+	public async retryFailed(
+		type: string | undefined,
+		limit: number | undefined,
+		nowMs: number
+	): Promise<QueuedTask[]> {
+		const tasks = await this._scans.retryFailed(type, limit, t => failedRetried(t, nowMs));
+		for (const task of tasks) {
+			// As retry: this version is newer than a last outcome written in the same millisecond.
+			this._recent.remember(task, false, Date.now());
+		}
+		return tasks;
 	}
 
 	/**

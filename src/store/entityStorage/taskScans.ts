@@ -4,7 +4,7 @@ import { TaskStatus } from "@twin.org/background-task-models";
 import { Is } from "@twin.org/core";
 import { ComparisonOperator, SortDirection } from "@twin.org/entity";
 import type { BackgroundTask } from "../../domain/backgroundTask.js";
-import { equals, type SingleCondition } from "./queryShape.js";
+import { equals, type ISortKey, type SingleCondition } from "./queryShape.js";
 import { OPTIONAL_SCAN_PROPERTIES, SCAN_PROPERTIES, type ScannedTask } from "./scanColumns.js";
 import type { StorageAdapter } from "./storageAdapter.js";
 import { missingColumn } from "./storageErrors.js";
@@ -133,8 +133,7 @@ export class TaskScans {
 
 	/**
 	 * Change every task of a thread that the change accepts (adoptTasks). The thread's task ids are
-	 * read first, every page, and changed after: a change moves a task out of the condition, which
-	 * would shift an offset cursor past tasks not yet read. Each task is re-read under its lock.
+	 * read first (idsOf) and changed after, each re-read under its lock.
 	 * @param threadId The thread whose tasks to change.
 	 * @param change Returns the changed task, or undefined to leave it.
 	 * @returns The tasks as written.
@@ -143,31 +142,38 @@ export class TaskScans {
 		threadId: string,
 		change: (task: BackgroundTask) => BackgroundTask | undefined
 	): Promise<BackgroundTask[]> {
-		const ids: string[] = [];
-		let cursor: string | undefined;
-		do {
-			const page = await this.storage.query(
-				equals("threadId", threadId),
-				[],
-				["id", "status", "threadId"],
-				cursor,
-				SWEEP_PAGE_SIZE
-			);
-			for (const task of page.entities) {
-				if (task.status === TaskStatus.Pending || task.status === TaskStatus.Processing) {
-					ids.push(task.id);
-				}
-			}
-			cursor = page.cursor;
-		} while (Is.stringValue(cursor));
-		const written: BackgroundTask[] = [];
-		for (const id of ids) {
-			const task = await this.store.update(id, change);
-			if (task) {
-				written.push(task);
-			}
-		}
-		return written;
+		const ids = await this.idsOf(
+			equals("threadId", threadId),
+			[],
+			["id", "status", "threadId"],
+			task => task.status === TaskStatus.Pending || task.status === TaskStatus.Processing
+		);
+		return writtenOf(ids, async id => this.store.update(id, change));
+	}
+
+	/**
+	 * Retry failed tasks (retryFailed), oldest failure first: their ids are read first (idsOf; one
+	 * condition, the status, the type filtered here), up to limit, and each is retried after
+	 * through TaskStore.retry, under its lock and its dedupKey's; a task no longer failed by then
+	 * is left as it is.
+	 * @param type Only this type, when set.
+	 * @param limit At most this many, when set.
+	 * @param change The retry (rules.failedRetried).
+	 * @returns The tasks as written.
+	 */
+	public async retryFailed(
+		type: string | undefined,
+		limit: number | undefined,
+		change: (task: BackgroundTask) => BackgroundTask | undefined
+	): Promise<BackgroundTask[]> {
+		const ids = await this.idsOf(
+			equals("status", TaskStatus.Failed),
+			[{ property: "dateModified", sortDirection: SortDirection.Ascending }],
+			["id", "type", "status"],
+			task => task.status === TaskStatus.Failed && (type === undefined || task.type === type),
+			limit
+		);
+		return writtenOf(ids, async id => this.store.retry(id, change));
 	}
 
 	/**
@@ -202,6 +208,39 @@ export class TaskScans {
 			removed += (await this.store.removeIfStill(id, isExpired)) ? 1 : 0;
 		}
 		return removed;
+	}
+
+	/**
+	 * The ids of the tasks a condition and a test select, every page read before any is changed:
+	 * a change may move a task out of the condition, which would shift an offset cursor past tasks
+	 * not yet read.
+	 * @param condition The single condition.
+	 * @param sort The order, when it matters (which tasks a limit keeps).
+	 * @param properties The properties the test reads.
+	 * @param accept The test, in code.
+	 * @param limit At most this many ids, when set.
+	 * @returns The ids, in the order read.
+	 * @internal
+	 */
+	private async idsOf(
+		condition: SingleCondition,
+		sort: ISortKey[],
+		properties: (keyof BackgroundTask)[],
+		accept: (task: BackgroundTask) => boolean,
+		limit = Number.POSITIVE_INFINITY
+	): Promise<string[]> {
+		const ids: string[] = [];
+		let cursor: string | undefined;
+		do {
+			const page = await this.storage.query(condition, sort, properties, cursor, SWEEP_PAGE_SIZE);
+			for (const task of page.entities) {
+				if (ids.length < limit && accept(task)) {
+					ids.push(task.id);
+				}
+			}
+			cursor = page.cursor;
+		} while (Is.stringValue(cursor) && ids.length < limit);
+		return ids;
 	}
 
 	/**
@@ -242,4 +281,24 @@ export class TaskScans {
 			}
 		} while (true);
 	}
+}
+
+/**
+ * Change tasks one after the other.
+ * @param ids The task ids.
+ * @param change Changes one task under its lock: the task as written, or undefined when left.
+ * @returns The tasks as written, in the order of the ids.
+ */
+async function writtenOf(
+	ids: string[],
+	change: (id: string) => Promise<BackgroundTask | undefined>
+): Promise<BackgroundTask[]> {
+	const written: BackgroundTask[] = [];
+	for (const id of ids) {
+		const task = await change(id);
+		if (task) {
+			written.push(task);
+		}
+	}
+	return written;
 }

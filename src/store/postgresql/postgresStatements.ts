@@ -40,6 +40,7 @@ import { reconfirmSql } from "./sql/reconfirm.js";
 import { removeSql } from "./sql/remove.js";
 import { resumeTypeSql } from "./sql/resumeType.js";
 import { retrySql } from "./sql/retry.js";
+import { retryFailedSql } from "./sql/retryFailed.js";
 import { serialLockSql } from "./sql/serialLock.js";
 import { settleSql } from "./sql/settle.js";
 import { settleRemovalsSql } from "./sql/settleRemovals.js";
@@ -224,6 +225,11 @@ export class PostgresStatements {
 	public readonly retry: string;
 
 	/**
+	 * Put failed tasks, of all types or of type $5, back to pending (sql/retryFailed.ts).
+	 */
+	public readonly retryFailed: { all: string; ofType: string };
+
+	/**
 	 * Cancel task $1 while pending ($2 = now ISO, $3 = now ms).
 	 */
 	public readonly cancel: string;
@@ -299,6 +305,7 @@ export class PostgresStatements {
 		this.takeStart = takeStartSql(n);
 		this.get = getSql(n);
 		this.retry = retrySql(n);
+		this.retryFailed = { all: retryFailedSql(n, false), ofType: retryFailedSql(n, true) };
 		this.cancel = cancelSql(n);
 		this.remove = removeSql(n);
 		this.sweep = sweepSql(n);

@@ -269,6 +269,22 @@ export class PostgresTaskSource implements ITaskSource {
 	}
 
 	/**
+	 * Put failed tasks back to pending, oldest failure first, and notify every instance: one
+	 * statement.
+	 * @param type Only this type, when set.
+	 * @param limit At most this many, when set.
+	 * @param nowMs The current time.
+	 * @returns The tasks put back.
+	 */
+	public retryFailed(
+		type: string | undefined,
+		limit: number | undefined,
+		nowMs: number
+	): Promise<QueuedTask[]> {
+		return this._parts.table.retryFailed(type, limit, nowMs);
+	}
+
+	/**
 	 * Cancel a task while it is pending.
 	 * @param id The task id.
 	 * @param nowMs The current time.

@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0.
 import { GeneralError } from "@twin.org/core";
 import type { ITaskPage, ITaskQuery } from "../../contracts/ITaskQuery.js";
+import type { QueuedTask } from "../../contracts/ITaskSource.js";
 import type { BackgroundTask } from "../../domain/backgroundTask.js";
 import { cancelled } from "../../domain/rules.js";
 import type { HeldTasks } from "./heldTasks.js";
@@ -21,6 +22,12 @@ const DEFAULT_PAGE_SIZE = 40;
  * never builds one huge string.
  */
 const INSERT_MANY_CHUNK = 10_000;
+
+/**
+ * How many times retryFailed runs its statement while the dedup index refuses it (a task holding a
+ * key committed during each run): a few, since each run sees the tasks committed before it.
+ */
+const DEDUP_CONFLICT_RUNS = 3;
 
 /**
  * A row of the counts statements (count(*) is a BIGINT: a string).
@@ -211,10 +218,7 @@ export class TaskTable {
 				{ idempotent: false }
 			);
 		} catch (err) {
-			if (
-				(err as { code?: string }).code === UNIQUE_VIOLATION &&
-				(err as { constraint_name?: string }).constraint_name === this._statements.dedupIndex
-			) {
+			if (this.isDedupConflict(err)) {
 				// A failed task with a dedupKey while another task of its type and key is active: it
 				// stays failed (two active tasks with one key are what the key prevents).
 				return undefined;
@@ -222,6 +226,59 @@ export class TaskTable {
 			throw err;
 		}
 		return rows.length > 0 ? fromRow(rows[0]) : undefined;
+	}
+
+	/**
+	 * Put failed tasks back to pending, oldest failure first, and notify every instance, in one
+	 * statement (statements.retryFailed); a failed task whose dedupKey an active task holds stays
+	 * failed. Not repeated after a lost connection (idempotent: false): had the lost run
+	 * committed, a repeat would put back a further batch and report only that one.
+	 * @param type Only this type, when set.
+	 * @param limit At most this many, when set.
+	 * @param nowMs The current time.
+	 * @returns The queue columns of the tasks put back.
+	 */
+	public async retryFailed(
+		type: string | undefined,
+		limit: number | undefined,
+		nowMs: number
+	): Promise<QueuedTask[]> {
+		const params: unknown[] = [
+			new Date(nowMs).toISOString(),
+			limit ?? null,
+			this._statements.channel,
+			this._session.owner
+		];
+		if (type !== undefined) {
+			params.push(type);
+		}
+		const { all, ofType } = this._statements.retryFailed;
+		const statement = type === undefined ? all : ofType;
+		for (let attempt = 1; ; attempt++) {
+			try {
+				const rows = await this._runner.run<TaskRow[]>(statement, params, { idempotent: false });
+				return rows.map(row => fromRow(row) as QueuedTask);
+			} catch (err) {
+				// A task holding a failed task's key committed while the statement ran (its snapshot
+				// missed it), and nothing was written: run it again, on a snapshot that sees it.
+				if (!this.isDedupConflict(err) || attempt === DEDUP_CONFLICT_RUNS) {
+					throw err;
+				}
+			}
+		}
+	}
+
+	/**
+	 * Whether a statement was refused by the dedup index: a second active task for a type and key.
+	 * @param err The statement's error.
+	 * @returns True for a unique violation of the dedup index.
+	 * @internal
+	 */
+	private isDedupConflict(err: unknown): boolean {
+		return (
+			(err as { code?: string }).code === UNIQUE_VIOLATION &&
+			(err as { constraint_name?: string }).constraint_name === this._statements.dedupIndex
+		);
 	}
 
 	/**

@@ -78,3 +78,28 @@ export function claimSet(at: number): string {
 export function notPaused(pausedTable: string, type: string): string {
 	return `NOT EXISTS (SELECT 1 FROM ${pausedTable} AS p WHERE p."type" = ${type})`;
 }
+
+/**
+ * The columns the scheduler's queues need (ITaskSource's QueuedTask), for statements that hand
+ * tasks to the local queue without their payload, result or error.
+ */
+export const QUEUED_COLUMNS = `"id", "type", "threadId", "status", "dateNextProcess", "dateCreated", "dateModified", "priority"`;
+
+/**
+ * The SET list of a retry (rules.retriedNow), whose target is aliased t: pending, due no later
+ * than now, no dateCompleted or retainUntil; a final task's retainFor (removed when retainUntil
+ * was set) is given back: -1 stays -1, else retainUntil - dateModified.
+ * @param at The number of the parameter of now (ISO).
+ * @returns The SET list.
+ */
+export function retriedSet(at: number): string {
+	return `"status" = 'pending', "dateModified" = $${at},
+		"dateNextProcess" = LEAST(t."dateNextProcess", $${at}),
+		"dateCompleted" = NULL,
+		"retainFor" = CASE
+			WHEN t."retainFor" IS NULL AND t."retainUntil" IS NOT NULL THEN
+				CASE WHEN t."retainUntil" = -1 THEN -1
+				ELSE t."retainUntil" - (EXTRACT(EPOCH FROM t."dateModified"::timestamptz) * 1000)::bigint END
+			ELSE t."retainFor" END,
+		"retainUntil" = NULL`;
+}

@@ -1,5 +1,6 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
+import { QUEUED_COLUMNS } from "./fragments.js";
 import type { ISqlNames } from "./ISqlNames.js";
 
 /**
@@ -8,6 +9,6 @@ import type { ISqlNames } from "./ISqlNames.js";
  * @returns The statement.
  */
 export function pendingOfSql(n: ISqlNames): string {
-	return `SELECT "id", "type", "threadId", "status", "dateNextProcess", "dateCreated", "dateModified", "priority"
+	return `SELECT ${QUEUED_COLUMNS}
 FROM ${n.table} WHERE "id" = $1 AND "threadId" = $2 AND "status" = 'pending'`;
 }
