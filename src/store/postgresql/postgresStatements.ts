@@ -29,6 +29,7 @@ import { notifySql } from "./sql/notify.js";
 import { pausedTypesSql } from "./sql/pausedTypes.js";
 import { pauseTypeSql } from "./sql/pauseType.js";
 import { pendingOfSql } from "./sql/pendingOf.js";
+import { progressSql } from "./sql/progress.js";
 import { querySql } from "./sql/query.js";
 import { reconfirmSql } from "./sql/reconfirm.js";
 import { removeSql } from "./sql/remove.js";
@@ -234,6 +235,11 @@ export class PostgresStatements extends PostgresSchemaFacts {
 	public readonly remove: string;
 
 	/**
+	 * Write the progress $2 (JSON text) of running task $1, fenced by owner $3 and claim $4.
+	 */
+	public readonly progress: string;
+
+	/**
 	 * The common settle batch, every task removed (retainFor 0) and claimed by one owner, as two
 	 * text arrays of the same length (ids $1, their claims' dateModified $2) and the owner $3:
 	 * fewer parameters than settle()'s. Returns the id of each task the fence kept out (usually
@@ -305,6 +311,7 @@ export class PostgresStatements extends PostgresSchemaFacts {
 		this.remove = removeSql(n);
 		this.sweep = sweepSql(n);
 		this.settleRemovals = settleRemovalsSql(n);
+		this.progress = progressSql(n);
 		this.dueSample = dueSampleSql(n);
 	}
 
