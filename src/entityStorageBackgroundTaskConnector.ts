@@ -24,6 +24,7 @@ import { storageIdOf } from "./facade/taskUrns.js";
 import { buildConnectorParts } from "./facade/wiring.js";
 import type { ITaskSource } from "./contracts/ITaskSource.js";
 import type { IBackgroundTaskStatistics } from "./models/IBackgroundTaskStatistics.js";
+import type { IBackgroundTaskWithProgress } from "./models/IBackgroundTaskWithProgress.js";
 import type { ICreateTaskOptions } from "./models/ICreateTaskOptions.js";
 import type { IEntityStorageBackgroundTaskConnectorConstructorOptions } from "./models/IEntityStorageBackgroundTaskConnectorConstructorOptions.js";
 import type { IHandlerOptions } from "./models/IHandlerOptions.js";
@@ -209,9 +210,9 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 	 * Get the task details.
 	 * @param taskId The id of the task to get the details for (the URN create() returned).
 	 * @returns The details of the task, undefined when unknown; its id is the plain storage id, as
-	 * the original returns it.
+	 * the original returns it, and it has the progress its handler reported last, if any.
 	 */
-	public async get<T, U>(taskId: string): Promise<IBackgroundTask<T, U> | undefined> {
+	public async get<T, U>(taskId: string): Promise<IBackgroundTaskWithProgress<T, U> | undefined> {
 		return this._tasks.get<T, U>(this.storageId(nameof(taskId), taskId));
 	}
 
@@ -278,7 +279,7 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 	 * @param sortDirection The order to sort by, defaults to ascending.
 	 * @param cursor The cursor to get the next page of tasks.
 	 * @param pageSize The maximum number of entities in a page.
-	 * @returns The list of tasks.
+	 * @returns The list of tasks, each with the progress its handler reported last, if any.
 	 */
 	public async query(
 		taskType?: string,
@@ -287,7 +288,7 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 		sortDirection?: SortDirection,
 		cursor?: string,
 		pageSize?: number
-	): Promise<{ entities: IBackgroundTask[]; cursor?: string }> {
+	): Promise<{ entities: IBackgroundTaskWithProgress[]; cursor?: string }> {
 		assertQueryArguments(
 			this.CLASS_NAME,
 			taskType,

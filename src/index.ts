@@ -5,6 +5,7 @@ export * from "./entityStorageBackgroundTaskConnector.js";
 export { getTaskContext } from "./utils/taskContext.js";
 export * from "./models/executionMode.js";
 export * from "./models/IBackgroundTaskStatistics.js";
+export * from "./models/IBackgroundTaskWithProgress.js";
 export * from "./models/ICreateTaskOptions.js";
 export * from "./models/IEntityStorageBackgroundTaskConnectorConfig.js";
 export * from "./models/IEntityStorageBackgroundTaskConnectorConstructorOptions.js";

@@ -4,15 +4,16 @@
 // modes, through handler modules that load the package by its name: as an ES module (the built
 // dist/esm) and through require() (the built dist/cjs), while the connector runs from src/.
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { TaskStatus } from "@twin.org/background-task-models";
 import { describe, expect, test } from "vitest";
 import { getTaskContext, type ITaskContext } from "../src/index.js";
 import { createConnector, waitFor, waitForStatus } from "./helpers/harness.js";
+import { linkPackage, readmeBlock, REPO_ROOT } from "./helpers/readme.js";
 import { storageIdOf } from "./helpers/tasks.js";
 import {
 	MODES,
@@ -29,7 +30,6 @@ const ESM_HANDLERS = new URL("./fixtures/context-handlers.mjs", import.meta.url)
 const FREE_HANDLERS = new URL("./fixtures/context-free-handler.mjs", import.meta.url).href;
 const LAZY_HANDLERS = new URL("./fixtures/context-lazy-handlers.mjs", import.meta.url).href;
 const CJS_HANDLERS = fileURLToPath(new URL("./fixtures/context-handlers.cjs", import.meta.url));
-const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 /**
  * The lines of a log that start with a prefix, split into words.
@@ -199,6 +199,29 @@ describe.each(MODES)("handler context in %s mode", executionMode => {
 			argCount: 2,
 			context: { taskId: storageIdOf(viaEsm), type: "esm", retriesRemaining: 0 }
 		});
+	});
+
+	test("reportProgress through the CommonJS build is stored; after a timeout, the value that reached the connector", async () => {
+		const { connector, start } = createConnector({ executionMode });
+		await connector.registerHandler("progress-cjs", CJS_HANDLERS, "progress");
+		await connector.registerHandler(
+			"progress-timeout",
+			ESM_HANDLERS,
+			"progressThenHonour",
+			undefined,
+			{ timeout: 300 }
+		);
+		await start();
+		const viaCjs = await connector.create("progress-cjs", { steps: 3 }, { retainFor: -1 });
+		const timed = await connector.create("progress-timeout", {}, { retainFor: -1 });
+		const cjsTask = await waitForStatus(connector, viaCjs, [TaskStatus.Success, TaskStatus.Failed]);
+		expect(cjsTask.result).toEqual({ reported: 3 });
+		expect(cjsTask.progress).toEqual({ via: "cjs", step: 3 });
+		// A timed-out attempt has no outcome of the handler's own: the progress recorded is the last
+		// that reached the connector while the handler ran.
+		const timedTask = await waitForStatus(connector, timed, [TaskStatus.Failed]);
+		expect(timedTask.error?.name).toBe("TimeoutError");
+		expect(timedTask.progress).toEqual({ phase: "waiting" });
 	});
 
 	test("the signal fires on the timeout; a handler honouring it ends and the attempt fails with the timeout error", async () => {
@@ -450,46 +473,52 @@ describe("handler context in worker mode", () => {
 	});
 });
 
-describe("README handler context example", () => {
+/**
+ * Run a README example as pasted, from a directory where the package and the example's imports
+ * are installed (linked to this repository's build and node_modules).
+ * @param files The example's files, the last one run.
+ * @returns What it printed, as lines.
+ */
+async function runReadmeExample(files: string[]): Promise<string[]> {
+	const dir = mkdtempSync(join(tmpdir(), "readme-context-"));
+	try {
+		linkPackage(dir, "@twin-fast/background-task-connector-entity-storage", REPO_ROOT);
+		for (const name of [
+			"@twin.org/entity-storage-connector-memory",
+			"@twin.org/entity-storage-models"
+		]) {
+			linkPackage(dir, name, join(REPO_ROOT, "node_modules", name));
+		}
+		for (const file of files) {
+			writeFileSync(join(dir, file), readmeBlock(file));
+		}
+		const { stdout } = await promisify(execFile)(process.execPath, [files[files.length - 1]], {
+			cwd: dir,
+			encoding: "utf8",
+			timeout: 30000
+		});
+		return stdout.trim().split("\n");
+	} finally {
+		rmSync(dir, { recursive: true, force: true });
+	}
+}
+
+describe("README handler context examples", () => {
 	test("runs as pasted: both attempts time out, the handler seeing its context", async () => {
-		const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
-		const block = (file: string): string => {
-			const match = new RegExp(
-				`\`${file.replace(".", "\\.")}\`:\\s*\\n\\s*\`\`\`js\\n([\\s\\S]*?)\`\`\``
-			).exec(readme);
-			if (!match) {
-				throw new Error(`README has no js block for ${file}`);
-			}
-			return match[1];
-		};
-		const dir = mkdtempSync(join(tmpdir(), "readme-context-"));
-		try {
-			const link = (name: string, target: string): void => {
-				const path = join(dir, "node_modules", name);
-				mkdirSync(dirname(path), { recursive: true });
-				symlinkSync(target, path, "dir");
-			};
-			link("@twin-fast/background-task-connector-entity-storage", REPO_ROOT);
-			for (const name of [
-				"@twin.org/entity-storage-connector-memory",
-				"@twin.org/entity-storage-models"
-			]) {
-				link(name, join(REPO_ROOT, "node_modules", name));
-			}
-			writeFileSync(join(dir, "reportHandlers.mjs"), block("reportHandlers.mjs"));
-			writeFileSync(join(dir, "reportMain.mjs"), block("reportMain.mjs"));
-			const { stdout } = await promisify(execFile)(process.execPath, ["reportMain.mjs"], {
-				cwd: dir,
-				encoding: "utf8",
-				timeout: 30000
-			});
-			const lines = stdout.trim().split("\n");
-			expect(lines).toHaveLength(3);
-			expect(lines[0]).toMatch(/^task [0-9a-f]{32}: attempt \(not recorded\), 1 retries left$/);
-			expect(lines[1]).toMatch(/^task [0-9a-f]{32}: attempt \(not recorded\), 0 retries left$/);
-			expect(lines[2]).toBe("failed TimeoutError");
-		} finally {
-			rmSync(dir, { recursive: true, force: true });
+		const lines = await runReadmeExample(["reportHandlers.mjs", "reportMain.mjs"]);
+		expect(lines).toHaveLength(3);
+		expect(lines[0]).toMatch(/^task [0-9a-f]{32}: attempt \(not recorded\), 1 retries left$/);
+		expect(lines[1]).toMatch(/^task [0-9a-f]{32}: attempt \(not recorded\), 0 retries left$/);
+		expect(lines[2]).toBe("failed TimeoutError");
+	});
+
+	test("the progress example runs as pasted: progress while the task runs, the last value with the outcome", async () => {
+		const lines = await runReadmeExample(["progressHandlers.mjs", "progressMain.mjs"]);
+		expect(lines.at(-1)).toBe("success { done: 200, of: 200 }");
+		const running = lines.slice(0, -1);
+		expect(running.length).toBeGreaterThanOrEqual(1);
+		for (const line of running) {
+			expect(line).toMatch(/^progress \{ done: \d+, of: 200 \}$/);
 		}
 	});
 });

@@ -20,6 +20,7 @@ import type { IEntityStorageConnector } from "@twin.org/entity-storage-models";
 import type { ILogEntry } from "@twin.org/logging-models";
 import { afterAll, beforeEach, describe, expect, test } from "vitest";
 import { initSchema, type BackgroundTask } from "../src/index.js";
+import { QUEUE_PROPERTIES } from "../src/domain/queueProperties.js";
 import { settled } from "../src/domain/rules.js";
 import { EntityStorageTaskSource } from "../src/store/entityStorage/entityStorageTaskSource.js";
 import { TaskLog } from "../src/utils/taskLog.js";
@@ -59,7 +60,8 @@ const QUEUE_COLUMNS = `
 	ADD COLUMN "dedupKey" TEXT NULL,
 	ADD COLUMN "retryBackoff" TEXT NULL,
 	ADD COLUMN "retryMaxInterval" DOUBLE PRECISION NULL,
-	ADD COLUMN "attempts" INTEGER NULL`;
+	ADD COLUMN "attempts" INTEGER NULL,
+	ADD COLUMN "progress" JSONB NULL`;
 
 /**
  * The table with the queue columns.
@@ -72,9 +74,9 @@ const QUEUE_TABLE = "queue_task";
 const ORIGINAL_TABLE = "original_task";
 
 /**
- * The queue properties.
+ * The queue properties (progress among them).
  */
-const QUEUE_KEYS = ["priority", "dedupKey", "retryBackoff", "retryMaxInterval", "attempts"];
+const QUEUE_KEYS: string[] = [...QUEUE_PROPERTIES];
 
 const postgresServer = usePostgres();
 const root = mkdtempSync(join(tmpdir(), "twin-bg-queue-"));
@@ -413,6 +415,32 @@ describe.each(BACKENDS)("queue features over the $name entity-storage connector"
 				expect(Object.keys(rawPlainDone)).not.toContain(key);
 			}
 		}
+	});
+
+	test("progress is written onto a running task only while this instance holds its claim, dateModified unchanged", async () => {
+		const { source } = sourceOver(storage);
+		const task = newTask({ type: "progressed" });
+		await source.insert(task);
+		// Not claimed here: nothing is written.
+		expect(await source.writeProgress(task.id, 1)).toBe(false);
+		const claimed = (await source.claim(task.id, "main", Date.now())).claimed as BackgroundTask;
+		expect(await source.writeProgress(task.id, { step: 1 })).toBe(true);
+		expect(await source.writeProgress(task.id, "half")).toBe(true);
+		expect(await source.get(task.id)).toEqual({ ...claimed, progress: "half" });
+
+		// The settle writes the last value; a write after it changes nothing.
+		const done = settled({ ...claimed, progress: [1, "all"] }, { ok: true }, Date.now(), 1000);
+		expect(await source.settle(done, false)).toBe(true);
+		expect(await source.writeProgress(task.id, "late")).toBe(false);
+		expect((await source.get(task.id))?.progress).toEqual([1, "all"]);
+
+		// A task removed while it runs is not written back.
+		const removed = newTask({ type: "progressed" });
+		await source.insert(removed);
+		await source.claim(removed.id, "main", Date.now());
+		await source.remove(removed.id);
+		expect(await source.writeProgress(removed.id, 1)).toBe(false);
+		expect(await source.get(removed.id)).toBeUndefined();
 	});
 
 	test("dedupKey: the active task's id while it is pending or processing, a new task once it is final", async () => {
@@ -779,5 +807,26 @@ describe("a PostgreSQL table made before the queue properties (no columns for th
 		expect(await source.counts(undefined, 100)).toEqual({ counts: {}, complete: true });
 		const plain = newTask({ type: "old" });
 		expect(await source.insert(plain)).toBe(plain.id);
+	});
+
+	test("progress on the table: a write while running fails naming the column; the settle writes the task without it", async () => {
+		const { source } = sourceOver(storage);
+		const task = newTask({ type: "old-progress" });
+		await source.insert(task);
+		const claimed = (await source.claim(task.id, "main", Date.now())).claimed as BackgroundTask;
+		const failed = await rejectionOf(source.writeProgress(task.id, { step: 1 }));
+		expect(failed.message).toBe("entityStorageTaskSource.queueColumnMissing");
+		expect(failed.properties?.column).toBe("progress");
+
+		const done = settled(
+			{ ...claimed, progress: { step: 2 } },
+			{ ok: true, result: 1 },
+			Date.now(),
+			1000
+		);
+		expect(await source.settle(done, false)).toBe(true);
+		const stored = (await source.get(task.id)) as BackgroundTask;
+		expect(stored).toMatchObject({ status: TaskStatus.Success, result: 1 });
+		expect(stored.progress).toBeUndefined();
 	});
 });

@@ -59,9 +59,23 @@ export interface IHandlerJob {
 }
 
 /**
+ * Where the progress handlers report goes while they run: the task id and the value as JSON text,
+ * at most about once a second per job (the last value reported also comes with the outcome).
+ * Called outside any task context; it must not throw.
+ */
+export type ProgressListener = (taskId: string, progress: string) => void;
+
+/**
  * Runs handlers. Knows nothing about tasks or storage: a job in, an outcome out, never a throw.
  */
 export interface ITaskExecutor {
+	/**
+	 * Send the progress handlers report from now on to a listener (the runner's, set once before
+	 * the first job); without one it is dropped until the outcome carries its last value.
+	 * @param listener The listener.
+	 */
+	setProgressListener(listener: ProgressListener): void;
+
 	/**
 	 * Run one handler call.
 	 * @param job The call.

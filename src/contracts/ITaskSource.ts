@@ -140,6 +140,18 @@ export interface ITaskSource {
 	settle(task: BackgroundTask, remove: boolean, claimedAt?: string): Promise<boolean>;
 
 	/**
+	 * Write the progress a running handler reported onto its task, fenced like a settle: only
+	 * while this instance still holds the claim of the run (shared database: lease owner, status
+	 * processing and the claim's dateModified; entity storage: under the task's lock, while the
+	 * task is processing for this instance), so it never overwrites an outcome or another claim.
+	 * The task's dateModified is left as it is.
+	 * @param id The task id.
+	 * @param progress The progress, a JSON value.
+	 * @returns False when nothing was written because the run no longer holds the claim.
+	 */
+	writeProgress(id: string, progress: unknown): Promise<boolean>;
+
+	/**
 	 * Forget a claim without recording anything (stop() gave up on a running task).
 	 * @param id The task id.
 	 */

@@ -145,4 +145,12 @@ export class BackgroundTask {
 	 */
 	@property({ type: "integer", optional: true })
 	public attempts?: number;
+
+	/**
+	 * The last progress the handler reported (getTaskContext().reportProgress), any JSON value.
+	 * Written only once a handler reports progress, and kept across attempts until it reports
+	 * another.
+	 */
+	@property({ type: "object", optional: true })
+	public progress?: unknown;
 }

@@ -3,16 +3,17 @@
 import type { BackgroundTask } from "./backgroundTask.js";
 
 /**
- * The properties this package adds to the original's entity for its queue options. Each is
- * written only when set: a task created without them is stored exactly as the original stores
- * it, and a table made before they existed (without their columns) keeps working.
+ * The properties this package adds to the original's entity for its queue options and features
+ * (progress). Each is written only when set: a task that uses none is stored exactly as the
+ * original stores it, and a table made before they existed (without their columns) keeps working.
  */
 export const QUEUE_PROPERTIES: ReadonlySet<keyof BackgroundTask> = new Set([
 	"priority",
 	"dedupKey",
 	"retryBackoff",
 	"retryMaxInterval",
-	"attempts"
+	"attempts",
+	"progress"
 ] as const);
 
 /**

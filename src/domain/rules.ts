@@ -24,9 +24,11 @@ import { DEFAULT_RETRY_MAX_INTERVAL, retryDelay } from "./retry.js";
  */
 
 /**
- * The outcome of one attempt to run a handler.
+ * The outcome of one attempt to run a handler, with the last progress its handler reported.
  */
-export type AttemptOutcome = { ok: true; result?: unknown } | { ok: false; error: IError };
+export type AttemptOutcome =
+	| { ok: true; result?: unknown; progress?: unknown }
+	| { ok: false; error: IError; progress?: unknown };
 
 /**
  * The statuses after which a task never runs again.

@@ -79,13 +79,16 @@ export function fromTaskUrn(source: string, namespace: string, taskId: string): 
  * `id` is the plain storage id (only create() returns the URN), every key is present even when
  * its value is undefined, in the original's order. One decision differs (SPEC section 4):
  * `dateRetainUntil` is set only for a positive retainUntil; the original formats -1 ("keep
- * forever") as 1969-12-31T23:59:59.999Z. Payload and result are copies, so a caller changing
- * them cannot change a stored task.
+ * forever") as 1969-12-31T23:59:59.999Z. One key is added, `progress`, only when a handler
+ * reported progress. Payload, result and progress are copies, so a caller changing them cannot
+ * change a stored task.
  * @param task The stored task.
  * @returns The public task.
  */
-export function toTaskModel<T = unknown, U = unknown>(task: BackgroundTask): IBackgroundTask<T, U> {
-	return {
+export function toTaskModel<T = unknown, U = unknown>(
+	task: BackgroundTask
+): IBackgroundTask<T, U> & { progress?: unknown } {
+	const model: IBackgroundTask<T, U> & { progress?: unknown } = {
 		id: task.id,
 		type: task.type,
 		threadId: task.threadId,
@@ -101,6 +104,11 @@ export function toTaskModel<T = unknown, U = unknown>(task: BackgroundTask): IBa
 		result: copy(task.result) as U,
 		error: task.error
 	};
+	if (task.progress !== undefined) {
+		// Only when a handler reported progress: the task keeps the original's keys otherwise.
+		model.progress = copy(task.progress);
+	}
+	return model;
 }
 
 /**

@@ -21,6 +21,11 @@
  * when stop() runs out of time, after setting the flag: a job that reaches a worker later, or
  * one whose worker was not listening yet, sees the flag instead. Nothing is sent on the common
  * path, where a job ends without an abort.
+ *
+ * Progress a handler reports goes the other way, on a second BroadcastChannel the pool names in
+ * workerData (progressChannel), opened by the first report in this worker (unref'd too): the
+ * handler runner passes a job's progress on at most once a second, and the last value reported
+ * comes back in the job's envelope. A job that reports nothing sends nothing.
  */
 "use strict";
 
@@ -35,7 +40,7 @@ const RUNNER_URL = pathToFileURL(join(__dirname, "handlerWorker.mjs")).href;
 
 /**
  * What this file uses of the runner module: the runner, and the abort state of a job.
- * @typedef {{ default: (job: object, abort?: object, started?: unknown) => Promise<unknown>, JobAbort: new () => { abort: (reason: unknown) => void } }} RunnerModule
+ * @typedef {{ default: (job: object, abort?: object, started?: unknown, progress?: (taskId: string, progress: string) => void) => Promise<unknown>, JobAbort: new () => { abort: (reason: unknown) => void } }} RunnerModule
  */
 
 /**
@@ -111,6 +116,28 @@ function timeoutReason(timeoutMs) {
 }
 
 /**
+ * The pool's progress channel, opened by the first report in this worker.
+ * @type {BroadcastChannel | undefined}
+ */
+let progressChannel;
+
+/**
+ * Pass a job's progress to the pool: the runner's sink, called at most once a second per job.
+ * @param {string} taskId The task id.
+ * @param {string} progress The progress as JSON text.
+ */
+function postProgress(taskId, progress) {
+	if (progressChannel === undefined) {
+		if (typeof workerData?.progressChannel !== "string") {
+			return;
+		}
+		progressChannel = new BroadcastChannel(workerData.progressChannel);
+		progressChannel.unref();
+	}
+	progressChannel.postMessage({ taskId, progress });
+}
+
+/**
  * Where this worker marks each job it starts, by job number modulo the array's length, so that
  * the pool knows, when a worker dies, which jobs of its message never started (they are sent
  * again; the others failed with it).
@@ -177,7 +204,7 @@ async function runInWorker(job) {
 		}
 	}
 	try {
-		return await mod.default(job, abort, started);
+		return await mod.default(job, abort, started, postProgress);
 	} finally {
 		aborts?.running.delete(jobId);
 	}

@@ -10,7 +10,9 @@
  * It never throws: every outcome comes back as an envelope, { ok: true, result } or
  * { ok: false, error }, with the handler's own error name and message kept (a structured clone of
  * a thrown error would lose a custom class name); { ok: false, notStarted: true } when the job's
- * signal was aborted before its handler was called (stop() ran out of time).
+ * signal was aborted before its handler was called (stop() ran out of time). An envelope carries
+ * the last progress the handler reported (its context's reportProgress) as JSON text, so the
+ * outcome is recorded with it whatever reached the runner before.
  *
  * A job with a taskId gives its handler a task context, which the handler reads with
  * getTaskContext() (src/utils/taskContext.ts); the handler's arguments are the original's,
@@ -72,10 +74,14 @@ const handlers = new Map();
  *   across awaits from this job on when trackContext is set.
  * @param {JobAbort} [abort] The job's abort state, behind its context's signal.
  * @param {import("node:worker_threads").MessagePort} [started] Told when the handler is called.
- * @returns {Promise<{ ok: true, result?: unknown } | { ok: false, notStarted?: true, error: { name: string, message: string, stack?: string, properties?: Record<string, unknown> } }>}
- *   The outcome.
+ * @param {import("./jobContext.mjs").ProgressSink} [progress] Where the progress the handler
+ *   reports goes while it runs; the last value reported also comes back in the envelope.
+ * @returns {Promise<{ ok: true, result?: unknown, progress?: string } | { ok: false, notStarted?: true, progress?: string, error: { name: string, message: string, stack?: string, properties?: Record<string, unknown> } }>}
+ *   The outcome, with the last progress reported as JSON text when the handler reported any.
  */
-export default async function runHandler(job, abort, started) {
+export default async function runHandler(job, abort, started, progress) {
+	/** @type {TaskContext | undefined} */
+	let context;
 	try {
 		// A handler already resolved is called without an await: one job, one microtask less.
 		const handler =
@@ -98,10 +104,12 @@ export default async function runHandler(job, abort, started) {
 			// The package creates the store as it loads; a worker whose handlers never loaded it
 			// makes it here (the same key, so a package loaded later finds this one).
 			const store = (globalThis[TASK_CONTEXT_KEY] ??= new AsyncLocalStorage());
-			result = await store.run(new TaskContext(job, abort ?? new JobAbort()), call);
+			context = new TaskContext(job, abort ?? new JobAbort(), progress);
+			result = await store.run(context, call);
 		} else {
 			const outer = contextState.current;
-			contextState.current = new TaskContext(job, abort ?? new JobAbort());
+			context = new TaskContext(job, abort ?? new JobAbort(), progress);
+			contextState.current = context;
 			let running;
 			try {
 				running = call();
@@ -110,10 +118,26 @@ export default async function runHandler(job, abort, started) {
 			}
 			result = await running;
 		}
-		return { ok: true, result: toJson(result) };
+		return withProgress({ ok: true, result: toJson(result) }, context);
 	} catch (err) {
-		return { ok: false, error: toErrorObject(err) };
+		return withProgress({ ok: false, error: toErrorObject(err) }, context);
 	}
+}
+
+/**
+ * An envelope with the last progress the handler reported, when it reported any; the handler's
+ * context passes on nothing more from now on.
+ * @template {object} E
+ * @param {E} envelope The envelope.
+ * @param {TaskContext | undefined} context The handler's context.
+ * @returns {E & { progress?: string }} The envelope.
+ */
+function withProgress(envelope, context) {
+	const last = context?.endProgress();
+	if (last !== undefined) {
+		/** @type {E & { progress?: string }} */ (envelope).progress = last;
+	}
+	return envelope;
 }
 
 /**

@@ -1,8 +1,14 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
 import type { AttemptOutcome } from "../domain/rules.js";
-import { NOT_STARTED, type IHandlerJob, type ITaskExecutor } from "../contracts/ITaskExecutor.js";
-import { fromEnvelope, HANDLER_WORKER_URL, timedOut } from "./outcomes.js";
+import {
+	NOT_STARTED,
+	type IHandlerJob,
+	type ITaskExecutor,
+	type ProgressListener
+} from "../contracts/ITaskExecutor.js";
+import { outsideTaskContext } from "../utils/taskContext.js";
+import { fromEnvelope, HANDLER_WORKER_URL, timedOut, type RunnerEnvelope } from "./outcomes.js";
 
 /**
  * A job's abort state (JobAbort of handlerWorker.mjs): its signal is made only if the handler
@@ -26,8 +32,9 @@ interface IRunnerModule {
 	default: (
 		job: IHandlerJob,
 		abort: IJobAbort,
-		started?: { postMessage: (message: string) => void }
-	) => Promise<AttemptOutcome & { notStarted?: boolean }>;
+		started?: { postMessage: (message: string) => void },
+		progress?: ProgressListener
+	) => Promise<RunnerEnvelope & { notStarted?: boolean }>;
 
 	/**
 	 * The abort state of a job.
@@ -40,7 +47,7 @@ interface IRunnerModule {
  * @param envelope The envelope.
  * @returns The outcome.
  */
-function toOutcome(envelope: AttemptOutcome & { notStarted?: boolean }): AttemptOutcome {
+function toOutcome(envelope: RunnerEnvelope & { notStarted?: boolean }): AttemptOutcome {
 	return envelope.notStarted ? NOT_STARTED : fromEnvelope(envelope);
 }
 
@@ -82,6 +89,32 @@ export class InlineExecutor implements ITaskExecutor {
 	private _abortedAll = false;
 
 	/**
+	 * Where handlers' progress goes.
+	 * @internal
+	 */
+	private _progress?: ProgressListener;
+
+	/**
+	 * Pass a handler's progress to the listener outside the handler's context: the listener starts
+	 * storage writes, which must not run as part of the task (see outsideTaskContext).
+	 * @internal
+	 */
+	private readonly _passProgress: ProgressListener = (taskId, progress) => {
+		const listener = this._progress;
+		if (listener) {
+			outsideTaskContext(() => listener(taskId, progress));
+		}
+	};
+
+	/**
+	 * Send handlers' progress to a listener.
+	 * @param listener The listener.
+	 */
+	public setProgressListener(listener: ProgressListener): void {
+		this._progress = listener;
+	}
+
+	/**
 	 * Run one handler call.
 	 * @param job The call.
 	 * @param timeoutMs Abandon the handler after this long (firing its signal) and fail the attempt.
@@ -108,7 +141,9 @@ export class InlineExecutor implements ITaskExecutor {
 			throw err;
 		};
 		if (timeoutMs === undefined) {
-			return runner.default(job, abort).then(envelope => ended(toOutcome(envelope)), failed);
+			return runner
+				.default(job, abort, undefined, this._passProgress)
+				.then(envelope => ended(toOutcome(envelope)), failed);
 		}
 		return this.withTimeout(runner, job, abort, timeoutMs).then(ended, failed);
 	}
@@ -147,7 +182,10 @@ export class InlineExecutor implements ITaskExecutor {
 			}
 		};
 		try {
-			return await Promise.race([runner.default(job, abort, started).then(toOutcome), timeout]);
+			return await Promise.race([
+				runner.default(job, abort, started, this._passProgress).then(toOutcome),
+				timeout
+			]);
 		} finally {
 			clearTimeout(timer);
 			this._timers.delete(timer as NodeJS.Timeout);

@@ -45,16 +45,28 @@ export function failure(name: string, message: string): AttemptOutcome {
 }
 
 /**
+ * The envelope the handler runner returns: an outcome whose progress, when the handler reported
+ * any, is the last value's JSON text.
+ */
+export type RunnerEnvelope = AttemptOutcome & { progress?: string };
+
+/**
  * Normalise the envelope returned by the handler runner: errors become IError JSON (a thrown
- * string as BaseError.fromError makes it, as the original).
+ * string as BaseError.fromError makes it, as the original), the progress's JSON text its value.
  * @param envelope The envelope.
  * @returns The outcome.
  */
-export function fromEnvelope(envelope: AttemptOutcome): AttemptOutcome {
-	// Without the stack, as the original records errors.
+export function fromEnvelope(envelope: RunnerEnvelope): AttemptOutcome {
+	if (envelope.progress === undefined) {
+		// Without the stack, as the original records errors.
+		return envelope.ok
+			? envelope
+			: { ok: false, error: BaseError.fromError(envelope.error).toJsonObject() };
+	}
+	const progress: unknown = JSON.parse(envelope.progress);
 	return envelope.ok
-		? envelope
-		: { ok: false, error: BaseError.fromError(envelope.error).toJsonObject() };
+		? { ok: true, result: envelope.result, progress }
+		: { ok: false, error: BaseError.fromError(envelope.error).toJsonObject(), progress };
 }
 
 /**
@@ -74,11 +86,18 @@ export function timedOut(timeoutMs: number): AttemptOutcome {
  * @param envelope The envelope.
  * @returns The outcome, NOT_STARTED when the worker did not call the handler after abortAll().
  */
-export function fromWorker(envelope: AttemptOutcome & { notStarted?: boolean }): AttemptOutcome {
+export function fromWorker(envelope: RunnerEnvelope & { notStarted?: boolean }): AttemptOutcome {
 	if (envelope.notStarted) {
 		return NOT_STARTED;
 	}
-	return envelope.ok ? { ok: true, result: envelope.result } : fromEnvelope(envelope);
+	if (!envelope.ok) {
+		return fromEnvelope(envelope);
+	}
+	const outcome: AttemptOutcome = { ok: true, result: envelope.result };
+	if (envelope.progress !== undefined) {
+		outcome.progress = JSON.parse(envelope.progress);
+	}
+	return outcome;
 }
 
 /**

@@ -66,16 +66,22 @@ export interface IPoolTask extends IHandlerJob {
 }
 
 /**
- * What the workers send back for a job: the runner's envelope, with how long the job took in the
- * worker, ms (handlerWorker.cjs).
+ * What the workers send back for a job: the runner's envelope (its progress as JSON text), with
+ * how long the job took in the worker, ms (handlerWorker.cjs).
  */
-export type WorkerEnvelope = AttemptOutcome & { notStarted?: boolean; ms?: number };
+export type WorkerEnvelope = AttemptOutcome & {
+	notStarted?: boolean;
+	ms?: number;
+	progress?: string;
+};
 
 /**
  * The threads of one executor: the piscina pool and what its workers share with it through their
  * workerData. That is a BroadcastChannel on which aborts are posted (unref'd, so it never keeps
- * the process alive), a flag set once abortAll() ran, and an array in which each worker marks the
- * jobs it starts. Created by the executor's first job, with no thread until a job needs one.
+ * the process alive), a flag set once abortAll() ran, an array in which each worker marks the
+ * jobs it starts, and a second BroadcastChannel on which workers post the progress their handlers
+ * report (unref'd as well; a worker opens it at its first report). Created by the executor's
+ * first job, with no thread until a job needs one.
  */
 export class PoolThreads {
 	/**
@@ -88,6 +94,12 @@ export class PoolThreads {
 	 * @internal
 	 */
 	private readonly _channel: BroadcastChannel;
+
+	/**
+	 * The progress channel, on which workers post { taskId, progress }.
+	 * @internal
+	 */
+	private readonly _progress: BroadcastChannel;
 
 	/**
 	 * The shared flag, non-zero once abortAll() ran.
@@ -110,14 +122,28 @@ export class PoolThreads {
 	/**
 	 * Create the pool; its workers start as jobs need them and exit after the idle timeout.
 	 * @param options The pool options.
+	 * @param onProgress Where the progress workers post goes: task id and JSON text.
 	 */
-	constructor(options: IWorkerPoolOptions) {
+	constructor(
+		options: IWorkerPoolOptions,
+		onProgress: (taskId: string, progress: string) => void = ignoreProgress
+	) {
 		// Unique in the process: a connector started inside a worker has a pool of its own.
-		const name = `@twin-fast/background-task-connector-entity-storage/abort/${randomUUID()}`;
+		const id = randomUUID();
+		const name = `@twin-fast/background-task-connector-entity-storage/abort/${id}`;
+		const progressName = `@twin-fast/background-task-connector-entity-storage/progress/${id}`;
 		const flag = new SharedArrayBuffer(4);
 		const started = new SharedArrayBuffer(4 * STARTED_MARKS);
 		this._channel = new BroadcastChannel(name);
 		this._channel.unref();
+		this._progress = new BroadcastChannel(progressName);
+		this._progress.onmessage = (event: unknown): void => {
+			const message = (event as { data?: { taskId?: unknown; progress?: unknown } }).data;
+			if (typeof message?.taskId === "string" && typeof message.progress === "string") {
+				onProgress(message.taskId, message.progress);
+			}
+		};
+		this._progress.unref();
 		this._abortFlag = new Int32Array(flag);
 		this._startedMarks = new Int32Array(started);
 		this.pool = new Piscina({
@@ -129,7 +155,12 @@ export class PoolThreads {
 			resourceLimits: options.maxWorkerMemoryMb
 				? { maxOldGenerationSizeMb: options.maxWorkerMemoryMb }
 				: undefined,
-			workerData: { abortChannel: name, abortFlag: flag, startedMarks: started }
+			workerData: {
+				abortChannel: name,
+				abortFlag: flag,
+				startedMarks: started,
+				progressChannel: progressName
+			}
 		});
 		// piscina emits "error" on the pool for a worker's reply to a task it already ended (an
 		// aborted job's reply racing the abort), and an "error" with no listener throws in the host
@@ -190,6 +221,7 @@ export class PoolThreads {
 	public async destroy(): Promise<void> {
 		await this.pool.destroy();
 		this._channel.close();
+		this._progress.close();
 	}
 }
 
@@ -197,3 +229,8 @@ export class PoolThreads {
  * Drops an error piscina reports on the pool rather than on a job: its job already has an outcome.
  */
 function ignoreStrayReply(): void {}
+
+/**
+ * Drops progress when nobody listens for it.
+ */
+function ignoreProgress(): void {}

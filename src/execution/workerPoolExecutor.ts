@@ -4,7 +4,8 @@ import {
 	DEFAULT_ABORT_GRACE_MS,
 	NOT_STARTED,
 	type IHandlerJob,
-	type ITaskExecutor
+	type ITaskExecutor,
+	type ProgressListener
 } from "../contracts/ITaskExecutor.js";
 import type { AttemptOutcome } from "../domain/rules.js";
 import { fromWorker, timedOut, workerFailure } from "./outcomes.js";
@@ -92,11 +93,25 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 	private _inFlight = 0;
 
 	/**
+	 * Where handlers' progress goes.
+	 * @internal
+	 */
+	private _progress?: ProgressListener;
+
+	/**
 	 * Create the executor; the pool and its threads are created when the first job runs.
 	 * @param options The pool options.
 	 */
 	constructor(private readonly options: IWorkerPoolOptions) {
 		this._free = options.maxWorkers;
+	}
+
+	/**
+	 * Send handlers' progress, which the workers post on the pool's progress channel, to a listener.
+	 * @param listener The listener.
+	 */
+	public setProgressListener(listener: ProgressListener): void {
+		this._progress = listener;
 	}
 
 	/**
@@ -203,7 +218,9 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 		if (this._phase === "closed") {
 			return undefined;
 		}
-		this._threads ??= new PoolThreads(this.options);
+		this._threads ??= new PoolThreads(this.options, (taskId, progress) =>
+			this._progress?.(taskId, progress)
+		);
 		return this._threads;
 	}
 

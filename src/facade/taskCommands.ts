@@ -4,6 +4,7 @@ import type { IBackgroundTask, TaskStatus } from "@twin.org/background-task-mode
 import type { SortDirection } from "@twin.org/entity";
 import { toTaskModel } from "../domain/taskModel.js";
 import { moduleExists } from "../execution/outcomes.js";
+import type { IBackgroundTaskWithProgress } from "../models/IBackgroundTaskWithProgress.js";
 import type { ICreateTaskOptions } from "../models/ICreateTaskOptions.js";
 import type { IHandlerOptions } from "../models/IHandlerOptions.js";
 import { handlerSettings } from "./handlerSettings.js";
@@ -105,7 +106,7 @@ export class TaskCommands {
 	 * @param id The storage id.
 	 * @returns The task as the original returns it, undefined when unknown.
 	 */
-	public async get<T, U>(id: string): Promise<IBackgroundTask<T, U> | undefined> {
+	public async get<T, U>(id: string): Promise<IBackgroundTaskWithProgress<T, U> | undefined> {
 		const task = await this.parts.source.get(id);
 		return task ? toTaskModel<T, U>(task) : undefined;
 	}
@@ -209,7 +210,7 @@ export class TaskCommands {
 		sortDirection: SortDirection,
 		cursor: string | undefined,
 		pageSize: number | undefined
-	): Promise<{ entities: IBackgroundTask[]; cursor?: string }> {
+	): Promise<{ entities: IBackgroundTaskWithProgress[]; cursor?: string }> {
 		const page = await this.parts.source.query({
 			type: taskType,
 			status: taskStatus,

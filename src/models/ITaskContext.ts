@@ -39,4 +39,17 @@ export interface ITaskContext {
 	 * timeout) or "AbortError" (stop()).
 	 */
 	signal: AbortSignal;
+
+	/**
+	 * Report the task's progress: any JSON value (a number, a string, an object...). It is stored
+	 * on the task as its `progress` property, which get(), query() and the state-change callback
+	 * show: while the handler runs at most about once a second (the first report at once, later
+	 * ones coalesced so the latest is written within about a second), and the last value reported
+	 * always with the outcome. The value is copied as JSON when reported. A task whose handler never
+	 * reports has no progress property.
+	 * @param value The progress, any JSON value.
+	 * @throws TypeError naming value when it is undefined or not JSON-serialisable (a function,
+	 * symbol or bigint anywhere, a number that is not finite, a cycle, a Map, Set or typed array).
+	 */
+	reportProgress(value: unknown): void;
 }

@@ -11,6 +11,7 @@ import { dueAt, removeOnSettle, settled, type AttemptOutcome } from "../domain/r
 import type { IRegisteredHandler, ISchedulerSettings } from "../contracts/schedulerModels.js";
 import { NodeMetrics } from "./nodeMetrics.js";
 import { handlerJob } from "./handlerJob.js";
+import { ProgressWrites } from "./progressWrites.js";
 import { StorageRetries } from "./storageRetries.js";
 import { callStateCallback } from "./stateCallback.js";
 import type { Timers } from "./timers.js";
@@ -73,6 +74,12 @@ export class TaskRunner {
 	private readonly _retries: StorageRetries;
 
 	/**
+	 * The progress running handlers report, on its way to storage.
+	 * @internal
+	 */
+	private readonly _progress: ProgressWrites;
+
+	/**
 	 * When this runner (one session) started, epoch ms.
 	 * @returns The time.
 	 */
@@ -98,6 +105,8 @@ export class TaskRunner {
 		private readonly metrics: NodeMetrics = new NodeMetrics()
 	) {
 		this._retries = new StorageRetries(log, timers, () => this._abandoned);
+		this._progress = new ProgressWrites(source, log, id => this._claims.has(id));
+		executor.setProgressListener(this._progress.report);
 	}
 
 	/**
@@ -199,12 +208,21 @@ export class TaskRunner {
 			outcome = { ok: false, error: BaseError.fromError(err).toJsonObject() };
 		}
 		handlerDone?.();
+		// The last progress the handler reported comes with its outcome; when the outcome has none
+		// (a timeout, a worker that died), the latest that reached this runner is recorded.
+		const reported = this._progress.end(id);
+		const progress = outcome.progress !== undefined ? outcome.progress : reported;
 		if (outcome === NOT_STARTED) {
 			// stop() ran out of time before the handler was called: the task never ran, so it is not
 			// settled; it stays processing (abandon() releases the claim) for the next start.
 			return undefined;
 		}
-		return this.complete(type, handler, task, outcome);
+		return this.complete(
+			type,
+			handler,
+			progress === undefined ? task : { ...task, progress },
+			outcome
+		);
 	}
 
 	/**

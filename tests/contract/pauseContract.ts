@@ -6,8 +6,8 @@ import { existsSync, writeFileSync } from "node:fs";
 import { TaskStatus } from "@twin.org/background-task-models";
 import { describe, expect, test } from "vitest";
 import type { IEntityStorageBackgroundTaskConnectorConfig } from "../../src/index.js";
-import { type createConnector, waitFor, waitForStatus } from "../helpers/harness.js";
-import { CONTRACT_HANDLERS } from "./storageContract.js";
+import { waitFor, waitForStatus } from "../helpers/harness.js";
+import { CONTRACT_HANDLERS, type FreshConnector } from "./storageContract.js";
 
 /**
  * A poll interval no test here waits for.
@@ -22,9 +22,7 @@ const NO_POLL: IEntityStorageBackgroundTaskConnectorConfig = { pollInterval: 60_
  */
 export function pauseContract(
 	name: string,
-	fresh: (
-		config?: IEntityStorageBackgroundTaskConnectorConfig
-	) => Promise<ReturnType<typeof createConnector>>,
+	fresh: FreshConnector,
 	scratchFile: (label: string) => string
 ): void {
 	describe(`pause and resume: ${name}`, () => {

@@ -23,6 +23,14 @@ import { storageIdOf } from "../helpers/tasks.js";
 export const CONTRACT_HANDLERS = new URL("./handlers.mjs", import.meta.url).href;
 
 /**
+ * A connector over a fresh storage of a backend, with extra config: how queueContract() gives the
+ * contracts it calls (pauseContract, progressContract) their connectors.
+ */
+export type FreshConnector = (
+	config?: IEntityStorageBackgroundTaskConnectorConfig
+) => Promise<ReturnType<typeof createConnector>>;
+
+/**
  * A storage backend under test.
  */
 export interface IStorageBackend {

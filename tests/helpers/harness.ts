@@ -1,5 +1,4 @@
 // Shared test harness: a fresh real in-memory storage per connector, bounded polling, fixtures.
-import type { IBackgroundTask } from "@twin.org/background-task-models";
 import { MemoryEntityStorageConnector } from "@twin.org/entity-storage-connector-memory";
 import {
 	EntityStorageConnectorFactory,
@@ -10,6 +9,7 @@ import {
 	EntityStorageBackgroundTaskConnector,
 	initSchema,
 	type BackgroundTask,
+	type IBackgroundTaskWithProgress,
 	type IEntityStorageBackgroundTaskConnectorConfig,
 	type IEntityStorageBackgroundTaskConnectorConstructorOptions
 } from "../../src/index.js";
@@ -119,7 +119,7 @@ export async function waitForStatus(
 	id: string,
 	statuses: string[],
 	timeoutMs = 10000
-): Promise<IBackgroundTask> {
+): Promise<IBackgroundTaskWithProgress> {
 	return waitFor(
 		async () => {
 			const task = await connector.get(id);

@@ -113,9 +113,10 @@ describe("table", () => {
 			retryInterval: "double precision null",
 			payload: "jsonb null",
 			leaseOwner: "text null",
-			leaseExpires: "bigint null"
+			leaseExpires: "bigint null",
+			progress: "jsonb null"
 		});
-		expect(Object.keys(made.columns).length).toBe(23);
+		expect(Object.keys(made.columns).length).toBe(24);
 		expect(Object.keys(made.indexes).sort()).toEqual(
 			[`${pg.table()}_pkey`, ...PostgresStatements.indexNames(pg.table())].sort()
 		);
@@ -148,6 +149,18 @@ describe("table", () => {
 		expect(await first.source.get(old.id)).toEqual(old);
 		const second = await pg.open();
 		expect(second.entries).toEqual([]);
+	});
+
+	test("a native table of 0.3.0 (no progress column) gets it at open, nullable; its rows read as before", async () => {
+		await pg.server().sql.unsafe(shipped(NATIVE_SQL_FILE));
+		await pg.server().sql.unsafe(`ALTER TABLE "${pg.table()}" DROP COLUMN "progress"`);
+		const old = newTask({ payload: { kept: true } });
+		await new StorageAdapter(twinConnector()).set(old);
+		const first = await pg.open();
+		expect(first.entries.map(e => [e.level, e.message])).toEqual([["warn", "tableUpgraded"]]);
+		expect(String(first.entries[0].data?.changes)).toBe("progress: added");
+		expect(await columns(pg.table())).toMatchObject({ progress: "jsonb null" });
+		expect(await first.source.get(old.id)).toEqual(old);
 	});
 
 	test("the shipped migration (appended lines) brings an old table to the native layout", async () => {

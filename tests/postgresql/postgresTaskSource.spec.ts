@@ -234,6 +234,38 @@ describe("leases", () => {
 		expect(await b.source.get(task.id)).toBeUndefined();
 	});
 
+	test("progress is written only under the run's claim: never over another node's claim or an outcome", async () => {
+		// a: a node whose lease runs out (no heartbeat), as in the test above.
+		const a = await pg.open({}, { leaseTimeout: 300, heartbeatInterval: 1_000_000 });
+		const b = await pg.open({}, SHORT_LEASE);
+		const task = newTask({ retainFor: -1 });
+		await a.source.insert(task);
+		// Not held here: nothing is sent.
+		expect(await a.source.writeProgress(task.id, 1)).toBe(false);
+		const aClaim = (await a.source.claim(task.id, "main", 0)).claimed!;
+		expect(await a.source.writeProgress(task.id, { step: 1 })).toBe(true);
+		expect(await a.source.writeProgress(task.id, "half")).toBe(true);
+		// Only the progress changed: dateModified is still the claim's, so the settle's fence holds.
+		expect(await a.source.get(task.id)).toEqual({ ...aClaim, progress: "half" });
+
+		// b takes the task over once a's lease expired, and reads its progress with the claim.
+		const bClaim = await waitFor(
+			async () => (await b.source.claim(task.id, "main", 0)).claimed,
+			5000
+		);
+		expect(bClaim.progress).toBe("half");
+		// a still believes it runs the task: its write reaches the database and is fenced out.
+		expect(await a.source.writeProgress(task.id, "from a")).toBe(false);
+		expect(await b.source.writeProgress(task.id, "from b")).toBe(true);
+		expect((await b.source.get(task.id))?.progress).toBe("from b");
+
+		// The settle writes the last value; a write after it is fenced out.
+		const done = settled({ ...bClaim, progress: { step: "done" } }, { ok: true }, Date.now(), 1000);
+		expect(await b.source.settle(done, false)).toBe(true);
+		expect(await b.source.writeProgress(task.id, "late")).toBe(false);
+		expect((await b.source.get(task.id))?.progress).toEqual({ step: "done" });
+	});
+
 	test("a processing row without a lease (entity-storage path) counts as expired", async () => {
 		const { source } = await pg.open();
 		const task = newTask({ status: TaskStatus.Processing });

@@ -169,6 +169,16 @@ export class EntityStorageTaskSource implements ITaskSource {
 	}
 
 	/**
+	 * Write a running task's progress, only while this instance holds its claim.
+	 * @param id The task id.
+	 * @param progress The progress, a JSON value.
+	 * @returns False when nothing was written because the claim is no longer this run's.
+	 */
+	public writeProgress(id: string, progress: unknown): Promise<boolean> {
+		return this._claimer.writeProgress(id, progress);
+	}
+
+	/**
 	 * Forget a claim.
 	 * @param id The task id.
 	 */

@@ -150,7 +150,8 @@ const OWN_ROW_PROPERTIES: readonly (keyof BackgroundTask)[] = [
 	"dedupKey",
 	"retryBackoff",
 	"retryMaxInterval",
-	"attempts"
+	"attempts",
+	"progress"
 ];
 
 /**
@@ -193,6 +194,9 @@ function ownRow(task: BackgroundTask): { [key: string]: unknown } {
 	}
 	if (task.attempts !== undefined) {
 		row.attempts = task.attempts;
+	}
+	if (task.progress !== undefined) {
+		row.progress = task.progress;
 	}
 	return row;
 }

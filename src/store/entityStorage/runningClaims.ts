@@ -41,6 +41,15 @@ export class RunningClaims {
 	}
 
 	/**
+	 * Whether the task is claimed here and running (not removed meanwhile).
+	 * @param id The task id.
+	 * @returns True while its run may still write to it.
+	 */
+	public isRunning(id: string): boolean {
+		return this._byId.get(id) === "running";
+	}
+
+	/**
 	 * Whether the task was removed while claimed.
 	 * @param id The task id.
 	 * @returns True when its outcome must not be written back.

@@ -91,6 +91,19 @@ export class TaskClaimer {
 	}
 
 	/**
+	 * Write a running task's progress while this instance holds its claim (TaskStore.writeProgress).
+	 * @param id The task id.
+	 * @param progress The progress, a JSON value.
+	 * @returns False when the task is not held here as claimed (settling, settled, removed).
+	 */
+	public async writeProgress(id: string, progress: unknown): Promise<boolean> {
+		const claim = this.claims.get(id);
+		return claim?.phase === "held"
+			? this.store.writeProgress(id, claim.claimedAt, progress)
+			: false;
+	}
+
+	/**
 	 * Forget a claim without recording anything (the instance stopped while the task ran).
 	 * @param id The task id.
 	 */

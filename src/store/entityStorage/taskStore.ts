@@ -5,7 +5,7 @@ import type { BackgroundTask } from "../../domain/backgroundTask.js";
 import { KeyedLock } from "./keyedLock.js";
 import { RunningClaims } from "./runningClaims.js";
 import type { StorageAdapter } from "./storageAdapter.js";
-import { isUniqueViolation } from "./storageErrors.js";
+import { isUniqueViolation, missingColumn } from "./storageErrors.js";
 import type { TaskQueries } from "./taskQueries.js";
 
 /**
@@ -231,11 +231,35 @@ export class TaskStore {
 				write = current?.status === TaskStatus.Processing && current.dateModified === claimedAt;
 			}
 			if (write) {
-				await this.write(task, remove);
+				await this.writeSettled(task, remove);
 			}
 			const removed = this._running.wasRemoved(task.id);
 			this._running.forget(task.id);
 			return !removed;
+		});
+	}
+
+	/**
+	 * Write the progress a running handler reported onto its task, under the task's lock, only
+	 * while storage still holds this instance's claim (processing, with the claim's dateModified)
+	 * and the task was not removed: a progress write never overwrites an outcome or a later claim.
+	 * The task's dateModified is left as it is, so the claim's fence still holds.
+	 * @param id The task id.
+	 * @param claimedAt The claim's dateModified.
+	 * @param progress The progress, a JSON value.
+	 * @returns False when nothing was written because the claim is no longer this run's.
+	 */
+	public async writeProgress(id: string, claimedAt: string, progress: unknown): Promise<boolean> {
+		return this._lock.run(id, async () => {
+			if (!this._running.isRunning(id)) {
+				return false;
+			}
+			const current = await this.get(id);
+			if (current?.status !== TaskStatus.Processing || current.dateModified !== claimedAt) {
+				return false;
+			}
+			await this.storage.set({ ...current, progress });
+			return true;
 		});
 	}
 
@@ -288,6 +312,27 @@ export class TaskStore {
 	 */
 	private write(task: BackgroundTask, remove: boolean): Promise<void> {
 		return remove ? this.storage.remove(task.id) : this.storage.set(task);
+	}
+
+	/**
+	 * Write or remove a settled task. On a table made before the progress column existed, a task
+	 * whose handler reported progress is written without it rather than not at all (its settle
+	 * would otherwise fail on every repeat and leave the task processing).
+	 * @param task The settled task.
+	 * @param remove True to remove it instead.
+	 * @internal
+	 */
+	private async writeSettled(task: BackgroundTask, remove: boolean): Promise<void> {
+		try {
+			await this.write(task, remove);
+		} catch (err) {
+			if (remove || task.progress === undefined || missingColumn(err) !== "progress") {
+				throw err;
+			}
+			const withoutProgress = { ...task };
+			delete withoutProgress.progress;
+			await this.storage.set(withoutProgress);
+		}
 	}
 }
 

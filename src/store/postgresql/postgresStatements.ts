@@ -9,24 +9,18 @@ import {
 	rateTableName,
 	serialTableName
 } from "./postgresNames.js";
+import { PostgresSchemaFacts } from "./postgresSchemaFacts.js";
 import { cancelSql } from "./sql/cancel.js";
 import { claimSql } from "./sql/claim.js";
 import { claimSerialSql } from "./sql/claimSerial.js";
-import { ADDED_COLUMNS, TASK_COLUMNS, type TaskColumn } from "./sql/columns.js";
+import { TASK_COLUMNS, type TaskColumn } from "./sql/columns.js";
 import { countsOfTypeSql, countsSql } from "./sql/counts.js";
-import { createTable } from "./sql/createTable.js";
 import { dueSampleSql } from "./sql/dueSample.js";
 import { fetchSql } from "./sql/fetch.js";
 import { fetchSerialSql } from "./sql/fetchSerial.js";
 import { getSql } from "./sql/get.js";
 import { heartbeatSql } from "./sql/heartbeat.js";
-import {
-	DEDUP_INDEX,
-	FILL_FACTOR,
-	indexNames,
-	LEGACY_INDEXES,
-	TABLE_INDEXES
-} from "./sql/indexes.js";
+import { DEDUP_INDEX } from "./sql/indexes.js";
 import { insertSql } from "./sql/insert.js";
 import { insertDedupSql, insertDedupUpsertSql } from "./sql/insertDedup.js";
 import { insertManySql } from "./sql/insertMany.js";
@@ -35,6 +29,7 @@ import { notifySql } from "./sql/notify.js";
 import { pausedTypesSql } from "./sql/pausedTypes.js";
 import { pauseTypeSql } from "./sql/pauseType.js";
 import { pendingOfSql } from "./sql/pendingOf.js";
+import { progressSql } from "./sql/progress.js";
 import { querySql } from "./sql/query.js";
 import { reconfirmSql } from "./sql/reconfirm.js";
 import { removeSql } from "./sql/remove.js";
@@ -62,7 +57,7 @@ import { unclaimSql } from "./sql/unclaim.js";
  *   that lost its lease cannot write over the new owner's claim or result;
  * - retry, cancel, remove and sweep carry their status conditions.
  */
-export class PostgresStatements {
+export class PostgresStatements extends PostgresSchemaFacts {
 	/**
 	 * The quoted table name.
 	 */
@@ -240,6 +235,11 @@ export class PostgresStatements {
 	public readonly remove: string;
 
 	/**
+	 * Write the progress $2 (JSON text) of running task $1, fenced by owner $3 and claim $4.
+	 */
+	public readonly progress: string;
+
+	/**
 	 * The common settle batch, every task removed (retainFor 0) and claimed by one owner, as two
 	 * text arrays of the same length (ids $1, their claims' dateModified $2) and the owner $3:
 	 * fewer parameters than settle()'s. Returns the id of each task the fence kept out (usually
@@ -268,6 +268,7 @@ export class PostgresStatements {
 	 * @param tableName The checked table name.
 	 */
 	constructor(tableName: string) {
+		super();
 		this.table = quoteIdentifier(tableName);
 		this.channel = channelName(tableName);
 		this.rateTable = quoteIdentifier(rateTableName(tableName));
@@ -310,6 +311,7 @@ export class PostgresStatements {
 		this.remove = removeSql(n);
 		this.sweep = sweepSql(n);
 		this.settleRemovals = settleRemovalsSql(n);
+		this.progress = progressSql(n);
 		this.dueSample = dueSampleSql(n);
 	}
 
@@ -342,59 +344,4 @@ export class PostgresStatements {
 	): string {
 		return querySql(this._names, byType, byStatus, sortColumn, direction);
 	}
-
-	// The schema's facts, kept here for the callers that read them from this class; they live in
-	// sql/columns.ts, sql/indexes.ts, sql/createTable.ts and postgresNames.ts.
-
-	/**
-	 * The indexes the backend creates (sql/indexes.ts) as tuples: name suffix, key columns, then
-	 * a unique index's condition as the third element or a partial index's as the fourth.
-	 */
-	public static readonly INDEXES: [
-		suffix: string,
-		columns: string,
-		unique?: string,
-		where?: string
-	][] = TABLE_INDEXES.map(({ suffix, keys, unique, where }) =>
-		unique === true
-			? [suffix, keys, where]
-			: where === undefined
-				? [suffix, keys]
-				: [suffix, keys, undefined, where]
-	);
-
-	/**
-	 * The suffixes of earlier versions' indexes, with what replaced each (sql/indexes.ts).
-	 */
-	public static readonly LEGACY_INDEXES: [suffix: string, replacedBy: string][] = LEGACY_INDEXES;
-
-	/**
-	 * The fill factor of a table the backend creates (sql/indexes.ts).
-	 */
-	public static readonly FILL_FACTOR = FILL_FACTOR;
-
-	/**
-	 * The columns the backend adds to an existing table when missing (sql/columns.ts).
-	 */
-	public static readonly ADDED_COLUMNS: [column: string, type: string][] = ADDED_COLUMNS;
-
-	/**
-	 * The name of the rate-limit windows' table beside a task table (postgresNames.ts).
-	 */
-	public static readonly rateTableName: (tableName: string) => string = rateTableName;
-
-	/**
-	 * The name of the serial types' holders' table beside a task table (postgresNames.ts).
-	 */
-	public static readonly serialTableName: (tableName: string) => string = serialTableName;
-
-	/**
-	 * The names of the backend's indexes on a table (sql/indexes.ts).
-	 */
-	public static readonly indexNames: (tableName: string) => string[] = indexNames;
-
-	/**
-	 * The idempotent DDL that makes a table ready (sql/createTable.ts).
-	 */
-	public static readonly createTable: (tableName: string) => string[] = createTable;
 }

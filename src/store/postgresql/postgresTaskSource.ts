@@ -176,6 +176,16 @@ export class PostgresTaskSource implements ITaskSource {
 	}
 
 	/**
+	 * Write a running task's progress, fenced by lease owner and claim (TaskSettles.writeProgress).
+	 * @param id The task id.
+	 * @param progress The progress, a JSON value.
+	 * @returns False when the run no longer holds the claim.
+	 */
+	public writeProgress(id: string, progress: unknown): Promise<boolean> {
+		return this._parts.settles.writeProgress(id, progress);
+	}
+
+	/**
 	 * Forget a running claim: its lease expires and any instance recovers it.
 	 * @param id The task id.
 	 */

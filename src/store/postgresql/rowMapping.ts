@@ -135,6 +135,8 @@ export function settleEntry(
 		// Unchanged since the claim counted it (rules.claimed), written so the row and the task
 		// agree whatever the claim path.
 		entry.attempts = task.attempts;
+		// The last progress reported (by this attempt, or kept from an earlier one), NULL if none.
+		entry.progress = jsonColumnValue(task.progress);
 	}
 	return entry;
 }

@@ -7,7 +7,7 @@ import type { ISettleEntry } from "./ISettleEntry.js";
 import { arrayLiteral } from "./postgresConnection.js";
 import type { PostgresSession } from "./postgresSession.js";
 import type { PostgresStatements } from "./postgresStatements.js";
-import { settleArrays, settleEntry } from "./rowMapping.js";
+import { jsonParameter, settleArrays, settleEntry } from "./rowMapping.js";
 import { SettleBatch } from "./settleBatch.js";
 import type { StatementRunner } from "./statementRunner.js";
 
@@ -88,6 +88,27 @@ export class TaskSettles {
 		}
 		this._session.settled(task.type);
 		return written;
+	}
+
+	/**
+	 * Write a running task's progress: one statement fenced by the run's lease owner and claim,
+	 * sent only while the task is held here running (not settling, lost or removed). Not repeated
+	 * on a lost connection: the next report, or the settle, writes a newer value anyway.
+	 * @param id The task id.
+	 * @param progress The progress, a JSON value.
+	 * @returns False when nothing was written because the run no longer holds the claim.
+	 */
+	public async writeProgress(id: string, progress: unknown): Promise<boolean> {
+		const held = this._held.get(id);
+		if (held?.phase !== "running") {
+			return false;
+		}
+		const rows = await this._runner.run<{ id: string }[]>(
+			this._statements.progress,
+			[id, jsonParameter(progress), held.owner, held.claimedAt],
+			{ idempotent: true, repeat: false, on: "session", deadline: "progress" }
+		);
+		return rows.length > 0;
 	}
 
 	/**

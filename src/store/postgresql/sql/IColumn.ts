@@ -47,7 +47,7 @@ export interface IColumn {
 	 * The package version whose table first had the column: a later one is added to an existing
 	 * table by start() and by the shipped migration.
 	 */
-	readonly since: "0.1.0" | "0.2.0" | "0.3.0";
+	readonly since: "0.1.0" | "0.2.0" | "0.3.0" | "0.4.0";
 
 	/**
 	 * The column's position in a settle's record and SET list, when a settle writes it.
