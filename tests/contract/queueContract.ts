@@ -417,7 +417,12 @@ export function queueContract(
 		});
 	});
 
-	pauseContract(name, fresh, scratchFile);
-	deadLetterContract(name, backend, executionMode, scratchFile);
+	// Pausing and the dead-letter are the store's and the scheduler's rules, not the executor's: a
+	// backend whose contract also runs in worker mode checks them once, in its inline run. Progress
+	// travels from the worker threads, so it runs in both.
+	if (executionMode === "inline") {
+		pauseContract(name, fresh, scratchFile);
+		deadLetterContract(name, backend, executionMode, scratchFile);
+	}
 	progressContract(name, fresh, scratchFile);
 }
