@@ -2,8 +2,6 @@
 // worker. What a test observes goes through files named in the payload (workers share no module
 // state with the test). Every wait is a bounded poll with short sleeps.
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
-// By the package's name, as a handler module would: the built ES module, inline and in a worker.
-import { getTaskContext } from "@twin-fast/background-task-connector-entity-storage";
 
 /**
  * Poll period of waiting handlers, ms.
@@ -75,49 +73,4 @@ export async function identity(engineCloneData, payload) {
 export async function record(engineCloneData, payload) {
 	appendFileSync(payload.log, `${payload.label} ${Date.now()}\n`);
 	return payload.label;
-}
-
-/**
- * Report { step } for steps 1 to payload.steps in a tight loop, write payload.started, wait until
- * payload.release exists, then report { step: "done" } and return (or throw, with payload.fail).
- * @param {unknown} engineCloneData Unused.
- * @param {{ steps: number; started: string; release: string; fail?: boolean }} payload The payload.
- * @returns {Promise<{ steps: number }>} The steps reported before the last.
- */
-export async function progress(engineCloneData, payload) {
-	const context = getTaskContext();
-	for (let step = 1; step <= payload.steps; step++) {
-		context.reportProgress({ step });
-	}
-	writeFileSync(payload.started, "started");
-	const deadline = Date.now() + MAX_WAIT_MS;
-	while (!existsSync(payload.release) && Date.now() < deadline) {
-		await new Promise(resolve => setTimeout(resolve, POLL_MS));
-	}
-	context.reportProgress({ step: "done" });
-	if (payload.fail) {
-		throw new Error("failing after the progress on purpose");
-	}
-	return { steps: payload.steps };
-}
-
-/**
- * Call reportProgress with values it must refuse (undefined, a function, a bigint, a cycle) and
- * return each error's name and message; report nothing that is stored.
- * @returns {Promise<{ name: string; message: string }[]>} The errors, one per value.
- */
-export async function badProgress() {
-	const context = getTaskContext();
-	const cycle = { label: "cycle" };
-	cycle.self = cycle;
-	const errors = [];
-	for (const value of [undefined, () => 1, 10n, cycle, { nested: [1, () => 2] }]) {
-		try {
-			context.reportProgress(value);
-			errors.push({ name: "none", message: "accepted" });
-		} catch (err) {
-			errors.push({ name: err.name, message: err.message });
-		}
-	}
-	return errors;
 }

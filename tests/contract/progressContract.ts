@@ -17,6 +17,11 @@ import { storageIdOf } from "../helpers/tasks.js";
 import { CONTRACT_HANDLERS, type FreshConnector } from "./storageContract.js";
 
 /**
+ * The progress handlers' module (they import the package, so they live apart from the others).
+ */
+const PROGRESS_HANDLERS = new URL("./progressHandlers.mjs", import.meta.url).href;
+
+/**
  * Record the progress values the connector's task source writes (the writes its fence let
  * through), from now on.
  * @param connector The connector.
@@ -68,7 +73,7 @@ export function progressContract(
 			const notified: IBackgroundTaskWithProgress[] = [];
 			await connector.registerHandler(
 				"queue-progress",
-				CONTRACT_HANDLERS,
+				PROGRESS_HANDLERS,
 				"progress",
 				async task => {
 					notified.push(task);
@@ -124,7 +129,7 @@ export function progressContract(
 			const { connector, storage, start } = await fresh();
 			const written = progressWrites(connector);
 			await connector.registerHandler("queue-no-progress", CONTRACT_HANDLERS, "echo");
-			await connector.registerHandler("queue-bad-progress", CONTRACT_HANDLERS, "badProgress");
+			await connector.registerHandler("queue-bad-progress", PROGRESS_HANDLERS, "badProgress");
 			await start();
 			const plain = await connector.create("queue-no-progress", { n: 1 }, { retainFor: -1 });
 			const bad = await connector.create("queue-bad-progress", { n: 2 }, { retainFor: -1 });
