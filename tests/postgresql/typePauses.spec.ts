@@ -59,7 +59,12 @@ describe("paused types (native backend)", () => {
 		await b.source.resume("x");
 		await b.source.resume("never");
 		await b.source.pause("y");
-		await waitFor(() => a.paused.length >= 3, 5000, "a to hear of the pauses and the resume");
+		// Node a and this test's own listener hear each notification on separate connections.
+		await waitFor(
+			() => a.paused.length >= 3 && raw.length >= 3,
+			5000,
+			"a and the listener to hear of the pauses and the resume"
+		);
 		expect(a.paused).toEqual([
 			["x", true],
 			["x", false],
