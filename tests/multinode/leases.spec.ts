@@ -9,6 +9,8 @@
 // killed node's lease when the table is read right after the kill). The lease of each is read
 // then, from the database; the task's next start must come after that lease's end (the database
 // clock and the handlers' Date.now() are the same machine's clock).
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { expect, test } from "vitest";
 import {
 	NODE_DEFAULTS,
@@ -72,7 +74,9 @@ test("two of four nodes SIGKILLed mid-run and restarted: every task completes, o
 					count: perNode,
 					prefix: `${name}-`,
 					parallel: 4,
-					payload: { ms: 40 },
+					// Every handler waits for the gate, opened once both kills are done, so that
+					// each victim is certainly running handlers when it is killed.
+					payload: { ms: 40, gate: "go" },
 					options: { retainFor: -1 }
 				}
 			: undefined
@@ -83,7 +87,8 @@ test("two of four nodes SIGKILLed mid-run and restarted: every task completes, o
 	for (const victim of ["A", "B"]) {
 		const node = live.get(victim) as INode;
 		const pid = node.process.pid as number;
-		// Killed once its creates are all in (so the task count is exact) and while handlers run.
+		// Killed once its creates are all in (so the task count is exact) and while handlers run
+		// (held at the gate).
 		await node.waitForEvent(e => e.event === "createdAll", 60000, "its creates");
 		await waitFor(
 			() => inFlight(mn.runs(), pid).length > 0,
@@ -115,6 +120,7 @@ test("two of four nodes SIGKILLed mid-run and restarted: every task completes, o
 		live.set(victim, restarted);
 		await restarted.waitForEvent(e => e.event === "ready", 20000, "ready");
 	}
+	writeFileSync(join(mn.dir(), "go"), "");
 
 	const counts = await waitForAllFinal(mn, total, 60000, [...live.values()]);
 	expect(counts).toEqual({ success: total });
