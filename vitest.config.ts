@@ -30,6 +30,18 @@ const MULTIPROCESS = [
 const SERIAL = ["tests/multinode/*.spec.ts", "tests/demo.spec.ts", "tests/bench.spec.ts"];
 
 /**
+ * The unit files that check what a connector does by default on the main thread (its threadId is
+ * "main" there, a worker's number in a worker thread): they run in processes of their own, the
+ * other unit files in worker threads, which start in a third of the CPU time of a process.
+ */
+const MAIN_THREAD = [
+	"tests/instances.spec.ts",
+	"tests/operations.spec.ts",
+	"tests/sharedStore.spec.ts",
+	"tests/validation.spec.ts"
+];
+
+/**
  * The spec files on the shared PostgreSQL server (tests/setup/sharedPostgres.ts), a database each.
  */
 const POSTGRESQL = [
@@ -56,19 +68,20 @@ const INTEGRATION = [
 
 /**
  * A project: its files, each in a process of its own (some tests terminate workers or watch
- * process-level events), several at once; or, for a serial project, one at a time in one worker
- * thread, a pool of its own that runs beside the processes.
+ * process-level events), several at once ("forks"); each in a worker thread of its own, several
+ * at once ("threads"); or one at a time in one worker thread, a pool of its own that runs beside
+ * the processes ("serial").
  * @param name The project's name.
  * @param include Its files.
  * @param exclude Files it leaves to other projects.
- * @param serial Whether its files run one at a time in their own lane.
+ * @param lane How its files run.
  * @returns The project.
  */
 function project(
 	name: string,
 	include: string[],
 	exclude: string[] = [],
-	serial = false
+	lane: "forks" | "threads" | "serial" = "forks"
 ): TestProjectInlineConfiguration {
 	return {
 		plugins: [NameOfPlugin],
@@ -76,8 +89,8 @@ function project(
 			name,
 			include,
 			exclude,
-			pool: serial ? "threads" : "forks",
-			poolOptions: { threads: { singleThread: true } },
+			pool: lane === "forks" ? "forks" : "threads",
+			poolOptions: { threads: { singleThread: lane === "serial" } },
 			testTimeout: 30000,
 			hookTimeout: 60000
 		}
@@ -93,11 +106,17 @@ export default defineConfig({
 		maxWorkers: 3,
 		minWorkers: 1,
 		projects: [
-			project("unit", ["tests/**/*.spec.ts"], [...MULTIPROCESS, ...POSTGRESQL, ...INTEGRATION]),
+			project(
+				"unit",
+				["tests/**/*.spec.ts"],
+				[...MULTIPROCESS, ...POSTGRESQL, ...INTEGRATION, ...MAIN_THREAD],
+				"threads"
+			),
+			project("unit-main", MAIN_THREAD),
 			project("integration", INTEGRATION),
 			project("postgresql", POSTGRESQL),
 			project("multiprocess", MULTIPROCESS, SERIAL),
-			project("multiprocess-serial", SERIAL, [], true)
+			project("multiprocess-serial", SERIAL, [], "serial")
 		]
 	}
 });
