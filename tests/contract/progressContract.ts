@@ -102,6 +102,8 @@ export function progressContract(
 
 			writeFileSync(release, "go");
 			const task = await waitForStatus(connector, id, [TaskStatus.Success]);
+			// The callback hears of the outcome after it is stored: wait for it too.
+			await waitFor(() => notified.length >= 2, 10000, "the outcome's callback");
 			expect(task.progress).toEqual({ step: "done" });
 			expect(task.result).toEqual({ steps: 50 });
 			const listed = (await connector.query("queue-progress")).entities;
@@ -120,6 +122,11 @@ export function progressContract(
 			await waitFor(async () => (await connector.get(id))?.progress, 10000, "the first write");
 			writeFileSync(release, "go");
 			const task = await waitForStatus(connector, id, [TaskStatus.Failed]);
+			await waitFor(
+				() => notified.at(-1)?.status === TaskStatus.Failed,
+				10000,
+				"the outcome's callback"
+			);
 			expect(task.progress).toEqual({ step: "done" });
 			expect(task.error?.message).toBe("failing after the progress on purpose");
 			expect(notified.at(-1)?.progress).toEqual({ step: "done" });
