@@ -23,20 +23,31 @@ const PROGRESS_HANDLERS = new URL("./progressHandlers.mjs", import.meta.url).hre
 
 /**
  * Record the progress values the connector's task source writes (the writes its fence let
- * through), from now on.
+ * through), from now on, and every write it was asked for with how it ended (for a failure's
+ * message).
  * @param connector The connector.
- * @returns The values written, in order.
+ * @returns The values written, in order, and the attempts.
  */
-function progressWrites(connector: EntityStorageBackgroundTaskConnector): unknown[] {
+function progressWrites(connector: EntityStorageBackgroundTaskConnector): {
+	values: unknown[];
+	attempts: string[];
+} {
 	const source = (connector as unknown as { _source: ITaskSource })._source;
 	const write = source.writeProgress.bind(source);
-	const written: unknown[] = [];
+	const written = { values: [] as unknown[], attempts: [] as string[] };
 	source.writeProgress = async (id: string, progress: unknown): Promise<boolean> => {
-		const done = await write(id, progress);
-		if (done) {
-			written.push(progress);
+		const asked = `${JSON.stringify(progress)} at ${Math.round(performance.now())} ms`;
+		try {
+			const done = await write(id, progress);
+			written.attempts.push(`${asked}: ${done}`);
+			if (done) {
+				written.values.push(progress);
+			}
+			return done;
+		} catch (err) {
+			written.attempts.push(`${asked}: threw ${String(err)}`);
+			throw err;
 		}
-		return done;
 	};
 	return written;
 }
@@ -65,7 +76,7 @@ export function progressContract(
 			storage: IEntityStorageConnector<BackgroundTask>;
 			id: string;
 			release: string;
-			written: unknown[];
+			written: ReturnType<typeof progressWrites>;
 			notified: IBackgroundTaskWithProgress[];
 		}> {
 			const { connector, storage, start } = await fresh();
@@ -94,11 +105,19 @@ export function progressContract(
 			const { connector, id, release, written, notified } = await progressTask();
 			// The first report is written at once, the other 49 coalesced into one write of the
 			// last a second later: two writes, not fifty.
-			await waitFor(() => written.length >= 2, 10000, "the coalesced progress to be written");
+			await waitFor(
+				() => written.values.length >= 2,
+				10000,
+				"the coalesced progress to be written"
+			).catch((err: Error) => {
+				throw new Error(
+					`${err.message}; writes asked: ${JSON.stringify(written.attempts)}, now ${Math.round(performance.now())} ms`
+				);
+			});
 			const running = await connector.get(id);
 			expect(running?.status).toBe(TaskStatus.Processing);
 			expect(running?.progress).toEqual({ step: 50 });
-			expect(written).toEqual([{ step: 1 }, { step: 50 }]);
+			expect(written.values).toEqual([{ step: 1 }, { step: 50 }]);
 
 			writeFileSync(release, "go");
 			const task = await waitForStatus(connector, id, [TaskStatus.Success]);
@@ -161,7 +180,7 @@ export function progressContract(
 			expect(Object.keys(badTask)).not.toContain("progress");
 			const badRow = (await storage.get(storageIdOf(bad))) as BackgroundTask;
 			expect(badRow.progress ?? undefined).toBeUndefined();
-			expect(written).toEqual([]);
+			expect(written.values).toEqual([]);
 		});
 	});
 }
