@@ -9,6 +9,7 @@ import type { ICreateTaskOptions } from "../models/ICreateTaskOptions.js";
 import type { IHandlerOptions } from "../models/IHandlerOptions.js";
 import { handlerSettings } from "./handlerSettings.js";
 import { newTask } from "./newTask.js";
+import { traceContextAtCreate } from "../telemetry/taskTelemetry.js";
 import type { IConnectorParts } from "./wiring.js";
 
 /**
@@ -61,6 +62,13 @@ export class TaskCommands {
 		options: ICreateTaskOptions | undefined
 	): Promise<string> {
 		const task = newTask(this.parts.config, type, payload, options, Date.now());
+		let traceContext = traceContextAtCreate();
+		if (traceContext instanceof Promise) {
+			traceContext = await traceContext;
+		}
+		if (traceContext !== undefined) {
+			task.traceContext = traceContext;
+		}
 		const id = await this.parts.source.insert(task);
 		if (id !== task.id) {
 			// Deduplicated: the active task with the same type and key stands for this one.
@@ -90,6 +98,16 @@ export class TaskCommands {
 		}
 		const now = Date.now();
 		const tasks = payloads.map(payload => newTask(this.parts.config, type, payload, options, now));
+		let traceContext = traceContextAtCreate();
+		if (traceContext instanceof Promise) {
+			traceContext = await traceContext;
+		}
+		if (traceContext !== undefined) {
+			// One span stands for the whole call: every task continues its trace.
+			for (const task of tasks) {
+				task.traceContext = { ...traceContext };
+			}
+		}
 		await this.parts.source.insertMany(tasks);
 		let handled = true;
 		for (const task of tasks) {
