@@ -1,7 +1,15 @@
 // OpenTelemetry (issue 22, item 7) over in-memory storage: a span per attempt, parented on the
 // span active at create, in inline and worker mode; the handler's view of it; the metrics; and a
 // node with no provider storing and running tasks exactly as before.
-import { SpanKind, SpanStatusCode, context, propagation } from "@opentelemetry/api";
+import {
+	SpanKind,
+	SpanStatusCode,
+	TraceFlags,
+	context,
+	createTraceState,
+	propagation,
+	trace
+} from "@opentelemetry/api";
 import {
 	CompositePropagator,
 	W3CBaggagePropagator,
@@ -227,6 +235,36 @@ describe("OpenTelemetry metrics and propagation", () => {
 		});
 		const [span] = await attemptSpans(otel, id);
 		expect(span.parentSpanContext?.spanId).toBe(parent.spanContext().spanId);
+	});
+
+	test("without a propagator the W3C headers are written and read here, tracestate included, for the attempt and the handler", async () => {
+		const otel = registerOtel();
+		const { connector, storage } = await started("inline");
+		// A remote parent with a tracestate, as a request handler's extracted context would be.
+		const remote = {
+			traceId: "0af7651916cd43dd8448eb211c80319c",
+			spanId: "b7ad6b7169203331",
+			traceFlags: TraceFlags.SAMPLED,
+			isRemote: true,
+			traceState: createTraceState("vendor=one,other=two")
+		};
+		const urn = await context.with(trace.setSpanContext(context.active(), remote), async () =>
+			connector.create("traced", undefined, { retainFor: -1 })
+		);
+		const id = storageIdOf(urn);
+		const task = await waitForStatus(connector, urn, ["success"]);
+		expect((await storage.get(id))?.traceContext).toEqual({
+			traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+			tracestate: "vendor=one,other=two"
+		});
+		const [span] = await attemptSpans(otel, id);
+		expect(span.spanContext().traceId).toBe(remote.traceId);
+		expect(span.parentSpanContext?.spanId).toBe(remote.spanId);
+		expect(span.parentSpanContext?.traceState?.serialize()).toBe("vendor=one,other=two");
+		expect((task.result as ITracedResult).traceContext).toEqual({
+			traceparent: `00-${remote.traceId}-${span.spanContext().spanId}-01`,
+			tracestate: "vendor=one,other=two"
+		});
 	});
 
 	test("with a provider but no span active at create, nothing is stored and the attempt's span starts a trace of its own", async () => {
