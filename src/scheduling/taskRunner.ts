@@ -263,7 +263,8 @@ export class TaskRunner {
 			this.settings.failedRetainFor
 		);
 		const recorded = await this.record(task, next);
-		telemetry?.end(next, Date.now());
+		// Abandoned (nothing written): the span still ends, but no recorded attempt is counted.
+		telemetry?.end(next, Date.now(), recorded !== undefined);
 		if (!recorded) {
 			// Abandoned: abandon() already released the claim. Releasing it here, possibly after a
 			// later start() claimed the task again, would clear that newer claim's mark, and a

@@ -125,8 +125,10 @@ export class AttemptTelemetry {
 	 * ERROR and the error's message when the attempt failed, and the counters count it.
 	 * @param next The task as settled, undefined when the handler was never called.
 	 * @param nowMs When, epoch ms.
+	 * @param recorded False when the outcome was not written (stop() abandoned the run): the span
+	 * ends, but the metrics count only recorded attempts.
 	 */
-	public end(next: BackgroundTask | undefined, nowMs: number): void {
+	public end(next: BackgroundTask | undefined, nowMs: number, recorded = true): void {
 		const outcome = outcomeName(next);
 		const error = outcome === "failed" || outcome === "retry" ? next?.error : undefined;
 		if (this._span !== undefined) {
@@ -140,7 +142,7 @@ export class AttemptTelemetry {
 			}
 			this._span.end(nowMs);
 		}
-		if (this._instruments !== undefined && outcome !== "not_started") {
+		if (this._instruments !== undefined && recorded && outcome !== "not_started") {
 			const attributes: Attributes = {
 				[TELEMETRY_ATTRIBUTES.system]: MESSAGING_SYSTEM,
 				[TELEMETRY_ATTRIBUTES.type]: this._type,
