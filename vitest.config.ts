@@ -63,7 +63,8 @@ const INTEGRATION = [
 	"tests/contract/file.spec.ts",
 	"tests/contract/strict.spec.ts",
 	"tests/reliability/properties.spec.ts",
-	"tests/execution.spec.ts"
+	"tests/execution.spec.ts",
+	"tests/telemetry.spec.ts"
 ];
 
 /**

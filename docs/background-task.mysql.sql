@@ -27,14 +27,15 @@ CREATE TABLE IF NOT EXISTS `background_task` (
 	`result` JSON NULL,
 	`error` JSON NULL,
 	-- The queue options (priority, dedupKey, retryBackoff, retryMaxInterval; attempts counted for
-	-- tasks that record them) and the last progress a handler reported: written only when set,
-	-- NULL otherwise.
+	-- tasks that record them), the last progress a handler reported and the OpenTelemetry trace
+	-- context of the create: written only when set, NULL otherwise.
 	`priority` INT NULL,
 	`dedupKey` TEXT NULL,
 	`retryBackoff` VARCHAR(255) NULL,
 	`retryMaxInterval` DOUBLE NULL,
 	`attempts` INT NULL,
 	`progress` JSON NULL,
+	`traceContext` JSON NULL,
 	PRIMARY KEY (`id`),
 	-- The connector's queries: a type's tasks by due date, a thread's tasks by due date, tasks by
 	-- status, and the retained-task sweep.

@@ -1,16 +1,18 @@
 -- Bring an existing background task table up to date. Safe to run on a table that is already
 -- correct, and more than once.
 --
--- The queue options' columns (priority, deduplication, retry backoff, attempts) and the handlers'
--- progress, all nullable: a task created without an option, or whose handler reports no progress,
--- leaves its column NULL, so existing rows need no change.
+-- The queue options' columns (priority, deduplication, retry backoff, attempts), the handlers'
+-- progress and the OpenTelemetry trace context, all nullable: a task created without an option,
+-- whose handler reports no progress, or created with no span active, leaves its column NULL, so
+-- existing rows need no change.
 ALTER TABLE background_task
 	ADD COLUMN IF NOT EXISTS "priority" INTEGER NULL,
 	ADD COLUMN IF NOT EXISTS "dedupKey" TEXT NULL,
 	ADD COLUMN IF NOT EXISTS "retryBackoff" TEXT NULL,
 	ADD COLUMN IF NOT EXISTS "retryMaxInterval" DOUBLE PRECISION NULL,
 	ADD COLUMN IF NOT EXISTS "attempts" INTEGER NULL,
-	ADD COLUMN IF NOT EXISTS "progress" JSONB NULL;
+	ADD COLUMN IF NOT EXISTS "progress" JSONB NULL,
+	ADD COLUMN IF NOT EXISTS "traceContext" JSONB NULL;
 -- Fix a background task table that the PostgreSQL connector's bootstrap created (INTEGER
 -- "retainUntil", REAL numbers).
 ALTER TABLE background_task

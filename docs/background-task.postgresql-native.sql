@@ -3,8 +3,9 @@
 -- in background-task.postgresql.sql, so the rows stay readable through TWIN's PostgreSQL
 -- entity-storage connector and a node can move between the two paths. The five queue columns
 -- ("priority" to "attempts") are the entity's optional properties, NULL for a task created without
--- the option, and so is "progress", NULL until a handler reports progress. Two nullable columns
--- are the backend's own:
+-- the option, and so are "progress", NULL until a handler reports progress, and "traceContext",
+-- NULL unless an OpenTelemetry span was active at create. Two nullable columns are the backend's
+-- own:
 --   "leaseOwner"   the id of the node session that claimed a processing task;
 --   "leaseExpires" when that claim ends, epoch milliseconds on the database's clock (renewed by the
 --                  owner's heartbeat; an expired claim is taken over by any node).
@@ -34,7 +35,8 @@ CREATE TABLE IF NOT EXISTS "background_task" (
 	"retryBackoff" TEXT NULL,
 	"retryMaxInterval" DOUBLE PRECISION NULL,
 	"attempts" INTEGER NULL,
-	"progress" JSONB NULL
+	"progress" JSONB NULL,
+	"traceContext" JSONB NULL
 ) WITH (fillfactor = 40);
 -- fillfactor 40: room on each page for a new version of every row on it, so a claim is a HOT
 -- update (no index entries written) even when it takes all of a page's rows; docs/performance.md.

@@ -21,14 +21,15 @@ CREATE TABLE IF NOT EXISTS background_task (
 	"result" JSONB NULL,
 	"error" JSONB NULL,
 	-- The queue options (priority, dedupKey, retryBackoff, retryMaxInterval; attempts counted for
-	-- tasks that record them) and the last progress a handler reported: written only when set,
-	-- NULL otherwise.
+	-- tasks that record them), the last progress a handler reported and the OpenTelemetry trace
+	-- context of the create: written only when set, NULL otherwise.
 	"priority" INTEGER NULL,
 	"dedupKey" TEXT NULL,
 	"retryBackoff" TEXT NULL,
 	"retryMaxInterval" DOUBLE PRECISION NULL,
 	"attempts" INTEGER NULL,
-	"progress" JSONB NULL
+	"progress" JSONB NULL,
+	"traceContext" JSONB NULL
 );
 -- The connector's queries: a type's tasks by due date, a thread's tasks by due date, tasks by
 -- status, and the retained-task sweep.

@@ -61,7 +61,8 @@ const QUEUE_COLUMNS = `
 	ADD COLUMN "retryBackoff" TEXT NULL,
 	ADD COLUMN "retryMaxInterval" DOUBLE PRECISION NULL,
 	ADD COLUMN "attempts" INTEGER NULL,
-	ADD COLUMN "progress" JSONB NULL`;
+	ADD COLUMN "progress" JSONB NULL,
+	ADD COLUMN "traceContext" JSONB NULL`;
 
 /**
  * The table with the queue columns.

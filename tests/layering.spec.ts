@@ -18,8 +18,9 @@ const ALLOWED: { [layer: string]: string[] } = {
 	utils: ["domain", "models"],
 	contracts: ["domain", "models", "utils"],
 	config: ["domain", "models", "utils", "contracts"],
+	telemetry: ["domain"],
 	execution: ["domain", "models", "utils", "contracts", "config"],
-	scheduling: ["domain", "models", "utils", "contracts", "config"],
+	scheduling: ["domain", "models", "utils", "contracts", "config", "telemetry"],
 	store: ["domain", "models", "utils", "contracts", "config"],
 	"store/entityStorage": ["store", "domain", "models", "utils", "contracts", "config"],
 	"store/postgresql": ["store", "domain", "models", "utils", "contracts", "config"],
@@ -31,6 +32,7 @@ const ALLOWED: { [layer: string]: string[] } = {
 		"config",
 		"execution",
 		"scheduling",
+		"telemetry",
 		"store",
 		"store/entityStorage",
 		"store/postgresql"

@@ -56,6 +56,13 @@ export interface IHandlerJob {
 	 * Run the handler inside its tracked context even if the thread has not turned tracking on.
 	 */
 	trackContext?: boolean;
+
+	/**
+	 * The attempt span's W3C trace context (traceparent, tracestate), when an OpenTelemetry tracer
+	 * provider is registered: the handler's context shows it, and the handler runs with that span
+	 * active where its thread has an OpenTelemetry context manager.
+	 */
+	traceContext?: { [key: string]: string };
 }
 
 /**

@@ -153,4 +153,12 @@ export class BackgroundTask {
 	 */
 	@property({ type: "object", optional: true })
 	public progress?: unknown;
+
+	/**
+	 * The W3C trace context (traceparent, tracestate) of the span that was active when the task
+	 * was created, so each attempt's span continues that trace on whichever node runs it. Written
+	 * only when an OpenTelemetry tracer provider is registered and a span is active at create.
+	 */
+	@property({ type: "object", optional: true })
+	public traceContext?: { [key: string]: string };
 }

@@ -4,7 +4,7 @@ import type { BackgroundTask } from "./backgroundTask.js";
 
 /**
  * The properties this package adds to the original's entity for its queue options and features
- * (progress). Each is written only when set: a task that uses none is stored exactly as the
+ * (progress, the trace context). Each is written only when set: a task that uses none is stored exactly as the
  * original stores it, and a table made before they existed (without their columns) keeps working.
  */
 export const QUEUE_PROPERTIES: ReadonlySet<keyof BackgroundTask> = new Set([
@@ -13,7 +13,8 @@ export const QUEUE_PROPERTIES: ReadonlySet<keyof BackgroundTask> = new Set([
 	"retryBackoff",
 	"retryMaxInterval",
 	"attempts",
-	"progress"
+	"progress",
+	"traceContext"
 ] as const);
 
 /**

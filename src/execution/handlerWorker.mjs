@@ -28,6 +28,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { JobAbort, TaskContext } from "./jobContext.mjs";
 import { locateModule } from "./moduleLocator.mjs";
+import { traceCall, traceReady } from "./handlerTrace.mjs";
 
 export { JobAbort };
 
@@ -69,7 +70,7 @@ const handlers = new Map();
 
 /**
  * Run one handler.
- * @param {{ module: string, method: string, engineCloneData?: unknown, payload?: unknown, hasPayload: boolean, taskId?: string, type?: string, attempt?: number, retriesRemaining?: number, trackContext?: boolean }} job
+ * @param {{ module: string, method: string, engineCloneData?: unknown, payload?: unknown, hasPayload: boolean, taskId?: string, type?: string, attempt?: number, retriesRemaining?: number, trackContext?: boolean, traceContext?: { [key: string]: string } }} job
  *   The handler to call and its arguments; the task fields make the handler's context, tracked
  *   across awaits from this job on when trackContext is set.
  * @param {JobAbort} [abort] The job's abort state, behind its context's signal.
@@ -94,8 +95,18 @@ export default async function runHandler(job, abort, started, progress) {
 		// now, not counting the start-up of a fresh worker or the first import of the module.
 		started?.postMessage("started");
 		// Called exactly as the original calls it: a handler counting its arguments sees 1 or 2.
-		const call = () =>
+		let call = () =>
 			job.hasPayload ? handler(job.engineCloneData, job.payload) : handler(job.engineCloneData);
+		if (job.traceContext !== undefined) {
+			// Only when the scheduler's thread traces: the attempt's span is made active here too,
+			// where this thread has an OpenTelemetry context manager (handlerTrace.mjs).
+			const ready = traceReady();
+			if (ready) {
+				await ready;
+			}
+			const untraced = call;
+			call = () => traceCall(job.traceContext, untraced);
+		}
 		let result;
 		if (job.taskId === undefined) {
 			result = await call();

@@ -27,7 +27,7 @@ export const PROGRESS_INTERVAL_MS = 1000;
 export class TaskContext {
 	/**
 	 * The job.
-	 * @type {{ taskId: string, type: string, attempt?: number, retriesRemaining?: number }}
+	 * @type {{ taskId: string, type: string, attempt?: number, retriesRemaining?: number, traceContext?: { [key: string]: string } }}
 	 */
 	#job;
 
@@ -56,7 +56,7 @@ export class TaskContext {
 	#report = undefined;
 
 	/**
-	 * @param {{ taskId: string, type: string, attempt?: number, retriesRemaining?: number }} job
+	 * @param {{ taskId: string, type: string, attempt?: number, retriesRemaining?: number, traceContext?: { [key: string]: string } }} job
 	 *   The job.
 	 * @param {JobAbort} abort The job's abort state.
 	 * @param {ProgressSink} [sink] Where reported progress goes while the handler runs.
@@ -118,6 +118,14 @@ export class TaskContext {
 	 */
 	get retriesRemaining() {
 		return this.#job.retriesRemaining ?? 0;
+	}
+
+	/**
+	 * @returns {{ [key: string]: string } | undefined} The attempt span's W3C trace context, when
+	 *   the scheduler's thread has an OpenTelemetry tracer provider.
+	 */
+	get traceContext() {
+		return this.#job.traceContext;
 	}
 
 	/**

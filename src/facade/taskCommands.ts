@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0.
 import type { IBackgroundTask, TaskStatus } from "@twin.org/background-task-models";
 import type { SortDirection } from "@twin.org/entity";
+import type { BackgroundTask } from "../domain/backgroundTask.js";
 import { toTaskModel } from "../domain/taskModel.js";
 import { moduleExists } from "../execution/outcomes.js";
 import type { IBackgroundTaskWithProgress } from "../models/IBackgroundTaskWithProgress.js";
@@ -9,6 +10,7 @@ import type { ICreateTaskOptions } from "../models/ICreateTaskOptions.js";
 import type { IHandlerOptions } from "../models/IHandlerOptions.js";
 import { handlerSettings } from "./handlerSettings.js";
 import { newTask } from "./newTask.js";
+import { traceContextAtCreate, type TraceCarrier } from "../telemetry/taskTelemetry.js";
 import type { IConnectorParts } from "./wiring.js";
 
 /**
@@ -61,6 +63,10 @@ export class TaskCommands {
 		options: ICreateTaskOptions | undefined
 	): Promise<string> {
 		const task = newTask(this.parts.config, type, payload, options, Date.now());
+		const tracing = traced([task]);
+		if (tracing) {
+			await tracing;
+		}
 		const id = await this.parts.source.insert(task);
 		if (id !== task.id) {
 			// Deduplicated: the active task with the same type and key stands for this one.
@@ -90,6 +96,10 @@ export class TaskCommands {
 		}
 		const now = Date.now();
 		const tasks = payloads.map(payload => newTask(this.parts.config, type, payload, options, now));
+		const tracing = traced(tasks);
+		if (tracing) {
+			await tracing;
+		}
 		await this.parts.source.insertMany(tasks);
 		let handled = true;
 		for (const task of tasks) {
@@ -220,5 +230,34 @@ export class TaskCommands {
 			pageSize
 		});
 		return { entities: page.entities.map(t => toTaskModel(t)), cursor: page.cursor };
+	}
+}
+
+/**
+ * Give new tasks the trace context of the span active now, when an OpenTelemetry tracer provider
+ * is registered and a span is active (one span stands for a whole createMany). Without a provider
+ * it is one read and returns undefined: no promise, nothing to wait for.
+ * @param tasks The new tasks.
+ * @returns A promise only while the API is first imported.
+ */
+function traced(tasks: BackgroundTask[]): Promise<void> | undefined {
+	const traceContext = traceContextAtCreate();
+	if (traceContext instanceof Promise) {
+		return traceContext.then(loaded => setTraceContext(tasks, loaded));
+	}
+	setTraceContext(tasks, traceContext);
+	return undefined;
+}
+
+/**
+ * Set a trace context on new tasks, when there is one.
+ * @param tasks The tasks.
+ * @param traceContext The trace context.
+ */
+function setTraceContext(tasks: BackgroundTask[], traceContext: TraceCarrier | undefined): void {
+	if (traceContext !== undefined) {
+		for (const task of tasks) {
+			task.traceContext = { ...traceContext };
+		}
 	}
 }

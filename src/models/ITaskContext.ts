@@ -52,4 +52,14 @@ export interface ITaskContext {
 	 * symbol or bigint anywhere, a number that is not finite, a cycle, a Map, Set or typed array).
 	 */
 	reportProgress(value: unknown): void;
+
+	/**
+	 * The W3C trace context of this attempt's OpenTelemetry span (`traceparent`, and `tracestate`
+	 * when it has one), when the node that runs the task has a registered tracer provider;
+	 * undefined otherwise. The handler runs with that span active when its thread has an
+	 * OpenTelemetry context manager (inline, the node's; in a worker, one the handler's module or
+	 * engine registers there); elsewhere it can continue the trace with
+	 * `propagation.extract(context.active(), traceContext)`.
+	 */
+	readonly traceContext?: { readonly [key: string]: string };
 }

@@ -4,6 +4,7 @@ import { EngineCoreFactory } from "@twin.org/engine-models";
 import type { BackgroundTask } from "../domain/backgroundTask.js";
 import type { IHandlerJob } from "../contracts/ITaskExecutor.js";
 import type { IRegisteredHandler, ISchedulerSettings } from "../contracts/schedulerModels.js";
+import type { TraceCarrier } from "../telemetry/taskTelemetry.js";
 
 /**
  * The executor's job for one run of a task: what to import and what to pass the handler.
@@ -11,15 +12,17 @@ import type { IRegisteredHandler, ISchedulerSettings } from "../contracts/schedu
  * @param type The task type.
  * @param handler The handler.
  * @param task The claimed task.
+ * @param traceContext The attempt span's trace context, when a tracer provider is registered.
  * @returns The job.
  */
 export function handlerJob(
 	settings: ISchedulerSettings,
 	type: string,
 	handler: IRegisteredHandler,
-	task: BackgroundTask
+	task: BackgroundTask,
+	traceContext?: TraceCarrier
 ): IHandlerJob {
-	return {
+	const job: IHandlerJob = {
 		module: handler.module,
 		method: handler.method,
 		engineCloneData: EngineCoreFactory.getIfExists(settings.engineName)?.getCloneData(),
@@ -32,4 +35,8 @@ export function handlerJob(
 		retriesRemaining: task.retriesRemaining ?? 0,
 		trackContext: settings.trackTaskContext || undefined
 	};
+	if (traceContext !== undefined) {
+		job.traceContext = traceContext;
+	}
+	return job;
 }

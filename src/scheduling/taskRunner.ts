@@ -15,6 +15,7 @@ import { ProgressWrites } from "./progressWrites.js";
 import { StorageRetries } from "./storageRetries.js";
 import { callStateCallback } from "./stateCallback.js";
 import type { Timers } from "./timers.js";
+import { startAttempt, type AttemptTelemetry } from "../telemetry/taskTelemetry.js";
 
 /**
  * Runs one task from claim to record: claim (re-read from storage), state-change callback,
@@ -194,20 +195,28 @@ export class TaskRunner {
 			await claimNotified;
 		}
 		this.log.log("info", "start", { id, type });
-		this.metrics.started(Date.now(), dueAt(task));
+		const startedMs = Date.now();
+		const dueMs = dueAt(task);
+		this.metrics.started(startedMs, dueMs);
+		// Undefined at the cost of one read unless an OpenTelemetry provider is registered.
+		let telemetry = startAttempt(type, task, startedMs, dueMs);
+		if (telemetry instanceof Promise) {
+			telemetry = await telemetry;
+		}
 
 		// The executor reports failures as outcomes; anything it throws regardless becomes a failed
 		// attempt rather than a task left processing.
 		let outcome: AttemptOutcome;
 		try {
 			outcome = await this.executor.run(
-				handlerJob(this.settings, type, handler, task),
+				handlerJob(this.settings, type, handler, task, telemetry?.carrier),
 				handler.timeout
 			);
 		} catch (err) {
 			outcome = { ok: false, error: BaseError.fromError(err).toJsonObject() };
 		}
 		handlerDone?.();
+		telemetry?.handlerEnded(Date.now());
 		// The last progress the handler reported comes with its outcome; when the outcome has none
 		// (a timeout, a worker that died), the latest that reached this runner is recorded.
 		const reported = this._progress.end(id);
@@ -215,13 +224,15 @@ export class TaskRunner {
 		if (outcome === NOT_STARTED) {
 			// stop() ran out of time before the handler was called: the task never ran, so it is not
 			// settled; it stays processing (abandon() releases the claim) for the next start.
+			telemetry?.end(undefined, Date.now());
 			return undefined;
 		}
 		return this.complete(
 			type,
 			handler,
 			progress === undefined ? task : { ...task, progress },
-			outcome
+			outcome,
+			telemetry
 		);
 	}
 
@@ -231,6 +242,7 @@ export class TaskRunner {
 	 * @param handler The handler.
 	 * @param task The task as claimed.
 	 * @param outcome What the handler's attempt came to.
+	 * @param telemetry The attempt's span and measurements, if a provider is registered.
 	 * @returns The task when it is pending and should be queued again, else undefined.
 	 * @internal
 	 */
@@ -238,7 +250,8 @@ export class TaskRunner {
 		type: string,
 		handler: IRegisteredHandler,
 		task: BackgroundTask,
-		outcome: AttemptOutcome
+		outcome: AttemptOutcome,
+		telemetry: AttemptTelemetry | undefined
 	): Promise<QueuedTask | undefined> {
 		const next = settled(
 			task,
@@ -250,6 +263,8 @@ export class TaskRunner {
 			this.settings.failedRetainFor
 		);
 		const recorded = await this.record(task, next);
+		// Abandoned (nothing written): the span still ends, but no recorded attempt is counted.
+		telemetry?.end(next, Date.now(), recorded !== undefined);
 		if (!recorded) {
 			// Abandoned: abandon() already released the claim. Releasing it here, possibly after a
 			// later start() claimed the task again, would clear that newer claim's mark, and a

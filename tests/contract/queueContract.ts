@@ -1,7 +1,8 @@
 // The queue features of issue 11 (delayed start, priority, deduplication, bulk create, rate
 // limits, statistics, exponential backoff) and of issue 22 (pause and resume, pauseContract.ts;
-// the dead-letter, deadLetterContract.ts; progress, progressContract.ts) through the public API,
-// on any backend: each backend's contract spec calls queueContract() next to storageContract().
+// the dead-letter, deadLetterContract.ts; progress, progressContract.ts; OpenTelemetry,
+// telemetryContract.ts) through the public API, on any backend: each backend's contract spec
+// calls queueContract() next to storageContract().
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,6 +18,7 @@ import { storageIdOf } from "../helpers/tasks.js";
 import { deadLetterContract } from "./deadLetterContract.js";
 import { pauseContract } from "./pauseContract.js";
 import { progressContract } from "./progressContract.js";
+import { telemetryContract } from "./telemetryContract.js";
 import { CONTRACT_HANDLERS, type IStorageBackend } from "./storageContract.js";
 
 /**
@@ -425,4 +427,5 @@ export function queueContract(
 		deadLetterContract(name, backend, executionMode, scratchFile);
 	}
 	progressContract(name, fresh, scratchFile);
+	telemetryContract(name, fresh, scratchFile);
 }

@@ -151,7 +151,8 @@ const OWN_ROW_PROPERTIES: readonly (keyof BackgroundTask)[] = [
 	"retryBackoff",
 	"retryMaxInterval",
 	"attempts",
-	"progress"
+	"progress",
+	"traceContext"
 ];
 
 /**
@@ -197,6 +198,9 @@ function ownRow(task: BackgroundTask): { [key: string]: unknown } {
 	}
 	if (task.progress !== undefined) {
 		row.progress = task.progress;
+	}
+	if (task.traceContext !== undefined) {
+		row.traceContext = task.traceContext;
 	}
 	return row;
 }

@@ -67,7 +67,12 @@ export class TaskTable {
 	public async insert(task: BackgroundTask): Promise<string> {
 		const values: unknown[] = TASK_COLUMNS.map(column => {
 			const value = task[column];
-			if (column === "payload" || column === "result" || column === "error") {
+			if (
+				column === "payload" ||
+				column === "result" ||
+				column === "error" ||
+				column === "traceContext"
+			) {
 				return jsonParameter(value);
 			}
 			return value ?? null;

@@ -8,7 +8,8 @@ import type { IColumn } from "./IColumn.js";
  * migration, the statements' column lists and types, and the shipped SQL files are produced.
  * Entity columns of 0.1.0 first, then the lease columns (0.2.0, the native backend's own), then
  * the queue options' columns (0.3.0, nullable, NULL when a task was created without the option),
- * then progress (0.4.0, nullable, NULL until a handler reports progress).
+ * then progress (0.4.0, nullable, NULL until a handler reports progress) and traceContext (0.4.0,
+ * nullable, NULL unless a span was active at create under a registered OpenTelemetry provider).
  * The id, type, thread and date columns are collated "C" in tables the backend creates: the
  * primary key and the claim index then compare bytes rather than call the locale, and their order
  * is the one the entity-storage path sorts in (JavaScript's); ids and ISO dates sort the same in
@@ -38,7 +39,8 @@ export const COLUMNS = [
 	col("retryBackoff", "TEXT", "VARCHAR(255)", { since: "0.3.0" }),
 	col("retryMaxInterval", "DOUBLE PRECISION", "DOUBLE", { since: "0.3.0" }),
 	col("attempts", "INTEGER", "INT", { since: "0.3.0", settle: 11 }),
-	col("progress", "JSONB", "JSON", { since: "0.4.0", settle: 12 })
+	col("progress", "JSONB", "JSON", { since: "0.4.0", settle: 12 }),
+	col("traceContext", "JSONB", "JSON", { since: "0.4.0" })
 ] as const satisfies readonly IColumn[];
 
 /**

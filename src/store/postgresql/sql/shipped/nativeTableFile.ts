@@ -28,8 +28,9 @@ export function nativeTableFile(): string {
 -- in background-task.postgresql.sql, so the rows stay readable through TWIN's PostgreSQL
 -- entity-storage connector and a node can move between the two paths. The five queue columns
 -- ("priority" to "attempts") are the entity's optional properties, NULL for a task created without
--- the option, and so is "progress", NULL until a handler reports progress. Two nullable columns
--- are the backend's own:
+-- the option, and so are "progress", NULL until a handler reports progress, and "traceContext",
+-- NULL unless an OpenTelemetry span was active at create. Two nullable columns are the backend's
+-- own:
 --   "leaseOwner"   the id of the node session that claimed a processing task;
 --   "leaseExpires" when that claim ends, epoch milliseconds on the database's clock (renewed by the
 --                  owner's heartbeat; an expired claim is taken over by any node).

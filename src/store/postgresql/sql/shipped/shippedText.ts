@@ -14,8 +14,8 @@ export const SHIPPED_TABLE = "background_task";
  * The comment before the queue options' columns in the tables made for TWIN's connectors.
  */
 export const QUEUE_COLUMNS_NOTE = `	-- The queue options (priority, dedupKey, retryBackoff, retryMaxInterval; attempts counted for
-	-- tasks that record them) and the last progress a handler reported: written only when set,
-	-- NULL otherwise.`;
+	-- tasks that record them), the last progress a handler reported and the OpenTelemetry trace
+	-- context of the create: written only when set, NULL otherwise.`;
 
 /**
  * The comment before the indexes of the tables made for TWIN's connectors.
