@@ -12,6 +12,9 @@ export * from "./models/IEntityStorageBackgroundTaskConnectorConstructorOptions.
 export * from "./models/IHandlerOptions.js";
 export * from "./models/IPostgreSqlBackendConfig.js";
 export * from "./models/IRetryFailedOptions.js";
+export * from "./models/ISchedule.js";
+export * from "./models/IScheduleOptions.js";
+export type { CatchUp } from "./domain/scheduleSlots.js";
 export * from "./models/ITaskContext.js";
 export * from "./schema.js";
 export { RetryBackoff } from "./domain/retry.js";
