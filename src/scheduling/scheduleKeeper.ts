@@ -153,6 +153,10 @@ export class ScheduleKeeper {
 		}
 		this._running = this.runPasses().finally(() => {
 			this._running = undefined;
+			// A change told between the last pass's end and now.
+			if (this._passAgain) {
+				this.pass();
+			}
 		});
 		this._work.track(this._running);
 	}

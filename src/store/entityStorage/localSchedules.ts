@@ -67,7 +67,9 @@ export class LocalSchedules implements IScheduleStore {
 	 */
 	public async list(): Promise<{ schedules: IStoredSchedule[]; now: number }> {
 		return {
-			schedules: [...this._schedules.values()].map(s => ({ ...s })),
+			schedules: [...this._schedules.values()]
+				.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+				.map(s => ({ ...s })),
 			now: Date.now()
 		};
 	}
