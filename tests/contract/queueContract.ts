@@ -1,6 +1,7 @@
 // The queue features of issue 11 (delayed start, priority, deduplication, bulk create, rate
 // limits, statistics, exponential backoff) and of issue 22 (pause and resume, pauseContract.ts;
-// the dead-letter, deadLetterContract.ts; progress, progressContract.ts) through the public API,
+// the dead-letter, deadLetterContract.ts; progress, progressContract.ts; recurring tasks,
+// scheduleContract.ts) through the public API,
 // on any backend: each backend's contract spec calls queueContract() next to storageContract().
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,6 +18,7 @@ import { storageIdOf } from "../helpers/tasks.js";
 import { deadLetterContract } from "./deadLetterContract.js";
 import { pauseContract } from "./pauseContract.js";
 import { progressContract } from "./progressContract.js";
+import { scheduleContract } from "./scheduleContract.js";
 import { CONTRACT_HANDLERS, type IStorageBackend } from "./storageContract.js";
 
 /**
@@ -423,6 +425,7 @@ export function queueContract(
 	if (executionMode === "inline") {
 		pauseContract(name, fresh, scratchFile);
 		deadLetterContract(name, backend, executionMode, scratchFile);
+		scheduleContract(name, fresh);
 	}
 	progressContract(name, fresh, scratchFile);
 }
