@@ -10,6 +10,7 @@ import type { ISchedule } from "../models/ISchedule.js";
 import type { IScheduleOptions } from "../models/IScheduleOptions.js";
 import { ScheduleKeeper } from "../scheduling/scheduleKeeper.js";
 import { newTask } from "./newTask.js";
+import { startAtMs } from "./scheduleValidation.js";
 import type { IConnectorParts } from "./wiring.js";
 
 /**
@@ -41,8 +42,8 @@ export class ScheduleCommands {
 	}
 
 	/**
-	 * Insert or update a schedule by name; its first slot counts from now on the store's clock,
-	 * unless the stored schedule has the same timing, whose slots are kept.
+	 * Insert or update a schedule by name; its first slot is startAt or counts from now on the
+	 * store's clock, unless the stored schedule has the same timing, whose slots are kept.
 	 * @param name The name.
 	 * @param options The schedule.
 	 */
@@ -51,7 +52,7 @@ export class ScheduleCommands {
 			name,
 			type: options.type,
 			catchUp: options.catchUp ?? "none",
-			nextSlot: firstSlot(options, this.keeper.now())
+			nextSlot: startAtMs(options.startAt) ?? firstSlot(options, this.keeper.now())
 		};
 		if (!Is.empty(options.payload)) {
 			schedule.payload = JSON.parse(JSON.stringify(options.payload)) as unknown;

@@ -53,6 +53,13 @@ function validateSchedule(schedule: IScheduleOptions, failures: IValidationFailu
 	} else if (!Is.undefined(schedule.timezone)) {
 		failures.push({ property: "timezone", reason: "validation.timezoneNeedsCron" });
 	}
+	if (!Is.undefined(schedule.startAt)) {
+		if (Is.undefined(schedule.every)) {
+			failures.push({ property: "startAt", reason: "validation.startAtNeedsEvery" });
+		} else if (startAtMs(schedule.startAt) === undefined) {
+			failures.push({ property: "startAt", reason: "validation.beEpochOrIsoDate" });
+		}
+	}
 	if (!Is.undefined(schedule.catchUp)) {
 		Validation.arrayOneOf("catchUp", schedule.catchUp, CATCH_UPS, failures);
 	}
@@ -67,6 +74,20 @@ function validateSchedule(schedule: IScheduleOptions, failures: IValidationFailu
 		});
 	}
 	validateCreateOptions(schedule.options, failures, "validation.notInSchedule");
+}
+
+/**
+ * The first slot a schedule's startAt names.
+ * @param startAt Epoch ms (an integer >= 0) or an ISO 8601 date.
+ * @returns Epoch ms, or undefined when startAt is not valid.
+ */
+export function startAtMs(startAt: unknown): number | undefined {
+	if (Is.integer(startAt)) {
+		return startAt >= 0 ? startAt : undefined;
+	}
+	return Is.string(startAt) && (Is.dateTimeString(startAt) || Is.dateString(startAt))
+		? Date.parse(startAt)
+		: undefined;
 }
 
 /**

@@ -25,6 +25,13 @@ export interface IScheduleOptions {
 	every?: number;
 
 	/**
+	 * The first slot of an `every` schedule (epoch ms, or an ISO 8601 date) when it is first stored
+	 * or its timing changes; default one period after that. An upsert that keeps the slots ignores
+	 * it.
+	 */
+	startAt?: number | string;
+
+	/**
 	 * A five-field (minute first) or six-field (second first) cron expression, read by croner.
 	 */
 	cron?: string;

@@ -89,6 +89,18 @@ export function scheduleContract(name: string, fresh: FreshConnector): void {
 			expect(Date.parse(moved.nextSlot ?? "")).toBeGreaterThan(Date.parse(first.nextSlot ?? ""));
 			expect(moved.catchUp).toBe("none");
 
+			// startAt anchors a new schedule's first slot; an upsert keeping the slots ignores it.
+			const at = Date.parse("2030-01-01T00:00:00.000Z");
+			await connector.schedule("later", { type: "sched-none", every: 1000, startAt: at });
+			await connector.schedule("later", {
+				type: "sched-none",
+				every: 1000,
+				startAt: "2031-01-01T00:00:00.000Z"
+			});
+			const later = (await connector.getSchedules()).find(s => s.name === "later");
+			expect(later?.nextSlot).toBe("2030-01-01T00:00:00.000Z");
+			await connector.unschedule("later");
+
 			await connector.schedule("berlin", {
 				type: "sched-none",
 				cron: "0 3 * * *",
@@ -123,6 +135,8 @@ export function scheduleContract(name: string, fresh: FreshConnector): void {
 				["n", { type: "t", cron: "* * * * *", timezone: "Mars/Olympus" }, "timezone"],
 				["n", { type: "t", every: 10, timezone: "UTC" }, "timezone"],
 				["n", { type: "t", every: 10, catchUp: "some" }, "catchUp"],
+				["n", { type: "t", every: 10, startAt: "soon" }, "startAt"],
+				["n", { type: "t", cron: "* * * * *", startAt: 0 }, "startAt"],
 				["n", { type: "t", every: 10, options: { retryCount: -1 } }, "options.retryCount"],
 				["n", { type: "t", every: 10, options: { dedupKey: "k" } }, "options.dedupKey"],
 				["n", { type: "t", every: 10, payload: { f: (): void => {} } }, "payload"]
