@@ -74,6 +74,12 @@ export interface INodeSpec {
 	schedules?: { name: string; options: { [key: string]: unknown } }[];
 
 	/**
+	 * Tasks to add to a ClusteredTaskScheduler over the node's connector once started (see
+	 * node-child.mjs), reported "scheduled".
+	 */
+	taskScheduler?: { tasks: { id: string; times: { [key: string]: number }[] }[] };
+
+	/**
 	 * How far the node's Date.now() is off the true clock, ms (patched before the package loads).
 	 */
 	clockSkewMs?: number;
@@ -428,6 +434,7 @@ export function useMultinode(label: string, options?: ITestPostgresOptions): IMu
 			start: spec.start,
 			create: spec.create,
 			schedules: spec.schedules,
+			taskScheduler: spec.taskScheduler,
 			clockSkewMs: spec.clockSkewMs
 		};
 		const node = startNodeProcess(spec.node, childSpec);
