@@ -70,6 +70,40 @@ export function scheduleContract(name: string, fresh: FreshConnector): void {
 			expect(page.entities[0].payload).toEqual({ n: 1 });
 		});
 
+		test("catchUp after a stop of several periods: none fires only the current slot, all every missed one", async () => {
+			const { connector, start } = await fresh();
+			await connector.registerHandler("sched-none-gap", CONTRACT_HANDLERS, "echo");
+			await connector.registerHandler("sched-all-gap", CONTRACT_HANDLERS, "echo");
+			await start();
+			const every = 100;
+			for (const catchUp of ["none", "all"] as const) {
+				await connector.schedule(`gap-${catchUp}`, {
+					type: `sched-${catchUp}-gap`,
+					every,
+					catchUp,
+					options: { retainFor: -1 }
+				});
+			}
+			const both = async (after: number): Promise<boolean> =>
+				(await slotsOf(connector, "sched-none-gap")).slots.some(s => s > after) &&
+				(await slotsOf(connector, "sched-all-gap")).slots.some(s => s > after);
+			await waitFor(async () => both(0), 10000, "a first slot of each");
+			await connector.stop("test");
+			const stoppedAt = Date.now();
+			// The stop itself is the subject: six periods pass with no keeper running.
+			await waitFor(() => Date.now() > stoppedAt + 6 * every, 5000, "six periods");
+			await connector.start("test");
+			await waitFor(async () => both(stoppedAt + 6 * every), 10000, "a slot after the restart");
+			await connector.unschedule("gap-none");
+			await connector.unschedule("gap-all");
+			const gaps = (slots: number[]): number[] => slots.slice(1).map((s, i) => s - slots[i]);
+			const none = gaps((await slotsOf(connector, "sched-none-gap")).slots);
+			const all = gaps((await slotsOf(connector, "sched-all-gap")).slots);
+			expect(all.every(g => g === every)).toBe(true);
+			expect(none.every(g => g > 0 && g % every === 0)).toBe(true);
+			expect(Math.max(...none)).toBeGreaterThanOrEqual(5 * every);
+		});
+
 		test("schedule upserts by name: the same timing keeps the slots, another re-anchors; cron in a timezone", async () => {
 			const { connector, start } = await fresh();
 			await start();
