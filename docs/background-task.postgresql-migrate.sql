@@ -23,7 +23,7 @@ ALTER TABLE background_task
 	ALTER COLUMN "retryMaxInterval" TYPE DOUBLE PRECISION;
 -- For the native PostgreSQL backend (config.postgresql): its two nullable lease columns, its claim
 -- index (by priority, then due date; it replaces the claim index of earlier versions), the dedup
--- index and the tables of rate-limit windows, serial types' holders and paused types. The backend
+-- index and the tables of rate-limit windows, serial types' holders, paused types and schedules. The backend
 -- adds them itself at start() when they are missing; run these lines beforehand to keep DDL out
 -- of a node's start. Both paths keep working on the table afterwards. The dedup index cannot be
 -- made while two active (pending or processing) tasks of one type share a dedupKey.
@@ -53,4 +53,15 @@ CREATE TABLE IF NOT EXISTS background_task_serial (
 );
 CREATE TABLE IF NOT EXISTS background_task_paused (
 	"type" TEXT NOT NULL PRIMARY KEY
+);
+CREATE TABLE IF NOT EXISTS background_task_schedules (
+	"name" TEXT NOT NULL PRIMARY KEY,
+	"type" TEXT NOT NULL,
+	"payload" JSONB NULL,
+	"spec" JSONB NOT NULL,
+	"options" JSONB NULL,
+	"catchUp" TEXT NOT NULL,
+	"nextSlot" TIMESTAMPTZ NULL,
+	"lastSlot" TIMESTAMPTZ NULL,
+	"updated" TIMESTAMPTZ NOT NULL
 );

@@ -74,6 +74,19 @@ CREATE TABLE IF NOT EXISTS "background_task_serial" (
 CREATE TABLE IF NOT EXISTS "background_task_paused" (
 	"type" TEXT NOT NULL PRIMARY KEY
 );
+-- Recurring tasks (schedule()) across nodes: each slot's task is inserted by the one statement that
+-- moves the schedule's "nextSlot" on, so it fires once whichever nodes are up.
+CREATE TABLE IF NOT EXISTS "background_task_schedules" (
+	"name" TEXT NOT NULL PRIMARY KEY,
+	"type" TEXT NOT NULL,
+	"payload" JSONB NULL,
+	"spec" JSONB NOT NULL,
+	"options" JSONB NULL,
+	"catchUp" TEXT NOT NULL,
+	"nextSlot" TIMESTAMPTZ NULL,
+	"lastSlot" TIMESTAMPTZ NULL,
+	"updated" TIMESTAMPTZ NOT NULL
+);
 -- Every settle updates every index (and so does a claim that cannot be a HOT update), so no other
 -- index is created: the type and status indexes of background-task.postgresql.sql cost about a
 -- fifth of the throughput (see docs/performance.md). A node that also queries by status a lot may add this one:

@@ -18,6 +18,8 @@ import {
 	assertRetryFailedArguments,
 	assertTypeArgument
 } from "./facade/argumentValidation.js";
+import { ScheduleCommands } from "./facade/scheduleCommands.js";
+import { assertScheduleArguments } from "./facade/scheduleValidation.js";
 import { readStatistics } from "./facade/statistics.js";
 import { TaskCommands } from "./facade/taskCommands.js";
 import { storageIdOf } from "./facade/taskUrns.js";
@@ -29,6 +31,8 @@ import type { ICreateTaskOptions } from "./models/ICreateTaskOptions.js";
 import type { IEntityStorageBackgroundTaskConnectorConstructorOptions } from "./models/IEntityStorageBackgroundTaskConnectorConstructorOptions.js";
 import type { IHandlerOptions } from "./models/IHandlerOptions.js";
 import type { IRetryFailedOptions } from "./models/IRetryFailedOptions.js";
+import type { ISchedule } from "./models/ISchedule.js";
+import type { IScheduleOptions } from "./models/IScheduleOptions.js";
 import type { Scheduler } from "./scheduling/scheduler.js";
 
 /**
@@ -69,6 +73,12 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 	private readonly _tasks: TaskCommands;
 
 	/**
+	 * The recurring tasks' schedules and the keeper that fires them.
+	 * @internal
+	 */
+	private readonly _schedules: ScheduleCommands;
+
+	/**
 	 * Create a new instance of EntityStorageBackgroundTaskConnector.
 	 * @param options The options for the connector.
 	 */
@@ -82,6 +92,7 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 		this._source = parts.source;
 		this._scheduler = parts.scheduler;
 		this._tasks = new TaskCommands(parts);
+		this._schedules = new ScheduleCommands(parts);
 	}
 
 	/**
@@ -93,6 +104,10 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 	 */
 	public async start(nodeIdentity: string, nodeLoggingComponentType?: string): Promise<void> {
 		await this._scheduler.start();
+		// Not when a stop() came while the scheduler started: the keeper's timers would outlive it.
+		if (this._scheduler.started) {
+			this._schedules.keeper.start();
+		}
 	}
 
 	/**
@@ -103,7 +118,11 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 	 * @returns Nothing.
 	 */
 	public async stop(nodeIdentity: string, nodeLoggingComponentType?: string): Promise<void> {
+		// Both at once: the keeper fires nothing from now on, and the scheduler begins its stop in
+		// this turn, so a start() called meanwhile waits for it.
+		const keeperStopped = this._schedules.keeper.stop();
 		await this._scheduler.stop();
+		await keeperStopped;
 	}
 
 	/**
@@ -190,6 +209,39 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 	public async resume(type: string): Promise<void> {
 		assertTypeArgument(this.CLASS_NAME, "resume", type);
 		await this._tasks.resume(type);
+	}
+
+	/**
+	 * Create or update (by name) a recurring task: a task of schedule.type at each slot, every
+	 * schedule.every ms or at each time schedule.cron matches, slots counted from the previous
+	 * slot (no drift). On the native PostgreSQL backend the schedule is stored for every node and
+	 * each slot creates exactly one task across them; over entity storage it is this instance's
+	 * (README, "Recurring tasks"). Declaring the same timing again keeps the slots.
+	 * @param name The schedule's name.
+	 * @param schedule The type, payload, timing, create options and catch-up policy.
+	 * @returns Nothing.
+	 */
+	public async schedule(name: string, schedule: IScheduleOptions): Promise<void> {
+		assertScheduleArguments(this.CLASS_NAME, name, schedule);
+		await this._schedules.schedule(name, schedule);
+	}
+
+	/**
+	 * Remove a recurring task's schedule; the tasks it created are left as they are.
+	 * @param name The schedule's name.
+	 * @returns True when the schedule existed.
+	 */
+	public async unschedule(name: string): Promise<boolean> {
+		Guards.stringValue(this.CLASS_NAME, nameof(name), name);
+		return this._schedules.unschedule(name);
+	}
+
+	/**
+	 * The recurring tasks' schedules, by name, each with its next and last slot.
+	 * @returns The schedules.
+	 */
+	public async getSchedules(): Promise<ISchedule[]> {
+		return this._schedules.list();
 	}
 
 	/**

@@ -22,10 +22,12 @@ const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const PACKAGE_NAME = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).name as string;
 
 /**
- * The value exports: SPEC section 1 names plus ExecutionMode (the interfaces are types only).
+ * The value exports: SPEC section 1 names plus ExecutionMode and ClusteredTaskScheduler (issue 22,
+ * item 2) (the interfaces are types only).
  */
 const VALUE_EXPORTS = [
 	"BackgroundTask",
+	"ClusteredTaskScheduler",
 	"EntityStorageBackgroundTaskConnector",
 	"ExecutionMode",
 	"RetryBackoff",

@@ -1,6 +1,6 @@
-// The README's usage and dead-letter examples, run exactly as written from a directory where the
-// package and the examples' imports are installed (linked to this repository's build and
-// node_modules).
+// The README's usage, dead-letter and recurring tasks examples, run exactly as written from a
+// directory where the package and the examples' imports are installed (linked to this
+// repository's build and node_modules).
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -28,31 +28,36 @@ beforeAll(() => {
 	);
 });
 
+/**
+ * Write README blocks into the example directory and run the last one with Node.
+ * @param files The blocks' file names; the last one is run.
+ * @returns What it printed.
+ */
+function runExample(...files: string[]): string {
+	for (const file of files) {
+		writeFileSync(join(dir, file), readmeBlock(file));
+	}
+	return execFileSync(process.execPath, [files[files.length - 1]], {
+		cwd: dir,
+		encoding: "utf8",
+		timeout: 30000
+	});
+}
+
 describe("README usage example", () => {
 	test("runs as pasted and prints the handler's result", () => {
-		writeFileSync(join(dir, "handlers.mjs"), readmeBlock("handlers.mjs"));
-		writeFileSync(join(dir, "main.mjs"), readmeBlock("main.mjs"));
-
-		const output = execFileSync(process.execPath, ["main.mjs"], {
-			cwd: dir,
-			encoding: "utf8",
-			timeout: 30000
-		});
-
-		expect(output.trim()).toBe("true { doubled: 42 }");
+		expect(runExample("handlers.mjs", "main.mjs").trim()).toBe("true { doubled: 42 }");
 	});
 });
 
 describe("README dead-letter example", () => {
 	test("runs as pasted: the failed task is kept, retryFailed brings it back and it succeeds", () => {
-		writeFileSync(join(dir, "dead-letter.mjs"), readmeBlock("dead-letter.mjs"));
+		expect(runExample("dead-letter.mjs").trim().split("\n")).toEqual(["1", "1", "sent"]);
+	});
+});
 
-		const output = execFileSync(process.execPath, ["dead-letter.mjs"], {
-			cwd: dir,
-			encoding: "utf8",
-			timeout: 30000
-		});
-
-		expect(output.trim().split("\n")).toEqual(["1", "1", "sent"]);
+describe("README recurring tasks example", () => {
+	test("runs as pasted: both schedules listed, the periodic one runs three times", () => {
+		expect(runExample("schedule.mjs").trim().split("\n")).toEqual(["nightly,tick", "tick"]);
 	});
 });

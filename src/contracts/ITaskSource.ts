@@ -1,6 +1,7 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
 import type { BackgroundTask } from "../domain/backgroundTask.js";
+import type { IScheduleStore } from "./IScheduleStore.js";
 import type { IClaimPolicy } from "./IClaimPolicy.js";
 import type { ITaskPage, ITaskQuery } from "./ITaskQuery.js";
 
@@ -58,6 +59,11 @@ export interface ITaskSource {
 	 * kind of source it has.
 	 */
 	readonly claimPolicy: IClaimPolicy;
+
+	/**
+	 * The recurring tasks' schedules kept beside the tasks (schedule()).
+	 */
+	readonly schedules: IScheduleStore;
 
 	/**
 	 * Begin a session (the connector's start()): connect, create what is missing, subscribe to

@@ -151,7 +151,7 @@ export function assertCreateArguments(
 ): void {
 	const failures: IValidationFailure[] = [];
 	Validation.stringValue(nameof(type), type, failures);
-	validateCreateOptions(options, failures, false);
+	validateCreateOptions(options, failures);
 	const payloadProblem = Is.empty(payload) ? undefined : jsonProblem(payload, nameof(payload));
 	if (payloadProblem) {
 		failures.push({
@@ -180,7 +180,7 @@ export function assertCreateManyArguments(
 ): void {
 	const failures: IValidationFailure[] = [];
 	Validation.stringValue(nameof(type), type, failures);
-	validateCreateOptions(options, failures, true);
+	validateCreateOptions(options, failures, "validation.notInCreateMany");
 	if (!Is.array(payloads)) {
 		failures.push({ property: nameof(payloads), reason: "validation.beJsonArray" });
 	} else {
@@ -285,12 +285,12 @@ export function assertRetryFailedArguments(
  * Validate create's options, each failure named options.<field>.
  * @param options The options.
  * @param failures The failures to add to.
- * @param many For createMany, which refuses dedupKey.
+ * @param dedupRefused The failure's reason when dedupKey is refused (createMany, schedule).
  */
-function validateCreateOptions(
+export function validateCreateOptions(
 	options: ICreateTaskOptions | undefined,
 	failures: IValidationFailure[],
-	many: boolean
+	dedupRefused?: string
 ): void {
 	if (Is.undefined(options) || !Validation.object(nameof(options), options, failures)) {
 		return;
@@ -312,8 +312,8 @@ function validateCreateOptions(
 	}
 	optionalInteger("options.priority", options.priority, failures, MIN_PRIORITY, MAX_PRIORITY);
 	if (!Is.undefined(options.dedupKey)) {
-		if (many) {
-			failures.push({ property: "options.dedupKey", reason: "validation.notInCreateMany" });
+		if (dedupRefused !== undefined) {
+			failures.push({ property: "options.dedupKey", reason: dedupRefused });
 		} else {
 			Validation.stringValue("options.dedupKey", options.dedupKey, failures);
 		}

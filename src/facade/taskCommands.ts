@@ -4,6 +4,7 @@ import type { IBackgroundTask, TaskStatus } from "@twin.org/background-task-mode
 import type { SortDirection } from "@twin.org/entity";
 import type { BackgroundTask } from "../domain/backgroundTask.js";
 import { toTaskModel } from "../domain/taskModel.js";
+import { isInProcessModule } from "../execution/inProcessHandlers.js";
 import { moduleExists } from "../execution/outcomes.js";
 import type { IBackgroundTaskWithProgress } from "../models/IBackgroundTaskWithProgress.js";
 import type { ICreateTaskOptions } from "../models/ICreateTaskOptions.js";
@@ -41,7 +42,7 @@ export class TaskCommands {
 		stateChangeCallback: ((task: IBackgroundTask<T, U>) => Promise<void>) | undefined,
 		options: IHandlerOptions | undefined
 	): Promise<void> {
-		if (!(await moduleExists(module))) {
+		if (!isInProcessModule(module) && !(await moduleExists(module))) {
 			this.parts.log.log("warn", "moduleNotFound", { type: taskType, module, cwd: process.cwd() });
 		}
 		this.parts.scheduler.register(

@@ -14,6 +14,7 @@ import { resolveConfig, type IResolvedConfig } from "../config/settings.js";
 import type { ITaskExecutor } from "../contracts/ITaskExecutor.js";
 import type { ITaskSource } from "../contracts/ITaskSource.js";
 import type { BackgroundTask } from "../domain/backgroundTask.js";
+import { InProcessRouting } from "../execution/inProcessHandlers.js";
 import { InlineExecutor } from "../execution/inlineExecutor.js";
 import { WorkerPoolExecutor } from "../execution/workerPoolExecutor.js";
 import { ExecutionMode } from "../models/executionMode.js";
@@ -96,14 +97,17 @@ function logTargetOf(
 }
 
 /**
- * The executor the config asks for, made by the scheduler on each start.
+ * The executor the config asks for, made by the scheduler on each start; handlers that are
+ * functions of this process (the clustered task scheduler's) run beside it, on this thread.
  * @param config The resolved config.
  * @returns The executor.
  */
 function createExecutor(config: IResolvedConfig): ITaskExecutor {
-	return config.executionMode === ExecutionMode.Inline
-		? new InlineExecutor()
-		: new WorkerPoolExecutor(config);
+	return new InProcessRouting(
+		config.executionMode === ExecutionMode.Inline
+			? new InlineExecutor()
+			: new WorkerPoolExecutor(config)
+	);
 }
 
 /**

@@ -41,7 +41,7 @@ const BACKEND: IStorageBackend = {
 			await pg().sql.unsafe(readFileSync(NATIVE_SQL, "utf8").replaceAll("background_task", TABLE));
 			created = true;
 		}
-		await pg().sql.unsafe(`TRUNCATE ${TABLE}, ${TABLE}_paused`);
+		await pg().sql.unsafe(`TRUNCATE ${TABLE}, ${TABLE}_paused, ${TABLE}_schedules`);
 		shared ??= new PostgreSqlEntityStorageConnector<BackgroundTask>({
 			entitySchema: "BackgroundTask",
 			config: {

@@ -1,8 +1,8 @@
 // The queue features of issue 11 (delayed start, priority, deduplication, bulk create, rate
 // limits, statistics, exponential backoff) and of issue 22 (pause and resume, pauseContract.ts;
 // the dead-letter, deadLetterContract.ts; progress, progressContract.ts; OpenTelemetry,
-// telemetryContract.ts) through the public API, on any backend: each backend's contract spec
-// calls queueContract() next to storageContract().
+// telemetryContract.ts; recurring tasks, scheduleContract.ts) through the public API, on any
+// backend: each backend's contract spec calls queueContract() next to storageContract().
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,6 +19,7 @@ import { deadLetterContract } from "./deadLetterContract.js";
 import { pauseContract } from "./pauseContract.js";
 import { progressContract } from "./progressContract.js";
 import { telemetryContract } from "./telemetryContract.js";
+import { scheduleContract } from "./scheduleContract.js";
 import { CONTRACT_HANDLERS, type IStorageBackend } from "./storageContract.js";
 
 /**
@@ -425,6 +426,7 @@ export function queueContract(
 	if (executionMode === "inline") {
 		pauseContract(name, fresh, scratchFile);
 		deadLetterContract(name, backend, executionMode, scratchFile);
+		scheduleContract(name, fresh);
 	}
 	progressContract(name, fresh, scratchFile);
 	telemetryContract(name, fresh, scratchFile);

@@ -67,6 +67,22 @@ export interface INodeSpec {
 	 * Tasks to create once started.
 	 */
 	create?: ICreateBatch;
+
+	/**
+	 * Schedules to declare once started (schedule(name, options)), each reported "scheduled".
+	 */
+	schedules?: { name: string; options: { [key: string]: unknown } }[];
+
+	/**
+	 * Tasks to add to a ClusteredTaskScheduler over the node's connector once started (see
+	 * node-child.mjs), reported "scheduled".
+	 */
+	taskScheduler?: { tasks: { id: string; times: { [key: string]: number }[] }[] };
+
+	/**
+	 * How far the node's Date.now() is off the true clock, ms (patched before the package loads).
+	 */
+	clockSkewMs?: number;
 }
 
 /**
@@ -416,7 +432,10 @@ export function useMultinode(label: string, options?: ITestPostgresOptions): IMu
 			},
 			handlers: spec.handlers ?? [{ type: "work" }],
 			start: spec.start,
-			create: spec.create
+			create: spec.create,
+			schedules: spec.schedules,
+			taskScheduler: spec.taskScheduler,
+			clockSkewMs: spec.clockSkewMs
 		};
 		const node = startNodeProcess(spec.node, childSpec);
 		nodes.push(node);

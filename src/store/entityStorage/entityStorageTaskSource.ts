@@ -15,6 +15,7 @@ import {
 } from "../../domain/rules.js";
 import type { TaskLog } from "../../utils/taskLog.js";
 import type { IClaimResult, ITaskSource, QueuedTask } from "../../contracts/ITaskSource.js";
+import { LocalSchedules } from "./localSchedules.js";
 import { ENTITY_STORAGE_CLAIM_POLICY } from "./entityStorageClaimPolicy.js";
 import { OwnClaims } from "./ownClaims.js";
 import { RecentWrites } from "./recentWrites.js";
@@ -44,6 +45,11 @@ export class EntityStorageTaskSource implements ITaskSource {
 	 * Fetch only reads; each task is claimed when it starts.
 	 */
 	public readonly claimPolicy = ENTITY_STORAGE_CLAIM_POLICY;
+
+	/**
+	 * This instance's schedules, in its memory (see LocalSchedules).
+	 */
+	public readonly schedules = new LocalSchedules(async tasks => this.insertMany(tasks));
 
 	/**
 	 * The single-task operations.

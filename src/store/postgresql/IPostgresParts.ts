@@ -7,6 +7,7 @@ import type { PostgresStatements } from "./postgresStatements.js";
 import type { TaskClaims } from "./taskClaims.js";
 import type { TaskSettles } from "./taskSettles.js";
 import type { TaskTable } from "./taskTable.js";
+import type { ScheduleTable } from "./scheduleTable.js";
 import type { TypePauses } from "./typePauses.js";
 
 /**
@@ -52,4 +53,9 @@ export interface IPostgresParts {
 	 * The paused types, stored for every node.
 	 */
 	pauses: TypePauses;
+
+	/**
+	 * The recurring tasks' schedules.
+	 */
+	schedules: ScheduleTable;
 }

@@ -73,3 +73,13 @@ export function serialTableName(tableName: string): string {
 export function pausedTableName(tableName: string): string {
 	return derivedName(tableName, "_paused");
 }
+
+/**
+ * The name of the table beside a task table that keeps the recurring tasks' schedules
+ * (schedule()), shared by every node.
+ * @param tableName The checked table name.
+ * @returns The name.
+ */
+export function schedulesTableName(tableName: string): string {
+	return derivedName(tableName, "_schedules");
+}

@@ -12,6 +12,7 @@ import { StatementRunner } from "./statementRunner.js";
 import { TaskClaims } from "./taskClaims.js";
 import { TaskSettles } from "./taskSettles.js";
 import { TaskTable } from "./taskTable.js";
+import { ScheduleTable } from "./scheduleTable.js";
 import { TypePauses } from "./typePauses.js";
 
 /**
@@ -53,6 +54,7 @@ export function buildPostgresParts(
 	);
 	const held = new HeldTasks();
 	const pauses = new TypePauses(runner, statements, () => session.owner, log);
+	const schedules = new ScheduleTable(runner, statements, () => session.owner, log);
 	const session: PostgresSession = new PostgresSession(
 		pools,
 		runner,
@@ -67,7 +69,8 @@ export function buildPostgresParts(
 				await claims.giveBackAll();
 			}
 		},
-		pauses
+		pauses,
+		schedules
 	);
 	const leases = new LeaseKeeper(held, runner, statements, config.leaseTimeout, log);
 	const claims: TaskClaims = new TaskClaims(
@@ -89,5 +92,5 @@ export function buildPostgresParts(
 		async id => table.get(id),
 		log
 	);
-	return { statements, pools, held, session, claims, settles, table, pauses };
+	return { statements, pools, held, session, claims, settles, table, pauses, schedules };
 }

@@ -6,6 +6,7 @@ import { transaction } from "./postgresConnection.js";
 import {
 	derivedName,
 	pausedTableName,
+	schedulesTableName,
 	quoteIdentifier,
 	rateTableName,
 	serialTableName,
@@ -96,7 +97,8 @@ async function isReady(sql: Sql, tableName: string): Promise<boolean> {
 		LEGACY_INDEXES.every(([suffix]) => !indexes.has(derivedName(tableName, suffix))) &&
 		(await columnTypes(sql, rateTableName(tableName))).size > 0 &&
 		(await columnTypes(sql, serialTableName(tableName))).size > 0 &&
-		(await columnTypes(sql, pausedTableName(tableName))).size > 0
+		(await columnTypes(sql, pausedTableName(tableName))).size > 0 &&
+		(await columnTypes(sql, schedulesTableName(tableName))).size > 0
 	);
 }
 

@@ -7,6 +7,7 @@ import type { PostgresPools } from "./postgresPools.js";
 import type { PostgresStatements } from "./postgresStatements.js";
 import { readNotice } from "./sql/notify.js";
 import type { StatementRunner } from "./statementRunner.js";
+import type { ScheduleTable } from "./scheduleTable.js";
 import type { TypePauses } from "./typePauses.js";
 
 /**
@@ -67,6 +68,7 @@ export class PostgresSession {
 	 * @param _log The log.
 	 * @param _holds The work on the held tasks.
 	 * @param _pauses The paused types, read at open and when notices may have been lost.
+	 * @param _schedules The schedules, told of their notices.
 	 */
 	constructor(
 		private readonly _pools: PostgresPools,
@@ -75,7 +77,8 @@ export class PostgresSession {
 		private readonly _heartbeatInterval: number,
 		private readonly _log: TaskLog | undefined,
 		private readonly _holds: ISessionHolds,
-		private readonly _pauses: TypePauses
+		private readonly _pauses: TypePauses,
+		private readonly _schedules: ScheduleTable
 	) {}
 
 	/**
@@ -208,7 +211,9 @@ export class PostgresSession {
 	 */
 	private notified(payload: string): void {
 		const { sender, kind, type } = readNotice(payload);
-		if (kind !== "due") {
+		if (kind === "schedule") {
+			this._schedules.noticed();
+		} else if (kind !== "due") {
 			this._pauses.noticed(type, kind === "pause");
 		} else if (sender !== this._owner) {
 			this.wakeFor(type);

@@ -7,6 +7,7 @@ import {
 	pausedTableName,
 	quoteIdentifier,
 	rateTableName,
+	schedulesTableName,
 	serialTableName
 } from "./postgresNames.js";
 import { PostgresSchemaFacts } from "./postgresSchemaFacts.js";
@@ -36,6 +37,12 @@ import { removeSql } from "./sql/remove.js";
 import { resumeTypeSql } from "./sql/resumeType.js";
 import { retrySql } from "./sql/retry.js";
 import { retryFailedSql } from "./sql/retryFailed.js";
+import {
+	fireScheduleSql,
+	listSchedulesSql,
+	removeScheduleSql,
+	saveScheduleSql
+} from "./sql/schedules.js";
 import { serialLockSql } from "./sql/serialLock.js";
 import { settleSql } from "./sql/settle.js";
 import { settleRemovalsSql } from "./sql/settleRemovals.js";
@@ -142,6 +149,12 @@ export class PostgresStatements extends PostgresSchemaFacts {
 	 * list the paused types, sorted.
 	 */
 	public readonly pauses: { pause: string; resume: string; list: string };
+
+	/**
+	 * The schedules of recurring tasks: save, remove and list them, and fire a slot
+	 * (sql/schedules.ts).
+	 */
+	public readonly schedules: { save: string; remove: string; list: string; fire: string };
 
 	/**
 	 * Renew the lease of task $1 still held as claimed by fetch ($2 = owner, $3 = the claim's
@@ -282,7 +295,8 @@ export class PostgresStatements extends PostgresSchemaFacts {
 			returning: TASK_COLUMNS.map(c => `t.${quoteIdentifier(c)}`).join(", "),
 			rateTable: this.rateTable,
 			serialTable: this.serialTable,
-			pausedTable: this.pausedTable
+			pausedTable: this.pausedTable,
+			schedulesTable: quoteIdentifier(schedulesTableName(tableName))
 		};
 		this._names = n;
 		this.fetch = fetchSql(n);
@@ -293,6 +307,12 @@ export class PostgresStatements extends PostgresSchemaFacts {
 		this.typeOf = typeOfSql(n);
 		this.notify = notifySql();
 		this.pauses = { pause: pauseTypeSql(n), resume: resumeTypeSql(n), list: pausedTypesSql(n) };
+		this.schedules = {
+			save: saveScheduleSql(n),
+			remove: removeScheduleSql(n),
+			list: listSchedulesSql(n),
+			fire: fireScheduleSql(n)
+		};
 		this.reconfirm = reconfirmSql(n);
 		this.pendingOf = pendingOfSql(n);
 		this.heartbeat = heartbeatSql(n);

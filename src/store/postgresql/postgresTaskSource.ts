@@ -10,6 +10,7 @@ import { NATIVE_CLAIM_POLICY } from "./nativeClaimPolicy.js";
 import { resolvePostgresConfig, validatePostgresConfig } from "../../config/postgresConfig.js";
 import type { IPostgresParts } from "./IPostgresParts.js";
 import { buildPostgresParts } from "./postgresParts.js";
+import type { ScheduleTable } from "./scheduleTable.js";
 
 /**
  * The native PostgreSQL backend: tasks in one table shared by any number of nodes, every state
@@ -33,6 +34,11 @@ export class PostgresTaskSource implements ITaskSource {
 	 * fetch claims what it returns.
 	 */
 	public readonly claimPolicy = NATIVE_CLAIM_POLICY;
+
+	/**
+	 * The schedules, in the table every node reads (ScheduleTable).
+	 */
+	public readonly schedules: ScheduleTable;
 
 	/**
 	 * The parts that do the work.
@@ -77,6 +83,7 @@ export class PostgresTaskSource implements ITaskSource {
 			log,
 			{ connectTimeout, localQueueTtl, statementDeadline }
 		);
+		this.schedules = this._parts.schedules;
 	}
 
 	/**

@@ -35,4 +35,9 @@ export interface ISqlNames {
 	 * The quoted table of paused types.
 	 */
 	readonly pausedTable: string;
+
+	/**
+	 * The quoted table of recurring tasks' schedules.
+	 */
+	readonly schedulesTable: string;
 }

@@ -1,14 +1,16 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
-// The DDL of the task table and the three small tables beside it, from COLUMNS and TABLE_INDEXES;
+// The DDL of the task table and the small tables beside it, from COLUMNS and TABLE_INDEXES;
 // createTable() for start(), the other functions also for the shipped SQL files.
 import {
 	derivedName,
 	pausedTableName,
 	quoteIdentifier,
 	rateTableName,
+	schedulesTableName,
 	serialTableName
 } from "../postgresNames.js";
+import { createSchedulesTableSql } from "./schedules.js";
 import { COLUMNS, LATER_COLUMNS } from "./columns.js";
 import type { IColumn } from "./IColumn.js";
 import { createIndexSql, FILL_FACTOR, LEGACY_INDEXES, TABLE_INDEXES } from "./indexes.js";
@@ -99,6 +101,7 @@ export function createTable(tableName: string): string[] {
 		),
 		createRateTableSql(quoteIdentifier(rateTableName(tableName))),
 		createSerialTableSql(quoteIdentifier(serialTableName(tableName))),
-		createPausedTableSql(quoteIdentifier(pausedTableName(tableName)))
+		createPausedTableSql(quoteIdentifier(pausedTableName(tableName))),
+		createSchedulesTableSql(quoteIdentifier(schedulesTableName(tableName)))
 	];
 }

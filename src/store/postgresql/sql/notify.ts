@@ -2,10 +2,10 @@
 // SPDX-License-Identifier: Apache-2.0.
 
 /**
- * What a notification on the table's channel tells: tasks of a type may be due, or a type was
- * paused or resumed.
+ * What a notification on the table's channel tells: tasks of a type may be due, a type was
+ * paused or resumed, or a schedule (the notice's "type" is its name) changed.
  */
-export type NoticeKind = "due" | "pause" | "resume";
+export type NoticeKind = "due" | "pause" | "resume" | "schedule";
 
 /**
  * Announce to every node that tasks of a type may be due; the payload "<sender>:<type>" lets
@@ -41,7 +41,7 @@ export function readNotice(payload: string): { sender: string; kind: NoticeKind;
 	const kind = slash >= 0 ? head.slice(slash + 1) : "";
 	return {
 		sender: slash >= 0 ? head.slice(0, slash) : head,
-		kind: kind === "pause" || kind === "resume" ? kind : "due",
+		kind: kind === "pause" || kind === "resume" || kind === "schedule" ? kind : "due",
 		type
 	};
 }

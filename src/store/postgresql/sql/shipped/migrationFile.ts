@@ -10,6 +10,7 @@ import {
 } from "../createTable.js";
 import type { IColumn } from "../IColumn.js";
 import { FILL_FACTOR, LEGACY_INDEXES, TABLE_INDEXES } from "../indexes.js";
+import { createSchedulesTableSql } from "../schedules.js";
 import { TYPE_FIXES } from "../typeFixes.js";
 import { indexStatements, SHIPPED_TABLE, TWIN_INDEXES } from "./shippedText.js";
 
@@ -37,7 +38,7 @@ ALTER TABLE ${SHIPPED_TABLE}
 ${TYPE_FIXES.map(({ column }) => `\tALTER COLUMN ${quoteIdentifier(column)} TYPE ${columnNamed(column).sqlType}`).join(",\n")};
 -- For the native PostgreSQL backend (config.postgresql): its two nullable lease columns, its claim
 -- index (by priority, then due date; it replaces the claim index of earlier versions), the dedup
--- index and the tables of rate-limit windows, serial types' holders and paused types. The backend
+-- index and the tables of rate-limit windows, serial types' holders, paused types and schedules. The backend
 -- adds them itself at start() when they are missing; run these lines beforehand to keep DDL out
 -- of a node's start. Both paths keep working on the table afterwards. The dedup index cannot be
 -- made while two active (pending or processing) tasks of one type share a dedupKey.
@@ -54,7 +55,8 @@ ALTER TABLE ${SHIPPED_TABLE} SET (fillfactor = ${FILL_FACTOR});`
 )}
 ${createRateTableSql(`${SHIPPED_TABLE}_rate`)};
 ${createSerialTableSql(`${SHIPPED_TABLE}_serial`)};
-${createPausedTableSql(`${SHIPPED_TABLE}_paused`)};`;
+${createPausedTableSql(`${SHIPPED_TABLE}_paused`)};
+${createSchedulesTableSql(`${SHIPPED_TABLE}_schedules`)};`;
 }
 
 /**

@@ -9,6 +9,7 @@ import {
 	createTaskTableSql
 } from "../createTable.js";
 import { DEDUP_INDEX, FILL_FACTOR, TABLE_INDEXES } from "../indexes.js";
+import { createSchedulesTableSql } from "../schedules.js";
 import {
 	indexStatements,
 	SHIPPED_TABLE,
@@ -61,6 +62,9 @@ ${createRateTableSql(q(`${SHIPPED_TABLE}_rate`))};
 ${createSerialTableSql(q(`${SHIPPED_TABLE}_serial`))};
 -- Paused types (pause()) across nodes: every node's claims skip the tasks of a type listed here.
 ${createPausedTableSql(q(`${SHIPPED_TABLE}_paused`))};
+-- Recurring tasks (schedule()) across nodes: each slot's task is inserted by the one statement that
+-- moves the schedule's "nextSlot" on, so it fires once whichever nodes are up.
+${createSchedulesTableSql(q(`${SHIPPED_TABLE}_schedules`))};
 -- Every settle updates every index (and so does a claim that cannot be a HOT update), so no other
 -- index is created: the type and status indexes of background-task.postgresql.sql cost about a
 -- fifth of the throughput (see docs/performance.md). A node that also queries by status a lot may add this one:
