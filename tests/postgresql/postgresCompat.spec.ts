@@ -114,9 +114,10 @@ describe("table", () => {
 			payload: "jsonb null",
 			leaseOwner: "text null",
 			leaseExpires: "bigint null",
-			progress: "jsonb null"
+			progress: "jsonb null",
+			abortReason: "text null"
 		});
-		expect(Object.keys(made.columns).length).toBe(24);
+		expect(Object.keys(made.columns).length).toBe(25);
 		expect(Object.keys(made.indexes).sort()).toEqual(
 			[`${pg.table()}_pkey`, ...PostgresStatements.indexNames(pg.table())].sort()
 		);

@@ -1,5 +1,6 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
+import type { AbortRequests } from "./abortRequests.js";
 import type { HeldTasks } from "./heldTasks.js";
 import type { PostgresPools } from "./postgresPools.js";
 import type { PostgresSession } from "./postgresSession.js";
@@ -52,4 +53,9 @@ export interface IPostgresParts {
 	 * The paused types, stored for every node.
 	 */
 	pauses: TypePauses;
+
+	/**
+	 * The aborts asked of running tasks.
+	 */
+	aborts: AbortRequests;
 }
