@@ -102,7 +102,7 @@ function logTargetOf(
  */
 function createExecutor(config: IResolvedConfig): ITaskExecutor {
 	return config.executionMode === ExecutionMode.Inline
-		? new InlineExecutor()
+		? new InlineExecutor(config.abortGrace)
 		: new WorkerPoolExecutor(config);
 }
 
