@@ -1,6 +1,6 @@
-// The README's usage and dead-letter examples, run exactly as written from a directory where the
-// package and the examples' imports are installed (linked to this repository's build and
-// node_modules).
+// The README's usage, dead-letter and abort examples, run exactly as written from a directory
+// where the package and the examples' imports are installed (linked to this repository's build
+// and node_modules).
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -54,5 +54,23 @@ describe("README dead-letter example", () => {
 		});
 
 		expect(output.trim().split("\n")).toEqual(["1", "1", "sent"]);
+	});
+});
+
+describe("README abort example", () => {
+	test("runs as pasted: the running task is stopped, recorded cancelled with the reason, not retried", () => {
+		writeFileSync(join(dir, "abortHandlers.mjs"), readmeBlock("abortHandlers.mjs"));
+		writeFileSync(join(dir, "abortMain.mjs"), readmeBlock("abortMain.mjs"));
+
+		const output = execFileSync(process.execPath, ["abortMain.mjs"], {
+			cwd: dir,
+			encoding: "utf8",
+			timeout: 30000
+		});
+
+		expect(output.trim().split("\n")).toEqual([
+			"cancelled AbortError the user closed the report",
+			"cancelled 3"
+		]);
 	});
 });
