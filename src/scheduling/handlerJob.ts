@@ -8,7 +8,7 @@ import {
 	type IHandlerJob,
 	type ITaskExecutor
 } from "../contracts/ITaskExecutor.js";
-import type { AttemptOutcome } from "../domain/rules.js";
+import { abortedRun, settled, type AttemptOutcome } from "../domain/rules.js";
 import type { IRegisteredHandler, ISchedulerSettings } from "../contracts/schedulerModels.js";
 
 /**
@@ -64,4 +64,33 @@ export async function runAttempt(
 	} catch (err) {
 		return { ok: false, error: BaseError.fromError(err).toJsonObject() };
 	}
+}
+
+/**
+ * The task after an attempt: cancelled by abortedRun when an abort was asked before its outcome
+ * was decided (whatever the handler returned), else settled by the rules.
+ * @param settings The scheduler settings (retry intervals, the dead-letter's retain period).
+ * @param task The task as claimed.
+ * @param outcome What the attempt came to.
+ * @param abortReason The reason of the abort asked of the run, if any.
+ * @returns The task to record.
+ */
+export function afterAttempt(
+	settings: ISchedulerSettings,
+	task: BackgroundTask,
+	outcome: AttemptOutcome,
+	abortReason: string | undefined
+): BackgroundTask {
+	const now = Date.now();
+	return abortReason !== undefined
+		? abortedRun(task, abortReason, now)
+		: settled(
+				task,
+				outcome,
+				now,
+				settings.retryInterval,
+				settings.retryMaxInterval,
+				Math.random,
+				settings.failedRetainFor
+			);
 }

@@ -23,6 +23,13 @@ export class RunAborts {
 	private readonly _decided = new Set<string>();
 
 	/**
+	 * Aborts the source reported of tasks it holds for this instance whose run has not begun
+	 * (claimed into the local queue on the native backend): asked when the run claims them.
+	 * @internal
+	 */
+	private readonly _held = new Map<string, string>();
+
+	/**
 	 * Create the book.
 	 * @param executor The executor, which fires the handlers' signals.
 	 */
@@ -43,6 +50,29 @@ export class RunAborts {
 			this.executor.abort(id, reason);
 		}
 		return true;
+	}
+
+	/**
+	 * Keep the abort of a task held here whose run has not begun, for claimed().
+	 * @param id The task id.
+	 * @param reason The reason.
+	 */
+	public keepForRun(id: string, reason: string): void {
+		this._held.set(id, reason);
+	}
+
+	/**
+	 * A run claimed its task: an abort kept for it is asked now, so its handler is not called.
+	 * @param id The task id.
+	 */
+	public claimed(id: string): void {
+		if (this._held.size > 0) {
+			const reason = this._held.get(id);
+			if (reason !== undefined) {
+				this._held.delete(id);
+				this.ask(id, reason);
+			}
+		}
 	}
 
 	/**
@@ -79,5 +109,6 @@ export class RunAborts {
 	public clear(): void {
 		this._decided.clear();
 		this._reasons.clear();
+		this._held.clear();
 	}
 }

@@ -165,7 +165,7 @@ export class Scheduler {
 			await this.source.open(
 				type => this.wake(type),
 				(type, paused) => (paused ? this.pause(type) : this.resume(type)),
-				(id, reason) => this.abortRunning(id, reason)
+				(id, reason) => this._lifecycle.runner?.abort(id, reason, true)
 			);
 		} catch (err) {
 			// Nothing started: the caller learns why (a database that cannot be reached, say).

@@ -6,16 +6,10 @@ import { NOT_STARTED, type ITaskExecutor } from "../contracts/ITaskExecutor.js";
 import { outsideTaskContext } from "../utils/taskContext.js";
 import type { IClaimResult, ITaskSource, QueuedTask } from "../contracts/ITaskSource.js";
 import type { TaskLog } from "../utils/taskLog.js";
-import {
-	abortedRun,
-	dueAt,
-	removeOnSettle,
-	settled,
-	type AttemptOutcome
-} from "../domain/rules.js";
+import { dueAt, removeOnSettle, type AttemptOutcome } from "../domain/rules.js";
 import type { IRegisteredHandler, ISchedulerSettings } from "../contracts/schedulerModels.js";
 import { NodeMetrics } from "./nodeMetrics.js";
-import { handlerJob, runAttempt } from "./handlerJob.js";
+import { afterAttempt, handlerJob, runAttempt } from "./handlerJob.js";
 import { ProgressWrites } from "./progressWrites.js";
 import { RunAborts } from "./runAborts.js";
 import { StorageRetries } from "./storageRetries.js";
@@ -197,6 +191,7 @@ export class TaskRunner {
 			return undefined;
 		}
 		this._claims.add(id);
+		this._aborts.claimed(id);
 		if (handler.rateLimit && this.source.claimPolicy.sharesRateLimit) {
 			// The type's rate limit holds across every node, by a counter in the source.
 			await this.waitForStart(type, handler.rateLimit.max, handler.rateLimit.per, id);
@@ -252,18 +247,7 @@ export class TaskRunner {
 		// An abort(id) asked before this point wins over the handler's outcome; a later one is
 		// refused until the outcome is recorded.
 		const reason = this._aborts.decide(task.id);
-		const next =
-			reason !== undefined
-				? abortedRun(task, reason, Date.now())
-				: settled(
-						task,
-						outcome,
-						Date.now(),
-						this.settings.retryInterval,
-						this.settings.retryMaxInterval,
-						Math.random,
-						this.settings.failedRetainFor
-					);
+		const next = afterAttempt(this.settings, task, outcome, reason);
 		const recorded = await this.record(task, next);
 		this._aborts.forget(task.id);
 		if (!recorded) {
@@ -362,10 +346,21 @@ export class TaskRunner {
 	 * abort(id): a run of this runner ends cancelled with the reason (RunAborts).
 	 * @param id The task id.
 	 * @param reason The reason.
+	 * @param held The source holds the task for this instance (another node asked): an abort of
+	 * a task whose run has not begun is kept for when it does.
 	 * @returns True when the task is claimed here and its outcome not decided yet.
 	 */
-	public abort(id: string, reason: string): boolean {
-		return !this._abandoned && this._claims.has(id) && this._aborts.ask(id, reason);
+	public abort(id: string, reason: string, held = false): boolean {
+		if (this._abandoned) {
+			return false;
+		}
+		if (this._claims.has(id)) {
+			return this._aborts.ask(id, reason);
+		}
+		if (held) {
+			this._aborts.keepForRun(id, reason);
+		}
+		return false;
 	}
 
 	/**

@@ -3,38 +3,52 @@
 // node B, another process that does not process, creates them and calls abort. The request goes
 // through the database: stored on the processing row with a NOTIFY, or, when the notice is lost,
 // found by A's next heartbeat. Asserted: A's handler sees the signal with the reason, the task is
-// recorded cancelled once and never runs again though it has retries; and when the abort races
-// the handler's end (gates opened around the abort's arrival on purpose), every task ends
-// cancelled or with its handler's outcome, runs once, and none is left processing.
+// recorded cancelled once and never runs again though it has retries; a task A holds in its local
+// queue, not started, never starts; and when the abort races the handler's end (gates opened
+// around the abort's arrival on purpose), every task ends cancelled or with its handler's outcome,
+// runs once, and none is left processing.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, test } from "vitest";
-import { byKey, useMultinode, waitFor, type INode, type ITaskRow } from "./nodes.js";
+import {
+	byKey,
+	useMultinode,
+	waitFor,
+	type INode,
+	type INodeSpec,
+	type ITaskRow
+} from "./nodes.js";
 
 const mn = useMultinode("abort");
 
 /**
  * The abort handler, as node A registers it.
+ * @param concurrency The type's concurrency on A.
+ * @returns The handler.
  */
-const ABORTABLE = {
-	type: "abortable",
-	method: "abortable",
-	module: "./node-abort-handlers.mjs",
-	options: { concurrency: 10 }
-};
+function abortable(concurrency: number): NonNullable<INodeSpec["handlers"]>[number] {
+	return {
+		type: "abortable",
+		method: "abortable",
+		module: "./node-abort-handlers.mjs",
+		options: { concurrency }
+	};
+}
 
 /**
  * Start node A (runs the tasks) and node B (creates them and reports their ids; does not
  * process), and wait for both to be ready.
  * @param count How many tasks B creates.
  * @param payload The tasks' payload besides k.
+ * @param concurrency The type's concurrency on A.
  * @returns The nodes and the ids by key.
  */
 async function startNodes(
 	count: number,
-	payload: { [key: string]: unknown } = {}
+	payload: { [key: string]: unknown } = {},
+	concurrency = 10
 ): Promise<{ a: INode; b: INode; ids: Map<string, string> }> {
-	const a = mn.spawnNode({ node: "A", handlers: [ABORTABLE] });
+	const a = mn.spawnNode({ node: "A", handlers: [abortable(concurrency)] });
 	await a.waitForEvent(e => e.event === "ready", 20000, "A ready");
 	const b = mn.spawnNode({
 		node: "B",
@@ -142,6 +156,32 @@ test("an abort whose notice was lost is found by the owner's next heartbeat", as
 			.get("X0")
 			?.map(r => r.kind)
 	).toEqual(["start", "fail"]);
+});
+
+test("a task waiting in A's local queue when B aborts it never starts", async () => {
+	// Concurrency 1: X0 runs (held at its gate) while A holds X1 claimed, waiting to start.
+	const { a, b, ids } = await startNodes(2, { gate: "gate" }, 1);
+	await waitForStarts(["X0"]);
+	await waitFor(
+		async () => (await mn.rows()).find(r => r.k === "X1" && r.status === "processing"),
+		20000,
+		"A to claim X1 into its local queue"
+	);
+	expect(byKey(mn.runs()).get("X1")).toBeUndefined();
+	b.send({ cmd: "op", op: "abort", ids: [ids.get("X1")], tag: "waiting", reason: "not wanted" });
+	await b.waitForEvent(e => e.event === "opDone", 20000, "abort to return");
+	// A keeps the request for X1's run, which begins once X0 ends and records the cancel without
+	// calling the handler (not at a later heartbeat, after the handler had started).
+	writeFileSync(join(mn.dir(), "gate-X0"), "go");
+
+	const rows = await finalRows(2);
+	expect(rows.get("X0")?.status).toBe("success");
+	expect(rows.get("X1")?.status).toBe("cancelled");
+	expect(rows.get("X1")?.error).toMatchObject({ name: "AbortError", message: "not wanted" });
+	await a.stop();
+	await b.stop();
+	// Its handler was never called.
+	expect(byKey(mn.runs()).get("X1")).toBeUndefined();
 });
 
 test("aborts racing the handlers' ends: each task is recorded once, cancelled or its handler's outcome, never left processing", async () => {
