@@ -120,16 +120,24 @@ export class TaskAborts {
 		job: IPoolTask,
 		run: (entry: IPoolRun) => Promise<AttemptOutcome>
 	): Promise<AttemptOutcome> {
-		return new Promise<AttemptOutcome>(resolve => {
+		return new Promise<AttemptOutcome>((resolve, reject) => {
 			const entry: IPoolRun = { job, resolve };
 			this._runs.set(taskId, entry);
-			run(entry)
-				.then(resolve, () => resolve(abortedOutcome(entry.reason ?? "")))
-				.finally(() => {
-					if (this._runs.get(taskId) === entry) {
-						this._runs.delete(taskId);
-					}
-				});
+			const ended = (): void => {
+				if (this._runs.get(taskId) === entry) {
+					this._runs.delete(taskId);
+				}
+			};
+			run(entry).then(
+				outcome => {
+					ended();
+					resolve(outcome);
+				},
+				(err: unknown) => {
+					ended();
+					reject(err);
+				}
+			);
 		});
 	}
 
