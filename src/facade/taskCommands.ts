@@ -14,8 +14,9 @@ import type { IConnectorParts } from "./wiring.js";
 
 /**
  * How many times abort() reads a task that moves between pending and processing under it before
- * it gives up, and how long it waits between two reads of a task processing but not (yet) in
- * this instance's runner, ms (a claim of this instance finishing): 20 x 5 ms.
+ * it gives up, and the step of its waits between two reads of a task processing but not in this
+ * instance's runner (a claim finishing, or an outcome being recorded): 5, 10, ... 100 ms, about
+ * a second in all.
  */
 const ABORT_LOOKS = 20;
 const ABORT_LOOK_PAUSE_MS = 5;
@@ -196,8 +197,9 @@ export class TaskCommands {
 					return;
 				}
 			} else {
-				// A claim of this instance may be finishing: its runner holds it in a moment.
-				await new Promise(resolve => setTimeout(resolve, ABORT_LOOK_PAUSE_MS));
+				// A claim of this instance may be finishing, or a run's outcome being recorded: look
+				// again shortly.
+				await new Promise(resolve => setTimeout(resolve, ABORT_LOOK_PAUSE_MS * look));
 			}
 			// Otherwise it moved between pending and processing since the read: look again.
 		}
