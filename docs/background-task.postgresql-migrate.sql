@@ -21,15 +21,17 @@ ALTER TABLE background_task
 	ALTER COLUMN "retriesRemaining" TYPE DOUBLE PRECISION,
 	ALTER COLUMN "retainFor" TYPE DOUBLE PRECISION,
 	ALTER COLUMN "retryMaxInterval" TYPE DOUBLE PRECISION;
--- For the native PostgreSQL backend (config.postgresql): its two nullable lease columns, its claim
--- index (by priority, then due date; it replaces the claim index of earlier versions), the dedup
--- index and the tables of rate-limit windows, serial types' holders, paused types and schedules. The backend
--- adds them itself at start() when they are missing; run these lines beforehand to keep DDL out
--- of a node's start. Both paths keep working on the table afterwards. The dedup index cannot be
--- made while two active (pending or processing) tasks of one type share a dedupKey.
+-- For the native PostgreSQL backend (config.postgresql): its nullable lease columns and the
+-- abortReason that abort(id) asks of a running task's node, its claim index (by priority, then
+-- due date; it replaces the claim index of earlier versions), the dedup index and the tables of
+-- rate-limit windows, serial types' holders, paused types and schedules. The backend adds them
+-- itself at start() when they are missing; run these lines beforehand to keep DDL out of a
+-- node's start. Both paths keep working on the table afterwards. The dedup index cannot be made
+-- while two active (pending or processing) tasks of one type share a dedupKey.
 ALTER TABLE background_task
 	ADD COLUMN IF NOT EXISTS "leaseOwner" TEXT NULL,
-	ADD COLUMN IF NOT EXISTS "leaseExpires" BIGINT NULL;
+	ADD COLUMN IF NOT EXISTS "leaseExpires" BIGINT NULL,
+	ADD COLUMN IF NOT EXISTS "abortReason" TEXT NULL;
 DROP INDEX IF EXISTS background_task_claim;
 DROP INDEX IF EXISTS background_task_retain;
 DROP INDEX IF EXISTS background_task_claim_priority;

@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS "background_task" (
 	"retryMaxInterval" DOUBLE PRECISION NULL,
 	"attempts" INTEGER NULL,
 	"progress" JSONB NULL,
-	"traceContext" JSONB NULL
+	"traceContext" JSONB NULL,
+	"abortReason" TEXT NULL
 ) WITH (fillfactor = 40);
 -- fillfactor 40: room on each page for a new version of every row on it, so a claim is a HOT
 -- update (no index entries written) even when it takes all of a page's rows; docs/performance.md.

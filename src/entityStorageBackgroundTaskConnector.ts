@@ -15,7 +15,9 @@ import {
 	assertCreateManyArguments,
 	assertHandlerArguments,
 	assertQueryArguments,
+	assertAbortArguments,
 	assertRetryFailedArguments,
+	DEFAULT_ABORT_REASON,
 	assertTypeArgument
 } from "./facade/argumentValidation.js";
 import { ScheduleCommands } from "./facade/scheduleCommands.js";
@@ -307,6 +309,22 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 	 */
 	public async cancel(taskId: string): Promise<void> {
 		await this._tasks.cancel(this.storageId(nameof(taskId), taskId));
+	}
+
+	/**
+	 * Stop a task. A running task's handler sees its context's signal fire (the owning node's, on
+	 * the native PostgreSQL backend); when the handler ends, or abortGrace later (worker mode: its
+	 * worker terminated; inline: the attempt abandoned), the task is recorded cancelled, with an
+	 * error named "AbortError" whose message is the reason, and is not retried. A pending task is
+	 * cancelled as cancel() does. A final or unknown task is left as it is (no error, as cancel()).
+	 * Over entity storage only this instance's runs can be stopped.
+	 * @param taskId The id of the task to stop.
+	 * @param reason Why, the signal's and the error's message (default "The task was aborted").
+	 * @returns Nothing.
+	 */
+	public async abort(taskId: string, reason?: string): Promise<void> {
+		assertAbortArguments(this.CLASS_NAME, reason);
+		await this._tasks.abort(this.storageId(nameof(taskId), taskId), reason ?? DEFAULT_ABORT_REASON);
 	}
 
 	/**

@@ -1,5 +1,5 @@
-// The README's usage, dead-letter and recurring tasks examples, run exactly as written from a
-// directory where the package and the examples' imports are installed (linked to this
+// The README's usage, dead-letter, recurring tasks and abort examples, run exactly as written from
+// a directory where the package and the examples' imports are installed (linked to this
 // repository's build and node_modules).
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -59,5 +59,23 @@ describe("README dead-letter example", () => {
 describe("README recurring tasks example", () => {
 	test("runs as pasted: both schedules listed, the periodic one runs three times", () => {
 		expect(runExample("schedule.mjs").trim().split("\n")).toEqual(["nightly,tick", "tick"]);
+	});
+});
+
+describe("README abort example", () => {
+	test("runs as pasted: the running task is stopped, recorded cancelled with the reason, not retried", () => {
+		writeFileSync(join(dir, "abortHandlers.mjs"), readmeBlock("abortHandlers.mjs"));
+		writeFileSync(join(dir, "abortMain.mjs"), readmeBlock("abortMain.mjs"));
+
+		const output = execFileSync(process.execPath, ["abortMain.mjs"], {
+			cwd: dir,
+			encoding: "utf8",
+			timeout: 30000
+		});
+
+		expect(output.trim().split("\n")).toEqual([
+			"cancelled AbortError the user closed the report",
+			"cancelled 3"
+		]);
 	});
 });

@@ -3,6 +3,7 @@ import { TaskStatus } from "@twin.org/background-task-models";
 import { describe, expect, test } from "vitest";
 import type { BackgroundTask } from "../src/index.js";
 import {
+	abortedRun,
 	cancelled,
 	claimed,
 	dueAt,
@@ -239,6 +240,24 @@ describe("cancelled", () => {
 			expect(cancelled(frozen({ status }), NOW)).toBeUndefined();
 		}
 	);
+});
+
+describe("abortedRun", () => {
+	test("a running task with retries left becomes cancelled with the reason as an AbortError, not retried", () => {
+		const task = running({ retriesRemaining: 3, retainFor: 500, attempts: 1, progress: { n: 1 } });
+		const next = abortedRun(task, "enough", NOW);
+		expect(next.status).toBe(TaskStatus.Cancelled);
+		expect(next.error).toEqual({ name: "AbortError", message: "enough" });
+		expect(next.dateCancelled).toBe(iso(NOW));
+		expect(next.dateModified).toBe(iso(NOW));
+		expect(next.dateNextProcess).toBeUndefined();
+		expect(next.retriesRemaining).toBe(3);
+		expect(next.attempts).toBe(1);
+		expect(next.progress).toEqual({ n: 1 });
+		expect(next.retainUntil).toBe(NOW + 500);
+		expect(removeOnSettle(next)).toBe(false);
+		expect(removeOnSettle(abortedRun(running({ retainFor: 0 }), "r", NOW))).toBe(true);
+	});
 });
 
 describe("retriedNow", () => {

@@ -31,9 +31,11 @@ describe("column list", () => {
 		expect(names.filter(n => (TASK_COLUMNS as readonly string[]).includes(n))).toEqual([
 			...TASK_COLUMNS
 		]);
+		// The native backend's own columns: the lease, and the abort asked of a running task.
 		expect(COLUMNS.filter(c => c.kind === "lease").map(c => c.name)).toEqual([
 			"leaseOwner",
-			"leaseExpires"
+			"leaseExpires",
+			"abortReason"
 		]);
 	});
 

@@ -1,3 +1,5 @@
+// The executors' abort(taskId) (issue 22, item 4) is checked here too, on both executors.
+//
 // The worker pool holds no thread before it is needed (issue 9, item 5): the pool is created by
 // the first job, starts workers as jobs need them and lets idle ones exit after the idle timeout.
 // Inside a TWIN engine each handler's worker rebuilds the engine, which constructs and starts its
@@ -11,6 +13,8 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, test, vi } from "vitest";
 import { NOT_STARTED, type IHandlerJob } from "../src/contracts/ITaskExecutor.js";
+import type { AttemptOutcome } from "../src/domain/rules.js";
+import { InlineExecutor } from "../src/execution/inlineExecutor.js";
 import {
 	MAX_JOBS_PER_MESSAGE,
 	MESSAGE_BUDGET_MS,
@@ -193,6 +197,95 @@ describe("worker pool executor", () => {
 			const timedOut = await executor.run(job("hang", { id: "h" }), 100);
 			expect(!timedOut.ok && timedOut.error.name).toBe("TimeoutError");
 			expect(await executor.run(job("echo"), 5000)).toMatchObject({ ok: true });
+		} finally {
+			await executor.close();
+		}
+	});
+});
+
+describe("worker pool executor: abort(taskId)", () => {
+	test("a job sent alone whose handler ignores its signal ends aborted abortGrace later, its worker terminated; the next job gets a new one", async () => {
+		const executor = new WorkerPoolExecutor({ maxWorkers: 1, abortGrace: 200 });
+		const { log } = scratch();
+		try {
+			const running = executor.run({
+				...job("spin", { id: "s", maxSpinMs: 20000, log }),
+				taskId: "t1"
+			});
+			await waitFor(() => existsSync(log), 10000, "the handler to start spinning");
+			const asked = Date.now();
+			expect(executor.abort("t1", "stop it")).toBe(true);
+			const outcome = await running;
+			expect(Date.now() - asked).toBeGreaterThanOrEqual(150);
+			expect(outcome).toMatchObject({
+				ok: false,
+				error: { name: "AbortError", message: "stop it" }
+			});
+			// The spinning worker is gone: the next job runs, in a fresh worker, long before the spin's
+			// 20 s bound.
+			expect(await executor.run(job("echo"), 5000)).toMatchObject({ ok: true });
+			expect(executor.abort("t1", "again")).toBe(false);
+			expect(executor.abort("unknown", "none")).toBe(false);
+		} finally {
+			await executor.close();
+		}
+	});
+
+	test("a job with a timeout is aborted the same way, before its timeout", async () => {
+		const executor = new WorkerPoolExecutor({ maxWorkers: 1, abortGrace: 100 });
+		const { log } = scratch();
+		try {
+			const running = executor.run(
+				{ ...job("spin", { id: "t", maxSpinMs: 20000, log }), taskId: "t2" },
+				60000
+			);
+			await waitFor(() => existsSync(log), 10000, "the handler to start spinning");
+			expect(executor.abort("t2", "early")).toBe(true);
+			expect(await running).toMatchObject({
+				ok: false,
+				error: { name: "AbortError", message: "early" }
+			});
+			expect(await executor.run(job("echo"), 5000)).toMatchObject({ ok: true });
+		} finally {
+			await executor.close();
+		}
+	});
+
+	test("a job aborted while it waits for a worker never calls its handler", async () => {
+		const executor = new WorkerPoolExecutor({ maxWorkers: 1, abortGrace: 100 });
+		try {
+			const first = executor.run({ ...job("hang", { id: "a" }), taskId: "a" });
+			const second = executor.run({ ...job("echo"), taskId: "b" });
+			expect(executor.abort("b", "not needed")).toBe(true);
+			expect(executor.abort("a", "done")).toBe(true);
+			// Not started (the abort reached the worker first), or ended by the grace: never a success.
+			const stopped = (outcome: AttemptOutcome): boolean =>
+				outcome === NOT_STARTED || (!outcome.ok && outcome.error.name === "AbortError");
+			expect(stopped(await first)).toBe(true);
+			expect(stopped(await second)).toBe(true);
+		} finally {
+			await executor.close();
+		}
+	});
+});
+
+describe("inline executor: abort(taskId)", () => {
+	test("a handler that ignores its signal is abandoned abortGrace later with an aborted outcome; an unknown task is not found", async () => {
+		const executor = new InlineExecutor(150);
+		try {
+			const { log } = scratch();
+			const running = executor.run({ ...job("hang", { id: "i", log }), taskId: "i1" });
+			await waitFor(() => existsSync(log), 10000, "the handler to start");
+			const asked = Date.now();
+			expect(executor.abort("i1", "inline stop")).toBe(true);
+			expect(await running).toMatchObject({
+				ok: false,
+				error: { name: "AbortError", message: "inline stop" }
+			});
+			expect(Date.now() - asked).toBeGreaterThanOrEqual(100);
+			expect(executor.abort("i1", "again")).toBe(false);
+			expect(executor.abort("unknown", "none")).toBe(false);
+			expect(await executor.run(job("echo"))).toMatchObject({ ok: true });
 		} finally {
 			await executor.close();
 		}

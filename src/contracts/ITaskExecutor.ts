@@ -101,6 +101,19 @@ export interface ITaskExecutor {
 	abortAll(): number;
 
 	/**
+	 * abort(id) on the connector: fire the signal of the handler running for this task (its
+	 * reason a DOMException named "AbortError" with the reason as message). A job whose handler
+	 * has not been called yet never calls it; one whose handler has not ended abortGrace later
+	 * ends then (worker mode: its worker is terminated; inline: the attempt is abandoned, as a
+	 * timeout's is) with ABORTED_ERROR_NAME as its error. The runner records the task cancelled
+	 * whatever the outcome.
+	 * @param taskId The task's storage id (IHandlerJob.taskId).
+	 * @param reason The reason, the signal's message.
+	 * @returns True when a job of the task was in this executor.
+	 */
+	abort(taskId: string, reason: string): boolean;
+
+	/**
 	 * Stop every handler still running and release the threads.
 	 */
 	close(): Promise<void>;
@@ -111,6 +124,21 @@ export interface ITaskExecutor {
  * before its worker is terminated, ms: config.abortGrace's default.
  */
 export const DEFAULT_ABORT_GRACE_MS = 1000;
+
+/**
+ * The error name of a task stopped by abort(id), in the signal's reason and in the cancelled
+ * task's error.
+ */
+export const ABORTED_ERROR_NAME = "AbortError";
+
+/**
+ * The outcome of a job stopped by abort() whose handler did not end within abortGrace.
+ * @param reason The reason.
+ * @returns The outcome.
+ */
+export function abortedOutcome(reason: string): AttemptOutcome {
+	return { ok: false, error: { name: ABORTED_ERROR_NAME, message: reason } };
+}
 
 /**
  * The outcome of a job whose handler was never called because abortAll() came first. Returned as

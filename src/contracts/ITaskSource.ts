@@ -74,10 +74,13 @@ export interface ITaskSource {
 	 * on a shared database: from the notifications of every instance, in commit order (this one's
 	 * own included, which also tells the scheduler directly), and from the stored types read at
 	 * open and when a lost notification channel comes back.
+	 * @param aborted Called when a task this instance holds was asked to stop by abort(id) on
+	 * another instance of a shared database (a notification, or found at a heartbeat).
 	 */
 	open(
 		wake: (type: string) => void,
-		paused?: (type: string, paused: boolean) => void
+		paused?: (type: string, paused: boolean) => void,
+		aborted?: (id: string, reason: string) => void
 	): Promise<void>;
 
 	/**
@@ -263,6 +266,16 @@ export interface ITaskSource {
 	 * @returns The cancelled task, or undefined when nothing changed.
 	 */
 	cancel(id: string, nowMs: number): Promise<BackgroundTask | undefined>;
+
+	/**
+	 * Ask whichever instance runs a processing task to stop it (a shared database only): stored
+	 * on the task and announced, the owner's `aborted` listener hears of it. Absent where the only
+	 * instance that can run a task is this one (entity storage).
+	 * @param id The task id.
+	 * @param reason The reason.
+	 * @returns True when the task was processing.
+	 */
+	requestAbort?(id: string, reason: string): Promise<boolean>;
 
 	/**
 	 * Remove a task whatever its status; a task running here is not written back.

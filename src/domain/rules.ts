@@ -16,6 +16,7 @@ import { DEFAULT_RETRY_MAX_INTERVAL, retryDelay } from "./retry.js";
  *                                 --failure, retries left--> pending (due after retryInterval)
  *                                 --failure, none left--> failed
  *   pending --cancel--> cancelled
+ *   processing --abort(id), when the run ends--> cancelled (error: AbortError, the reason)
  *   pending (waiting) --retry--> pending (due now);  failed --retry--> pending (due now)
  *   processing left by a crash --claim--> processing (runs again: at-least-once)
  * A final task (success, failed, cancelled) is removed at once when retainFor is 0, kept forever
@@ -253,6 +254,27 @@ export function cancelled(task: BackgroundTask, nowMs: number): BackgroundTask |
 	};
 	delete next.dateNextProcess;
 	return withRetain(next, nowMs);
+}
+
+/**
+ * The task once its run was stopped by abort(id): cancelled, whatever the handler's outcome and
+ * however many retries it has left, with an error named "AbortError" whose message is the reason;
+ * dateCancelled set as cancel() sets it, the retain rule applied as to any run's final outcome,
+ * and its other fields (retriesRemaining, attempts, progress, ...) kept.
+ * @param task The task that ran.
+ * @param reason The reason given to abort().
+ * @param nowMs The current time.
+ * @returns The cancelled task; removeOnSettle decides whether it is kept.
+ */
+export function abortedRun(task: BackgroundTask, reason: string, nowMs: number): BackgroundTask {
+	const now = iso(nowMs);
+	return finalized(task, nowMs, {
+		status: TaskStatus.Cancelled,
+		dateModified: now,
+		dateCancelled: now,
+		dateNextProcess: REMOVED,
+		error: { name: "AbortError", message: reason }
+	});
 }
 
 /**

@@ -17,7 +17,8 @@
  * BroadcastChannel and shares a flag in the worker's workerData (PoolThreads); the channel
  * is opened here as the worker loads, before piscina lets it take a job, and unref'd, so it never
  * keeps a worker alive. The pool posts { abort: jobId, timeoutMs } when a job times out (after
- * the worker said its handler started, so the job is registered by then) and { abortAll: true }
+ * the worker said its handler started, so the job is registered by then), { abort: jobId, reason }
+ * for abort(taskId) (remembered a while when the job is not registered yet), and { abortAll: true }
  * when stop() runs out of time, after setting the flag: a job that reaches a worker later, or
  * one whose worker was not listening yet, sees the flag instead. Nothing is sent on the common
  * path, where a job ends without an abort.
@@ -67,14 +68,14 @@ function load() {
 
 /**
  * The abort side of this worker, when the pool gave it one.
- * @type {{ flag: Int32Array, running: Map<number, { abort: (reason: unknown) => void }> } | undefined}
+ * @type {{ flag: Int32Array, running: Map<number, { abort: (reason: unknown) => void }>, early: Map<number, string> } | undefined}
  */
 const aborts = listenForAborts(workerData);
 
 /**
  * Open the pool's abort channel.
  * @param {any} data The worker's workerData.
- * @returns {{ flag: Int32Array, running: Map<number, { abort: (reason: unknown) => void }> } | undefined}
+ * @returns {{ flag: Int32Array, running: Map<number, { abort: (reason: unknown) => void }>, early: Map<number, string> } | undefined}
  *   The abort flag (non-zero once stop() aborted everything) and the abort state (a JobAbort of
  *   handlerWorker.mjs) of each job running here.
  */
@@ -82,7 +83,7 @@ function listenForAborts(data) {
 	if (typeof data?.abortChannel !== "string" || !(data.abortFlag instanceof SharedArrayBuffer)) {
 		return undefined;
 	}
-	const state = { flag: new Int32Array(data.abortFlag), running: new Map() };
+	const state = { flag: new Int32Array(data.abortFlag), running: new Map(), early: new Map() };
 	const channel = new BroadcastChannel(data.abortChannel);
 	channel.onmessage = event => {
 		const message = event.data;
@@ -90,12 +91,39 @@ function listenForAborts(data) {
 			for (const abort of state.running.values()) {
 				abort.abort(stopReason());
 			}
+		} else if (typeof message?.abort === "number" && typeof message.reason === "string") {
+			// abort(taskId): a job not registered yet (its message still on its way to this worker)
+			// is remembered by its number, which is never reused, so it never calls its handler.
+			const running = state.running.get(message.abort);
+			if (running !== undefined) {
+				running.abort(abortReason(message.reason));
+			} else {
+				state.early.set(message.abort, message.reason);
+				if (state.early.size > EARLY_ABORTS) {
+					state.early.delete(state.early.keys().next().value);
+				}
+			}
 		} else if (typeof message?.abort === "number") {
 			state.running.get(message.abort)?.abort(timeoutReason(message.timeoutMs));
 		}
 	};
 	channel.unref();
 	return state;
+}
+
+/**
+ * How many aborts of jobs not (yet) running here a worker remembers: every worker hears every
+ * abort, and only the one the job goes to ever needs it, within moments.
+ */
+const EARLY_ABORTS = 64;
+
+/**
+ * The signal's reason for abort(taskId).
+ * @param {string} reason The reason.
+ * @returns {DOMException} The reason.
+ */
+function abortReason(reason) {
+	return new DOMException(reason, "AbortError");
 }
 
 /**
@@ -201,6 +229,9 @@ async function runInWorker(job) {
 		aborts.running.set(jobId, abort);
 		if (Atomics.load(aborts.flag, 0) !== 0) {
 			abort.abort(stopReason());
+		} else if (aborts.early.size > 0 && aborts.early.has(jobId)) {
+			abort.abort(abortReason(aborts.early.get(jobId)));
+			aborts.early.delete(jobId);
 		}
 	}
 	try {

@@ -75,10 +75,18 @@ export class InProcessRouting implements ITaskExecutor {
 	 * @param timeoutMs The timeout, for the configured executor (an in-process handler has none).
 	 * @returns The outcome.
 	 */
-	public async run(job: IHandlerJob, timeoutMs?: number): Promise<AttemptOutcome> {
-		if (!isInProcessModule(job.module)) {
-			return this._inner.run(job, timeoutMs);
-		}
+	public run(job: IHandlerJob, timeoutMs?: number): Promise<AttemptOutcome> {
+		// Not an async function: a module handler's job costs no promise of its own here.
+		return isInProcessModule(job.module) ? this.runHere(job) : this._inner.run(job, timeoutMs);
+	}
+
+	/**
+	 * Run an in-process handler.
+	 * @param job The job.
+	 * @returns The outcome.
+	 * @internal
+	 */
+	private async runHere(job: IHandlerJob): Promise<AttemptOutcome> {
 		const handler = handlers.get(job.module);
 		if (!handler) {
 			return failure("Error", `The in-process handler "${job.module}" is not registered`);
@@ -88,6 +96,17 @@ export class InProcessRouting implements ITaskExecutor {
 		} catch (err) {
 			return err instanceof Error ? failure(err.name, err.message) : failure("Error", String(err));
 		}
+	}
+
+	/**
+	 * abort(id) on the connector: the configured executor's run of the task, if it has one (an
+	 * in-process callback has no signal to fire).
+	 * @param taskId The task id.
+	 * @param reason The reason.
+	 * @returns True when a run of the task was found.
+	 */
+	public abort(taskId: string, reason: string): boolean {
+		return this._inner.abort(taskId, reason);
 	}
 
 	/**

@@ -2,6 +2,9 @@
 // SPDX-License-Identifier: Apache-2.0.
 import type { AttemptOutcome } from "../domain/rules.js";
 import {
+	ABORTED_ERROR_NAME,
+	abortedOutcome,
+	DEFAULT_ABORT_GRACE_MS,
 	NOT_STARTED,
 	type IHandlerJob,
 	type ITaskExecutor,
@@ -20,6 +23,21 @@ interface IJobAbort {
 	 * @param reason The reason.
 	 */
 	abort(reason: unknown): void;
+}
+
+/**
+ * A job in run(): its task, and how to end its run early once abort() gave up waiting for it.
+ */
+interface IInlineRun {
+	/**
+	 * The task's storage id, when the job has one.
+	 */
+	taskId?: string;
+
+	/**
+	 * End the run with this outcome, the handler left running.
+	 */
+	abandon?: (outcome: AttemptOutcome) => void;
 }
 
 /**
@@ -54,8 +72,9 @@ function toOutcome(envelope: RunnerEnvelope & { notStarted?: boolean }): Attempt
 /**
  * Runs handlers on the calling thread with the same runner the workers use. No isolation: a
  * timed-out handler is abandoned (its attempt fails at once) but keeps running, and a handler that
- * calls process.exit ends the host. Its context's signal fires on the timeout and on abortAll(),
- * which is all that can end it early.
+ * calls process.exit ends the host. Its context's signal fires on the timeout, on abortAll() and
+ * on abort(taskId), which is all that can end it early; a handler that ignores abort(taskId) is
+ * abandoned abortGrace later, as a timed-out one is.
  */
 export class InlineExecutor implements ITaskExecutor {
 	/**
@@ -80,7 +99,14 @@ export class InlineExecutor implements ITaskExecutor {
 	 * The abort state of the jobs in run().
 	 * @internal
 	 */
-	private readonly _running = new Set<IJobAbort>();
+	private readonly _running = new Map<IJobAbort, IInlineRun>();
+
+	/**
+	 * Create the executor.
+	 * @param abortGrace How long a handler stopped by abort(taskId) has to end before its run is
+	 * abandoned, ms.
+	 */
+	constructor(private readonly abortGrace: number = DEFAULT_ABORT_GRACE_MS) {}
 
 	/**
 	 * Set by abortAll(): no handler starts after it.
@@ -131,7 +157,8 @@ export class InlineExecutor implements ITaskExecutor {
 			return Promise.resolve(NOT_STARTED);
 		}
 		const abort = new runner.JobAbort();
-		this._running.add(abort);
+		const run: IInlineRun = { taskId: job.taskId };
+		this._running.set(abort, run);
 		const ended = (outcome: AttemptOutcome): AttemptOutcome => {
 			this._running.delete(abort);
 			return outcome;
@@ -140,12 +167,46 @@ export class InlineExecutor implements ITaskExecutor {
 			this._running.delete(abort);
 			throw err;
 		};
-		if (timeoutMs === undefined) {
-			return runner
-				.default(job, abort, undefined, this._passProgress)
-				.then(envelope => ended(toOutcome(envelope)), failed);
+		const result =
+			timeoutMs === undefined
+				? runner
+						.default(job, abort, undefined, this._passProgress)
+						.then(envelope => ended(toOutcome(envelope)), failed)
+				: this.withTimeout(runner, job, abort, timeoutMs).then(ended, failed);
+		if (job.taskId === undefined) {
+			return result;
 		}
-		return this.withTimeout(runner, job, abort, timeoutMs).then(ended, failed);
+		// A task's run may be abandoned by abort(taskId) before its handler ends.
+		return new Promise<AttemptOutcome>((resolve, reject) => {
+			run.abandon = resolve;
+			result.then(resolve, reject);
+		});
+	}
+
+	/**
+	 * Fire the signal of the handler running for a task; abortGrace later, if it has not ended,
+	 * its run is abandoned with an aborted outcome (the handler is left running, as a timed-out
+	 * one is).
+	 * @param taskId The task's storage id.
+	 * @param reason The reason.
+	 * @returns True when a job of the task was running here.
+	 */
+	public abort(taskId: string, reason: string): boolean {
+		for (const [abort, run] of this._running) {
+			if (run.taskId === taskId) {
+				abort.abort(new DOMException(reason, ABORTED_ERROR_NAME));
+				const timer = setTimeout(() => {
+					this._timers.delete(timer);
+					if (this._running.get(abort) === run) {
+						this._running.delete(abort);
+						run.abandon?.(abortedOutcome(reason));
+					}
+				}, this.abortGrace);
+				this._timers.add(timer);
+				return true;
+			}
+		}
+		return false;
 	}
 
 	/**
@@ -210,7 +271,7 @@ export class InlineExecutor implements ITaskExecutor {
 	public abortAll(): number {
 		this._abortedAll = true;
 		const count = this._running.size;
-		for (const abort of this._running) {
+		for (const abort of this._running.keys()) {
 			abort.abort(new DOMException("The connector is stopping", "AbortError"));
 		}
 		return count;

@@ -129,7 +129,8 @@ export class TaskContext {
 	}
 
 	/**
-	 * @returns {AbortSignal} Fires on the timeout and on stop() past shutdownTimeout.
+	 * @returns {AbortSignal} Fires on the timeout, on stop() past shutdownTimeout and on
+	 *   abort(taskId).
 	 */
 	get signal() {
 		return this.#abort.signal;

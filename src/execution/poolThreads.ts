@@ -207,6 +207,16 @@ export class PoolThreads {
 	}
 
 	/**
+	 * Fire one job's signal for abort(taskId); a worker that has not registered the job yet
+	 * keeps the number, so the handler is not called.
+	 * @param jobId The job's number.
+	 * @param reason The reason, the signal's message.
+	 */
+	public abortTask(jobId: number, reason: string): void {
+		this._channel.postMessage({ abort: jobId, reason });
+	}
+
+	/**
 	 * Fire every running job's signal, and have every worker start no handler from now on.
 	 */
 	public abortAll(): void {

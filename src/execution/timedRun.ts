@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0.
 import { MessageChannel } from "node:worker_threads";
 import type { IPoolTask, PoolThreads, WorkerEnvelope } from "./poolThreads.js";
+import type { Terminator } from "./taskAborts.js";
 
 /**
  * How a job with a timeout ended: its worker's answer, its timeout, or its worker's failure.
@@ -28,6 +29,7 @@ export type TimedAnswer =
  * @param timeoutMs The timeout.
  * @param graceMs How long after the timeout the worker is terminated.
  * @param abortJob Fires the job's signal; the executor's, so it posts nothing once closed.
+ * @param terminator Terminates the worker when abort(taskId)'s grace has passed.
  * @returns How the job ended.
  */
 export async function runTimed(
@@ -35,9 +37,11 @@ export async function runTimed(
 	task: IPoolTask,
 	timeoutMs: number,
 	graceMs: number,
-	abortJob: () => void
+	abortJob: () => void,
+	terminator?: Terminator
 ): Promise<TimedAnswer> {
 	const terminate = new AbortController();
+	terminator?.addEventListener("abort", () => terminate.abort());
 	const { port1, port2 } = new MessageChannel();
 	task.started = port2;
 	let timer: NodeJS.Timeout | undefined;
@@ -64,5 +68,29 @@ export async function runTimed(
 		settled = true;
 		clearTimeout(timer);
 		port1.close();
+	}
+}
+
+/**
+ * Run one numbered job without a timeout in a free worker of the pool; a terminator, when given
+ * (a job that abort(taskId) may stop), terminates its worker when fired.
+ * @param threads The pool's threads.
+ * @param task The numbered job.
+ * @param terminator The job's terminator.
+ * @returns How the job ended.
+ */
+export async function runUntimed(
+	threads: PoolThreads,
+	task: IPoolTask,
+	terminator?: Terminator
+): Promise<TimedAnswer> {
+	try {
+		const envelope: WorkerEnvelope = await threads.pool.run(
+			task,
+			terminator ? { signal: terminator } : undefined
+		);
+		return { kind: "answered", envelope };
+	} catch (error) {
+		return { kind: "failed", error };
 	}
 }

@@ -9,9 +9,10 @@ import {
 } from "../contracts/ITaskExecutor.js";
 import type { AttemptOutcome } from "../domain/rules.js";
 import { fromWorker, timedOut, workerFailure } from "./outcomes.js";
-import { PoolThreads, type IWorkerPoolOptions, type WorkerEnvelope } from "./poolThreads.js";
+import { PoolThreads, type IPoolTask, type IWorkerPoolOptions } from "./poolThreads.js";
 import { QuickJobs, type IQuickEntry } from "./quickJobs.js";
-import { runTimed } from "./timedRun.js";
+import { TaskAborts, Terminator, type IPoolRun } from "./taskAborts.js";
+import { runTimed, runUntimed } from "./timedRun.js";
 
 export { DEFAULT_WORKER_IDLE_TIMEOUT_MS, type IWorkerPoolOptions } from "./poolThreads.js";
 export { MAX_JOBS_PER_MESSAGE, MESSAGE_BUDGET_MS, QUICK_HANDLER_MS } from "./quickJobs.js";
@@ -99,11 +100,20 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 	private _progress?: ProgressListener;
 
 	/**
+	 * The jobs running a task, for abort(taskId).
+	 * @internal
+	 */
+	private readonly _aborts: TaskAborts;
+
+	/**
 	 * Create the executor; the pool and its threads are created when the first job runs.
 	 * @param options The pool options.
 	 */
 	constructor(private readonly options: IWorkerPoolOptions) {
 		this._free = options.maxWorkers;
+		this._aborts = new TaskAborts(options.abortGrace ?? DEFAULT_ABORT_GRACE_MS, (jobId, reason) =>
+			this._threads?.abortTask(jobId, reason)
+		);
 	}
 
 	/**
@@ -128,7 +138,39 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 	 * @param timeoutMs Terminate the worker after this long and fail the attempt.
 	 * @returns The outcome.
 	 */
-	public async run(job: IHandlerJob, timeoutMs?: number): Promise<AttemptOutcome> {
+	public run(job: IHandlerJob, timeoutMs?: number): Promise<AttemptOutcome> {
+		const taskId = job.taskId;
+		return taskId === undefined
+			? this.runJob(job, timeoutMs)
+			: this._aborts.track(taskId, job as IPoolTask, async entry =>
+					this.runJob(job, timeoutMs, entry)
+				);
+	}
+
+	/**
+	 * Fire the signal of the handler running for a task; abortGrace later, if it has not ended,
+	 * its worker is terminated (a job sent alone) and its run ends with an aborted outcome.
+	 * @param taskId The task's storage id.
+	 * @param reason The reason.
+	 * @returns True when a job of the task was here.
+	 */
+	public abort(taskId: string, reason: string): boolean {
+		return this._aborts.abort(taskId, reason);
+	}
+
+	/**
+	 * The body of run().
+	 * @param job The call.
+	 * @param timeoutMs The timeout.
+	 * @param entry The job's record for abort(taskId), when it runs a task.
+	 * @returns The outcome.
+	 * @internal
+	 */
+	private async runJob(
+		job: IHandlerJob,
+		timeoutMs?: number,
+		entry?: IPoolRun
+	): Promise<AttemptOutcome> {
 		this._inFlight++;
 		try {
 			if (timeoutMs === undefined && this._phase === "open" && this._quick.isQuick(job)) {
@@ -143,10 +185,11 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 				if (!threads) {
 					return this.closedFailure();
 				}
-				if (this._phase === "aborted") {
+				if (this._phase === "aborted" || entry?.reason !== undefined) {
+					// stop() or abort(taskId) came first: the handler is not called.
 					return NOT_STARTED;
 				}
-				return await this.runAlone(threads, job, timeoutMs);
+				return await this.runAlone(threads, job, timeoutMs, entry);
 			} finally {
 				this.releaseWorker();
 			}
@@ -182,6 +225,7 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 			return;
 		}
 		this.enter("closed", ["open", "aborted"]);
+		this._aborts.clear();
 		this._free = Number.POSITIVE_INFINITY;
 		for (const { wake } of this._waiting.splice(0)) {
 			wake();
@@ -306,31 +350,31 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 	 * @param threads The pool's threads.
 	 * @param job The call.
 	 * @param timeoutMs Fail the attempt after this long, and terminate the worker abortGrace later.
+	 * @param entry The job's record for abort(taskId), which gets the job's terminator.
 	 * @returns The outcome.
 	 * @internal
 	 */
 	private async runAlone(
 		threads: PoolThreads,
 		job: IHandlerJob,
-		timeoutMs?: number
+		timeoutMs?: number,
+		entry?: IPoolRun
 	): Promise<AttemptOutcome> {
 		const task = threads.number(job);
-		if (timeoutMs === undefined) {
-			try {
-				const envelope: WorkerEnvelope = await threads.pool.run(task);
-				this._quick.learn(task, envelope);
-				return fromWorker(envelope);
-			} catch (err) {
-				return this.workerFailure(err);
-			}
-		}
-		const jobId = task.jobId;
-		const grace = this.options.abortGrace ?? DEFAULT_ABORT_GRACE_MS;
-		const answer = await runTimed(threads, task, timeoutMs, grace, () =>
-			this._threads?.abortJob(jobId, timeoutMs)
-		);
+		const terminator = entry ? (entry.terminator = new Terminator()) : undefined;
+		const answer =
+			timeoutMs === undefined
+				? await runUntimed(threads, task, terminator)
+				: await runTimed(
+						threads,
+						task,
+						timeoutMs,
+						this.options.abortGrace ?? DEFAULT_ABORT_GRACE_MS,
+						() => this._threads?.abortJob(task.jobId, timeoutMs),
+						terminator
+					);
 		if (answer.kind === "timedOut") {
-			return timedOut(timeoutMs);
+			return timedOut(timeoutMs as number);
 		}
 		if (answer.kind === "failed") {
 			return this.workerFailure(answer.error);

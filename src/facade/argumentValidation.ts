@@ -215,6 +215,25 @@ export function assertTypeArgument(source: string, method: string, type: unknown
 }
 
 /**
+ * The reason of an abort() called without one.
+ */
+export const DEFAULT_ABORT_REASON = "The task was aborted";
+
+/**
+ * Check abort()'s reason (the task id is checked as every task URN is).
+ * @param source The class name for the error.
+ * @param reason The reason, when given.
+ * @throws ValidationError naming reason when it is not a string.
+ */
+export function assertAbortArguments(source: string, reason: unknown): void {
+	const failures: IValidationFailure[] = [];
+	if (!Is.undefined(reason)) {
+		Validation.string(nameof(reason), reason, failures);
+	}
+	Validation.asValidationError(source, "abort", failures);
+}
+
+/**
  * Check query's arguments.
  * @param source The class name for the error.
  * @param taskType The task type.

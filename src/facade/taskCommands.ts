@@ -1,8 +1,9 @@
 // Copyright 2024 IOTA Stiftung, 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
-import type { IBackgroundTask, TaskStatus } from "@twin.org/background-task-models";
+import { TaskStatus, type IBackgroundTask } from "@twin.org/background-task-models";
 import type { SortDirection } from "@twin.org/entity";
 import type { BackgroundTask } from "../domain/backgroundTask.js";
+import { isFinal } from "../domain/rules.js";
 import { toTaskModel } from "../domain/taskModel.js";
 import { isInProcessModule } from "../execution/inProcessHandlers.js";
 import { moduleExists } from "../execution/outcomes.js";
@@ -13,6 +14,15 @@ import { handlerSettings } from "./handlerSettings.js";
 import { newTask } from "./newTask.js";
 import { traceContextAtCreate, type TraceCarrier } from "../telemetry/taskTelemetry.js";
 import type { IConnectorParts } from "./wiring.js";
+
+/**
+ * How many times abort() reads a task that moves between pending and processing under it before
+ * it gives up, and the step of its waits between two reads of a task processing but not in this
+ * instance's runner (a claim finishing, or an outcome being recorded): 5, 10, ... 100 ms, about
+ * a second in all.
+ */
+const ABORT_LOOKS = 20;
+const ABORT_LOOK_PAUSE_MS = 5;
 
 /**
  * The connector's operations on valid arguments and storage ids: each writes through the task
@@ -165,6 +175,46 @@ export class TaskCommands {
 		if (task) {
 			this.parts.scheduler.notifyGone(id);
 		}
+	}
+
+	/**
+	 * Stop a task: a run claimed by this instance ends cancelled with the reason (the runner), a
+	 * pending task is cancelled as cancel() does, a processing task elsewhere is asked of its owner
+	 * through a shared database (the native backend). A final or unknown task is left as it is.
+	 * Over entity storage, a task processing but not run by this instance cannot be reached: it is
+	 * left as it is, with a warning.
+	 * @param id The storage id.
+	 * @param reason The reason.
+	 */
+	public async abort(id: string, reason: string): Promise<void> {
+		const { source, scheduler, log } = this.parts;
+		for (let look = 1; look <= ABORT_LOOKS; look++) {
+			if (scheduler.abortRunning(id, reason)) {
+				return;
+			}
+			const task = await source.get(id);
+			if (!task || isFinal(task.status)) {
+				return;
+			}
+			if (task.status === TaskStatus.Pending) {
+				if (await source.cancel(id, Date.now())) {
+					scheduler.notifyGone(id);
+					return;
+				}
+			} else if (scheduler.abortRunning(id, reason)) {
+				return;
+			} else if (source.requestAbort) {
+				if (await source.requestAbort(id, reason)) {
+					return;
+				}
+			} else {
+				// A claim of this instance may be finishing, or a run's outcome being recorded: look
+				// again shortly.
+				await new Promise(resolve => setTimeout(resolve, ABORT_LOOK_PAUSE_MS * look));
+			}
+			// Otherwise it moved between pending and processing since the read: look again.
+		}
+		log.log("warn", "abortNotRunningHere", { id });
 	}
 
 	/**

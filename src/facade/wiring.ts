@@ -105,7 +105,7 @@ function logTargetOf(
 function createExecutor(config: IResolvedConfig): ITaskExecutor {
 	return new InProcessRouting(
 		config.executionMode === ExecutionMode.Inline
-			? new InlineExecutor()
+			? new InlineExecutor(config.abortGrace)
 			: new WorkerPoolExecutor(config)
 	);
 }

@@ -111,8 +111,9 @@ export interface IEntityStorageBackgroundTaskConnectorConfig {
 	/**
 	 * How long a handler whose abort signal fired has to end before it is stopped, in
 	 * milliseconds, integer >= 0. The signal (getTaskContext().signal) fires when the handler's
-	 * timeout passes and when stop() has waited shutdownTimeout; a worker whose handler has not
-	 * ended this long after is terminated. A timed-out attempt fails with the timeout error either
+	 * timeout passes, when stop() has waited shutdownTimeout and when abort(taskId) stops the task;
+	 * a worker whose handler has not ended this long after is terminated (inline, an aborted
+	 * task's attempt is abandoned then). A timed-out attempt fails with the timeout error either
 	 * way; a handler that ends within the grace after stop()'s signal has its outcome recorded.
 	 * stop() can therefore take up to shutdownTimeout + abortGrace.
 	 * @default 1000

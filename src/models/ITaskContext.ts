@@ -32,11 +32,13 @@ export interface ITaskContext {
 	retriesRemaining: number;
 
 	/**
-	 * Fires when the handler should end: its timeout passed, or stop() waited shutdownTimeout and
-	 * the handler is still running. A handler that honours it (ends, by returning or throwing,
-	 * within config.abortGrace) ends cleanly, and its worker is kept; one that ignores it has its
-	 * worker terminated after the grace. Its reason is a DOMException named "TimeoutError" (the
-	 * timeout) or "AbortError" (stop()).
+	 * Fires when the handler should end: its timeout passed, stop() waited shutdownTimeout and
+	 * the handler is still running, or abort(taskId, reason) stopped the task (on any node, on the
+	 * native backend). A handler that honours it (ends, by returning or throwing, within
+	 * config.abortGrace) ends cleanly, and its worker is kept; one that ignores it has its worker
+	 * terminated after the grace. Its reason is a DOMException named "TimeoutError" (the timeout)
+	 * or "AbortError" (stop(), with "The connector is stopping" as message; abort(), with the
+	 * abort's reason as message, the task then recorded cancelled whatever the handler does).
 	 */
 	signal: AbortSignal;
 

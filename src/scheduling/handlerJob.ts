@@ -1,8 +1,14 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
+import { BaseError } from "@twin.org/core";
 import { EngineCoreFactory } from "@twin.org/engine-models";
 import type { BackgroundTask } from "../domain/backgroundTask.js";
-import type { IHandlerJob } from "../contracts/ITaskExecutor.js";
+import {
+	abortedOutcome,
+	type IHandlerJob,
+	type ITaskExecutor
+} from "../contracts/ITaskExecutor.js";
+import { abortedRun, settled, type AttemptOutcome } from "../domain/rules.js";
 import type { IRegisteredHandler, ISchedulerSettings } from "../contracts/schedulerModels.js";
 import type { TraceCarrier } from "../telemetry/taskTelemetry.js";
 
@@ -39,4 +45,59 @@ export function handlerJob(
 		job.traceContext = traceContext;
 	}
 	return job;
+}
+
+/**
+ * One attempt of a task's handler in the executor. The executor reports failures as outcomes;
+ * anything it throws regardless becomes a failed attempt rather than a task left processing. A
+ * run aborted before its handler was called does not call it.
+ * @param executor The executor.
+ * @param job The job.
+ * @param timeout The handler's timeout.
+ * @param abortedBefore The reason of an abort asked before the attempt, if any.
+ * @returns The outcome.
+ */
+export async function runAttempt(
+	executor: ITaskExecutor,
+	job: IHandlerJob,
+	timeout: number | undefined,
+	abortedBefore: string | undefined
+): Promise<AttemptOutcome> {
+	if (abortedBefore !== undefined) {
+		return abortedOutcome(abortedBefore);
+	}
+	try {
+		return await executor.run(job, timeout);
+	} catch (err) {
+		return { ok: false, error: BaseError.fromError(err).toJsonObject() };
+	}
+}
+
+/**
+ * The task after an attempt: cancelled by abortedRun when an abort was asked before its outcome
+ * was decided (whatever the handler returned), else settled by the rules.
+ * @param settings The scheduler settings (retry intervals, the dead-letter's retain period).
+ * @param task The task as claimed.
+ * @param outcome What the attempt came to.
+ * @param abortReason The reason of the abort asked of the run, if any.
+ * @returns The task to record.
+ */
+export function afterAttempt(
+	settings: ISchedulerSettings,
+	task: BackgroundTask,
+	outcome: AttemptOutcome,
+	abortReason: string | undefined
+): BackgroundTask {
+	const now = Date.now();
+	return abortReason !== undefined
+		? abortedRun(task, abortReason, now)
+		: settled(
+				task,
+				outcome,
+				now,
+				settings.retryInterval,
+				settings.retryMaxInterval,
+				Math.random,
+				settings.failedRetainFor
+			);
 }

@@ -164,7 +164,8 @@ export class Scheduler {
 		try {
 			await this.source.open(
 				type => this.wake(type),
-				(type, paused) => (paused ? this.pause(type) : this.resume(type))
+				(type, paused) => (paused ? this.pause(type) : this.resume(type)),
+				(id, reason) => this._lifecycle.runner?.abort(id, reason, true)
 			);
 		} catch (err) {
 			// Nothing started: the caller learns why (a database that cannot be reached, say).
@@ -289,6 +290,17 @@ export class Scheduler {
 	public resume(type: string): void {
 		this._paused.delete(type);
 		this.wake(type);
+	}
+
+	/**
+	 * abort(id): stop the task's run when this instance's runner holds its claim (see
+	 * TaskRunner.abort); also called by the source when another instance asked it.
+	 * @param id The task id.
+	 * @param reason The reason.
+	 * @returns True when the task is claimed here.
+	 */
+	public abortRunning(id: string, reason: string): boolean {
+		return this._lifecycle.runner?.abort(id, reason) ?? false;
 	}
 
 	/**

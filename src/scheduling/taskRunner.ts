@@ -1,17 +1,17 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
 import { TaskStatus } from "@twin.org/background-task-models";
-import { BaseError } from "@twin.org/core";
 import type { BackgroundTask } from "../domain/backgroundTask.js";
 import { NOT_STARTED, type ITaskExecutor } from "../contracts/ITaskExecutor.js";
 import { outsideTaskContext } from "../utils/taskContext.js";
 import type { IClaimResult, ITaskSource, QueuedTask } from "../contracts/ITaskSource.js";
 import type { TaskLog } from "../utils/taskLog.js";
-import { dueAt, removeOnSettle, settled, type AttemptOutcome } from "../domain/rules.js";
+import { dueAt, removeOnSettle, type AttemptOutcome } from "../domain/rules.js";
 import type { IRegisteredHandler, ISchedulerSettings } from "../contracts/schedulerModels.js";
 import { NodeMetrics } from "./nodeMetrics.js";
-import { handlerJob } from "./handlerJob.js";
+import { afterAttempt, handlerJob, runAttempt } from "./handlerJob.js";
 import { ProgressWrites } from "./progressWrites.js";
+import { RunAborts } from "./runAborts.js";
 import { StorageRetries } from "./storageRetries.js";
 import { callStateCallback } from "./stateCallback.js";
 import type { Timers } from "./timers.js";
@@ -38,6 +38,12 @@ export class TaskRunner {
 	 * @internal
 	 */
 	private readonly _claims = new Set<string>();
+
+	/**
+	 * The aborts asked of the claimed tasks' runs.
+	 * @internal
+	 */
+	private readonly _aborts: RunAborts;
 
 	/**
 	 * The runs in progress, which abandon() gives abortGrace to end.
@@ -107,6 +113,7 @@ export class TaskRunner {
 	) {
 		this._retries = new StorageRetries(log, timers, () => this._abandoned);
 		this._progress = new ProgressWrites(source, log, id => this._claims.has(id));
+		this._aborts = new RunAborts(executor);
 		executor.setProgressListener(this._progress.report);
 	}
 
@@ -185,6 +192,7 @@ export class TaskRunner {
 			return undefined;
 		}
 		this._claims.add(id);
+		this._aborts.claimed(id);
 		if (handler.rateLimit && this.source.claimPolicy.sharesRateLimit) {
 			// The type's rate limit holds across every node, by a counter in the source.
 			await this.waitForStart(type, handler.rateLimit.max, handler.rateLimit.per, id);
@@ -204,24 +212,20 @@ export class TaskRunner {
 			telemetry = await telemetry;
 		}
 
-		// The executor reports failures as outcomes; anything it throws regardless becomes a failed
-		// attempt rather than a task left processing.
-		let outcome: AttemptOutcome;
-		try {
-			outcome = await this.executor.run(
-				handlerJob(this.settings, type, handler, task, telemetry?.carrier),
-				handler.timeout
-			);
-		} catch (err) {
-			outcome = { ok: false, error: BaseError.fromError(err).toJsonObject() };
-		}
+		// abort(id) during the claim's callback: the handler is not called.
+		const outcome = await runAttempt(
+			this.executor,
+			handlerJob(this.settings, type, handler, task, telemetry?.carrier),
+			handler.timeout,
+			this._aborts.reasonOf(id)
+		);
 		handlerDone?.();
 		telemetry?.handlerEnded(Date.now());
 		// The last progress the handler reported comes with its outcome; when the outcome has none
 		// (a timeout, a worker that died), the latest that reached this runner is recorded.
 		const reported = this._progress.end(id);
 		const progress = outcome.progress !== undefined ? outcome.progress : reported;
-		if (outcome === NOT_STARTED) {
+		if (outcome === NOT_STARTED && this._aborts.reasonOf(id) === undefined) {
 			// stop() ran out of time before the handler was called: the task never ran, so it is not
 			// settled; it stays processing (abandon() releases the claim) for the next start.
 			telemetry?.end(undefined, Date.now());
@@ -253,18 +257,14 @@ export class TaskRunner {
 		outcome: AttemptOutcome,
 		telemetry: AttemptTelemetry | undefined
 	): Promise<QueuedTask | undefined> {
-		const next = settled(
-			task,
-			outcome,
-			Date.now(),
-			this.settings.retryInterval,
-			this.settings.retryMaxInterval,
-			Math.random,
-			this.settings.failedRetainFor
-		);
+		// An abort(id) asked before this point wins over the handler's outcome; a later one is
+		// refused until the outcome is recorded.
+		const reason = this._aborts.decide(task.id);
+		const next = afterAttempt(this.settings, task, outcome, reason);
 		const recorded = await this.record(task, next);
 		// Abandoned (nothing written): the span still ends, but no recorded attempt is counted.
 		telemetry?.end(next, Date.now(), recorded !== undefined);
+		this._aborts.forget(task.id);
 		if (!recorded) {
 			// Abandoned: abandon() already released the claim. Releasing it here, possibly after a
 			// later start() claimed the task again, would clear that newer claim's mark, and a
@@ -358,6 +358,27 @@ export class TaskRunner {
 	}
 
 	/**
+	 * abort(id): a run of this runner ends cancelled with the reason (RunAborts).
+	 * @param id The task id.
+	 * @param reason The reason.
+	 * @param held The source holds the task for this instance (another node asked): an abort of
+	 * a task whose run has not begun is kept for when it does.
+	 * @returns True when the task is claimed here and its outcome not decided yet.
+	 */
+	public abort(id: string, reason: string, held = false): boolean {
+		if (this._abandoned) {
+			return false;
+		}
+		if (this._claims.has(id)) {
+			return this._aborts.ask(id, reason);
+		}
+		if (held) {
+			this._aborts.keepForRun(id, reason);
+		}
+		return false;
+	}
+
+	/**
 	 * Give up on running tasks. First fire every running handler's signal and give the runs
 	 * abortGrace to end: one that ends in time is recorded and reported as usual (nothing is
 	 * abandoned yet), and no handler starts meanwhile. Then end backoff pauses, write nothing more,
@@ -378,6 +399,7 @@ export class TaskRunner {
 			this.source.release(id);
 		}
 		this._claims.clear();
+		this._aborts.clear();
 		this.timers.cancelPauses();
 		await this.executor.close();
 	}

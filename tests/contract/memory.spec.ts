@@ -1,10 +1,14 @@
 // The storage contract on @twin.org/entity-storage-connector-memory, and the workaround for its
 // live references.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { TaskStatus } from "@twin.org/background-task-models";
 import { MemoryEntityStorageConnector } from "@twin.org/entity-storage-connector-memory";
-import { describe, expect, test } from "vitest";
+import { afterAll, describe, expect, test } from "vitest";
 import type { BackgroundTask } from "../../src/index.js";
 import { createConnector, waitForStatus } from "../helpers/harness.js";
+import { abortContract } from "./abortContract.js";
 import { queueContract } from "./queueContract.js";
 import { CONTRACT_HANDLERS, storageContract, type IStorageBackend } from "./storageContract.js";
 
@@ -20,6 +24,18 @@ const BACKEND: IStorageBackend = { fresh: async () => memory() };
 
 storageContract("memory", BACKEND);
 queueContract("memory", BACKEND);
+
+// abort reaches into worker threads (their signal, their termination after abortGrace): run its
+// contract in worker mode too on the one backend that needs no server.
+const scratch = mkdtempSync(join(tmpdir(), "twin-bg-abort-"));
+let scratchCount = 0;
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+abortContract(
+	"memory (worker mode)",
+	async config => createConnector({ executionMode: "worker", ...config }, memory()),
+	label => join(scratch, `${label}-${++scratchCount}`),
+	"worker"
+);
 
 describe("memory connector behaviours", () => {
 	test("get returns live references to stored objects, and the connector never changes one", async () => {

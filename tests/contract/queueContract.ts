@@ -1,8 +1,9 @@
 // The queue features of issue 11 (delayed start, priority, deduplication, bulk create, rate
 // limits, statistics, exponential backoff) and of issue 22 (pause and resume, pauseContract.ts;
 // the dead-letter, deadLetterContract.ts; progress, progressContract.ts; OpenTelemetry,
-// telemetryContract.ts; recurring tasks, scheduleContract.ts) through the public API, on any
-// backend: each backend's contract spec calls queueContract() next to storageContract().
+// telemetryContract.ts; recurring tasks, scheduleContract.ts; abort, abortContract.ts) through
+// the public API, on any backend: each backend's contract spec calls queueContract() next to
+// storageContract().
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +16,7 @@ import type {
 } from "../../src/index.js";
 import { createConnector, waitFor, waitForStatus } from "../helpers/harness.js";
 import { storageIdOf } from "../helpers/tasks.js";
+import { abortContract } from "./abortContract.js";
 import { deadLetterContract } from "./deadLetterContract.js";
 import { pauseContract } from "./pauseContract.js";
 import { progressContract } from "./progressContract.js";
@@ -422,7 +424,7 @@ export function queueContract(
 
 	// Pausing and the dead-letter are the store's and the scheduler's rules, not the executor's: a
 	// backend whose contract also runs in worker mode checks them once, in its inline run. Progress
-	// travels from the worker threads, so it runs in both.
+	// travels from the worker threads, and abort reaches into them, so they run in both.
 	if (executionMode === "inline") {
 		pauseContract(name, fresh, scratchFile);
 		deadLetterContract(name, backend, executionMode, scratchFile);
@@ -430,4 +432,5 @@ export function queueContract(
 	}
 	progressContract(name, fresh, scratchFile);
 	telemetryContract(name, fresh, scratchFile);
+	abortContract(name, fresh, scratchFile, executionMode);
 }

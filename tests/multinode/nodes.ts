@@ -54,9 +54,15 @@ export interface INodeSpec {
 	postgresql?: Partial<IPostgreSqlBackendConfig>;
 
 	/**
-	 * The handlers to register (all use node-handlers.mjs); default one "work" type running "run".
+	 * The handlers to register (from node-handlers.mjs, or module: another file of tests/fixtures);
+	 * default one "work" type running "run".
 	 */
-	handlers?: { type: string; method?: string; options?: { [key: string]: unknown } }[];
+	handlers?: {
+		type: string;
+		method?: string;
+		options?: { [key: string]: unknown };
+		module?: string;
+	}[];
 
 	/**
 	 * False for a node that only creates tasks.

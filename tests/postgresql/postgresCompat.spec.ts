@@ -115,9 +115,10 @@ describe("table", () => {
 			leaseOwner: "text null",
 			leaseExpires: "bigint null",
 			progress: "jsonb null",
-			traceContext: "jsonb null"
+			traceContext: "jsonb null",
+			abortReason: "text null"
 		});
-		expect(Object.keys(made.columns).length).toBe(25);
+		expect(Object.keys(made.columns).length).toBe(26);
 		expect(Object.keys(made.indexes).sort()).toEqual(
 			[`${pg.table()}_pkey`, ...PostgresStatements.indexNames(pg.table())].sort()
 		);

@@ -1,5 +1,6 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
+import type { AbortRequests } from "./abortRequests.js";
 import type { HeldTasks } from "./heldTasks.js";
 import type { PostgresPools } from "./postgresPools.js";
 import type { PostgresSession } from "./postgresSession.js";
@@ -58,4 +59,9 @@ export interface IPostgresParts {
 	 * The recurring tasks' schedules.
 	 */
 	schedules: ScheduleTable;
+
+	/**
+	 * The aborts asked of running tasks.
+	 */
+	aborts: AbortRequests;
 }

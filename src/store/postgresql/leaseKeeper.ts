@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0.
 import { performance } from "node:perf_hooks";
 import type { TaskLog } from "../../utils/taskLog.js";
+import type { AbortRequests } from "./abortRequests.js";
 import type { HeldTasks } from "./heldTasks.js";
 import type { IHeldTask } from "./IHeldTask.js";
 import { arrayLiteral } from "./postgresConnection.js";
@@ -22,13 +23,15 @@ export class LeaseKeeper {
 	 * @param statements The statements.
 	 * @param leaseTimeout The lease length, ms.
 	 * @param log The log.
+	 * @param aborts Told of the abort requests the renewed rows carry.
 	 */
 	constructor(
 		private readonly held: HeldTasks,
 		private readonly runner: StatementRunner,
 		private readonly statements: PostgresStatements,
 		private readonly leaseTimeout: number,
-		private readonly log: TaskLog | undefined
+		private readonly log: TaskLog | undefined,
+		private readonly aborts?: AbortRequests
 	) {}
 
 	/**
@@ -53,10 +56,11 @@ export class LeaseKeeper {
 		}
 		const leaseAt = performance.now();
 		let renewed: Set<string>;
+		let rows: { id: string; abortReason: string | null }[];
 		try {
 			// Bounded: a renewal that never answered would hold up every later heartbeat, and with
 			// them the LISTEN's reconnection and close(). Not repeated: the next heartbeat renews.
-			const rows = await this.runner.run<{ id: string }[]>(
+			rows = await this.runner.run<{ id: string; abortReason: string | null }[]>(
 				this.statements.heartbeat,
 				[arrayLiteral(ids), owner, this.leaseTimeout],
 				{ idempotent: true, repeat: false, on: "session", deadline: "heartbeat" }
@@ -75,6 +79,12 @@ export class LeaseKeeper {
 				this.held.renewed(held, leaseAt);
 			} else if (this.held.leaseGone(id, held)) {
 				this.log?.log("warn", "leaseLost", { id, type: held.type });
+			}
+		}
+		// An abort(id) whose notice this node missed (or that came before the task started here).
+		for (const row of rows) {
+			if (row.abortReason !== null) {
+				this.aborts?.found(row.id, row.abortReason);
 			}
 		}
 	}

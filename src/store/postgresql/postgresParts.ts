@@ -4,6 +4,7 @@ import type { IResolvedPostgresConfig } from "../../config/IResolvedPostgresConf
 import type { TaskLog } from "../../utils/taskLog.js";
 import { HeldTasks } from "./heldTasks.js";
 import type { IPostgresParts } from "./IPostgresParts.js";
+import { AbortRequests } from "./abortRequests.js";
 import { LeaseKeeper } from "./leaseKeeper.js";
 import { PostgresPools } from "./postgresPools.js";
 import { PostgresSession } from "./postgresSession.js";
@@ -55,6 +56,7 @@ export function buildPostgresParts(
 	const held = new HeldTasks();
 	const pauses = new TypePauses(runner, statements, () => session.owner, log);
 	const schedules = new ScheduleTable(runner, statements, () => session.owner, log);
+	const aborts = new AbortRequests(runner, statements, held, () => session.owner, log);
 	const session: PostgresSession = new PostgresSession(
 		pools,
 		runner,
@@ -70,9 +72,10 @@ export function buildPostgresParts(
 			}
 		},
 		pauses,
-		schedules
+		schedules,
+		aborts
 	);
-	const leases = new LeaseKeeper(held, runner, statements, config.leaseTimeout, log);
+	const leases = new LeaseKeeper(held, runner, statements, config.leaseTimeout, log, aborts);
 	const claims: TaskClaims = new TaskClaims(
 		config,
 		runner,
@@ -92,5 +95,5 @@ export function buildPostgresParts(
 		async id => table.get(id),
 		log
 	);
-	return { statements, pools, held, session, claims, settles, table, pauses, schedules };
+	return { statements, pools, held, session, claims, settles, table, pauses, schedules, aborts };
 }

@@ -8,13 +8,15 @@ import type { PostgresStatements } from "./postgresStatements.js";
 import { readNotice } from "./sql/notify.js";
 import type { StatementRunner } from "./statementRunner.js";
 import type { ScheduleTable } from "./scheduleTable.js";
+import type { AbortRequests } from "./abortRequests.js";
 import type { TypePauses } from "./typePauses.js";
 
 /**
  * One session of the native backend, from open() to close(): the lease owner id, the
  * connections, the heartbeat timer, and the wake-ups in both directions (LISTEN: another
  * instance created or retried a task, so wake the scheduler, or paused or resumed a type, so tell
- * it; NOTIFY: a serial type's settle here lets the other instances claim its next task).
+ * it, or asked this node to stop a task it runs; NOTIFY: a serial type's settle here lets the
+ * other instances claim its next task).
  */
 export class PostgresSession {
 	/**
@@ -69,6 +71,7 @@ export class PostgresSession {
 	 * @param _holds The work on the held tasks.
 	 * @param _pauses The paused types, read at open and when notices may have been lost.
 	 * @param _schedules The schedules, told of their notices.
+	 * @param _aborts The aborts asked of held tasks, told by notices.
 	 */
 	constructor(
 		private readonly _pools: PostgresPools,
@@ -78,7 +81,8 @@ export class PostgresSession {
 		private readonly _log: TaskLog | undefined,
 		private readonly _holds: ISessionHolds,
 		private readonly _pauses: TypePauses,
-		private readonly _schedules: ScheduleTable
+		private readonly _schedules: ScheduleTable,
+		private readonly _aborts: AbortRequests
 	) {}
 
 	/**
@@ -94,13 +98,16 @@ export class PostgresSession {
 	 * heartbeat.
 	 * @param wake Called with a task type when another instance created or retried a task of it.
 	 * @param paused Called when a type was paused or resumed (a notice, or a read of the table).
+	 * @param aborted Called when a task this session holds was asked to stop (abort(id)).
 	 */
 	public async open(
 		wake: (type: string) => void,
-		paused?: (type: string, paused: boolean) => void
+		paused?: (type: string, paused: boolean) => void,
+		aborted?: (id: string, reason: string) => void
 	): Promise<void> {
 		this._wake = wake;
 		this._pauses.listen(paused ?? ((): void => {}));
+		this._aborts.listen(aborted ?? ((): void => {}));
 		if (this._pools.session) {
 			return;
 		}
@@ -203,8 +210,8 @@ export class PostgresSession {
 
 	/**
 	 * A notification arrived (sql/notify.ts): wake the scheduler for its type unless this instance
-	 * sent it (its own creates and retries reach its scheduler directly), or tell it of a pause or
-	 * resume, its own included: notices come in commit order, so the last one read is the stored
+	 * sent it (its own creates and retries reach its scheduler directly), tell the schedules or the
+	 * aborts of their notices, or tell it of a pause or resume, its own included: notices come in commit order, so the last one read is the stored
 	 * state even when this instance's own change and another's crossed.
 	 * @param payload The payload.
 	 * @internal
@@ -213,6 +220,8 @@ export class PostgresSession {
 		const { sender, kind, type } = readNotice(payload);
 		if (kind === "schedule") {
 			this._schedules.noticed();
+		} else if (kind === "abort") {
+			this._aborts.noticed(type);
 		} else if (kind !== "due") {
 			this._pauses.noticed(type, kind === "pause");
 		} else if (sender !== this._owner) {

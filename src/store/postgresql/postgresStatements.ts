@@ -31,6 +31,7 @@ import { pausedTypesSql } from "./sql/pausedTypes.js";
 import { pauseTypeSql } from "./sql/pauseType.js";
 import { pendingOfSql } from "./sql/pendingOf.js";
 import { progressSql } from "./sql/progress.js";
+import { abortReasonSql, requestAbortSql } from "./sql/requestAbort.js";
 import { querySql } from "./sql/query.js";
 import { reconfirmSql } from "./sql/reconfirm.js";
 import { removeSql } from "./sql/remove.js";
@@ -253,6 +254,17 @@ export class PostgresStatements extends PostgresSchemaFacts {
 	public readonly progress: string;
 
 	/**
+	 * Ask the owner of processing task $1 to stop it, reason $2, with a notice ($3 = channel,
+	 * $4 = the sender's instance id).
+	 */
+	public readonly requestAbort: string;
+
+	/**
+	 * The abort reason of task $1 held processing by owner $2.
+	 */
+	public readonly abortReason: string;
+
+	/**
 	 * The common settle batch, every task removed (retainFor 0) and claimed by one owner, as two
 	 * text arrays of the same length (ids $1, their claims' dateModified $2) and the owner $3:
 	 * fewer parameters than settle()'s. Returns the id of each task the fence kept out (usually
@@ -332,6 +344,8 @@ export class PostgresStatements extends PostgresSchemaFacts {
 		this.sweep = sweepSql(n);
 		this.settleRemovals = settleRemovalsSql(n);
 		this.progress = progressSql(n);
+		this.requestAbort = requestAbortSql(n);
+		this.abortReason = abortReasonSql(n);
 		this.dueSample = dueSampleSql(n);
 	}
 

@@ -100,13 +100,16 @@ export class PostgresTaskSource implements ITaskSource {
 	 * @param wake Called with a task type when another instance created or retried a task of it.
 	 * @param paused Called when a type was paused or resumed (a node's notice, or the paused table
 	 * read at open or after a lost LISTEN).
+	 * @param aborted Called when a task this session holds was asked to stop (a notice, or found
+	 * at a heartbeat).
 	 * @throws GeneralError connectFailed naming host, port, user and database (never the password).
 	 */
 	public open(
 		wake: (type: string) => void,
-		paused?: (type: string, paused: boolean) => void
+		paused?: (type: string, paused: boolean) => void,
+		aborted?: (id: string, reason: string) => void
 	): Promise<void> {
-		return this._parts.session.open(wake, paused);
+		return this._parts.session.open(wake, paused, aborted);
 	}
 
 	/**
@@ -309,6 +312,16 @@ export class PostgresTaskSource implements ITaskSource {
 	 */
 	public cancel(id: string, nowMs: number): Promise<BackgroundTask | undefined> {
 		return this._parts.table.cancel(id, nowMs);
+	}
+
+	/**
+	 * Ask the node running a processing task to stop it (AbortRequests).
+	 * @param id The task id.
+	 * @param reason The reason.
+	 * @returns True when the task was processing.
+	 */
+	public requestAbort(id: string, reason: string): Promise<boolean> {
+		return this._parts.aborts.request(id, reason);
 	}
 
 	/**

@@ -40,7 +40,8 @@ export const COLUMNS = [
 	col("retryMaxInterval", "DOUBLE PRECISION", "DOUBLE", { since: "0.3.0" }),
 	col("attempts", "INTEGER", "INT", { since: "0.3.0", settle: 11 }),
 	col("progress", "JSONB", "JSON", { since: "0.4.0", settle: 12 }),
-	col("traceContext", "JSONB", "JSON", { since: "0.4.0" })
+	col("traceContext", "JSONB", "JSON", { since: "0.4.0" }),
+	lease("abortReason", "TEXT", "0.4.0")
 ] as const satisfies readonly IColumn[];
 
 /**
@@ -125,13 +126,19 @@ function col<N extends keyof BackgroundTask>(
 }
 
 /**
- * A lease column: the native backend's own, nullable, since 0.2.0.
+ * A native column: the backend's own (leases since 0.2.0; abortReason, the reason of an
+ * abort(id) asked of a processing task's owner, since 0.4.0), nullable.
  * @param name The name.
  * @param sqlType The PostgreSQL type.
+ * @param since The version that added it.
  * @returns The column.
  */
-function lease<N extends string>(name: N, sqlType: string): IColumn & { name: N; kind: "lease" } {
-	return { name, kind: "lease", sqlType, nullable: true, since: "0.2.0" };
+function lease<N extends string>(
+	name: N,
+	sqlType: string,
+	since: IColumn["since"] = "0.2.0"
+): IColumn & { name: N; kind: "lease" } {
+	return { name, kind: "lease", sqlType, nullable: true, since };
 }
 
 /**

@@ -3,9 +3,10 @@
 
 /**
  * What a notification on the table's channel tells: tasks of a type may be due, a type was
- * paused or resumed, or a schedule (the notice's "type" is its name) changed.
+ * paused or resumed, a schedule (the notice's "type" is its name) changed, or a processing task's
+ * owner is asked to stop it (abort; the id in place of the type).
  */
-export type NoticeKind = "due" | "pause" | "resume" | "schedule";
+export type NoticeKind = "due" | "pause" | "resume" | "schedule" | "abort";
 
 /**
  * Announce to every node that tasks of a type may be due; the payload "<sender>:<type>" lets
@@ -24,7 +25,11 @@ export function notifySql(): string {
  * @param type The SQL expression of the type.
  * @returns The expression.
  */
-export function noticePayload(kind: "pause" | "resume", sender: string, type: string): string {
+export function noticePayload(
+	kind: "pause" | "resume" | "abort",
+	sender: string,
+	type: string
+): string {
 	return `${sender}::text || '/${kind}:' || ${type}`;
 }
 
@@ -41,7 +46,10 @@ export function readNotice(payload: string): { sender: string; kind: NoticeKind;
 	const kind = slash >= 0 ? head.slice(slash + 1) : "";
 	return {
 		sender: slash >= 0 ? head.slice(0, slash) : head,
-		kind: kind === "pause" || kind === "resume" || kind === "schedule" ? kind : "due",
+		kind:
+			kind === "pause" || kind === "resume" || kind === "schedule" || kind === "abort"
+				? kind
+				: "due",
 		type
 	};
 }

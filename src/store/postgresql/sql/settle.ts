@@ -46,7 +46,8 @@ export function settleSql(n: ISqlNames, updates: boolean, removals: boolean): st
 				`${quoteIdentifier(c)} = s.${quoteIdentifier(c)}${type === "jsonb" ? "::jsonb" : ""}`
 		);
 		parts.push(`u AS (
-	UPDATE ${t} AS t SET ${set.join(", ")}, "leaseOwner" = NULL, "leaseExpires" = NULL
+	UPDATE ${t} AS t SET ${set.join(", ")}, "leaseOwner" = NULL, "leaseExpires" = NULL,
+		"abortReason" = CASE WHEN s."status" = 'pending' THEN t."abortReason" END
 	FROM s WHERE NOT s."remove" AND ${fence}
 	RETURNING t."id"
 )`);

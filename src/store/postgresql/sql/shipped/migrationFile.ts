@@ -36,12 +36,13 @@ ${addColumns(LATER_COLUMNS.filter(c => c.kind === "entity"))};
 -- "retainUntil", REAL numbers).
 ALTER TABLE ${SHIPPED_TABLE}
 ${TYPE_FIXES.map(({ column }) => `\tALTER COLUMN ${quoteIdentifier(column)} TYPE ${columnNamed(column).sqlType}`).join(",\n")};
--- For the native PostgreSQL backend (config.postgresql): its two nullable lease columns, its claim
--- index (by priority, then due date; it replaces the claim index of earlier versions), the dedup
--- index and the tables of rate-limit windows, serial types' holders, paused types and schedules. The backend
--- adds them itself at start() when they are missing; run these lines beforehand to keep DDL out
--- of a node's start. Both paths keep working on the table afterwards. The dedup index cannot be
--- made while two active (pending or processing) tasks of one type share a dedupKey.
+-- For the native PostgreSQL backend (config.postgresql): its nullable lease columns and the
+-- abortReason that abort(id) asks of a running task's node, its claim index (by priority, then
+-- due date; it replaces the claim index of earlier versions), the dedup index and the tables of
+-- rate-limit windows, serial types' holders, paused types and schedules. The backend adds them
+-- itself at start() when they are missing; run these lines beforehand to keep DDL out of a
+-- node's start. Both paths keep working on the table afterwards. The dedup index cannot be made
+-- while two active (pending or processing) tasks of one type share a dedupKey.
 ${addColumns(LATER_COLUMNS.filter(c => c.kind === "lease"))};
 ${LEGACY_INDEXES.map(([suffix]) => `DROP INDEX IF EXISTS ${SHIPPED_TABLE}${suffix};`).join("\n")}
 ${indexStatements(
