@@ -4,10 +4,11 @@ import { TaskStatus } from "@twin.org/background-task-models";
 import type { BackgroundTask } from "../domain/backgroundTask.js";
 import { NOT_STARTED, type ITaskExecutor } from "../contracts/ITaskExecutor.js";
 import { outsideTaskContext } from "../utils/taskContext.js";
-import type { IClaimResult, ITaskSource, QueuedTask } from "../contracts/ITaskSource.js";
+import type { ITaskSource, QueuedTask } from "../contracts/ITaskSource.js";
 import type { TaskLog } from "../utils/taskLog.js";
 import { dueAt, removeOnSettle, type AttemptOutcome } from "../domain/rules.js";
 import type { IRegisteredHandler, ISchedulerSettings } from "../contracts/schedulerModels.js";
+import { ClaimSteps } from "./claimSteps.js";
 import { NodeMetrics } from "./nodeMetrics.js";
 import { afterAttempt, handlerJob, runAttempt } from "./handlerJob.js";
 import { ProgressWrites } from "./progressWrites.js";
@@ -87,6 +88,12 @@ export class TaskRunner {
 	private readonly _progress: ProgressWrites;
 
 	/**
+	 * The claim and the rate limit's wait, before a handler starts.
+	 * @internal
+	 */
+	private readonly _steps: ClaimSteps;
+
+	/**
 	 * When this runner (one session) started, epoch ms.
 	 * @returns The time.
 	 */
@@ -112,6 +119,14 @@ export class TaskRunner {
 		private readonly metrics: NodeMetrics = new NodeMetrics()
 	) {
 		this._retries = new StorageRetries(log, timers, () => this._abandoned);
+		this._steps = new ClaimSteps(
+			source,
+			settings,
+			this._retries,
+			timers,
+			this._startedAt,
+			() => this._abandoned
+		);
 		this._progress = new ProgressWrites(source, log, id => this._claims.has(id));
 		this._aborts = new RunAborts(executor);
 		executor.setProgressListener(this._progress.report);
@@ -165,21 +180,8 @@ export class TaskRunner {
 		// A task the source holds claimed for this instance is taken at once; any other is claimed
 		// in storage.
 		const held = mayStart(type) ? this.source.claimHeld?.(id) : undefined;
-		let claim: IClaimResult | undefined;
-		if (!held && !this._abandoned) {
-			// The first attempt without the retry loop's closure and frames, as in record(): it is
-			// the one that runs.
-			try {
-				claim = await this.claimNow(type, id, handler, mayStart);
-			} catch (err) {
-				claim = await this._retries.after(
-					err,
-					async () => this.claimNow(type, id, handler, mayStart),
-					"claimFailed",
-					id
-				);
-			}
-		}
+		const claim =
+			held || this._abandoned ? undefined : await this._steps.claim(type, id, handler, mayStart);
 		const task = held ?? claim?.claimed;
 		if (!task) {
 			// Not claimable now. If it is still pending for this thread with a due time that moved
@@ -195,7 +197,7 @@ export class TaskRunner {
 		this._aborts.claimed(id);
 		if (handler.rateLimit && this.source.claimPolicy.sharesRateLimit) {
 			// The type's rate limit holds across every node, by a counter in the source.
-			await this.waitForStart(type, handler.rateLimit.max, handler.rateLimit.per, id);
+			await this._steps.waitForStart(type, handler.rateLimit.max, handler.rateLimit.per, id);
 		}
 		// The original's order: the callback hears of the claim, then "start" is logged.
 		const claimNotified = this.notify(handler, task);
@@ -285,26 +287,6 @@ export class TaskRunner {
 	}
 
 	/**
-	 * One claim attempt: nothing once no new task of the type may start.
-	 * @param type The task type.
-	 * @param id The task id.
-	 * @param handler The handler.
-	 * @param mayStart Whether a new task of the type may still start.
-	 * @returns The claim result.
-	 * @internal
-	 */
-	private claimNow(
-		type: string,
-		id: string,
-		handler: IRegisteredHandler,
-		mayStart: (type: string) => boolean
-	): Promise<IClaimResult> {
-		return mayStart(type)
-			? this.source.claim(id, this.settings.threadId, this._startedAt, handler.serial)
-			: Promise.resolve({});
-	}
-
-	/**
 	 * Write a settled task's outcome, retrying with backoff while the runner lives.
 	 * @param task The task as claimed.
 	 * @param next The task settled by the rules.
@@ -331,29 +313,6 @@ export class TaskRunner {
 				"settleFailed",
 				task.id
 			);
-		}
-	}
-
-	/**
-	 * Wait until the shared counter of a rate-limited type grants a start (storage failures are
-	 * retried like any other); returns at once once abandoned.
-	 * @param type The task type.
-	 * @param max Starts per window.
-	 * @param per The window, ms.
-	 * @param id The task id, for logs.
-	 * @internal
-	 */
-	private async waitForStart(type: string, max: number, per: number, id: string): Promise<void> {
-		while (!this._abandoned) {
-			const wait = await this._retries.run(
-				async () => this.source.takeStart(type, max, per),
-				"rateLimitFailed",
-				id
-			);
-			if (wait === undefined || wait <= 0) {
-				return;
-			}
-			await this.timers.pause(wait);
 		}
 	}
 
