@@ -810,6 +810,13 @@ describe("storage rejecting at once", () => {
 		});
 		const exited = new Promise<number | null>(resolve => child.on("exit", code => resolve(code)));
 		try {
+			// Starting a process and importing the package is not what is measured: on a loaded host
+			// it alone can take seconds.
+			await waitFor(
+				() => out.includes('"event":"loaded"') || child.exitCode !== null,
+				30000,
+				"the child to load the package"
+			);
 			await waitFor(
 				() => out.includes('"event":"timer"') || child.exitCode !== null,
 				3000,
