@@ -10,6 +10,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, test } from "vitest";
+import { storageIdOf } from "../helpers/tasks.js";
 import {
 	byKey,
 	useMultinode,
@@ -171,7 +172,16 @@ test("a task waiting in A's local queue when B aborts it never starts", async ()
 	b.send({ cmd: "op", op: "abort", ids: [ids.get("X1")], tag: "waiting", reason: "not wanted" });
 	await b.waitForEvent(e => e.event === "opDone", 20000, "abort to return");
 	// A keeps the request for X1's run, which begins once X0 ends and records the cancel without
-	// calling the handler (not at a later heartbeat, after the handler had started).
+	// calling the handler (not at a later heartbeat, after the handler had started). X0 ends only
+	// once A has the request: the notice is read on A's own time.
+	await a.waitForEvent(
+		e =>
+			e.event === "log" &&
+			e.message === "abortReceived" &&
+			(e.data as { id?: string } | undefined)?.id === storageIdOf(ids.get("X1") as string),
+		20000,
+		"A to receive the abort of X1"
+	);
 	writeFileSync(join(mn.dir(), "gate-X0"), "go");
 
 	const rows = await finalRows(2);

@@ -87,6 +87,7 @@ export class AbortRequests {
 	 * @param reason The reason.
 	 */
 	public found(id: string, reason: string): void {
+		this.log?.log("info", "abortReceived", { id });
 		try {
 			this._listener(id, reason);
 		} catch (err) {
