@@ -2,24 +2,24 @@ import { NameOfPlugin } from "@twin.org/nameof-vitest-plugin";
 import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
 
 /**
- * The spec files that start child processes: node processes, crash and shutdown children, the
- * demo and the benchmark's smoke runs, the built package run from plain Node, and the DynamoDB
- * (dynalite) and MariaDB servers.
+ * The spec files that start child processes, side by side with the others: crash and shutdown
+ * children, the built package run from plain Node, the DynamoDB (dynalite) and MariaDB servers,
+ * and the multi-node files whose assertions hold however late a node is (gate files; a schedule
+ * that catches up every slot).
  */
 const MULTIPROCESS = [
-	"tests/multinode/*.spec.ts",
 	"tests/reliability/crash.spec.ts",
 	"tests/reliability/faults.spec.ts",
 	"tests/contract/dynamodb.spec.ts",
 	"tests/contract/mysql.spec.ts",
-	"tests/bench.spec.ts",
 	"tests/context.spec.ts",
-	"tests/demo.spec.ts",
 	"tests/lifecycle.spec.ts",
 	"tests/package.spec.ts",
 	"tests/readme.spec.ts",
 	"tests/workerPool.spec.ts",
-	"tests/workerStartup.spec.ts"
+	"tests/workerStartup.spec.ts",
+	"tests/multinode/abort.spec.ts",
+	"tests/multinode/schedule.spec.ts"
 ];
 
 /**
@@ -104,20 +104,20 @@ export default defineConfig({
 		// server when the postgresql or multiprocess project runs.
 		globalSetup: ["tests/setup/build.ts", "tests/setup/sharedPostgres.ts"],
 		// Files run side by side: most of their time is spent waiting (timers, servers, children).
-		maxWorkers: 3,
+		maxWorkers: 4,
 		minWorkers: 1,
 		projects: [
 			project(
 				"unit",
 				["tests/**/*.spec.ts"],
-				[...MULTIPROCESS, ...POSTGRESQL, ...INTEGRATION, ...MAIN_THREAD],
+				[...MULTIPROCESS, ...SERIAL, ...POSTGRESQL, ...INTEGRATION, ...MAIN_THREAD],
 				"threads"
 			),
 			project("unit-main", MAIN_THREAD),
 			project("integration", INTEGRATION),
 			project("postgresql", POSTGRESQL),
-			project("multiprocess", MULTIPROCESS, SERIAL),
-			project("multiprocess-serial", SERIAL, [], "serial")
+			project("multiprocess", MULTIPROCESS),
+			project("multiprocess-serial", SERIAL, MULTIPROCESS, "serial")
 		]
 	}
 });
