@@ -2,7 +2,7 @@
 // progressContract(), so every backend's contract spec runs it, in the execution mode it runs the
 // queue features in. The progress values written are counted at the connector's task source,
 // whatever the backend.
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { TaskStatus } from "@twin.org/background-task-models";
 import type { IEntityStorageConnector } from "@twin.org/entity-storage-models";
 import { describe, expect, test } from "vitest";
@@ -36,16 +36,19 @@ function progressWrites(connector: EntityStorageBackgroundTaskConnector): {
 	const write = source.writeProgress.bind(source);
 	const written = { values: [] as unknown[], attempts: [] as string[] };
 	source.writeProgress = async (id: string, progress: unknown): Promise<boolean> => {
+		// Recorded when asked, so a write that never ends shows too.
+		const attempt = written.attempts.length;
 		const asked = `${JSON.stringify(progress)} at ${Math.round(performance.now())} ms`;
+		written.attempts.push(`${asked}: pending`);
 		try {
 			const done = await write(id, progress);
-			written.attempts.push(`${asked}: ${done}`);
+			written.attempts[attempt] = `${asked}: ${done} at ${Math.round(performance.now())} ms`;
 			if (done) {
 				written.values.push(progress);
 			}
 			return done;
 		} catch (err) {
-			written.attempts.push(`${asked}: threw ${String(err)}`);
+			written.attempts[attempt] = `${asked}: threw ${String(err)}`;
 			throw err;
 		}
 	};
@@ -76,6 +79,7 @@ export function progressContract(
 			storage: IEntityStorageConnector<BackgroundTask>;
 			id: string;
 			release: string;
+			started: string;
 			written: ReturnType<typeof progressWrites>;
 			notified: IBackgroundTaskWithProgress[];
 		}> {
@@ -98,20 +102,21 @@ export function progressContract(
 				{ steps: 50, started, release, fail },
 				{ retainFor: -1 }
 			);
-			return { connector, storage, id, release, written, notified };
+			return { connector, storage, id, release, written, notified, started };
 		}
 
 		test("50 reports at once: the first written at once, the last about a second later, visible through get() while the task runs", async () => {
-			const { connector, id, release, written, notified } = await progressTask();
+			const { connector, id, release, written, notified, started } = await progressTask();
 			// The first report is written at once, the other 49 coalesced into one write of the
 			// last a second later: two writes, not fifty.
 			await waitFor(
 				() => written.values.length >= 2,
 				10000,
 				"the coalesced progress to be written"
-			).catch((err: Error) => {
+			).catch(async (err: Error) => {
+				const task = await connector.get(id);
 				throw new Error(
-					`${err.message}; writes asked: ${JSON.stringify(written.attempts)}, now ${Math.round(performance.now())} ms`
+					`${err.message}; writes asked: ${JSON.stringify(written.attempts)}, now ${Math.round(performance.now())} ms; handler started: ${existsSync(started)}; task: ${JSON.stringify(task)}`
 				);
 			});
 			const running = await connector.get(id);
