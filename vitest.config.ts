@@ -1,6 +1,5 @@
 import { NameOfPlugin } from "@twin.org/nameof-vitest-plugin";
 import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
-import LongestFirstSequencer from "./tests/setup/sequencer.js";
 
 /**
  * The spec files that start child processes, side by side with the others: crash and shutdown
@@ -106,8 +105,6 @@ export default defineConfig({
 		globalSetup: ["tests/setup/build.ts", "tests/setup/sharedPostgres.ts"],
 		// Files run side by side: most of their time is spent waiting (timers, servers, children).
 		maxWorkers: 4,
-		// The longest files start first (tests/setup/sequencer.ts).
-		sequence: { sequencer: LongestFirstSequencer },
 		minWorkers: 1,
 		projects: [
 			project(
