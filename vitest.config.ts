@@ -104,7 +104,7 @@ export default defineConfig({
 		// server when the postgresql or multiprocess project runs.
 		globalSetup: ["tests/setup/build.ts", "tests/setup/sharedPostgres.ts"],
 		// Files run side by side: most of their time is spent waiting (timers, servers, children).
-		maxWorkers: 4,
+		maxWorkers: 3,
 		minWorkers: 1,
 		projects: [
 			project(
