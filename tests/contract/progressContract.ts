@@ -5,7 +5,7 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { TaskStatus } from "@twin.org/background-task-models";
 import type { IEntityStorageConnector } from "@twin.org/entity-storage-models";
-import { describe, expect, test } from "vitest";
+import { beforeAll, describe, expect, test } from "vitest";
 import type { ITaskSource } from "../../src/contracts/ITaskSource.js";
 import type {
 	BackgroundTask,
@@ -67,6 +67,13 @@ export function progressContract(
 	scratchFile: (label: string) => string
 ): void {
 	describe(`progress: ${name}`, () => {
+		// The handlers' module loads the whole package; loaded here first, its import is not part
+		// of any test's time. In whole runs the first inline call of a handler in a process, which
+		// imports it, has twice not begun within 20 s (docs/testing.md).
+		beforeAll(async () => {
+			await import(PROGRESS_HANDLERS);
+		}, 60000);
+
 		/**
 		 * Start a task of the progress handler, which reports 50 steps at once, then waits for its
 		 * release file and reports { step: "done" }.
