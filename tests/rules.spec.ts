@@ -8,13 +8,12 @@ import {
 	claimed,
 	dueAt,
 	isClaimable,
-	isExpired,
 	failedRetried,
 	isFinal,
-	removeOnSettle,
 	retriedNow,
 	settled
 } from "../src/domain/rules.js";
+import { isExpired, removeOnSettle } from "../src/domain/retention.js";
 import { iso } from "../src/domain/isoTime.js";
 import { taskEntity } from "./helpers/tasks.js";
 

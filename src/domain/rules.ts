@@ -349,37 +349,6 @@ export function failedRetried(task: BackgroundTask, nowMs: number): BackgroundTa
 }
 
 /**
- * Should a final task be removed instead of stored: retainFor 0 (the default), or for a failed
- * task under the dead-letter setting, failedRetainFor 0. A task waiting for a retry is always kept
- * (the original removed it too, and with it the retry).
- * @param task The task.
- * @param failedRetainFor The dead-letter retain period of failed tasks, when set.
- * @returns True if it should be removed.
- */
-export function removeOnSettle(task: BackgroundTask, failedRetainFor?: number): boolean {
-	if (failedRetainFor !== undefined && task.status === TaskStatus.Failed) {
-		return failedRetainFor === 0;
-	}
-	// retainFor exactly 0, as the original tests it: a final task that keeps retainUntil instead
-	// (retainFor removed) or has no retain rule at all is kept.
-	return isFinal(task.status) && task.retainFor === 0;
-}
-
-/**
- * Has a retained final task passed its retain date.
- * @param task The task.
- * @param nowMs The current time.
- * @returns True if the sweep should remove it.
- */
-export function isExpired(
-	task: Pick<BackgroundTask, "status" | "retainUntil">,
-	nowMs: number
-): boolean {
-	const until = task.retainUntil ?? -1;
-	return isFinal(task.status) && until > 0 && until < nowMs;
-}
-
-/**
  * Set retainUntil on a final task from its retainFor: -1 forever, n > 0 now + n.
  * @param task The final task (a copy owned by the caller).
  * @param nowMs The current time.

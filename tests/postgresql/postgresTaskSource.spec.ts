@@ -2,7 +2,8 @@
 // directly: claims, leases, fencing, wake-ups, and each operation's conditions.
 import { TaskStatus } from "@twin.org/background-task-models";
 import { describe, expect, test } from "vitest";
-import { cancelled, removeOnSettle, retriedNow, settled } from "../../src/domain/rules.js";
+import { removeOnSettle } from "../../src/domain/retention.js";
+import { cancelled, retriedNow, settled } from "../../src/domain/rules.js";
 import { arrayLiteral } from "../../src/store/postgresql/postgresConnection.js";
 import { PostgresStatements } from "../../src/store/postgresql/postgresStatements.js";
 import { PostgresTaskSource } from "../../src/store/postgresql/postgresTaskSource.js";

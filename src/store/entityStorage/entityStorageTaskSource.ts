@@ -4,15 +4,8 @@ import { TaskStatus } from "@twin.org/background-task-models";
 import type { ITaskPage, ITaskQuery } from "../../contracts/ITaskQuery.js";
 import type { IEntityStorageConnector } from "@twin.org/entity-storage-models";
 import type { BackgroundTask } from "../../domain/backgroundTask.js";
-import {
-	adopted,
-	cancelled,
-	dueAt,
-	failedRetried,
-	isExpired,
-	removeOnSettle,
-	retriedNow
-} from "../../domain/rules.js";
+import { adopted, cancelled, dueAt, failedRetried, retriedNow } from "../../domain/rules.js";
+import { isExpired, removeOnSettle } from "../../domain/retention.js";
 import type { TaskLog } from "../../utils/taskLog.js";
 import type { IClaimResult, ITaskSource, QueuedTask } from "../../contracts/ITaskSource.js";
 import { LocalSchedules } from "./localSchedules.js";
