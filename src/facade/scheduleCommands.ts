@@ -16,20 +16,21 @@ import type { IConnectorParts } from "./wiring.js";
 /**
  * The recurring tasks behind schedule(), unschedule() and getSchedules(), on valid arguments:
  * the schedules live in the source's schedule store, and a ScheduleKeeper fires their slots while
- * the connector is started.
+ * the connector is started (it starts and stops with the scheduler).
  */
 export class ScheduleCommands {
 	/**
-	 * Fires the slots.
+	 * Fires the slots, while the scheduler runs.
+	 * @internal
 	 */
-	public readonly keeper: ScheduleKeeper;
+	private readonly _keeper: ScheduleKeeper;
 
 	/**
 	 * Create the commands over a connector's parts.
 	 * @param parts The config, log, source and scheduler.
 	 */
 	constructor(private readonly parts: IConnectorParts) {
-		this.keeper = new ScheduleKeeper(
+		this._keeper = new ScheduleKeeper(
 			parts.source.schedules,
 			(schedule, slot) => this.slotTask(schedule, slot),
 			task => {
@@ -39,6 +40,27 @@ export class ScheduleCommands {
 			},
 			parts.log
 		);
+	}
+
+	/**
+	 * Start the scheduler, then the keeper; not the keeper when a stop() came while the scheduler
+	 * started, as its timers would outlive that stop.
+	 */
+	public async startWithScheduler(): Promise<void> {
+		await this.parts.scheduler.start();
+		if (this.parts.scheduler.started) {
+			this._keeper.start();
+		}
+	}
+
+	/**
+	 * Stop the keeper and the scheduler at once: the keeper fires nothing from now on, and the
+	 * scheduler begins its stop in this turn, so a start() called meanwhile waits for it.
+	 */
+	public async stopWithScheduler(): Promise<void> {
+		const keeperStopped = this._keeper.stop();
+		await this.parts.scheduler.stop();
+		await keeperStopped;
 	}
 
 	/**
@@ -52,7 +74,7 @@ export class ScheduleCommands {
 			name,
 			type: options.type,
 			catchUp: options.catchUp ?? "none",
-			nextSlot: startAtMs(options.startAt) ?? firstSlot(options, this.keeper.now())
+			nextSlot: startAtMs(options.startAt) ?? firstSlot(options, this._keeper.now())
 		};
 		if (!Is.empty(options.payload)) {
 			schedule.payload = JSON.parse(JSON.stringify(options.payload)) as unknown;
@@ -69,7 +91,7 @@ export class ScheduleCommands {
 			schedule.options = { ...options.options };
 		}
 		await this.parts.source.schedules.save(schedule);
-		this.keeper.changed();
+		this._keeper.changed();
 	}
 
 	/**
@@ -79,7 +101,7 @@ export class ScheduleCommands {
 	 */
 	public async unschedule(name: string): Promise<boolean> {
 		const removed = await this.parts.source.schedules.remove(name);
-		this.keeper.changed();
+		this._keeper.changed();
 		return removed;
 	}
 
