@@ -110,7 +110,11 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 	 * @returns Nothing.
 	 */
 	public async start(nodeIdentity: string, nodeLoggingComponentType?: string): Promise<void> {
-		await this._schedules.startWithScheduler();
+		await this._scheduler.start();
+		// Not when a stop() came while the scheduler started: the keeper's timers would outlive it.
+		if (this._scheduler.started) {
+			this._schedules.keeper.start();
+		}
 	}
 
 	/**
@@ -121,7 +125,11 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 	 * @returns Nothing.
 	 */
 	public async stop(nodeIdentity: string, nodeLoggingComponentType?: string): Promise<void> {
-		await this._schedules.stopWithScheduler();
+		// Both at once: the keeper fires nothing from now on, and the scheduler begins its stop in
+		// this turn, so a start() called meanwhile waits for it.
+		const keeperStopped = this._schedules.keeper.stop();
+		await this._scheduler.stop();
+		await keeperStopped;
 	}
 
 	/**

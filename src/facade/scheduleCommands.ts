@@ -16,21 +16,20 @@ import type { IConnectorParts } from "./wiring.js";
 /**
  * The recurring tasks behind schedule(), unschedule() and getSchedules(), on valid arguments:
  * the schedules live in the source's schedule store, and a ScheduleKeeper fires their slots while
- * the connector is started (it starts and stops with the scheduler).
+ * the connector is started.
  */
 export class ScheduleCommands {
 	/**
-	 * Fires the slots, while the scheduler runs.
-	 * @internal
+	 * Fires the slots while the connector is started.
 	 */
-	private readonly _keeper: ScheduleKeeper;
+	public readonly keeper: ScheduleKeeper;
 
 	/**
 	 * Create the commands over a connector's parts.
 	 * @param parts The config, log, source and scheduler.
 	 */
 	constructor(private readonly parts: IConnectorParts) {
-		this._keeper = new ScheduleKeeper(
+		this.keeper = new ScheduleKeeper(
 			parts.source.schedules,
 			(schedule, slot) => this.slotTask(schedule, slot),
 			task => {
@@ -40,27 +39,6 @@ export class ScheduleCommands {
 			},
 			parts.log
 		);
-	}
-
-	/**
-	 * Start the scheduler, then the keeper; not the keeper when a stop() came while the scheduler
-	 * started, as its timers would outlive that stop.
-	 */
-	public async startWithScheduler(): Promise<void> {
-		await this.parts.scheduler.start();
-		if (this.parts.scheduler.started) {
-			this._keeper.start();
-		}
-	}
-
-	/**
-	 * Stop the keeper and the scheduler at once: the keeper fires nothing from now on, and the
-	 * scheduler begins its stop in this turn, so a start() called meanwhile waits for it.
-	 */
-	public async stopWithScheduler(): Promise<void> {
-		const keeperStopped = this._keeper.stop();
-		await this.parts.scheduler.stop();
-		await keeperStopped;
 	}
 
 	/**
@@ -74,7 +52,7 @@ export class ScheduleCommands {
 			name,
 			type: options.type,
 			catchUp: options.catchUp ?? "none",
-			nextSlot: startAtMs(options.startAt) ?? firstSlot(options, this._keeper.now())
+			nextSlot: startAtMs(options.startAt) ?? firstSlot(options, this.keeper.now())
 		};
 		if (!Is.empty(options.payload)) {
 			schedule.payload = JSON.parse(JSON.stringify(options.payload)) as unknown;
@@ -91,7 +69,7 @@ export class ScheduleCommands {
 			schedule.options = { ...options.options };
 		}
 		await this.parts.source.schedules.save(schedule);
-		this._keeper.changed();
+		this.keeper.changed();
 	}
 
 	/**
@@ -101,7 +79,7 @@ export class ScheduleCommands {
 	 */
 	public async unschedule(name: string): Promise<boolean> {
 		const removed = await this.parts.source.schedules.remove(name);
-		this._keeper.changed();
+		this.keeper.changed();
 		return removed;
 	}
 
