@@ -8,7 +8,6 @@ import type {
 import { Guards, Is } from "@twin.org/core";
 import { SortDirection } from "@twin.org/entity";
 import { nameof } from "@twin.org/nameof";
-import { toTaskUrn } from "./domain/taskModel.js";
 import {
 	assertConstructorOptions,
 	assertCreateArguments,
@@ -17,14 +16,13 @@ import {
 	assertQueryArguments,
 	assertAbortArguments,
 	assertRetryFailedArguments,
-	DEFAULT_ABORT_REASON,
 	assertTypeArgument
 } from "./facade/argumentValidation.js";
 import { ScheduleCommands } from "./facade/scheduleCommands.js";
 import { assertScheduleArguments } from "./facade/scheduleValidation.js";
 import { readStatistics } from "./facade/statistics.js";
 import { TaskCommands } from "./facade/taskCommands.js";
-import { storageIdOf } from "./facade/taskUrns.js";
+import { TaskUrns } from "./facade/taskUrns.js";
 import { buildConnectorParts } from "./facade/wiring.js";
 import type { ITaskSource } from "./contracts/ITaskSource.js";
 import type { IBackgroundTaskStatistics } from "./models/IBackgroundTaskStatistics.js";
@@ -81,6 +79,12 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 	private readonly _schedules: ScheduleCommands;
 
 	/**
+	 * The mapping between the task URNs of the public methods and the storage ids.
+	 * @internal
+	 */
+	private readonly _urns: TaskUrns;
+
+	/**
 	 * Create a new instance of EntityStorageBackgroundTaskConnector.
 	 * @param options The options for the connector.
 	 */
@@ -95,6 +99,7 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 		this._scheduler = parts.scheduler;
 		this._tasks = new TaskCommands(parts);
 		this._schedules = new ScheduleCommands(parts);
+		this._urns = new TaskUrns(this.CLASS_NAME, EntityStorageBackgroundTaskConnector.NAMESPACE);
 	}
 
 	/**
@@ -168,7 +173,7 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 	 */
 	public async create<T>(type: string, payload?: T, options?: ICreateTaskOptions): Promise<string> {
 		assertCreateArguments(this.CLASS_NAME, type, payload, options);
-		return this.urnOf(await this._tasks.create(type, payload, options));
+		return this._urns.urnOf(await this._tasks.create(type, payload, options));
 	}
 
 	/**
@@ -186,7 +191,7 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 	): Promise<string[]> {
 		assertCreateManyArguments(this.CLASS_NAME, type, payloads, options);
 		const ids = await this._tasks.createMany(type, payloads, options);
-		return ids.map(id => this.urnOf(id));
+		return ids.map(id => this._urns.urnOf(id));
 	}
 
 	/**
@@ -267,7 +272,7 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 	 * the original returns it, and it has the progress its handler reported last, if any.
 	 */
 	public async get<T, U>(taskId: string): Promise<IBackgroundTaskWithProgress<T, U> | undefined> {
-		return this._tasks.get<T, U>(this.storageId(nameof(taskId), taskId));
+		return this._tasks.get<T, U>(this._urns.storageIdOf(nameof(taskId), taskId));
 	}
 
 	/**
@@ -277,7 +282,7 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 	 * @returns Nothing.
 	 */
 	public async retry(taskId: string): Promise<void> {
-		await this._tasks.retry(this.storageId(nameof(taskId), taskId));
+		await this._tasks.retry(this._urns.storageIdOf(nameof(taskId), taskId));
 	}
 
 	/**
@@ -299,7 +304,7 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 	 * @returns Nothing.
 	 */
 	public async remove(taskId: string): Promise<void> {
-		await this._tasks.remove(this.storageId(nameof(taskId), taskId));
+		await this._tasks.remove(this._urns.storageIdOf(nameof(taskId), taskId));
 	}
 
 	/**
@@ -308,7 +313,7 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 	 * @returns Nothing.
 	 */
 	public async cancel(taskId: string): Promise<void> {
-		await this._tasks.cancel(this.storageId(nameof(taskId), taskId));
+		await this._tasks.cancel(this._urns.storageIdOf(nameof(taskId), taskId));
 	}
 
 	/**
@@ -324,7 +329,7 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 	 */
 	public async abort(taskId: string, reason?: string): Promise<void> {
 		assertAbortArguments(this.CLASS_NAME, reason);
-		await this._tasks.abort(this.storageId(nameof(taskId), taskId), reason ?? DEFAULT_ABORT_REASON);
+		await this._tasks.abort(this._urns.storageIdOf(nameof(taskId), taskId), reason);
 	}
 
 	/**
@@ -368,39 +373,6 @@ export class EntityStorageBackgroundTaskConnector implements IBackgroundTaskConn
 			cursor,
 			pageSize
 		);
-		return this._tasks.query(
-			taskType,
-			taskStatus,
-			sortProperty ?? "dateCreated",
-			sortDirection ?? SortDirection.Ascending,
-			cursor,
-			pageSize
-		);
-	}
-
-	/**
-	 * The URN of a task's storage id, as create() returns it.
-	 * @param id The storage id.
-	 * @returns The URN.
-	 * @internal
-	 */
-	private urnOf(id: string): string {
-		return toTaskUrn(EntityStorageBackgroundTaskConnector.NAMESPACE, id);
-	}
-
-	/**
-	 * The storage id of a task URN.
-	 * @param property The argument name, for errors.
-	 * @param taskId The URN.
-	 * @returns The storage id.
-	 * @internal
-	 */
-	private storageId(property: string, taskId: string): string {
-		return storageIdOf(
-			this.CLASS_NAME,
-			EntityStorageBackgroundTaskConnector.NAMESPACE,
-			property,
-			taskId
-		);
+		return this._tasks.query(taskType, taskStatus, sortProperty, sortDirection, cursor, pageSize);
 	}
 }

@@ -13,6 +13,7 @@ import { PoolThreads, type IPoolTask, type IWorkerPoolOptions } from "./poolThre
 import { QuickJobs, type IQuickEntry } from "./quickJobs.js";
 import { TaskAborts, Terminator, type IPoolRun } from "./taskAborts.js";
 import { runTimed, runUntimed } from "./timedRun.js";
+import { WorkerSlots } from "./workerSlots.js";
 
 export { DEFAULT_WORKER_IDLE_TIMEOUT_MS, type IWorkerPoolOptions } from "./poolThreads.js";
 export { MAX_JOBS_PER_MESSAGE, MESSAGE_BUDGET_MS, QUICK_HANDLER_MS } from "./quickJobs.js";
@@ -55,31 +56,16 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 	private _threads?: PoolThreads;
 
 	/**
-	 * Workers not running one of our jobs. Jobs are handed to the pool only when a worker is free
-	 * (never left in piscina's own queue), so a job's timeout measures its handler's run and not
-	 * the time it waited for a worker.
-	 * @internal
-	 */
-	private _free: number;
-
-	/**
-	 * Jobs waiting for a free worker to be sent alone (timeouts, handlers not known to be quick),
-	 * with their place in the order of arrival.
-	 * @internal
-	 */
-	private readonly _waiting: { seq: number; wake: () => void }[] = [];
-
-	/**
 	 * Jobs of quick handlers waiting to be sent, and the handlers' costs.
 	 * @internal
 	 */
 	private readonly _quick = new QuickJobs();
 
 	/**
-	 * Arrivals so far, which orders _waiting and _quick against each other.
+	 * The free workers and the jobs waiting for one, in order of arrival with the quick jobs.
 	 * @internal
 	 */
-	private _seq = 0;
+	private readonly _slots: WorkerSlots;
 
 	/**
 	 * A dispatch of quick jobs is scheduled (a microtask).
@@ -110,7 +96,7 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 	 * @param options The pool options.
 	 */
 	constructor(private readonly options: IWorkerPoolOptions) {
-		this._free = options.maxWorkers;
+		this._slots = new WorkerSlots(options.maxWorkers, this._quick, () => this.sendQuick());
 		this._aborts = new TaskAborts(options.abortGrace ?? DEFAULT_ABORT_GRACE_MS, (jobId, reason) =>
 			this._threads?.abortTask(jobId, reason)
 		);
@@ -175,11 +161,11 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 		try {
 			if (timeoutMs === undefined && this._phase === "open" && this._quick.isQuick(job)) {
 				return await new Promise<AttemptOutcome>(resolve => {
-					this._quick.push({ job: job as IQuickEntry["job"], seq: this._seq++, resolve });
+					this._quick.push({ job: job as IQuickEntry["job"], seq: this._slots.arrive(), resolve });
 					this.scheduleDispatch();
 				});
 			}
-			await this.acquireWorker();
+			await this._slots.acquire();
 			try {
 				const threads = this.threads();
 				if (!threads) {
@@ -191,7 +177,7 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 				}
 				return await this.runAlone(threads, job, timeoutMs, entry);
 			} finally {
-				this.releaseWorker();
+				this._slots.release();
 			}
 		} finally {
 			this._inFlight--;
@@ -226,10 +212,7 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 		}
 		this.enter("closed", ["open", "aborted"]);
 		this._aborts.clear();
-		this._free = Number.POSITIVE_INFINITY;
-		for (const { wake } of this._waiting.splice(0)) {
-			wake();
-		}
+		this._slots.unlimit();
 		for (const entry of this._quick.drain()) {
 			entry.resolve(this.closedFailure());
 		}
@@ -269,36 +252,6 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 	}
 
 	/**
-	 * Wait for a free worker and take it.
-	 * @internal
-	 */
-	private async acquireWorker(): Promise<void> {
-		if (this._free > 0) {
-			this._free--;
-			return;
-		}
-		await new Promise<void>(resolve => this._waiting.push({ seq: this._seq++, wake: resolve }));
-	}
-
-	/**
-	 * Give a worker back: to whichever waited longest, a job to send alone or quick jobs, else to
-	 * the free count.
-	 * @internal
-	 */
-	private releaseWorker(): void {
-		const alone = this._waiting[0];
-		const quick = this._quick.first;
-		if (alone && (!quick || alone.seq < quick.seq)) {
-			this._waiting.shift();
-			alone.wake();
-		} else if (quick) {
-			this.sendQuick();
-		} else {
-			this._free++;
-		}
-	}
-
-	/**
 	 * Send the quick jobs waiting once the microtasks queued so far have run, so the jobs started
 	 * together (a pump filling its slots, the runs that one message's outcomes freed) share a
 	 * message. A microtask rather than the next turn of the event loop: that turn first runs the
@@ -306,14 +259,13 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 	 * @internal
 	 */
 	private scheduleDispatch(): void {
-		if (this._dispatching || this._free <= 0) {
+		if (this._dispatching || !this._slots.anyFree) {
 			return;
 		}
 		this._dispatching = true;
 		queueMicrotask(() => {
 			this._dispatching = false;
-			while (this._free > 0 && this._quick.any) {
-				this._free--;
+			while (this._quick.any && this._slots.takeFree()) {
 				this.sendQuick();
 			}
 		});
@@ -332,7 +284,7 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 			for (const entry of entries) {
 				entry.resolve(threads ? NOT_STARTED : this.closedFailure());
 			}
-			this.releaseWorker();
+			this._slots.release();
 			return;
 		}
 		this._quick
@@ -342,7 +294,7 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 				() => this._phase === "open",
 				err => this.workerFailure(err)
 			)
-			.finally(() => this.releaseWorker());
+			.finally(() => this._slots.release());
 	}
 
 	/**

@@ -215,11 +215,6 @@ export function assertTypeArgument(source: string, method: string, type: unknown
 }
 
 /**
- * The reason of an abort() called without one.
- */
-export const DEFAULT_ABORT_REASON = "The task was aborted";
-
-/**
  * Check abort()'s reason (the task id is checked as every task URN is).
  * @param source The class name for the error.
  * @param reason The reason, when given.

@@ -20,7 +20,7 @@ import type { IConnectorParts } from "./wiring.js";
  */
 export class ScheduleCommands {
 	/**
-	 * Fires the slots.
+	 * Fires the slots while the connector is started.
 	 */
 	public readonly keeper: ScheduleKeeper;
 

@@ -1,7 +1,7 @@
 // Copyright 2024 IOTA Stiftung, 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
 import { TaskStatus, type IBackgroundTask } from "@twin.org/background-task-models";
-import type { SortDirection } from "@twin.org/entity";
+import { SortDirection } from "@twin.org/entity";
 import type { BackgroundTask } from "../domain/backgroundTask.js";
 import { isFinal } from "../domain/rules.js";
 import { toTaskModel } from "../domain/taskModel.js";
@@ -23,6 +23,11 @@ import type { IConnectorParts } from "./wiring.js";
  */
 const ABORT_LOOKS = 20;
 const ABORT_LOOK_PAUSE_MS = 5;
+
+/**
+ * The reason of an abort() called without one.
+ */
+const DEFAULT_ABORT_REASON = "The task was aborted";
 
 /**
  * The connector's operations on valid arguments and storage ids: each writes through the task
@@ -184,9 +189,9 @@ export class TaskCommands {
 	 * Over entity storage, a task processing but not run by this instance cannot be reached: it is
 	 * left as it is, with a warning.
 	 * @param id The storage id.
-	 * @param reason The reason.
+	 * @param reason The reason, DEFAULT_ABORT_REASON when not given.
 	 */
-	public async abort(id: string, reason: string): Promise<void> {
+	public async abort(id: string, reason: string = DEFAULT_ABORT_REASON): Promise<void> {
 		const { source, scheduler, log } = this.parts;
 		for (let look = 1; look <= ABORT_LOOKS; look++) {
 			if (scheduler.abortRunning(id, reason)) {
@@ -258,8 +263,8 @@ export class TaskCommands {
 	 * One page of tasks, as the original returns them.
 	 * @param taskType The type, when set.
 	 * @param taskStatus The status, when set.
-	 * @param sortProperty The property to sort by.
-	 * @param sortDirection The order.
+	 * @param sortProperty The property to sort by, dateCreated when not set.
+	 * @param sortDirection The order, ascending when not set.
 	 * @param cursor The cursor of the page.
 	 * @param pageSize The most tasks in the page.
 	 * @returns The page.
@@ -267,16 +272,16 @@ export class TaskCommands {
 	public async query(
 		taskType: string | undefined,
 		taskStatus: TaskStatus | undefined,
-		sortProperty: "dateCreated" | "dateModified" | "dateCompleted" | "status",
-		sortDirection: SortDirection,
+		sortProperty: "dateCreated" | "dateModified" | "dateCompleted" | "status" | undefined,
+		sortDirection: SortDirection | undefined,
 		cursor: string | undefined,
 		pageSize: number | undefined
 	): Promise<{ entities: IBackgroundTaskWithProgress[]; cursor?: string }> {
 		const page = await this.parts.source.query({
 			type: taskType,
 			status: taskStatus,
-			sortProperty,
-			sortDirection,
+			sortProperty: sortProperty ?? "dateCreated",
+			sortDirection: sortDirection ?? SortDirection.Ascending,
 			cursor,
 			pageSize
 		});
