@@ -1,59 +1,25 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
 import type { BackgroundTask } from "../domain/backgroundTask.js";
-import type { CatchUp } from "../domain/scheduleSlots.js";
+import type { ISchedule } from "../models/ISchedule.js";
 
 /**
- * A schedule as a store keeps it: its definition and where its slots stand, times in epoch ms.
+ * A schedule as a store keeps it: the fields of ISchedule (documented there), with its slots as
+ * epoch ms rather than ISO 8601 and its create() options as stored.
  */
-export interface IStoredSchedule {
+export interface IStoredSchedule extends Omit<ISchedule, "options" | "nextSlot" | "lastSlot"> {
 	/**
-	 * The unique name.
-	 */
-	name: string;
-
-	/**
-	 * The tasks' type.
-	 */
-	type: string;
-
-	/**
-	 * The tasks' payload.
-	 */
-	payload?: unknown;
-
-	/**
-	 * The period, ms.
-	 */
-	every?: number;
-
-	/**
-	 * The cron expression.
-	 */
-	cron?: string;
-
-	/**
-	 * The cron expression's timezone.
-	 */
-	timezone?: string;
-
-	/**
-	 * The tasks' create() options.
+	 * The tasks' create() options, as stored.
 	 */
 	options?: { [key: string]: unknown };
 
 	/**
-	 * What is done with missed slots.
-	 */
-	catchUp: CatchUp;
-
-	/**
-	 * The next slot; undefined when a cron expression has no later time.
+	 * The next slot, epoch ms; undefined when a cron expression has no later time.
 	 */
 	nextSlot: number | undefined;
 
 	/**
-	 * The last slot fired, when one has.
+	 * The last slot fired, epoch ms, when one has.
 	 */
 	lastSlot?: number;
 }
