@@ -106,12 +106,6 @@ export default defineConfig({
 		// Files run side by side: most of their time is spent waiting (timers, servers, children).
 		maxWorkers: 3,
 		minWorkers: 1,
-		// The worker threads (the unit files, then the serial lane's) are reused from file to file,
-		// so the package and TWIN's modules load once per thread rather than once per file: the
-		// unit project's CPU halves (docs/testing.md). Forks stay one process per file. Three
-		// threads from the start: with fewer, vitest 3.2.4 ends idle threads as it recycles them
-		// and fails the run with tinypool's "Terminating worker thread" (vitest issue 8564).
-		poolOptions: { threads: { isolate: false, minThreads: 3, maxThreads: 3 } },
 		projects: [
 			project(
 				"unit",
