@@ -197,6 +197,7 @@ import {
 	type IEntityStorageBackgroundTaskConnectorConfig,
 	type IEntityStorageBackgroundTaskConnectorConstructorOptions
 } from "${PACKAGE_NAME}";
+import { getTaskContext, type ITaskContext } from "${PACKAGE_NAME}/context";
 
 const config: IEntityStorageBackgroundTaskConnectorConfig = {
 	concurrency: 2,
@@ -210,6 +211,7 @@ initSchema();
 export const connector: IBackgroundTaskConnector = new EntityStorageBackgroundTaskConnector(options);
 export const namespace: string = EntityStorageBackgroundTaskConnector.NAMESPACE;
 export const entity: BackgroundTask = new BackgroundTask();
+export const context: ITaskContext | undefined = getTaskContext();
 `
 		);
 		// The consumer project lives outside the repository; its node_modules link resolves both
@@ -238,4 +240,77 @@ export const entity: BackgroundTask = new BackgroundTask();
 		}
 		expect(output).toBe("");
 	});
+
+	test.each([
+		["import (ES module)", "context.mjs", "import", join("dist", "esm", "context.js")],
+		["require (CommonJS)", "context.cjs", "require", join("dist", "cjs", "context.js")]
+	])(
+		"the ./context entry by %s gives getTaskContext and loads nothing of the connector",
+		(_, script, how, entry) => {
+			// The files of the package a script loaded: require's cache for CommonJS; for an ES
+			// module, the relative imports of the entry followed from the files themselves.
+			const body =
+				how === "require"
+					? `const { getTaskContext } = require("${PACKAGE_NAME}/context");
+const loaded = Object.keys(require.cache);
+const resolved = require.resolve("${PACKAGE_NAME}/context");`
+					: `import { getTaskContext } from "${PACKAGE_NAME}/context";
+import { fileURLToPath } from "node:url";
+const resolved = fileURLToPath(import.meta.resolve("${PACKAGE_NAME}/context"));
+const loaded = [];`;
+			writeFileSync(
+				join(dir, script),
+				`${body}
+console.log(JSON.stringify({ resolved, loaded, type: typeof getTaskContext, outside: getTaskContext() ?? null }));
+`
+			);
+			const out = execFileSync(process.execPath, [script], {
+				cwd: dir,
+				encoding: "utf8",
+				timeout: 30_000,
+				env: { ...process.env, NODE_OPTIONS: "" }
+			});
+			const report = JSON.parse(out.trim().split("\n").pop() as string) as {
+				resolved: string;
+				loaded: string[];
+				type: string;
+				outside: unknown;
+			};
+			const real = realpathSync(ROOT);
+			expect(report.resolved).toBe(join(real, entry));
+			expect(report.type).toBe("function");
+			// Outside a handler there is no context.
+			expect(report.outside).toBeNull();
+			const base = join(real, entry, "..");
+			const files =
+				how === "require"
+					? report.loaded.filter(file => file !== join(dir, script)).sort()
+					: relativeImports(join(real, entry)).sort();
+			expect(files).toEqual([join(base, "context.js"), join(base, "utils", "taskContext.js")]);
+		}
+	);
 });
+
+/**
+ * A built ES module and every file it imports by a relative path, followed recursively; fails on
+ * an import of a package (node: built-ins aside), which the light entry must not make.
+ * @param file The module's path.
+ * @param seen The files found so far.
+ * @returns The paths.
+ */
+function relativeImports(file: string, seen = new Set<string>()): string[] {
+	seen.add(file);
+	const text = readFileSync(file, "utf8");
+	for (const match of text.matchAll(/(?:from|import)\s*\(?\s*"([^"]+)"/g)) {
+		const spec = match[1];
+		if (spec.startsWith("node:")) {
+			continue;
+		}
+		expect(spec.startsWith("."), `${file} imports ${spec}`).toBe(true);
+		const next = join(file, "..", spec);
+		if (!seen.has(next)) {
+			relativeImports(next, seen);
+		}
+	}
+	return [...seen];
+}

@@ -4,7 +4,7 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { threadId } from "node:worker_threads";
 // By the package's name, as a handler module would: the built ES module, inline and in a worker.
-import { getTaskContext } from "@twin-fast/background-task-connector-entity-storage";
+import { getTaskContext } from "@twin-fast/background-task-connector-entity-storage/context";
 
 /**
  * Poll period of the waiting handlers, ms.

@@ -3,7 +3,7 @@
 // thread. What a test observes goes through files named in the payload.
 import { existsSync, writeFileSync } from "node:fs";
 // By the package's name, as a handler module would: the built ES module, inline and in a worker.
-import { getTaskContext } from "@twin-fast/background-task-connector-entity-storage";
+import { getTaskContext } from "@twin-fast/background-task-connector-entity-storage/context";
 
 /**
  * Poll period of the waiting handler, ms.
