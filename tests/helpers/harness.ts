@@ -82,6 +82,19 @@ export function createConnector(
 }
 
 /**
+ * The first pause between two checks of waitFor, ms; each pause after it is half as long again,
+ * up to WAIT_LONGEST_PAUSE_MS.
+ */
+const WAIT_FIRST_PAUSE_MS = 5;
+
+/**
+ * The longest pause between two checks of waitFor, ms. A check on a server's store is a request
+ * (on DynamoDB a new SDK client too), so a long wait checked every 5 ms cost more CPU than the
+ * test's own work.
+ */
+const WAIT_LONGEST_PAUSE_MS = 25;
+
+/**
  * Poll until the check returns a value other than undefined/false, or fail after the bound.
  * @param check The check.
  * @param timeoutMs The bound.
@@ -94,6 +107,7 @@ export async function waitFor<T>(
 	what = "condition"
 ): Promise<Exclude<T, undefined | false>> {
 	const deadline = Date.now() + timeoutMs;
+	let pause = WAIT_FIRST_PAUSE_MS;
 	for (;;) {
 		const value = await check();
 		if (value !== undefined && value !== false) {
@@ -102,7 +116,8 @@ export async function waitFor<T>(
 		if (Date.now() > deadline) {
 			throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
 		}
-		await new Promise(resolve => setTimeout(resolve, 5));
+		await new Promise(resolve => setTimeout(resolve, pause));
+		pause = Math.min(pause * 1.5, WAIT_LONGEST_PAUSE_MS);
 	}
 }
 
