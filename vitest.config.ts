@@ -1,5 +1,40 @@
 import { NameOfPlugin } from "@twin.org/nameof-vitest-plugin";
+import { fileURLToPath } from "node:url";
+import type { Plugin } from "vite";
 import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
+
+const SRC = fileURLToPath(new URL("./src/", import.meta.url));
+const DIST = fileURLToPath(new URL("./dist/esm/", import.meta.url));
+
+/**
+ * The tests run the built package, what users run: an import of a source file (../src/x.js) loads
+ * its build, dist/esm/x.js, which the global setup builds from the current sources first. Node
+ * loads it natively, once per test file, where vite-node would transform and evaluate every source
+ * module again in every file (docs/testing.md, "Wall times"). TEST_FROM_SRC=1 imports the sources
+ * instead.
+ * @returns The plugin.
+ */
+function builtSources(): Plugin {
+	return {
+		name: "built-sources",
+		enforce: "pre",
+		async resolveId(source, importer, options) {
+			if (!importer || importer.startsWith(DIST) || !source.startsWith(".")) {
+				return null;
+			}
+			const resolved = await this.resolve(source, importer, { ...options, skipSelf: true });
+			if (!resolved?.id.startsWith(SRC)) {
+				return null;
+			}
+			return DIST + resolved.id.slice(SRC.length).replace(/\.ts$/, ".js");
+		}
+	};
+}
+
+/**
+ * Whether the tests import the sources rather than their build.
+ */
+const FROM_SRC = process.env.TEST_FROM_SRC === "1";
 
 /**
  * The spec files that start child processes, side by side with the others: crash and shutdown
@@ -85,13 +120,15 @@ function project(
 	lane: "forks" | "threads" | "serial" = "forks"
 ): TestProjectInlineConfiguration {
 	return {
-		plugins: [NameOfPlugin],
+		plugins: FROM_SRC ? [NameOfPlugin] : [builtSources(), NameOfPlugin],
 		test: {
 			name,
 			include,
 			exclude,
 			pool: lane === "forks" ? "forks" : "threads",
 			poolOptions: { threads: { singleThread: lane === "serial" } },
+			// The build is loaded by Node, not by vite-node (builtSources).
+			server: { deps: { external: FROM_SRC ? [] : [/\/dist\/esm\//] } },
 			testTimeout: 30000,
 			hookTimeout: 60000
 		}
