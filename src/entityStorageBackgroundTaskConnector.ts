@@ -6,7 +6,7 @@ import type {
 	TaskStatus
 } from "@twin.org/background-task-models";
 import { Guards, Is } from "@twin.org/core";
-import { SortDirection } from "@twin.org/entity";
+import type { SortDirection } from "@twin.org/entity";
 import { nameof } from "@twin.org/nameof";
 import {
 	assertConstructorOptions,
