@@ -13,10 +13,9 @@
 // 2. no ANALYZE, CHECKPOINT, VACUUM or warm-up;
 // 3. a new connector (the node): registerHandler (with or without a state-change callback), then
 //    the window from `await start()` to the last task recorded: every handler ran (per-task
-//    counters, checked every 20 ms in this process), then the table polled every 20 ms until no
-//    row of the type is left (retainFor 0) or every row of the type is success (kept). Polling the
-//    table only once every handler ran keeps a count over the whole table, a scan without an index
-//    on status, out of the server CPU of the window;
+//    counters, checked every 20 ms in this process), then the claim index asked every 20 ms until
+//    no task of the type is pending or processing (noActiveTask); the rows are counted after the
+//    window, for the checks (none left with retainFor 0, every one success when kept);
 // 4. stop the node, drop the table.
 import { NODE } from "./common.mjs";
 import {
@@ -24,6 +23,7 @@ import {
 	benchPostgres,
 	coldWindow,
 	inLanes,
+	noActiveTask,
 	payloadBatches,
 	perTaskCounters,
 	tally,
@@ -144,7 +144,6 @@ export async function coldNodeNative(params) {
 				}
 			: undefined;
 		await node.registerHandler(TYPE, HANDLERS, "count", onState);
-		let last;
 		const metrics = await coldWindow({
 			postmasterPid: server.postmasterPid,
 			n,
@@ -153,21 +152,18 @@ export async function coldNodeNative(params) {
 				await node.start(NODE);
 				started = true;
 			},
-			recorded: async () => {
-				last = await rowCounts(sql, table);
-				return retainFor === 0 ? last.rows === 0 : last.notSuccess === 0;
-			},
-			what:
-				retainFor === 0
-					? "the table to have no row of the type left"
-					: "every row of the type to be success"
+			recorded: async () => noActiveTask(sql, table, TYPE),
+			what: "no task of the type to be pending or processing"
 		});
+		const last = await rowCounts(sql, table);
 		const t = tally(counts, n);
 		const checks = {
 			backlogStored: backlog.rows === n,
 			everyTaskRanOnce: t.ranOnce === n
 		};
-		if (retainFor !== 0) {
+		if (retainFor === 0) {
+			checks.everyTaskRemoved = last.rows === 0;
+		} else {
 			checks.everyTaskKeptAsSuccess = last.rows === n && last.notSuccess === 0;
 		}
 		if (params.callback) {

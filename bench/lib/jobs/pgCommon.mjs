@@ -254,6 +254,26 @@ export function tally(counts, n) {
 }
 
 /**
+ * Whether a type has no active task left in one of our tables (none pending or processing), for
+ * the end of a timed window. The rules keep "dateNextProcess" set exactly while a task is active,
+ * and the claim index holds only those rows, so the answer never reads the final ones: a count
+ * over the whole table, polled inside the window, cost a run beside a million retained tasks
+ * about 300 ms a poll (docs/performance.md).
+ * @param {import("postgres").Sql} sql The admin client.
+ * @param {string} table The table.
+ * @param {string} type The type.
+ * @param {string} threadId The tasks' thread.
+ * @returns {Promise<boolean>} True when no task of the type is active.
+ */
+export async function noActiveTask(sql, table, type, threadId = "main") {
+	const [row] = await sql.unsafe(
+		`SELECT EXISTS (SELECT 1 FROM "${table}" WHERE "type" = $1 AND "threadId" = $2 AND "dateNextProcess" IS NOT NULL) AS "active"`,
+		[type, threadId]
+	);
+	return !row.active;
+}
+
+/**
  * Epoch microseconds, high resolution, comparable across processes of one machine.
  * @returns {number} Microseconds.
  */
