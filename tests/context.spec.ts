@@ -2,7 +2,8 @@
 // context with getTaskContext(): the task id and type, the attempt, the retries left, and an
 // AbortSignal that fires on the timeout and on stop() past shutdownTimeout. In both execution
 // modes, through handler modules that load the package by its name: as an ES module (the built
-// dist/esm) and through require() (the built dist/cjs), while the connector runs from src/.
+// dist/esm) and through require() (the built dist/cjs), while the connector runs from dist/esm
+// (src/ with TEST_FROM_SRC=1, vitest.config.ts).
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
