@@ -4,8 +4,10 @@
 // the package and runs this file; it measures the BUILT package (dist/esm) with the real
 // @twin.org/entity-storage-connector-memory and real worker threads.
 //
-//   node bench/run.mjs [--only a,b] [--runs N] [--scale F] [--parallel N] [--out file] [--prof]
-//                      [--batch] [--list] [--quiet]
+//   node bench/run.mjs [--only a,b] [--jobs id,id] [--runs N] [--scale F] [--parallel N]
+//                      [--out file] [--prof] [--batch] [--list] [--quiet]
+// --jobs keeps only the selected scenarios' jobs whose ids it names (an A/B of a few workloads of
+// a large scenario); rows of the jobs left out show no value.
 //
 // Every run of every job is a fresh child process (bench/lib/child.mjs), so scenarios cannot
 // contaminate each other's heap, JIT state or RSS, and the parent can check that each child exits
@@ -39,6 +41,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
 	options: {
 		only: { type: "string", multiple: true },
+		jobs: { type: "string", multiple: true },
 		runs: { type: "string", default: "5" },
 		scale: { type: "string", default: "1" },
 		parallel: { type: "string", default: "1" },
@@ -79,10 +82,11 @@ if (unknown.length > 0) {
 const selected = only ? all.filter(s => only.includes(s.name)) : all;
 
 // Jobs shared by several scenarios (the storage floor) run once.
+const jobIds = args.jobs?.flatMap(o => o.split(",")).map(o => o.trim());
 const jobs = new Map();
 for (const scenario of selected) {
 	for (const job of scenario.jobs) {
-		if (!jobs.has(job.id)) {
+		if (!jobs.has(job.id) && (!jobIds || jobIds.includes(job.id))) {
 			jobs.set(job.id, { ...job, runCount: Math.min(runs, job.maxRuns ?? runs), runs: [] });
 		}
 	}
@@ -242,7 +246,9 @@ for (const scenario of selected) {
 		description: scenario.description,
 		pass: rows.every(row => row.pass !== false),
 		rows,
-		jobs: Object.fromEntries(scenario.jobs.map(j => [j.id, jobSummary(jobs.get(j.id))]))
+		jobs: Object.fromEntries(
+			scenario.jobs.filter(j => jobs.has(j.id)).map(j => [j.id, jobSummary(jobs.get(j.id))])
+		)
 	};
 	for (const row of rows) {
 		tableRows.push([

@@ -42,7 +42,7 @@ export function describe(result) {
  * @returns {object} The row.
  */
 export function sanityRow(scenario, jobs) {
-	const runsOf = scenario.jobs.flatMap(j => jobs.get(j.id).runs);
+	const runsOf = scenario.jobs.flatMap(j => jobs.get(j.id)?.runs ?? []);
 	const bad = runsOf.filter(r => !r.ok || Object.values(r.checks ?? {}).some(ok => !ok));
 	const failures = [
 		...new Set(
