@@ -139,6 +139,25 @@ describe("create", () => {
 		}
 	});
 
+	test("real ids start with their creation time in ms, so later ids sort after earlier ones", async () => {
+		const { connector } = createConnector();
+		freezeDate(NOW);
+		const first = storageIdOf(await connector.create("t"));
+		const sameMs = storageIdOf(await connector.create("t"));
+		vi.setSystemTime(NOW + 1);
+		const next = storageIdOf(await connector.create("t"));
+		vi.setSystemTime(NOW + HOUR);
+		const later = storageIdOf(await connector.create("t"));
+
+		const prefix = NOW.toString(16).padStart(12, "0");
+		expect(first.slice(0, 12)).toBe(prefix);
+		expect(sameMs.slice(0, 12)).toBe(prefix);
+		expect(sameMs.slice(12)).not.toBe(first.slice(12));
+		expect(next.slice(0, 12)).toBe((NOW + 1).toString(16).padStart(12, "0"));
+		expect(later.slice(0, 12)).toBe((NOW + HOUR).toString(16).padStart(12, "0"));
+		expect(first < next && next < later).toBe(true);
+	});
+
 	test("a rejected create writes nothing", async () => {
 		const { connector, storage } = createConnector();
 		await errorOf(() => connector.create("t", { f: () => 1 }));

@@ -17,10 +17,15 @@ const URN_NAMESPACE = "background-task";
 const PACKAGE_GENERATE = RandomHelper.generate;
 
 /**
+ * The random bytes of an id: the 32 hex characters are 12 of the creation time and 20 random.
+ */
+const ID_RANDOM_BYTES = 10;
+
+/**
  * Random bytes for ids, filled 256 ids at a time: one getRandomValues call costs several
  * microseconds whatever its size, more than the rest of an id.
  */
-const ID_POOL = new Uint8Array(16 * 256);
+const ID_POOL = new Uint8Array(ID_RANDOM_BYTES * 256);
 
 /**
  * The offset of the next unused id in ID_POOL (its length when it needs a refill).
@@ -28,7 +33,15 @@ const ID_POOL = new Uint8Array(16 * 256);
 let idPoolOffset = ID_POOL.length;
 
 /**
- * A new task id: 32 lower-case hex characters of cryptographic randomness. While
+ * The millisecond of the last id and its 12 hex characters, reused within that millisecond.
+ */
+let idClock = { ms: -1, hex: "" };
+
+/**
+ * A new task id: 32 lower-case hex characters, the creation time in milliseconds (12) then 80
+ * bits of cryptographic randomness (20), as a UUIDv7 orders its bits. Ids made close in time sort
+ * close together, so a table's primary key takes new tasks at its right edge and the queue's
+ * lookups stay on a few hot pages however many older tasks it keeps (docs/performance.md). While
  * RandomHelper.generate is replaced (tests make ids deterministic that way), the id comes from
  * RandomHelper.generate(16), one call per id.
  * @returns The id.
@@ -37,13 +50,17 @@ export function newTaskId(): string {
 	if (RandomHelper.generate !== PACKAGE_GENERATE) {
 		return Converter.bytesToHex(RandomHelper.generate(16));
 	}
+	const now = Date.now();
+	if (now !== idClock.ms) {
+		idClock = { ms: now, hex: now.toString(16).padStart(12, "0") };
+	}
 	if (idPoolOffset === ID_POOL.length) {
 		globalThis.crypto.getRandomValues(ID_POOL);
 		idPoolOffset = 0;
 	}
 	const start = idPoolOffset;
-	idPoolOffset += 16;
-	return Converter.bytesToHex(ID_POOL, false, start, 16);
+	idPoolOffset += ID_RANDOM_BYTES;
+	return idClock.hex + Converter.bytesToHex(ID_POOL, false, start, ID_RANDOM_BYTES);
 }
 
 /**
