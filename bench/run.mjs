@@ -7,7 +7,7 @@
 //   node bench/run.mjs [--only a,b] [--jobs id,id] [--runs N] [--scale F] [--parallel N]
 //                      [--out file] [--prof] [--batch] [--list] [--quiet]
 // --jobs keeps only the selected scenarios' jobs whose ids it names (an A/B of a few workloads of
-// a large scenario); rows of the jobs left out show no value.
+// a large scenario); rows of the jobs left out show no value. Unknown names are refused.
 //
 // Every run of every job is a fresh child process (bench/lib/child.mjs), so scenarios cannot
 // contaminate each other's heap, JIT state or RSS, and the parent can check that each child exits
@@ -69,20 +69,44 @@ if (args.list) {
 	}
 	process.exit(0);
 }
-const only = args.only
-	?.flatMap(o => o.split(","))
-	.map(o => o.trim())
-	.filter(Boolean);
-const unknown = only?.filter(name => !all.some(s => s.name === name)) ?? [];
-if (unknown.length > 0) {
-	throw new Error(
-		`Unknown scenario(s) ${unknown.join(", ")}; known: ${all.map(s => s.name).join(", ")}`
-	);
+/**
+ * The names a repeatable, comma-separated option gave; undefined when it was not given.
+ * @param {string[] | undefined} values The option's values.
+ * @returns {string[] | undefined} The names.
+ */
+function names(values) {
+	return values
+		?.flatMap(o => o.split(","))
+		.map(o => o.trim())
+		.filter(Boolean);
 }
+
+/**
+ * Refuse names that match nothing known, so a typo does not run an empty selection.
+ * @param {string} what What the names are.
+ * @param {string[] | undefined} given The names given.
+ * @param {string[]} known The names known.
+ */
+function checkKnown(what, given, known) {
+	const unknown = given?.filter(name => !known.includes(name)) ?? [];
+	if (unknown.length > 0) {
+		throw new Error(`Unknown ${what} ${unknown.join(", ")}; known: ${known.join(", ")}`);
+	}
+}
+
+const only = names(args.only);
+checkKnown(
+	"scenario(s)",
+	only,
+	all.map(s => s.name)
+);
 const selected = only ? all.filter(s => only.includes(s.name)) : all;
 
 // Jobs shared by several scenarios (the storage floor) run once.
-const jobIds = args.jobs?.flatMap(o => o.split(",")).map(o => o.trim());
+const jobIds = names(args.jobs);
+checkKnown("job(s) of the selected scenarios", jobIds, [
+	...new Set(selected.flatMap(s => s.jobs.map(j => j.id)))
+]);
 const jobs = new Map();
 for (const scenario of selected) {
 	for (const job of scenario.jobs) {

@@ -149,12 +149,12 @@ describe("create", () => {
 		vi.setSystemTime(NOW + HOUR);
 		const later = storageIdOf(await connector.create("t"));
 
-		const prefix = NOW.toString(16).padStart(12, "0");
-		expect(first.slice(0, 12)).toBe(prefix);
-		expect(sameMs.slice(0, 12)).toBe(prefix);
+		const msHex = (ms: number): string => ms.toString(16).padStart(12, "0");
+		expect(first.slice(0, 12)).toBe(msHex(NOW));
+		expect(sameMs.slice(0, 12)).toBe(msHex(NOW));
 		expect(sameMs.slice(12)).not.toBe(first.slice(12));
-		expect(next.slice(0, 12)).toBe((NOW + 1).toString(16).padStart(12, "0"));
-		expect(later.slice(0, 12)).toBe((NOW + HOUR).toString(16).padStart(12, "0"));
+		expect(next.slice(0, 12)).toBe(msHex(NOW + 1));
+		expect(later.slice(0, 12)).toBe(msHex(NOW + HOUR));
 		expect(first < next && next < later).toBe(true);
 	});
 
