@@ -48,6 +48,24 @@ describe("HeldTasks", () => {
 		expect(held.renewable("owner")).toEqual(["r"]);
 	});
 
+	test("a fetch that takes a settling task again: it stays settling under the new claim, renewed again if it was lost", () => {
+		const held = new HeldTasks();
+		held.add(task("s"), "owner", 0, false);
+		const record = held.get("s")!;
+		held.leaseGone("s", record);
+		held.beginSettle(record);
+		expect(held.renewable("owner")).toEqual([]);
+		held.reclaimed(record, "2026-01-01T00:00:02.000Z", 7);
+		expect(record.phase).toBe("settling");
+		expect(record.claimedAt).toBe("2026-01-01T00:00:02.000Z");
+		expect(held.renewable("owner")).toEqual(["s"]);
+		expect(held.endSettle("s", record)).toBe("held");
+		held.add(task("w"), "owner", 0, true);
+		expect(() => held.reclaimed(held.get("w")!, "2026-01-01T00:00:03.000Z", 8)).toThrow(
+			"HeldTasks.reclaimed: a t task waiting, expected running or lost or settling or removed"
+		);
+	});
+
 	test("a failed settle returns the task to its phase; a removal during a settle is kept", () => {
 		const held = new HeldTasks();
 		held.add(task("a"), "owner", 0, false);

@@ -267,6 +267,76 @@ describe("leases", () => {
 		expect((await b.source.get(task.id))?.progress).toEqual({ step: "done" });
 	});
 
+	test("a fetch that takes again a task whose settle waits to be written: the settle is written under the new claim, nothing is left held", async () => {
+		// No heartbeat: the test decides when the lease lapses.
+		const a = await pg.open({}, { leaseTimeout: 60_000, heartbeatInterval: 1_000_000 });
+		const first = newTask({ retainFor: -1, dateNextProcess: at(0) });
+		const task = newTask({ retainFor: -1, dateNextProcess: at(1) });
+		await a.source.insert(first);
+		await a.source.insert(task);
+		expect((await a.source.fetch("native", "main", 10, 0)).tasks.length).toBe(2);
+		const firstClaim = (await a.source.claim(first.id, "main", 0)).claimed!;
+		const claim = (await a.source.claim(task.id, "main", 0)).claimed!;
+
+		// The first settle's write waits on a row lock the test holds, so the task's settle waits
+		// in the next batch, not yet sent.
+		const sql = pg.server().sql;
+		let unlock = (): void => {};
+		const unlocked = new Promise<void>(resolve => (unlock = resolve));
+		let locked = (): void => {};
+		const isLocked = new Promise<void>(resolve => (locked = resolve));
+		const lockHeld = sql.begin(async tx => {
+			await tx.unsafe(`SELECT 1 FROM "${pg.table()}" WHERE "id" = $1 FOR UPDATE`, [first.id]);
+			locked();
+			await unlocked;
+		});
+		await isLocked;
+		try {
+			const firstSettle = a.source.settle(
+				settled(firstClaim, { ok: true }, Date.now(), 1000),
+				false
+			);
+			await waitFor(
+				async () =>
+					(
+						await sql.unsafe(
+							`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%unnest%'`
+						)
+					).length > 0,
+				5000,
+				"the first settle to wait on the lock"
+			);
+			const settle = a.source.settle(
+				settled(claim, { ok: true, result: "done" }, Date.now(), 1000),
+				false
+			);
+
+			// Meanwhile the task's lease lapses (as behind a late heartbeat) and this source's next
+			// fetch takes it again: it runs here already, so it is not handed out a second time.
+			await sql.unsafe(`UPDATE "${pg.table()}" SET "leaseExpires" = 0 WHERE "id" = $1`, [task.id]);
+			const again = await a.source.fetch("native", "main", 10, 0);
+			expect(again.tasks).toEqual([]);
+			unlock();
+			await lockHeld;
+
+			// Both settles are written; the task's under the fetch's claim.
+			expect(await firstSettle).toBe(true);
+			expect(await settle).toBe(true);
+			expect(await a.source.get(task.id)).toMatchObject({ status: "success", result: "done" });
+			const [row] = await sql.unsafe(
+				`SELECT "leaseOwner", "leaseExpires" FROM "${pg.table()}" WHERE "id" = $1`,
+				[task.id]
+			);
+			expect(row).toEqual({ leaseOwner: null, leaseExpires: null });
+			// Nothing is held: the task is neither handed out again nor given back.
+			expect(await a.source.claim(task.id, "main", 0)).toEqual({});
+			expect(a.entries).toEqual([]);
+		} finally {
+			unlock();
+			await lockHeld;
+		}
+	});
+
 	test("a processing row without a lease (entity-storage path) counts as expired", async () => {
 		const { source } = await pg.open();
 		const task = newTask({ status: TaskStatus.Processing });

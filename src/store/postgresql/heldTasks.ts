@@ -25,7 +25,8 @@ type HeldRecord = { -readonly [K in keyof IHeldTask]: IHeldTask[K] } & {
  * methods here, each of which asserts the phase it expects:
  * - add: a new record, waiting (claimed by fetch) or running (claimed to run now);
  * - start: waiting -> running;
- * - reclaimed (a fetch took a running task again): running | lost -> running, removed stays;
+ * - reclaimed (a fetch took a task running here again): running | lost -> running, settling and
+ *   removed stay;
  * - leaseGone: waiting -> dropped, running -> lost;
  * - beginSettle: waiting | running | lost -> settling; settleFailed: back to the phase before;
  * - markRemoved: waiting -> dropped, running | lost | settling -> removed;
@@ -81,17 +82,22 @@ export class HeldTasks {
 
 	/**
 	 * A task running here was claimed again by a fetch (its lease had lapsed): the run goes on
-	 * under the new claim. running | lost -> running; removed stays removed.
+	 * under the new claim, and so does a settle waiting to be written (TaskSettles writes it again
+	 * under this claim when the old one's fence keeps it out). running | lost -> running; settling
+	 * and removed stay.
 	 * @param record The record.
 	 * @param claimedAt The new claim's dateModified.
 	 * @param leaseAt When the new claim was sent, performance.now().
 	 */
 	public reclaimed(record: IHeldTask, claimedAt: string, leaseAt: number): void {
-		const held = this.expect(record, "reclaimed", "running", "lost", "removed");
+		const held = this.expect(record, "reclaimed", "running", "lost", "settling", "removed");
 		held.claimedAt = claimedAt;
 		held.leaseAt = leaseAt;
 		if (held.phase === "lost") {
 			held.phase = "running";
+		} else if (held.phase === "settling" && held.settlingFrom === "lost") {
+			// The lease is this instance's again: renewed while the settle waits.
+			held.settlingFrom = "running";
 		}
 	}
 

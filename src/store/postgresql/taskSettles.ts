@@ -58,21 +58,27 @@ export class TaskSettles {
 			this._held.delete(task.id);
 			return false;
 		}
-		const fence = claimedAt ?? held?.claimedAt;
+		let fence = claimedAt ?? held?.claimedAt;
 		if (fence === undefined) {
 			this._log?.log("warn", "settleNotHeld", { id: task.id, type: task.type });
 			return false;
 		}
-		const entry = settleEntry(task, held?.owner ?? this._session.owner, fence, remove);
+		const owner = held?.owner ?? this._session.owner;
 		if (held) {
 			this._held.beginSettle(held);
 		}
 		let written: boolean;
 		try {
-			written = await this._batch.add(entry);
+			written = await this._batch.add(settleEntry(task, owner, fence, remove));
 			if (!written && claimedAt !== undefined) {
 				// A repeat of a write that failed: the failed one may have committed before it threw.
 				written = await this.alreadySettled(task, remove);
+			}
+			while (!written && held && held.claimedAt !== fence && this._held.get(task.id) === held) {
+				// A fetch of this instance took the task again while this settle waited (its lease
+				// had lapsed), so the old claim's fence kept the write out: write under the new one.
+				fence = held.claimedAt;
+				written = await this._batch.add(settleEntry(task, owner, fence, remove));
 			}
 		} catch (err) {
 			// The caller repeats the settle: the task goes back to where it was meanwhile (else a
