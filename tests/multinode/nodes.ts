@@ -655,9 +655,22 @@ export async function waitForAllFinal(
 				leaseEndsInMs: r.leaseExpires === null ? null : r.leaseExpires - Date.now()
 			}));
 		const diag = await diagnose(nodes);
+		// The handler runs of the unfinished tasks, and what each node warned of last.
+		const keys = new Set(unfinished.map(u => u.k));
+		const runs = mn.runs().filter(r => keys.has(r.key));
+		const warnings = Object.fromEntries(
+			nodes.map(n => [
+				n.name,
+				n
+					.logs()
+					.slice(-10)
+					.map(e => ({ t: e.ts, message: e.message, data: e.data }))
+			])
+		);
 		throw new Error(
 			`${(err as Error).message}; statuses: ${JSON.stringify(last)}; unfinished (first 10): ` +
-				`${JSON.stringify(unfinished)}; nodes: ${JSON.stringify(diag)}`
+				`${JSON.stringify(unfinished)}; their runs: ${JSON.stringify(runs)}; nodes: ` +
+				`${JSON.stringify(diag)}; last warnings: ${JSON.stringify(warnings)}`
 		);
 	}
 }

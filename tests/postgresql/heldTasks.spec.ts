@@ -25,7 +25,7 @@ describe("HeldTasks", () => {
 		expect(held.start(record!).id).toBe("a");
 		expect(record?.phase).toBe("running");
 		expect(held.waiting()).toEqual([]);
-		held.beginSettle(record!);
+		held.beginSettle(record!, true);
 		expect(record?.phase).toBe("settling");
 		expect(held.endSettle("a", record!)).toBe("held");
 		expect(held.get("a")).toBeUndefined();
@@ -48,13 +48,28 @@ describe("HeldTasks", () => {
 		expect(held.renewable("owner")).toEqual(["r"]);
 	});
 
+	test("which tasks a fetch that takes them again finds running here: any phase but waiting, unless a settle to pending is being written", () => {
+		const held = new HeldTasks();
+		for (const id of ["w", "r", "l", "f", "p", "x"]) {
+			held.add(task(id), "owner", 0, id === "w");
+		}
+		held.leaseGone("l", held.get("l")!);
+		held.beginSettle(held.get("f")!, true);
+		held.beginSettle(held.get("p")!, false);
+		held.markRemoved("x");
+		const runsHere = (id: string, owner = "owner"): boolean => held.runsHere(held.get(id)!, owner);
+		expect(["w", "r", "l", "f", "p", "x"].filter(id => runsHere(id))).toEqual(["r", "l", "f", "x"]);
+		expect(runsHere("r", "another owner")).toBe(false);
+	});
+
 	test("a fetch that takes a settling task again: it stays settling under the new claim, renewed again if it was lost", () => {
 		const held = new HeldTasks();
 		held.add(task("s"), "owner", 0, false);
 		const record = held.get("s")!;
 		held.leaseGone("s", record);
-		held.beginSettle(record);
+		held.beginSettle(record, true);
 		expect(held.renewable("owner")).toEqual([]);
+		expect(held.runsHere(record, "owner")).toBe(true);
 		held.reclaimed(record, "2026-01-01T00:00:02.000Z", 7);
 		expect(record.phase).toBe("settling");
 		expect(record.claimedAt).toBe("2026-01-01T00:00:02.000Z");
@@ -71,10 +86,10 @@ describe("HeldTasks", () => {
 		held.add(task("a"), "owner", 0, false);
 		const record = held.get("a")!;
 		held.leaseGone("a", record);
-		held.beginSettle(record);
+		held.beginSettle(record, true);
 		held.settleFailed(record);
 		expect(record.phase).toBe("lost");
-		held.beginSettle(record);
+		held.beginSettle(record, true);
 		expect(held.leaseGone("a", record)).toBe(false);
 		held.markRemoved("a");
 		expect(record.phase).toBe("removed");

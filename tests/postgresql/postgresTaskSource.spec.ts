@@ -2,13 +2,14 @@
 // directly: claims, leases, fencing, wake-ups, and each operation's conditions.
 import { TaskStatus } from "@twin.org/background-task-models";
 import { describe, expect, test } from "vitest";
+import type { BackgroundTask } from "../../src/domain/backgroundTask.js";
 import { removeOnSettle } from "../../src/domain/retention.js";
-import { cancelled, retriedNow, settled } from "../../src/domain/rules.js";
+import { cancelled, retriedNow, settled, type AttemptOutcome } from "../../src/domain/rules.js";
 import { arrayLiteral } from "../../src/store/postgresql/postgresConnection.js";
 import { PostgresStatements } from "../../src/store/postgresql/postgresStatements.js";
 import { PostgresTaskSource } from "../../src/store/postgresql/postgresTaskSource.js";
 import { waitFor } from "../helpers/harness.js";
-import { SHORT_LEASE, analyzedPlan, at, newTask, useSources } from "./helpers.js";
+import { SHORT_LEASE, analyzedPlan, at, newTask, useSources, type ITestSource } from "./helpers.js";
 
 // A server of its own: a test restarts it.
 const pg = useSources({ dedicated: true });
@@ -267,19 +268,28 @@ describe("leases", () => {
 		expect((await b.source.get(task.id))?.progress).toEqual({ step: "done" });
 	});
 
-	test("a fetch that takes again a task whose settle waits to be written: the settle is written under the new claim, nothing is left held", async () => {
+	/**
+	 * A settle that waits in a batch, not yet sent, while the task's lease lapses (as behind a
+	 * late heartbeat) and the source's next fetch takes the task again: the first settle's write
+	 * waits on a row lock the test holds, so the task's settle waits for the next batch.
+	 * @param outcome The task's attempt outcome.
+	 * @returns The source, the task, what the second fetch returned and what the settle resolved to.
+	 */
+	async function settleOvertakenByFetch(outcome: AttemptOutcome): Promise<{
+		a: ITestSource;
+		task: BackgroundTask;
+		fetched: string[];
+		written: boolean;
+	}> {
 		// No heartbeat: the test decides when the lease lapses.
 		const a = await pg.open({}, { leaseTimeout: 60_000, heartbeatInterval: 1_000_000 });
 		const first = newTask({ retainFor: -1, dateNextProcess: at(0) });
-		const task = newTask({ retainFor: -1, dateNextProcess: at(1) });
+		const task = newTask({ retainFor: -1, dateNextProcess: at(1), retriesRemaining: 1 });
 		await a.source.insert(first);
 		await a.source.insert(task);
 		expect((await a.source.fetch("native", "main", 10, 0)).tasks.length).toBe(2);
 		const firstClaim = (await a.source.claim(first.id, "main", 0)).claimed!;
 		const claim = (await a.source.claim(task.id, "main", 0)).claimed!;
-
-		// The first settle's write waits on a row lock the test holds, so the task's settle waits
-		// in the next batch, not yet sent.
 		const sql = pg.server().sql;
 		let unlock = (): void => {};
 		const unlocked = new Promise<void>(resolve => (unlock = resolve));
@@ -292,10 +302,7 @@ describe("leases", () => {
 		});
 		await isLocked;
 		try {
-			const firstSettle = a.source.settle(
-				settled(firstClaim, { ok: true }, Date.now(), 1000),
-				false
-			);
+			const firstSettle = a.source.settle(settled(firstClaim, { ok: true }, Date.now(), 0), false);
 			await waitFor(
 				async () =>
 					(
@@ -306,35 +313,56 @@ describe("leases", () => {
 				5000,
 				"the first settle to wait on the lock"
 			);
-			const settle = a.source.settle(
-				settled(claim, { ok: true, result: "done" }, Date.now(), 1000),
-				false
-			);
-
-			// Meanwhile the task's lease lapses (as behind a late heartbeat) and this source's next
-			// fetch takes it again: it runs here already, so it is not handed out a second time.
+			const settle = a.source.settle(settled(claim, outcome, Date.now(), 0), false);
 			await sql.unsafe(`UPDATE "${pg.table()}" SET "leaseExpires" = 0 WHERE "id" = $1`, [task.id]);
 			const again = await a.source.fetch("native", "main", 10, 0);
-			expect(again.tasks).toEqual([]);
 			unlock();
 			await lockHeld;
-
-			// Both settles are written; the task's under the fetch's claim.
 			expect(await firstSettle).toBe(true);
-			expect(await settle).toBe(true);
-			expect(await a.source.get(task.id)).toMatchObject({ status: "success", result: "done" });
-			const [row] = await sql.unsafe(
-				`SELECT "leaseOwner", "leaseExpires" FROM "${pg.table()}" WHERE "id" = $1`,
-				[task.id]
-			);
-			expect(row).toEqual({ leaseOwner: null, leaseExpires: null });
-			// Nothing is held: the task is neither handed out again nor given back.
-			expect(await a.source.claim(task.id, "main", 0)).toEqual({});
-			expect(a.entries).toEqual([]);
+			return { a, task, fetched: again.tasks.map(t => t.id), written: await settle };
 		} finally {
 			unlock();
 			await lockHeld;
 		}
+	}
+
+	test("a fetch that takes again a task whose final settle waits to be written: the settle is written under the new claim, nothing is left held", async () => {
+		const { a, task, fetched, written } = await settleOvertakenByFetch({
+			ok: true,
+			result: "done"
+		});
+		// The task runs here already: not handed out a second time.
+		expect(fetched).toEqual([]);
+		expect(written).toBe(true);
+		expect(await a.source.get(task.id)).toMatchObject({ status: "success", result: "done" });
+		const [row] = await pg
+			.server()
+			.sql.unsafe(`SELECT "leaseOwner", "leaseExpires" FROM "${pg.table()}" WHERE "id" = $1`, [
+				task.id
+			]);
+		expect(row).toEqual({ leaseOwner: null, leaseExpires: null });
+		// Nothing is held: the task is neither handed out again nor given back.
+		expect(await a.source.claim(task.id, "main", 0)).toEqual({});
+		expect(a.entries).toEqual([]);
+	});
+
+	test("a fetch that takes again a task whose settle to pending waits to be written: a new run, held waiting; the old claim's settle is kept out", async () => {
+		// Such a fetch may as well have come after the settle committed (a retry due now): the
+		// source cannot tell, so the task is the fetch's, to run again.
+		const { a, task, fetched, written } = await settleOvertakenByFetch({
+			ok: false,
+			error: { name: "E", message: "once" }
+		});
+		expect(fetched).toEqual([task.id]);
+		expect(written).toBe(false);
+		expect(a.entries.map(e => [e.level, e.message, e.data?.id])).toEqual([
+			["warn", "leaseLost", task.id]
+		]);
+		// The new run: handed out from memory, and its outcome written under the fetch's claim.
+		const rerun = (await a.source.claim(task.id, "main", 0)).claimed!;
+		expect(rerun).toMatchObject({ id: task.id, status: TaskStatus.Processing });
+		expect(await a.source.settle(settled(rerun, { ok: true }, Date.now(), 0), false)).toBe(true);
+		expect(await a.source.get(task.id)).toMatchObject({ status: "success" });
 	});
 
 	test("a processing row without a lease (entity-storage path) counts as expired", async () => {

@@ -17,6 +17,11 @@ type HeldRecord = { -readonly [K in keyof IHeldTask]: IHeldTask[K] } & {
 	 * The phase a failed settle returns the task to.
 	 */
 	settlingFrom?: HeldPhase;
+
+	/**
+	 * Whether the settle being written leaves the task final or removed (not pending again).
+	 */
+	settleFinal?: boolean;
 };
 
 /**
@@ -25,8 +30,8 @@ type HeldRecord = { -readonly [K in keyof IHeldTask]: IHeldTask[K] } & {
  * methods here, each of which asserts the phase it expects:
  * - add: a new record, waiting (claimed by fetch) or running (claimed to run now);
  * - start: waiting -> running;
- * - reclaimed (a fetch took a task running here again): running | lost -> running, settling and
- *   removed stay;
+ * - reclaimed (a fetch took a task running here again, runsHere): running | lost -> running,
+ *   settling and removed stay;
  * - leaseGone: waiting -> dropped, running -> lost;
  * - beginSettle: waiting | running | lost -> settling; settleFailed: back to the phase before;
  * - markRemoved: waiting -> dropped, running | lost | settling -> removed;
@@ -81,10 +86,30 @@ export class HeldTasks {
 	}
 
 	/**
-	 * A task running here was claimed again by a fetch (its lease had lapsed): the run goes on
-	 * under the new claim, and so does a settle waiting to be written (TaskSettles writes it again
-	 * under this claim when the old one's fence keeps it out). running | lost -> running; settling
-	 * and removed stay.
+	 * Whether a task a fetch of this owner has just claimed again is still this instance's run:
+	 * held in any phase but waiting, except while a settle that leaves it pending (a retry) is
+	 * written, since that settle may have committed before the fetch claimed the task, as its next
+	 * run. A settle that makes it final or removes it cannot have: the fetch took the task before
+	 * that write, whose old fence then keeps it out.
+	 * @param record The record.
+	 * @param owner The fetch's lease owner.
+	 * @returns True when the run goes on under the new claim (reclaimed), false when the fetched
+	 * task is a new run to hold as waiting.
+	 */
+	public runsHere(record: IHeldTask, owner: string): boolean {
+		const held = record as HeldRecord;
+		return (
+			held.owner === owner &&
+			held.phase !== "waiting" &&
+			(held.phase !== "settling" || held.settleFinal === true)
+		);
+	}
+
+	/**
+	 * A task running here was claimed again by a fetch (its lease had lapsed; runsHere): the run
+	 * goes on under the new claim, and so does a final settle waiting to be written (TaskSettles
+	 * writes it again under this claim when the old one's fence keeps it out). running | lost ->
+	 * running; settling and removed stay.
 	 * @param record The record.
 	 * @param claimedAt The new claim's dateModified.
 	 * @param leaseAt When the new claim was sent, performance.now().
@@ -136,9 +161,11 @@ export class HeldTasks {
 	 * A settle of the task is being written: waiting | running | lost -> settling (a second settle
 	 * of a task already settling leaves it so).
 	 * @param record The record.
+	 * @param final Whether the settle leaves the task final or removes it.
 	 */
-	public beginSettle(record: IHeldTask): void {
+	public beginSettle(record: IHeldTask, final: boolean): void {
 		const held = this.expect(record, "beginSettle", "waiting", "running", "lost", "settling");
+		held.settleFinal = final;
 		if (held.phase !== "settling") {
 			held.settlingFrom = held.phase;
 			held.phase = "settling";

@@ -287,11 +287,10 @@ export class TaskClaims {
 		const fetched: BackgroundTask[] = [];
 		for (const task of claimed.sort(byClaimOrder)) {
 			const running = this._held.get(task.id);
-			if (running?.owner === owner && running.phase !== "waiting") {
-				// Running here already, or its outcome being written: its lease lapsed (a stalled
-				// heartbeat) and this fetch took it again. The run goes on under the new claim; it is
-				// not queued a second time (the scheduler still counts it running, so a second
-				// record would wait unstarted, leased, until the local queue's time to live).
+			if (running && this._held.runsHere(running, owner)) {
+				// Running here already, or its final outcome being written: its lease lapsed (a
+				// stalled heartbeat) and this fetch took it again. The run goes on under the new
+				// claim; it is not queued a second time.
 				this._held.reclaimed(running, task.dateModified, leaseAt);
 				continue;
 			}

@@ -1,5 +1,6 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
+import { TaskStatus } from "@twin.org/background-task-models";
 import type { BackgroundTask } from "../../domain/backgroundTask.js";
 import type { TaskLog } from "../../utils/taskLog.js";
 import type { HeldTasks } from "./heldTasks.js";
@@ -53,7 +54,10 @@ export class TaskSettles {
 	 */
 	public async settle(task: BackgroundTask, remove: boolean, claimedAt?: string): Promise<boolean> {
 		this._runner.assertOpen();
-		const held = this._held.get(task.id);
+		const current = this._held.get(task.id);
+		// A waiting record is not this run's: a fetch took the task again, as its next run, while
+		// a settle to pending was written (HeldTasks.runsHere), and this is that settle's repeat.
+		const held = current?.phase === "waiting" ? undefined : current;
 		if (held?.phase === "removed") {
 			this._held.delete(task.id);
 			return false;
@@ -65,7 +69,7 @@ export class TaskSettles {
 		}
 		const owner = held?.owner ?? this._session.owner;
 		if (held) {
-			this._held.beginSettle(held);
+			this._held.beginSettle(held, remove || task.status !== TaskStatus.Pending);
 		}
 		let written: boolean;
 		try {
