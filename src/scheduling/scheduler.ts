@@ -161,6 +161,13 @@ export class Scheduler {
 		// A new session: runs abandoned by the last stop() no longer count.
 		const session = this._lifecycle.open(runner);
 		this._pump.reset();
+		// Storage is the source of truth for the new session: forget the last one's queues now,
+		// before the source opens. From then on a wake-up may claim tasks into them; forgetting
+		// those later would leave them claimed here and never run (docs/reliability.md).
+		this._queues.forgetUnregistered();
+		for (const queue of this._queues.all) {
+			queue.clear();
+		}
 		try {
 			await this.source.open(
 				type => this.wake(type),
@@ -181,9 +188,7 @@ export class Scheduler {
 			// scanning now would outlive that stop and keep the process alive.
 			return;
 		}
-		this._queues.forgetUnregistered();
 		for (const queue of this._queues.all) {
-			queue.clear();
 			this._scans.request(queue);
 		}
 		this._timers.every(this.settings.pollInterval, () => this._scans.poll());

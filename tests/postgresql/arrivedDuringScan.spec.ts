@@ -5,28 +5,20 @@
 // ref (due in an hour) replaced the claimed one, so the task stayed held and queued for an hour.
 // Here the first claim is held open on purpose and the type's one slot is busy, so the order is
 // forced every run.
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { TaskStatus } from "@twin.org/background-task-models";
-import { afterEach, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import type { ITaskSource } from "../../src/contracts/ITaskSource.js";
 import { CONTRACT_HANDLERS } from "../contract/storageContract.js";
 import { createConnector, waitFor, waitForStatus } from "../helpers/harness.js";
-import { useSources } from "./helpers.js";
+import { useScratchDirs, useSources } from "./helpers.js";
 
 const pg = useSources();
-const dirs: string[] = [];
-
-afterEach(() => {
-	for (const dir of dirs.splice(0)) {
-		rmSync(dir, { recursive: true, force: true });
-	}
-});
+const scratchDir = useScratchDirs("arrived-");
 
 test("a claim made while an older claim was in flight is not replaced by a ref queued before it", async () => {
-	const dir = mkdtempSync(join(tmpdir(), "arrived-"));
-	dirs.push(dir);
+	const dir = scratchDir();
 	const server = pg.server();
 	const { connector, start } = createConnector({
 		executionMode: "inline",

@@ -2,6 +2,9 @@
 // server (tests/setup/postgres.ts), a fresh table per test, sources that are closed after each
 // test, a log that records entries, and tasks.
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { TaskStatus } from "@twin.org/background-task-models";
 import type { ILogEntry } from "@twin.org/logging-models";
 import type postgres from "postgres";
@@ -228,4 +231,24 @@ export async function plansOf(
 		await tx.unsafe("DEALLOCATE plan_check");
 		return plans;
 	});
+}
+
+/**
+ * Scratch directories for a file's tests (a handler's start and release files), removed after
+ * each test.
+ * @param prefix The directories' name prefix.
+ * @returns A function that makes one.
+ */
+export function useScratchDirs(prefix: string): () => string {
+	const dirs: string[] = [];
+	afterEach(() => {
+		for (const dir of dirs.splice(0)) {
+			rmSync(dir, { recursive: true, force: true });
+		}
+	});
+	return () => {
+		const dir = mkdtempSync(join(tmpdir(), prefix));
+		dirs.push(dir);
+		return dir;
+	};
 }
