@@ -1,7 +1,7 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
-import { TaskStatus } from "@twin.org/background-task-models";
 import type { BackgroundTask } from "../../domain/backgroundTask.js";
+import { isFinal } from "../../domain/rules.js";
 import type { TaskLog } from "../../utils/taskLog.js";
 import type { HeldTasks } from "./heldTasks.js";
 import type { ISettleEntry } from "./ISettleEntry.js";
@@ -69,7 +69,7 @@ export class TaskSettles {
 		}
 		const owner = held?.owner ?? this._session.owner;
 		if (held) {
-			this._held.beginSettle(held, remove || task.status !== TaskStatus.Pending);
+			this._held.beginSettle(held, remove || isFinal(task.status));
 		}
 		let written: boolean;
 		try {
