@@ -65,4 +65,9 @@ export interface IResolvedPostgresConfig {
 	 * Seconds to wait for a connection.
 	 */
 	connectTimeout: number;
+
+	/**
+	 * The table's dead rows at which a node whose claims are small vacuums it; 0 never.
+	 */
+	vacuumEvery: number;
 }

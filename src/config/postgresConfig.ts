@@ -36,6 +36,13 @@ const MAX_TIMER_MS = 2_147_483_647;
 const DEFAULT_LEASE_TIMEOUT = 30_000;
 
 /**
+ * The default dead rows at which a node vacuums the table (TableUpkeep): with four nodes claiming
+ * a few tasks at a time, 2,000 kept a claim at tens of buffers instead of hundreds
+ * (docs/scale-out.md).
+ */
+const DEFAULT_VACUUM_EVERY = 2000;
+
+/**
  * Validate `config.postgresql`, adding one failure per bad field, each named
  * `config.postgresql.<field>`. No failure carries the password or a TLS key or certificate.
  * @param config The value of config.postgresql.
@@ -82,6 +89,7 @@ export function validatePostgresConfig(config: unknown, failures: IValidationFai
 	);
 	optionalInteger("localQueueSize", values.localQueueSize, failures, 1, 100_000);
 	optionalInteger("connectTimeout", values.connectTimeout, failures, 1, 600);
+	optionalInteger("vacuumEvery", values.vacuumEvery, failures, 0, 10_000_000);
 	validateSsl(values.ssl, failures);
 }
 
@@ -104,7 +112,8 @@ export function resolvePostgresConfig(config: IPostgreSqlBackendConfig): IResolv
 		leaseTimeout,
 		heartbeatInterval: config.heartbeatInterval ?? Math.max(1, Math.floor(leaseTimeout / 3)),
 		localQueueSize: config.localQueueSize ?? 500,
-		connectTimeout: config.connectTimeout ?? CONNECT_TIMEOUT_S
+		connectTimeout: config.connectTimeout ?? CONNECT_TIMEOUT_S,
+		vacuumEvery: config.vacuumEvery ?? DEFAULT_VACUUM_EVERY
 	};
 }
 

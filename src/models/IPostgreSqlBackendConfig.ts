@@ -106,6 +106,19 @@ export interface IPostgreSqlBackendConfig {
 	localQueueSize?: number;
 
 	/**
+	 * The table's dead rows at which a node vacuums it itself, integer 0 to 10,000,000; 0 leaves it
+	 * to autovacuum. Each task that ends or is retried leaves a dead entry at the head of the claim
+	 * index that every claim steps over until a vacuum, and autovacuum comes once a minute at most.
+	 * A node whose claims are small (fewer than 32 tasks each on average: several nodes sharing a
+	 * trickle) looks at the dead rows after settling a quarter of this many tasks, at most once a
+	 * second, and vacuums when they reach it (skipped while autovacuum or another node vacuums the
+	 * table); see docs/scale-out.md. Needs a role that owns the table or the database, and
+	 * PostgreSQL 12 or later; otherwise the node logs once and leaves it to autovacuum.
+	 * @default 2000
+	 */
+	vacuumEvery?: number;
+
+	/**
 	 * How long to wait for a connection to the server, in seconds, integer 1 to 600; a connection
 	 * not made by then fails with an error naming the host, port and user (CONNECT_TIMEOUT), and
 	 * the call that needed it fails or is retried. Measured here: a connection attempted while

@@ -91,7 +91,8 @@ describe("configuration", () => {
 				leaseTimeout: 999,
 				heartbeatInterval: 50,
 				localQueueSize: 1.5,
-				connectTimeout: 0
+				connectTimeout: 0,
+				vacuumEvery: -1
 			},
 			failures
 		);
@@ -110,7 +111,8 @@ describe("configuration", () => {
 				"leaseTimeout",
 				"heartbeatInterval",
 				"localQueueSize",
-				"connectTimeout"
+				"connectTimeout",
+				"vacuumEvery"
 			]
 				.map(f => `config.postgresql.${f}`)
 				.sort()
@@ -166,7 +168,8 @@ describe("configuration", () => {
 			leaseTimeout: 30000,
 			heartbeatInterval: 10000,
 			localQueueSize: 500,
-			connectTimeout: 10
+			connectTimeout: 10,
+			vacuumEvery: 2000
 		});
 	});
 

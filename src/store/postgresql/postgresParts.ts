@@ -12,6 +12,7 @@ import { PostgresStatements } from "./postgresStatements.js";
 import { StatementRunner } from "./statementRunner.js";
 import { TaskClaims } from "./taskClaims.js";
 import { TaskSettles } from "./taskSettles.js";
+import { TableUpkeep } from "./tableUpkeep.js";
 import { TaskTable } from "./taskTable.js";
 import { ScheduleTable } from "./scheduleTable.js";
 import { TypePauses } from "./typePauses.js";
@@ -54,6 +55,7 @@ export function buildPostgresParts(
 		overrides.statementDeadline ?? Math.max(MIN_STATEMENT_DEADLINE_MS, config.leaseTimeout)
 	);
 	const held = new HeldTasks();
+	const upkeep = new TableUpkeep(runner, statements, config.vacuumEvery, () => session.owner, log);
 	const pauses = new TypePauses(runner, statements, () => session.owner, log);
 	const schedules = new ScheduleTable(runner, statements, () => session.owner, log);
 	const aborts = new AbortRequests(runner, statements, held, () => session.owner, log);
@@ -69,6 +71,7 @@ export function buildPostgresParts(
 				await claims.fetchesDone();
 				await settles.drain();
 				await claims.giveBackAll();
+				await upkeep.idle();
 			}
 		},
 		pauses,
@@ -84,6 +87,7 @@ export function buildPostgresParts(
 		held,
 		leases,
 		log,
+		upkeep,
 		overrides.localQueueTtl
 	);
 	const table = new TaskTable(source, runner, statements, session, held);
@@ -93,7 +97,8 @@ export function buildPostgresParts(
 		session,
 		held,
 		async id => table.get(id),
-		log
+		log,
+		upkeep
 	);
 	return { statements, pools, held, session, claims, settles, table, pauses, schedules, aborts };
 }

@@ -51,6 +51,7 @@ import { sweepSql } from "./sql/sweep.js";
 import { takeStartSql } from "./sql/takeStart.js";
 import { typeOfSql } from "./sql/typeOf.js";
 import { unclaimSql } from "./sql/unclaim.js";
+import { deadRowsSql, vacuumSql } from "./sql/vacuum.js";
 
 /**
  * The text of every statement the native backend runs on one table. Values always arrive as
@@ -284,6 +285,17 @@ export class PostgresStatements extends PostgresSchemaFacts {
 	public readonly dueSample: string;
 
 	/**
+	 * Vacuum the table, unless another vacuum of it is running (TableUpkeep).
+	 */
+	public readonly vacuum: string;
+
+	/**
+	 * The dead rows of the table $1 (its quoted name) and whether this session may vacuum it: one
+	 * row, "dead" and "allowed".
+	 */
+	public readonly deadRows: string;
+
+	/**
 	 * The names the statements splice into their text.
 	 */
 	private readonly _names: ISqlNames;
@@ -347,6 +359,8 @@ export class PostgresStatements extends PostgresSchemaFacts {
 		this.requestAbort = requestAbortSql(n);
 		this.abortReason = abortReasonSql(n);
 		this.dueSample = dueSampleSql(n);
+		this.vacuum = vacuumSql(n);
+		this.deadRows = deadRowsSql();
 	}
 
 	/**

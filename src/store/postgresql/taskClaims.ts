@@ -12,6 +12,7 @@ import type { PostgresSession } from "./postgresSession.js";
 import type { PostgresStatements } from "./postgresStatements.js";
 import { byClaimOrder, fromRow, fromValues, toQueued, type TaskRow } from "./rowMapping.js";
 import type { StatementRunner } from "./statementRunner.js";
+import type { TableUpkeep } from "./tableUpkeep.js";
 
 /**
  * How long a task claimed by fetch may wait here unstarted before the heartbeat gives it back
@@ -53,6 +54,7 @@ export class TaskClaims {
 	 * @param _held The tasks held here.
 	 * @param _leases Keeps their leases.
 	 * @param _log The log.
+	 * @param _upkeep Told how many tasks each claim took.
 	 * @param localQueueTtl How long a fetched task may wait unstarted, ms (default 5 min).
 	 */
 	constructor(
@@ -63,6 +65,7 @@ export class TaskClaims {
 		private readonly _held: HeldTasks,
 		private readonly _leases: LeaseKeeper,
 		private readonly _log: TaskLog | undefined,
+		private readonly _upkeep: TableUpkeep | undefined,
 		localQueueTtl?: number
 	) {
 		this._localQueueTtl = localQueueTtl ?? LOCAL_QUEUE_TTL_MS;
@@ -108,6 +111,7 @@ export class TaskClaims {
 						])
 					).map(fromRow)
 				: await this.claimBatch([type, threadId, n, now, owner, leaseTimeout]);
+			this._upkeep?.claimed(claimed.length);
 			const fetched = this.hold(claimed, owner, leaseAt);
 			return { tasks: fetched.map(toQueued), complete: claimed.length < n };
 		})();

@@ -11,6 +11,7 @@ import type { PostgresStatements } from "./postgresStatements.js";
 import { jsonParameter, settleArrays, settleEntry } from "./rowMapping.js";
 import { SettleBatch } from "./settleBatch.js";
 import type { StatementRunner } from "./statementRunner.js";
+import type { TableUpkeep } from "./tableUpkeep.js";
 
 /**
  * The settles of one instance: each outcome is one write (or removal) fenced by lease owner,
@@ -33,6 +34,7 @@ export class TaskSettles {
 	 * @param _held The tasks held here.
 	 * @param _read Reads a task as it is stored.
 	 * @param _log The log.
+	 * @param _upkeep Told how many tasks each batch settled.
 	 */
 	constructor(
 		private readonly _runner: StatementRunner,
@@ -40,7 +42,8 @@ export class TaskSettles {
 		private readonly _session: PostgresSession,
 		private readonly _held: HeldTasks,
 		private readonly _read: (id: string) => Promise<BackgroundTask | undefined>,
-		private readonly _log: TaskLog | undefined
+		private readonly _log: TaskLog | undefined,
+		private readonly _upkeep?: TableUpkeep
 	) {
 		this._batch = new SettleBatch(async entries => this.write(entries));
 	}
@@ -163,6 +166,7 @@ export class TaskSettles {
 				options
 			);
 		}
+		this._upkeep?.settled(entries.length - rows.length);
 		return new Set(rows.map(r => r.id));
 	}
 
