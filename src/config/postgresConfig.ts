@@ -36,9 +36,8 @@ const MAX_TIMER_MS = 2_147_483_647;
 const DEFAULT_LEASE_TIMEOUT = 30_000;
 
 /**
- * The default dead rows at which a node vacuums the table (TableUpkeep): with four nodes claiming
- * a few tasks at a time, 2,000 kept a claim at tens of buffers instead of hundreds
- * (docs/scale-out.md).
+ * The default dead rows at which a node whose claims are small vacuums the table (TableUpkeep;
+ * measured in docs/scale-out.md, "Dead row versions").
  */
 const DEFAULT_VACUUM_EVERY = 2000;
 
