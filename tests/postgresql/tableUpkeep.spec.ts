@@ -28,8 +28,9 @@ async function vacuums(): Promise<number> {
 }
 
 /**
- * Run tasks through a started connector, twenty every 100 ms, until `done` says so or `bound`
- * ms have passed; then wait for every one to succeed.
+ * Run tasks through a started connector twenty at a time, each batch once the one before has
+ * succeeded, so the node claims a few at a time as under a trickle, until `done` says so or
+ * `bound` ms have passed.
  * @param connector The connector.
  * @param done Whether to stop creating.
  * @param bound The longest time to create, ms.
@@ -43,13 +44,14 @@ async function trickle(
 	const ids: string[] = [];
 	const until = Date.now() + bound;
 	while (Date.now() < until && !(await done())) {
+		const batch: string[] = [];
 		for (let i = 0; i < 20; i++) {
-			ids.push(await connector.create("upkeep", { n: ids.length }, { retainFor: -1 }));
+			batch.push(await connector.create("upkeep", { n: ids.length + i }, { retainFor: -1 }));
 		}
-		await new Promise(resolve => setTimeout(resolve, 100));
-	}
-	for (const id of ids) {
-		await waitForStatus(connector, id, [TaskStatus.Success], 10000);
+		for (const id of batch) {
+			await waitForStatus(connector, id, [TaskStatus.Success], 10000);
+		}
+		ids.push(...batch);
 	}
 	return ids;
 }
