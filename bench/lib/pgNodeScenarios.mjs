@@ -7,6 +7,12 @@ import { cpuRows, nativeStatusRow, ratio, row } from "./pgScenarios.mjs";
 import { count } from "./stats.mjs";
 
 /**
+ * The components (each with an entity schema) of the stand-in engine of the "a node's engine"
+ * jobs (jobs/engineStandIn.mjs): clone data of 62 KB as JSON.
+ */
+const ENGINE_COMPONENTS = 30;
+
+/**
  * retainFor of our jobs, with the tag of their ids and labels.
  */
 const RETAINS = [
@@ -53,6 +59,16 @@ export function pgNodeScenarios(scale) {
 			mode,
 			params: { mode, retainFor: 0, callback: false, build: "createMany" },
 			peer: "pg-node-graphile-addjobs"
+		});
+	}
+	// A node's engine (bench/lib/jobs/engineStandIn.mjs): what each job carries in a TWIN node.
+	for (const mode of ["inline", "worker"]) {
+		ours.push({
+			id: `pg-node-${mode}-r0-engine`,
+			label: `native ${mode}, retainFor 0, a node's engine`,
+			mode,
+			params: { mode, retainFor: 0, callback: false, build: "create", engine: ENGINE_COMPONENTS },
+			peer: "pg-node-graphile-addjob"
 		});
 	}
 	const graphile = [

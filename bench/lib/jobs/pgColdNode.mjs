@@ -32,6 +32,7 @@ import {
 } from "./pgCommon.mjs";
 import { notAvailable } from "./pgConnectorJobs.mjs";
 import { constructNative, HANDLERS, nativeConfig } from "./pgNative.mjs";
+import { registerEngineStandIn } from "./engineStandIn.mjs";
 
 /**
  * The task type of the backlog.
@@ -97,10 +98,11 @@ async function connectorPids(sql, database) {
 
 /**
  * The cold-node job on the native backend.
- * @param {{ mode: "inline" | "worker", retainFor: number, callback: boolean, build: "create" | "createMany", n: number, lanes: number, batch: number, concurrency: number }} params
+ * @param {{ mode: "inline" | "worker", retainFor: number, callback: boolean, build: "create" | "createMany", n: number, lanes: number, batch: number, concurrency: number, engine?: number }} params
  *   The parameters: execution mode, the tasks' retainFor, whether the handler has a state-change
  *   callback, how the backlog is made (create() in `lanes` lanes, or createMany() in calls of
- *   `batch`), the backlog size and the concurrency.
+ *   `batch`), the backlog size and the concurrency; with engine, a stand-in engine of that many
+ *   components is registered, whose clone data every job carries.
  * @returns {Promise<object>} The result.
  */
 export async function coldNodeNative(params) {
@@ -112,6 +114,8 @@ export async function coldNodeNative(params) {
 	const postgresql = nativeConfig(server, table);
 	// Published before any connector of this process starts a worker pool.
 	const counts = perTaskCounters(n);
+	// A node's engine, so each job carries clone data of a node's size (engineStandIn.mjs).
+	const engine = params.engine ? registerEngineStandIn(params.engine) : undefined;
 	const creator = constructNative(config, postgresql);
 	if (creator.notAvailable) {
 		return notAvailable(creator.notAvailable);
@@ -178,6 +182,7 @@ export async function coldNodeNative(params) {
 				createMs,
 				...creatorClose,
 				callbackCallsPerTask: params.callback ? callbackCalls / n : undefined,
+				engineCloneBytes: engine?.bytes,
 				...t
 			},
 			checks,
@@ -191,5 +196,6 @@ export async function coldNodeNative(params) {
 			await sql.unsafe(`DROP TABLE IF EXISTS "${name}"`);
 		}
 		await sql.end({ timeout: 5 });
+		engine?.unregister();
 	}
 }
