@@ -225,6 +225,45 @@ describe.each(MODES)("handler execution in %s mode", executionMode => {
 				engineCloneData: cloneData
 			});
 		});
+
+		test("each task sees the engine's state and config as they are when it runs", async () => {
+			// As TWIN's EngineCore: the engine's own config and state, its schemas in a new map.
+			const schemas = { A: { properties: [{ property: "id", type: "string" }] } };
+			const engineState = { componentStates: {} as Record<string, unknown> };
+			let config: Record<string, unknown> = { debug: false, types: { a: [{ type: "x" }] } };
+			const engine = {
+				getCloneData: () => ({
+					config,
+					state: engineState,
+					typeInitialisers: [],
+					entitySchemas: { ...schemas },
+					loggerTypeName: "node"
+				})
+			} as unknown as IEngineCore;
+			EngineCoreFactory.register(engineName, () => engine);
+			const { connector, start } = createConnector({ executionMode, engineName });
+			await connector.registerHandler("echo", HANDLERS, "echo");
+			await start();
+			const seen = async (): Promise<Record<string, unknown>> => {
+				const id = await connector.create("echo", { x: 1 }, { retainFor: -1 });
+				const task = await waitForStatus(connector, id, [TaskStatus.Success]);
+				return (task.result as { engineCloneData: Record<string, unknown> }).engineCloneData;
+			};
+			const first = await seen();
+			expect(Object.keys(first)).toEqual([
+				"config",
+				"state",
+				"typeInitialisers",
+				"entitySchemas",
+				"loggerTypeName"
+			]);
+			expect(first).toEqual(engine.getCloneData());
+			// The engine changes its state in place, as components' states are saved.
+			engineState.componentStates.identity = { nodeIdentity: "did:example:1" };
+			expect(await seen()).toEqual(engine.getCloneData());
+			config = { debug: true, types: {} };
+			expect(await seen()).toEqual(engine.getCloneData());
+		});
 	});
 
 	test("config.taskTimeout fails a hung attempt with a timeout error, and retries apply", async () => {
@@ -316,6 +355,73 @@ describe.each(MODES)("handler execution in %s mode", executionMode => {
 			);
 		}
 		expect((await connector.get(hung))?.status).toBe(TaskStatus.Processing);
+	});
+});
+
+describe("engine clone data in worker mode", () => {
+	const engineName = "test-engine-clone-worker";
+	afterEach(() => {
+		EngineCoreFactory.unregister(engineName);
+	});
+
+	/**
+	 * Register an engine whose clone data has the shape of TWIN's EngineCore's.
+	 * @returns The engine's config, to change in place.
+	 */
+	function registerEngine(): Record<string, unknown> {
+		const config: Record<string, unknown> = { debug: false, types: {} };
+		const state = { componentStates: {} };
+		const typeInitialisers: unknown[] = [];
+		const engine = {
+			getCloneData: () => ({
+				config,
+				state,
+				typeInitialisers,
+				entitySchemas: {},
+				loggerTypeName: "node"
+			})
+		} as unknown as IEngineCore;
+		EngineCoreFactory.register(engineName, () => engine);
+		return config;
+	}
+
+	test("a handler that sets a field of its clone data's config does not change the next task's", async () => {
+		registerEngine();
+		// One worker, so both tasks run in the same thread.
+		const { connector, start } = createConnector({ engineName, maxWorkers: 1 });
+		await connector.registerHandler("silence", HANDLERS, "silenceEngine");
+		await start();
+		for (let i = 0; i < 3; i++) {
+			const id = await connector.create("silence", undefined, { retainFor: -1 });
+			const task = await waitForStatus(connector, id, [TaskStatus.Success, TaskStatus.Failed]);
+			expect(task.result).toEqual({
+				silentBefore: null,
+				keys: ["config", "state", "typeInitialisers", "entitySchemas", "loggerTypeName"]
+			});
+		}
+	});
+
+	test("a change made in place to the engine's config reaches the workers within seconds", async () => {
+		const config = registerEngine();
+		const { connector, start } = createConnector({ engineName, maxWorkers: 1 });
+		await connector.registerHandler("echo", HANDLERS, "echo");
+		await start();
+		const flagSeen = async (): Promise<unknown> => {
+			const id = await connector.create("echo", undefined, { retainFor: -1 });
+			const task = await waitForStatus(connector, id, [TaskStatus.Success]);
+			return (task.result as { engineCloneData: { config: { flag?: unknown } } }).engineCloneData
+				.config.flag;
+		};
+		expect(await flagSeen()).toBeUndefined();
+		config.flag = 1;
+		// The pool trusts the same objects for ENGINE_CLONE_RECHECK_MS (1 s) before it compares
+		// their bytes again; a task made after that sees the change.
+		const deadline = Date.now() + 10_000;
+		let flag = await flagSeen();
+		while (flag !== 1 && Date.now() < deadline) {
+			flag = await flagSeen();
+		}
+		expect(flag).toBe(1);
 	});
 });
 

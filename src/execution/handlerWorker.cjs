@@ -32,6 +32,7 @@
 
 const { join } = require("node:path");
 const { pathToFileURL } = require("node:url");
+const { deserialize } = require("node:v8");
 const { BroadcastChannel, workerData } = require("node:worker_threads");
 
 /**
@@ -220,6 +221,17 @@ async function timed(job) {
  */
 async function runInWorker(job) {
 	const { jobId, started } = job;
+	if (job.engineClone !== undefined) {
+		try {
+			job.engineCloneData = engineCloneData(job.engineClone);
+		} catch (err) {
+			return {
+				ok: false,
+				error: { name: "EngineCloneError", message: `engine clone data: ${err?.message ?? err}` }
+			};
+		}
+		job.engineClone = undefined;
+	}
 	runner ??= load();
 	const mod = await runner;
 	// Registered before the runner posts "started" (after which a timeout's message may come);
@@ -239,4 +251,51 @@ async function runInWorker(job) {
 	} finally {
 		aborts?.running.delete(jobId);
 	}
+}
+
+/**
+ * The shared part of the engine clone data this worker holds (EngineClones): its version, the
+ * clone data's keys in order, and its fields but state.
+ * @type {{ version: number, keys: string[], parts: Record<string, unknown> }}
+ */
+let engineShared = { version: 0, keys: [], parts: {} };
+
+/**
+ * A job's engine clone data, rebuilt from its reference: the shared part deserialized once per
+ * version, the state from the message. Each job gets top-level objects of its own, as an engine
+ * makes a new clone data on each call, so a handler that sets a field of its config (as
+ * EngineCore.populateClone does with silent) does not change the next job's; deeper objects are
+ * shared by the jobs of this worker, as the jobs of one message shared all of it before.
+ * @param {{ version: number, shared: SharedArrayBuffer, state: unknown }} ref The reference.
+ * @returns {Record<string, unknown>} The clone data.
+ */
+function engineCloneData(ref) {
+	if (ref.version !== engineShared.version) {
+		const { keys, parts } = deserialize(new Uint8Array(ref.shared));
+		engineShared = { version: ref.version, keys, parts };
+	}
+	/** @type {Record<string, unknown>} */
+	const clone = {};
+	for (const key of engineShared.keys) {
+		if (key === "state") {
+			clone.state = ref.state;
+		} else {
+			const value = engineShared.parts[key];
+			clone[key] = isPlainObject(value) ? { ...value } : value;
+		}
+	}
+	return clone;
+}
+
+/**
+ * Whether a value is a plain object.
+ * @param {unknown} value The value.
+ * @returns {value is Record<string, unknown>} True if so.
+ */
+function isPlainObject(value) {
+	if (typeof value !== "object" || value === null) {
+		return false;
+	}
+	const proto = Object.getPrototypeOf(value);
+	return proto === Object.prototype || proto === null;
 }

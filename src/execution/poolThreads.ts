@@ -5,6 +5,7 @@ import { BroadcastChannel, type MessagePort } from "node:worker_threads";
 import { Piscina } from "piscina";
 import type { IHandlerJob } from "../contracts/ITaskExecutor.js";
 import type { AttemptOutcome } from "../domain/rules.js";
+import { EngineClones, type IEngineCloneRef } from "./engineClones.js";
 import { POOL_WORKER_URL } from "./outcomes.js";
 
 /**
@@ -63,6 +64,11 @@ export interface IPoolTask extends IHandlerJob {
 	 * Told when the handler is called.
 	 */
 	started?: MessagePort;
+
+	/**
+	 * The engine clone data by reference (EngineClones), in place of engineCloneData.
+	 */
+	engineClone?: IEngineCloneRef;
 }
 
 /**
@@ -118,6 +124,12 @@ export class PoolThreads {
 	 * @internal
 	 */
 	private _jobCount = 0;
+
+	/**
+	 * The engine clone data the jobs carry by reference.
+	 * @internal
+	 */
+	private readonly _engineClones = new EngineClones();
 
 	/**
 	 * Create the pool; its workers start as jobs need them and exit after the idle timeout.
@@ -177,14 +189,21 @@ export class PoolThreads {
 	}
 
 	/**
-	 * Give a job the next number, in place: the job is the runner's own, made for this call, so
-	 * numbering it saves a copy.
+	 * Give a job the next number, in place (the job is the runner's own, made for this call, so
+	 * numbering it saves a copy), and its engine clone data by reference where it can be.
 	 * @param job The job.
 	 * @returns The job, numbered.
 	 */
 	public number(job: IHandlerJob): IPoolTask {
 		const task = job as IPoolTask;
 		task.jobId = ++this._jobCount;
+		if (task.engineCloneData !== undefined) {
+			const ref = this._engineClones.refFor(task.engineCloneData);
+			if (ref !== undefined) {
+				task.engineClone = ref;
+				task.engineCloneData = undefined;
+			}
+		}
 		return task;
 	}
 
