@@ -7,7 +7,7 @@
 // fails the test. Assertions about the original alone (the `oracle` checks) pin down the
 // behaviour the comparisons rely on.
 // Set DIFFERENTIAL_REPORT=1 to print every difference found at the end.
-import { writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SortDirection } from "@twin.org/entity";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -39,6 +39,8 @@ beforeAll(() => {
 
 afterAll(() => {
 	restoreRandomIds();
+	// The runs' files, made afresh by each run; nothing of them is kept.
+	rmSync(SCRATCH, { recursive: true, force: true });
 	if (process.env.DIFFERENTIAL_REPORT) {
 		const lines: string[] = [];
 		for (const found of FOUND) {
