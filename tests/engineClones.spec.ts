@@ -137,5 +137,12 @@ describe("EngineClones", () => {
 			expect(clones.refFor(data)).toBeUndefined();
 		}
 		expect(clones.refFor({ config: { log: (): void => {} }, state: {} })).toBeUndefined();
+		const throwing = {
+			get config(): unknown {
+				throw new Error("no");
+			},
+			state: {}
+		};
+		expect(clones.refFor(throwing)).toBeUndefined();
 	});
 });

@@ -95,6 +95,21 @@ export class EngineClones {
 		if (!isPlainObject(cloneData)) {
 			return undefined;
 		}
+		try {
+			return this.refOf(cloneData);
+		} catch {
+			// A getter that throws, say: the job carries the data itself, as before.
+			return undefined;
+		}
+	}
+
+	/**
+	 * The reference of a plain object's clone data.
+	 * @param cloneData The clone data.
+	 * @returns The reference, or undefined when a field cannot be serialized.
+	 * @internal
+	 */
+	private refOf(cloneData: Record<string, unknown>): IEngineCloneRef | undefined {
 		const now = performance.now();
 		const last = this._last;
 		if (
