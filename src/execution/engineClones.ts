@@ -112,12 +112,16 @@ export class EngineClones {
 	private refOf(cloneData: Record<string, unknown>): IEngineCloneRef | undefined {
 		const now = performance.now();
 		const last = this._last;
-		if (
-			last !== undefined &&
-			now - last.checkedAt < ENGINE_CLONE_RECHECK_MS &&
-			(cloneData === last.source || sameFields(last.source, cloneData))
-		) {
-			return refWithState(last, cloneData.state);
+		if (last !== undefined && now - last.checkedAt < ENGINE_CLONE_RECHECK_MS) {
+			if (cloneData === last.source) {
+				return refWithState(last, cloneData.state);
+			}
+			if (sameFields(last.source, cloneData)) {
+				// The jobs made with this clone data (the scheduler reuses it for a millisecond)
+				// then take the first test.
+				last.source = cloneData;
+				return refWithState(last, cloneData.state);
+			}
 		}
 		const keys = Object.keys(cloneData);
 		const parts: Record<string, unknown> = {};
