@@ -79,3 +79,16 @@ function visitObject(value: object, path: string, ancestors: Set<object>): strin
 		ancestors.delete(value);
 	}
 }
+
+/**
+ * Whether a value is a plain object (a literal, or Object.create(null)).
+ * @param value The value.
+ * @returns True if so.
+ */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+	if (typeof value !== "object" || value === null) {
+		return false;
+	}
+	const proto = Object.getPrototypeOf(value);
+	return proto === Object.prototype || proto === null;
+}

@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0.
 import { performance } from "node:perf_hooks";
 import { serialize } from "node:v8";
+import { isPlainObject } from "../domain/jsonValue.js";
 
 /**
  * How long the pool trusts that the engine's clone data is unchanged when the engine hands back
@@ -216,17 +217,4 @@ function sameEntries(a: Record<string, unknown>, b: Record<string, unknown>): bo
 		count++;
 	}
 	return count === Object.keys(a).length;
-}
-
-/**
- * Whether a value is a plain object (a literal or Object.create(null)).
- * @param value The value.
- * @returns True if so.
- */
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-	if (typeof value !== "object" || value === null) {
-		return false;
-	}
-	const proto = Object.getPrototypeOf(value);
-	return proto === Object.prototype || proto === null;
 }
