@@ -269,6 +269,31 @@ describe("worker pool executor: abort(taskId)", () => {
 	});
 });
 
+describe("executors: one clone data object for several jobs", () => {
+	// The scheduler hands the jobs of a millisecond one clone data object (handlerJob.ts); a
+	// handler that replaces one of its fields must not change the next handler's.
+	const executors = [
+		["inline", () => new InlineExecutor()],
+		["worker pool", () => new WorkerPoolExecutor({ maxWorkers: 1 })]
+	] as const;
+	test.each(executors)("%s: each handler gets a top-level object of its own", async (_, make) => {
+		const executor = make();
+		try {
+			const cloneData = { config: { debug: false }, state: { componentStates: {} } };
+			for (let i = 0; i < 3; i++) {
+				const outcome = await executor.run({
+					...job("replaceEngineState"),
+					engineCloneData: cloneData
+				});
+				expect(outcome).toMatchObject({ ok: true, result: { before: { componentStates: {} } } });
+			}
+			expect(cloneData.state).toEqual({ componentStates: {} });
+		} finally {
+			await executor.close();
+		}
+	});
+});
+
 describe("inline executor: abort(taskId)", () => {
 	test("a handler that ignores its signal is abandoned abortGrace later with an aborted outcome; an unknown task is not found", async () => {
 		const executor = new InlineExecutor(150);

@@ -45,12 +45,8 @@ interface ISharedPart {
 	version: number;
 
 	/**
-	 * The serialized bytes, to compare with a new serialization.
-	 */
-	bytes: Buffer;
-
-	/**
-	 * The bytes in shared memory, as jobs carry them.
+	 * The serialized bytes in shared memory, as jobs carry them (and a new serialization is
+	 * compared with).
 	 */
 	shared: SharedArrayBuffer;
 
@@ -137,7 +133,7 @@ export class EngineClones {
 		} catch {
 			return undefined;
 		}
-		if (last !== undefined && bytes.equals(last.bytes)) {
+		if (last !== undefined && bytes.equals(new Uint8Array(last.shared))) {
 			last.source = cloneData;
 			last.checkedAt = now;
 			return refWithState(last, cloneData.state);
@@ -147,7 +143,6 @@ export class EngineClones {
 		const version = (last?.version ?? 0) + 1;
 		this._last = {
 			version,
-			bytes,
 			shared,
 			source: cloneData,
 			checkedAt: now,

@@ -1,6 +1,7 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
 import type { AttemptOutcome } from "../domain/rules.js";
+import { isPlainObject } from "../domain/jsonValue.js";
 import {
 	ABORTED_ERROR_NAME,
 	abortedOutcome,
@@ -155,6 +156,11 @@ export class InlineExecutor implements ITaskExecutor {
 		}
 		if (this._abortedAll) {
 			return Promise.resolve(NOT_STARTED);
+		}
+		if (isPlainObject(job.engineCloneData)) {
+			// The jobs of a millisecond share one clone data (handlerJob.ts): the handler gets a
+			// top-level object of its own, as a call of the engine would give it.
+			job.engineCloneData = { ...job.engineCloneData };
 		}
 		const abort = new runner.JobAbort();
 		const run: IInlineRun = { taskId: job.taskId };

@@ -4,7 +4,6 @@ import { performance } from "node:perf_hooks";
 import { BaseError } from "@twin.org/core";
 import { EngineCoreFactory, type IEngineCore } from "@twin.org/engine-models";
 import type { BackgroundTask } from "../domain/backgroundTask.js";
-import { isPlainObject } from "../domain/jsonValue.js";
 import {
 	abortedOutcome,
 	type IHandlerJob,
@@ -64,8 +63,8 @@ let lastClone: { engine: IEngineCore; at: number; data: unknown } | undefined;
  * builds it anew on each call, reading every registered entity schema from their factory (18 us a
  * call with 30 schemas), while the jobs of a claimed batch are made together. The engine's config
  * and state in it are the engine's own objects, so what a job made within that millisecond sees is
- * what a call of its own would have given; each job gets a top-level object of its own, as a call
- * would give it (only the schema map is shared within the millisecond).
+ * what a call of its own would have given. The jobs share the one object: each executor gives its
+ * handler a top-level object of its own (InlineExecutor.run; a worker builds one per job).
  * @param engineName The engine's name in EngineCoreFactory.
  * @returns The clone data, or undefined when no engine is registered under the name.
  */
@@ -80,8 +79,7 @@ export function engineCloneData(engineName: string): unknown {
 		lastClone.engine === engine &&
 		now - lastClone.at < ENGINE_CLONE_REUSE_MS
 	) {
-		const data = lastClone.data;
-		return isPlainObject(data) ? { ...data } : data;
+		return lastClone.data;
 	}
 	const data = engine.getCloneData();
 	lastClone = { engine, at: now, data };
