@@ -1,6 +1,5 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
-import { performance } from "node:perf_hooks";
 import { serialize } from "node:v8";
 import { isPlainObject } from "../domain/jsonValue.js";
 

@@ -1,6 +1,5 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
-import { performance } from "node:perf_hooks";
 import { BaseError } from "@twin.org/core";
 import { EngineCoreFactory, type IEngineCore } from "@twin.org/engine-models";
 import type { BackgroundTask } from "../domain/backgroundTask.js";
