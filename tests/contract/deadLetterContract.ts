@@ -11,7 +11,7 @@ import type {
 } from "../../src/index.js";
 import { createConnector, waitFor, waitForStatus } from "../helpers/harness.js";
 import { storageIdOf } from "../helpers/tasks.js";
-import { CONTRACT_HANDLERS, type IStorageBackend } from "./storageContract.js";
+import { CONTRACT_HANDLERS, connectorOver, type IStorageBackend } from "./storageContract.js";
 
 /**
  * How many attempts a failTimes handler counted in its counter file.
@@ -78,7 +78,11 @@ export function deadLetterContract(
 		storage: IEntityStorageConnector<BackgroundTask>,
 		config: IEntityStorageBackgroundTaskConnectorConfig
 	): ReturnType<typeof createConnector> {
-		return createConnector({ executionMode, ...backend.config?.(storage), ...config }, storage);
+		return connectorOver(
+			backend,
+			{ executionMode, ...backend.config?.(storage), ...config },
+			storage
+		);
 	}
 
 	/**

@@ -1,10 +1,12 @@
 // The storage contract on @twin.org/entity-storage-connector-file in a temporary directory, and the
 // workaround for its unlocked whole-file rewrites.
 import { mkdtempSync, rmSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TaskStatus } from "@twin.org/background-task-models";
 import { FileEntityStorageConnector } from "@twin.org/entity-storage-connector-file";
+import type { IEntityStorageConnector } from "@twin.org/entity-storage-models";
 import { afterAll, describe, expect, test } from "vitest";
 import type { BackgroundTask } from "../../src/index.js";
 import { createConnector, waitForStatus } from "../helpers/harness.js";
@@ -18,6 +20,11 @@ import {
 
 const root = mkdtempSync(join(tmpdir(), "twin-bg-file-"));
 let dirCount = 0;
+
+/**
+ * The directory of each storage made here.
+ */
+const directories = new WeakMap<IEntityStorageConnector<BackgroundTask>, string>();
 
 afterAll(() => {
 	rmSync(root, { recursive: true, force: true });
@@ -36,10 +43,91 @@ async function file(
 		config: { directory }
 	});
 	expect(await storage.bootstrap()).toBe(true);
+	directories.set(storage, directory);
 	return storage;
 }
 
-const BACKEND: IStorageBackend = { fresh: async () => file() };
+/**
+ * The store's whole text ("" when there is no file yet), or undefined when it does not parse:
+ * the connector is writing it.
+ * @param path The store's file.
+ * @returns The text.
+ */
+async function wholeText(path: string): Promise<string | undefined> {
+	let text: string;
+	try {
+		text = await readFile(path, "utf8");
+	} catch (err) {
+		if ((err as NodeJS.ErrnoException).code === "ENOENT") {
+			return "";
+		}
+		throw err;
+	}
+	try {
+		JSON.parse(text);
+		return text;
+	} catch {
+		return undefined;
+	}
+}
+
+/**
+ * The storage as the tests read it beside the connector. The connector makes its calls one at a
+ * time, but a test's own get() or query() may land while the connector rewrites the file, and the
+ * file connector then parses the half-written file as an empty store: the task reads as absent.
+ * A read here waits for a whole text of the file and asks a file connector over a copy of it.
+ * @param storage The storage.
+ * @returns The storage with settled reads.
+ */
+function settledReads(
+	storage: IEntityStorageConnector<BackgroundTask>
+): IEntityStorageConnector<BackgroundTask> {
+	const path = join(directories.get(storage) as string, "store.json");
+	const copyDirectory = mkdtempSync(join(root, "reads-"));
+	const copy = new FileEntityStorageConnector<BackgroundTask>({
+		entitySchema: "BackgroundTask",
+		config: { directory: copyDirectory }
+	});
+	let last: Promise<unknown> = Promise.resolve();
+	const settled = async <T>(
+		read: (reader: IEntityStorageConnector<BackgroundTask>) => Promise<T>
+	): Promise<T> => {
+		const deadline = Date.now() + 10000;
+		let text = await wholeText(path);
+		while (text === undefined) {
+			if (Date.now() > deadline) {
+				throw new Error(`${path} held no whole text for 10 s`);
+			}
+			await new Promise(resolve => setTimeout(resolve, 2));
+			text = await wholeText(path);
+		}
+		await writeFile(join(copyDirectory, "store.json"), text === "" ? "[]" : text);
+		return read(copy);
+	};
+	// One read at a time: they share the copy.
+	const inTurn = async <T>(
+		read: (reader: IEntityStorageConnector<BackgroundTask>) => Promise<T>
+	): Promise<T> => {
+		const result = last.then(async () => settled(read));
+		last = result.catch(() => undefined);
+		return result;
+	};
+	return new Proxy(storage, {
+		get: (target, property) => {
+			if (property === "get") {
+				return async (...args: Parameters<typeof target.get>) => inTurn(async r => r.get(...args));
+			}
+			if (property === "query") {
+				return async (...args: Parameters<typeof target.query>) =>
+					inTurn(async r => r.query(...args));
+			}
+			const value = Reflect.get(target, property) as unknown;
+			return typeof value === "function" ? value.bind(target) : value;
+		}
+	});
+}
+
+const BACKEND: IStorageBackend = { fresh: async () => file(), testReads: settledReads };
 
 storageContract("file", BACKEND);
 queueContract("file", BACKEND);

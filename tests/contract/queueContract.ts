@@ -22,7 +22,7 @@ import { pauseContract } from "./pauseContract.js";
 import { progressContract } from "./progressContract.js";
 import { telemetryContract } from "./telemetryContract.js";
 import { scheduleContract } from "./scheduleContract.js";
-import { CONTRACT_HANDLERS, type IStorageBackend } from "./storageContract.js";
+import { CONTRACT_HANDLERS, connectorOver, type IStorageBackend } from "./storageContract.js";
 
 /**
  * The starts a record handler logged: label and time, in start order.
@@ -73,7 +73,7 @@ export function queueContract(
 		config: IEntityStorageBackgroundTaskConnectorConfig = {}
 	): Promise<ReturnType<typeof createConnector>> {
 		const store: IEntityStorageConnector<BackgroundTask> = await backend.fresh();
-		return createConnector({ executionMode, ...backend.config?.(store), ...config }, store);
+		return connectorOver(backend, { executionMode, ...backend.config?.(store), ...config }, store);
 	}
 
 	describe(`queue features: ${name}`, () => {

@@ -47,6 +47,32 @@ export interface IStorageBackend {
 	config?: (
 		storage: IEntityStorageConnector<BackgroundTask>
 	) => IEntityStorageBackgroundTaskConnectorConfig;
+
+	/**
+	 * The storage as the tests read it themselves, beside the connector, when a read of theirs may
+	 * land in the middle of one of the connector's writes and see something no caller of the
+	 * connector can (the file connector: see file.spec.ts). The connector keeps the storage itself.
+	 */
+	testReads?: (
+		storage: IEntityStorageConnector<BackgroundTask>
+	) => IEntityStorageConnector<BackgroundTask>;
+}
+
+/**
+ * A connector over a backend's storage, made by createConnector(), with the storage the tests
+ * read (IStorageBackend.testReads) in place of the connector's own.
+ * @param backend The backend.
+ * @param config The connector's config.
+ * @param storage The storage.
+ * @returns The connector, the storage for the tests and start.
+ */
+export function connectorOver(
+	backend: IStorageBackend,
+	config: IEntityStorageBackgroundTaskConnectorConfig,
+	storage: IEntityStorageConnector<BackgroundTask>
+): ReturnType<typeof createConnector> {
+	const made = createConnector(config, storage);
+	return backend.testReads ? { ...made, storage: backend.testReads(storage) } : made;
 }
 
 /**
@@ -143,7 +169,8 @@ export function storageContract(
 		storage?: IEntityStorageConnector<BackgroundTask>
 	): Promise<ReturnType<typeof createConnector>> {
 		const store = storage ?? (await backend.fresh());
-		return createConnector(
+		return connectorOver(
+			backend,
 			{ ...INLINE, executionMode, ...backend.config?.(store), ...config },
 			store
 		);
