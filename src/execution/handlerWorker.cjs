@@ -288,7 +288,8 @@ function engineCloneData(ref) {
 }
 
 /**
- * Whether a value is a plain object.
+ * Whether a value is a plain object: the test of isPlainObject in domain/jsonValue.ts, written
+ * again because this CommonJS entry must not load the package's ES modules (Worker start-up).
  * @param {unknown} value The value.
  * @returns {value is Record<string, unknown>} True if so.
  */
