@@ -154,7 +154,10 @@ export function pgNodeScenarios(scale) {
 				),
 				row("native inline, retainFor 0: start() resolved", "pg-node-inline-r0", "startMs", "ms"),
 				row("native worker, retainFor 0: start() resolved", "pg-node-worker-r0", "startMs", "ms"),
-				row("graphile-worker: run() resolved", "pg-node-graphile-addjob", "startMs", "ms")
+				row("graphile-worker: run() resolved", "pg-node-graphile-addjob", "startMs", "ms"),
+				row("native inline, retainFor 0: first task ran", "pg-node-inline-r0", "firstRunMs", "ms"),
+				row("native worker, retainFor 0: first task ran", "pg-node-worker-r0", "firstRunMs", "ms"),
+				row("graphile-worker: first job ran", "pg-node-graphile-addjob", "firstRunMs", "ms")
 			]
 		}
 	];
