@@ -10,6 +10,7 @@ import { afterEach, describe, expect, test } from "vitest";
 import type { BackgroundTask } from "../../src/domain/backgroundTask.js";
 import { initSchema } from "../../src/schema.js";
 import { PostgresStatements } from "../../src/store/postgresql/postgresStatements.js";
+import { TABLE_FACTS_SQL } from "../../src/store/postgresql/sql/tableFacts.js";
 import { StorageAdapter } from "../../src/store/entityStorage/storageAdapter.js";
 import { MIGRATE_SQL_FILE, TABLE_SQL_FILE } from "../setup/postgres.js";
 import { at, newTask, useSources } from "./helpers.js";
@@ -197,6 +198,62 @@ describe("table", () => {
 			.server()
 			.sql.unsafe(`CREATE TABLE "${pg.table()}" ("id" INTEGER PRIMARY KEY, "type" TEXT)`);
 		await expect(pg.open()).rejects.toThrow(/tableIncompatible/);
+	});
+
+	test("start() reads each column's type as information_schema reports it, and the indexes as pg_indexes", async () => {
+		const sql = pg.server().sql;
+		const table = pg.table();
+		const other = `${table}_other`;
+		await sql.unsafe(`CREATE TYPE "${table}_mood" AS ENUM ('a', 'b')`);
+		await sql.unsafe(`CREATE DOMAIN "${table}_txt" AS text`);
+		await sql.unsafe(`CREATE DOMAIN "${table}_ints" AS integer[]`);
+		await sql.unsafe(
+			`CREATE TABLE "${table}" ("id" varchar(32) PRIMARY KEY, "a" text, "b" json, "c" jsonb,
+			"d" integer, "e" bigint, "f" boolean, "g" timestamptz, "h" text[], "i" double precision,
+			"j" numeric(10, 2), "k" "${table}_mood", "l" "${table}_txt", "m" "${table}_ints",
+			"gone" text, "n" char(3))`
+		);
+		await sql.unsafe(`ALTER TABLE "${table}" DROP COLUMN "gone"`);
+		await sql.unsafe(`CREATE INDEX "${table}_by_a" ON "${table}" ("a") WHERE "d" > 0`);
+		await sql.unsafe(`CREATE TABLE "${other}" ("x" smallint)`);
+
+		const rows = await sql.unsafe(TABLE_FACTS_SQL, [
+			`{"${table}","${other}","${table}_missing"}`,
+			table
+		]);
+		const facts = (owner: string, index: boolean): string[] =>
+			rows
+				.filter(r => r.owner === owner && (r.type === null) === index)
+				.map(r => (index ? r.name : `${r.name} ${r.type}`))
+				.sort();
+		const schema = async (name: string): Promise<string[]> =>
+			(
+				await sql.unsafe(
+					`SELECT column_name, data_type FROM information_schema.columns
+					WHERE table_schema = current_schema() AND table_name = $1`,
+					[name]
+				)
+			)
+				.map(r => `${r.column_name} ${r.data_type}`)
+				.sort();
+		expect(facts(table, false)).toEqual(await schema(table));
+		expect(facts(table, false)).toContain("h ARRAY");
+		expect(facts(table, false)).toContain("k USER-DEFINED");
+		expect(facts(table, false)).toContain("m ARRAY");
+		expect(facts(other, false)).toEqual(await schema(other));
+		expect(facts(`${table}_missing`, false)).toEqual([]);
+		expect(facts(table, true)).toEqual(
+			(
+				await sql.unsafe(
+					`SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1`,
+					[table]
+				)
+			)
+				.map(r => r.indexname as string)
+				.sort()
+		);
+		expect(facts(table, true)).toEqual([`${table}_by_a`, `${table}_pkey`]);
+		expect(facts(other, true)).toEqual([]);
 	});
 
 	test("nodes opening together on a missing table all succeed", async () => {

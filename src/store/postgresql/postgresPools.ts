@@ -99,8 +99,17 @@ export class PostgresPools {
 		const claims = ownClaims ? postgres({ ...options, max: 1 }) : undefined;
 		const listener = new PostgresListener(options, this.channel, onNotify);
 		try {
-			await this.prepareTable(sql);
-			await listener.start();
+			// Each on a connection of its own, so a node's start waits for the longer of the two,
+			// not for both in turn; a failed table check is the error reported.
+			const [table, listening] = await Promise.allSettled([
+				this.prepareTable(sql),
+				listener.start()
+			]);
+			for (const settled of [table, listening]) {
+				if (settled.status === "rejected") {
+					throw settled.reason;
+				}
+			}
 		} catch (err) {
 			await listener.stop().catch(() => undefined);
 			await sql.end({ timeout: 1 }).catch(() => undefined);

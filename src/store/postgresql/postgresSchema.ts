@@ -2,7 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0.
 import { GeneralError } from "@twin.org/core";
 import type { Sql, TransactionSql } from "postgres";
-import { transaction } from "./postgresConnection.js";
+import { arrayLiteral, transaction } from "./postgresConnection.js";
 import {
 	derivedName,
 	pausedTableName,
@@ -15,6 +15,7 @@ import {
 import { columnNamed, COLUMNS, FIRST_VERSION, LATER_COLUMNS, typeName } from "./sql/columns.js";
 import { createTable } from "./sql/createTable.js";
 import { indexNames, LEGACY_INDEXES } from "./sql/indexes.js";
+import { TABLE_FACTS_SQL } from "./sql/tableFacts.js";
 import { TYPE_FIXES } from "./sql/typeFixes.js";
 
 /**
@@ -56,19 +57,19 @@ const EXPECTED_TYPES: Map<string, string> = new Map([
  * active tasks share a type and dedupKey (the dedup index cannot be made).
  */
 export async function ensureTable(sql: Sql, tableName: string): Promise<string[]> {
-	if (await isReady(sql, tableName)) {
+	if (isReady(tableName, await tableFacts(sql, tableName))) {
 		return [];
 	}
 	return transaction(sql, async tx => {
 		await tx.unsafe("SELECT pg_advisory_xact_lock(hashtext($1))", [
 			`twin-background-task:${tableName}`
 		]);
-		const columns = await columnTypes(tx, tableName);
+		const facts = await tableFacts(tx, tableName);
+		const columns = facts.columns.get(tableName) ?? new Map<string, string>();
 		const { changes, fixes } = columnChanges(tableName, columns);
-		const present = columns.size > 0 ? await presentIndexes(tx, tableName) : new Set<string>();
 		for (const [suffix, replacedBy] of LEGACY_INDEXES) {
 			const legacy = derivedName(tableName, suffix);
-			if (present.has(legacy)) {
+			if (facts.indexes.has(legacy)) {
 				changes.push(`${legacy}: replaced by ${replacedBy}`);
 			}
 		}
@@ -81,25 +82,50 @@ export async function ensureTable(sql: Sql, tableName: string): Promise<string[]
 }
 
 /**
+ * What start() reads of the task table and its side tables (TABLE_FACTS_SQL).
+ */
+interface ITableFacts {
+	/**
+	 * Each existing table's columns and their types, by table name.
+	 */
+	columns: Map<string, Map<string, string>>;
+
+	/**
+	 * The names of the task table's indexes.
+	 */
+	indexes: Set<string>;
+}
+
+/**
  * Whether the table, its columns of the right types, its indexes (none of an earlier version)
- * and its side tables all exist, read without a lock: the usual start.
- * @param sql The pool.
+ * and its side tables all exist: the usual start, read without a lock.
  * @param tableName The checked table name.
+ * @param facts What the catalog holds.
  * @returns True when nothing is to be done.
  */
-async function isReady(sql: Sql, tableName: string): Promise<boolean> {
-	const existing = await columnTypes(sql, tableName);
-	const indexes = await presentIndexes(sql, tableName);
+function isReady(tableName: string, facts: ITableFacts): boolean {
+	const existing = facts.columns.get(tableName);
 	return (
-		existing.size > 0 &&
+		existing !== undefined &&
 		missingOrWrong(existing).length === 0 &&
-		indexNames(tableName).every(name => indexes.has(name)) &&
-		LEGACY_INDEXES.every(([suffix]) => !indexes.has(derivedName(tableName, suffix))) &&
-		(await columnTypes(sql, rateTableName(tableName))).size > 0 &&
-		(await columnTypes(sql, serialTableName(tableName))).size > 0 &&
-		(await columnTypes(sql, pausedTableName(tableName))).size > 0 &&
-		(await columnTypes(sql, schedulesTableName(tableName))).size > 0
+		indexNames(tableName).every(name => facts.indexes.has(name)) &&
+		LEGACY_INDEXES.every(([suffix]) => !facts.indexes.has(derivedName(tableName, suffix))) &&
+		sideTableNames(tableName).every(name => facts.columns.has(name))
 	);
+}
+
+/**
+ * The side tables of the task table.
+ * @param tableName The task table.
+ * @returns Their names.
+ */
+function sideTableNames(tableName: string): string[] {
+	return [
+		rateTableName(tableName),
+		serialTableName(tableName),
+		pausedTableName(tableName),
+		schedulesTableName(tableName)
+	];
 }
 
 /**
@@ -184,33 +210,29 @@ function isAddedColumn(column: string): boolean {
 }
 
 /**
- * The columns of the table in the current schema and their types.
- * @param sql The connection.
- * @param tableName The table.
- * @returns Column to data type, empty when the table does not exist.
+ * Read the task table's and its side tables' columns and the task table's indexes, in one
+ * statement.
+ * @param sql The pool or the transaction.
+ * @param tableName The task table.
+ * @returns The facts; a table that does not exist has no entry in columns.
  */
-async function columnTypes(
-	sql: Sql | TransactionSql,
-	tableName: string
-): Promise<Map<string, string>> {
-	const rows = await sql.unsafe<{ column_name: string; data_type: string }[]>(
-		`SELECT column_name, data_type FROM information_schema.columns
-		WHERE table_schema = current_schema() AND table_name = $1`,
-		[tableName]
+async function tableFacts(sql: Sql | TransactionSql, tableName: string): Promise<ITableFacts> {
+	const rows = await sql.unsafe<{ owner: string; name: string; type: string | null }[]>(
+		TABLE_FACTS_SQL,
+		[arrayLiteral([tableName, ...sideTableNames(tableName)]), tableName]
 	);
-	return new Map(rows.map(r => [r.column_name, r.data_type]));
-}
-
-/**
- * The names of the indexes on the table in the current schema.
- * @param sql The connection.
- * @param tableName The table.
- * @returns The index names.
- */
-async function presentIndexes(sql: Sql | TransactionSql, tableName: string): Promise<Set<string>> {
-	const rows = await sql.unsafe<{ indexname: string }[]>(
-		`SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1`,
-		[tableName]
-	);
-	return new Set(rows.map(r => r.indexname));
+	const facts: ITableFacts = { columns: new Map(), indexes: new Set() };
+	for (const row of rows) {
+		if (row.type === null) {
+			facts.indexes.add(row.name);
+		} else {
+			let columns = facts.columns.get(row.owner);
+			if (!columns) {
+				columns = new Map();
+				facts.columns.set(row.owner, columns);
+			}
+			columns.set(row.name, row.type);
+		}
+	}
+	return facts;
 }
