@@ -9,7 +9,7 @@
  * a column, or an index when type is NULL.
  *
  * On a new connection the information_schema view takes 17-20 ms of server time to plan and
- * read; pg_catalog answers in a few (docs/performance.md, "A node's start").
+ * read; pg_catalog answers in a few (docs/performance.md, "A cold start").
  */
 export const TABLE_FACTS_SQL = `WITH ns AS (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
 SELECT c.relname AS owner, a.attname AS name,
