@@ -8,8 +8,8 @@
  * the table names as an array literal, $2 the task table's name. A row is (owner, name, type):
  * a column, or an index when type is NULL.
  *
- * On a new connection the information_schema view takes 17-20 ms of server time to plan and
- * read; pg_catalog answers in a few (docs/performance.md, "A cold start").
+ * Not the information_schema view itself: on a new connection it costs several times as much to
+ * plan and read, and every node's start waits for it (docs/performance.md, "A cold start").
  */
 export const TABLE_FACTS_SQL = `WITH ns AS (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
 SELECT c.relname AS owner, a.attname AS name,
