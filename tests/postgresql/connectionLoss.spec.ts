@@ -227,8 +227,21 @@ describe("a create whose connection is lost is written again, never twice", () =
 });
 
 describe("text[] parameters without the server's type list", () => {
-	test("quotes, backslashes, commas, braces, NULL and empty strings arrive unchanged", async () => {
+	test("quotes, backslashes, commas, braces, NULL in any case, empty and bare strings arrive unchanged", async () => {
 		const values = ['a"b', "c\\d", "x,y", "{}", "NULL", "", " spaced ", "urn:x:1"];
+		// Written without quotes (letters, digits and _.:+- only), or quoted when four characters
+		// long, as NULL is in any case.
+		const bare = [
+			"null",
+			"Null",
+			"nUlL",
+			"abcd",
+			"2026-12-07T00:58:00.000Z",
+			"a.b:c+d-e_f",
+			"-1.5e-7"
+		];
+		const others = ["é", "ü_x", "tab\there", "line\nbreak", "NULLX", "xNULL"];
+		values.push(...bare, ...others);
 		const rows = await pg
 			.server()
 			.sql.unsafe<{ a: string[] }[]>("SELECT $1::text[] AS a", [arrayLiteral(values)]);

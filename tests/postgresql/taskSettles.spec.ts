@@ -17,12 +17,12 @@ describe("TaskSettles", () => {
 		// Every write is kept out by the fence, as when the first write had committed.
 		const runner = {
 			assertOpen: () => {},
-			// $1 is the ids' array literal, {"a","b"}.
+			// $1 is the ids' array literal, {a,b} (ids need no quotes; a quoted one loses them).
 			run: async (_statement: string, params: unknown[]) =>
 				String(params[0])
-					.slice(2, -2)
-					.split('","')
-					.map(id => ({ id }))
+					.slice(1, -1)
+					.split(",")
+					.map(id => ({ id: id.replace(/^"|"$/g, "") }))
 		} as unknown as StatementRunner;
 		const statements = { settle: () => "settle" } as unknown as PostgresStatements;
 		const session = { owner: "me", settled: () => {} } as unknown as PostgresSession;

@@ -105,8 +105,8 @@ export function toQueued(task: BackgroundTask): QueuedTask {
 }
 
 /**
- * A settle as one record of the settle statement's JSON parameter: its fence and, unless it
- * removes the task, the columns a settle changes (absent ones become NULL).
+ * A settle as one entry of a settle batch: its fence and, unless it removes the task, the columns
+ * a settle changes (absent ones become NULL).
  * @param task The settled task.
  * @param owner The lease owner of the claim.
  * @param claimedAt The claim's dateModified.
@@ -119,26 +119,33 @@ export function settleEntry(
 	claimedAt: string,
 	remove: boolean
 ): ISettleEntry {
-	const entry: ISettleEntry = { id: task.id, owner, claimedAt, remove };
-	if (!remove) {
-		entry.status = task.status;
-		entry.dateModified = task.dateModified;
-		entry.dateNextProcess = task.dateNextProcess;
-		entry.dateCancelled = task.dateCancelled;
-		entry.dateCompleted = task.dateCompleted;
-		entry.retryInterval = task.retryInterval;
-		entry.retriesRemaining = task.retriesRemaining;
-		entry.retainFor = task.retainFor;
-		entry.retainUntil = task.retainUntil;
-		entry.result = jsonColumnValue(task.result);
-		entry.error = jsonColumnValue(task.error);
+	if (remove) {
+		return { id: task.id, owner, claimedAt, remove };
+	}
+	// One literal, so the entry is allocated once at its full size: it waits in the settle batch,
+	// and so survives young-generation collections, until its batch is written.
+	return {
+		id: task.id,
+		owner,
+		claimedAt,
+		remove,
+		status: task.status,
+		dateModified: task.dateModified,
+		dateNextProcess: task.dateNextProcess,
+		dateCancelled: task.dateCancelled,
+		dateCompleted: task.dateCompleted,
+		retryInterval: task.retryInterval,
+		retriesRemaining: task.retriesRemaining,
+		retainFor: task.retainFor,
+		retainUntil: task.retainUntil,
+		result: jsonColumnValue(task.result),
+		error: jsonColumnValue(task.error),
 		// Unchanged since the claim counted it (rules.claimed), written so the row and the task
 		// agree whatever the claim path.
-		entry.attempts = task.attempts;
+		attempts: task.attempts,
 		// The last progress reported (by this attempt, or kept from an earlier one), NULL if none.
-		entry.progress = jsonColumnValue(task.progress);
-	}
-	return entry;
+		progress: jsonColumnValue(task.progress)
+	};
 }
 
 /**

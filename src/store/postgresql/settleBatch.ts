@@ -49,7 +49,8 @@ export class SettleBatch {
 	 * @param entry The entry.
 	 * @returns True when the row was written or removed, false when the fence kept it out.
 	 */
-	public async add(entry: ISettleEntry): Promise<boolean> {
+	public add(entry: ISettleEntry): Promise<boolean> {
+		// Not async: the promise made here is the caller's, with no second one wrapping it.
 		return new Promise<boolean>((resolve, reject) => {
 			let batch = this._queued[this._queued.length - 1];
 			if (!batch || batch.has(entry.id)) {
