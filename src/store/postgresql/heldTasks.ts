@@ -25,6 +25,26 @@ type HeldRecord = { -readonly [K in keyof IHeldTask]: IHeldTask[K] } & {
 };
 
 /**
+ * The phases start accepts; module constants, so a transition's check allocates nothing.
+ */
+const FROM_START: readonly HeldPhase[] = ["waiting"];
+
+/**
+ * The phases reclaimed accepts.
+ */
+const FROM_RECLAIMED: readonly HeldPhase[] = ["running", "lost", "settling", "removed"];
+
+/**
+ * The phases beginSettle accepts.
+ */
+const FROM_BEGIN_SETTLE: readonly HeldPhase[] = ["waiting", "running", "lost", "settling"];
+
+/**
+ * The phases settleFailed and endSettle accept.
+ */
+const FROM_SETTLE_END: readonly HeldPhase[] = ["settling", "removed"];
+
+/**
  * The tasks this instance holds a lease on, by id: what the heartbeat renews, what settles are
  * fenced with, and what close gives back. Each task's phase (HeldPhase) is changed only by the
  * methods here, each of which asserts the phase it expects:
@@ -68,7 +88,10 @@ export class HeldTasks {
 			leaseAt,
 			fetchedAt: leaseAt,
 			phase: waiting ? "waiting" : "running",
-			row: waiting ? task : undefined
+			row: waiting ? task : undefined,
+			// Every field from the start: a record gains none later, so its shape never changes.
+			settlingFrom: undefined,
+			settleFinal: undefined
 		});
 	}
 
@@ -78,7 +101,7 @@ export class HeldTasks {
 	 * @returns The task as claimed.
 	 */
 	public start(record: IHeldTask): BackgroundTask {
-		const held = this.expect(record, "start", "waiting");
+		const held = this.expect(record, "start", FROM_START);
 		const row = held.row as BackgroundTask;
 		held.row = undefined;
 		held.phase = "running";
@@ -115,7 +138,7 @@ export class HeldTasks {
 	 * @param leaseAt When the new claim was sent, performance.now().
 	 */
 	public reclaimed(record: IHeldTask, claimedAt: string, leaseAt: number): void {
-		const held = this.expect(record, "reclaimed", "running", "lost", "settling", "removed");
+		const held = this.expect(record, "reclaimed", FROM_RECLAIMED);
 		held.claimedAt = claimedAt;
 		held.leaseAt = leaseAt;
 		if (held.phase === "lost") {
@@ -164,7 +187,7 @@ export class HeldTasks {
 	 * @param final Whether the settle leaves the task final or removes it.
 	 */
 	public beginSettle(record: IHeldTask, final: boolean): void {
-		const held = this.expect(record, "beginSettle", "waiting", "running", "lost", "settling");
+		const held = this.expect(record, "beginSettle", FROM_BEGIN_SETTLE);
 		held.settleFinal = final;
 		if (held.phase !== "settling") {
 			held.settlingFrom = held.phase;
@@ -178,7 +201,7 @@ export class HeldTasks {
 	 * @param record The record.
 	 */
 	public settleFailed(record: IHeldTask): void {
-		const held = this.expect(record, "settleFailed", "settling", "removed");
+		const held = this.expect(record, "settleFailed", FROM_SETTLE_END);
 		if (held.phase === "settling") {
 			held.phase = held.settlingFrom ?? "running";
 		}
@@ -192,7 +215,7 @@ export class HeldTasks {
 	 * before the settle, else "held".
 	 */
 	public endSettle(id: string, record: IHeldTask): "held" | "lost" | "removed" {
-		const held = this.expect(record, "endSettle", "settling", "removed");
+		const held = this.expect(record, "endSettle", FROM_SETTLE_END);
 		this.delete(id, held);
 		if (held.phase === "removed") {
 			return "removed";
@@ -289,7 +312,7 @@ export class HeldTasks {
 	 * @throws Error naming the transition and the phase when the phase is another.
 	 * @internal
 	 */
-	private expect(record: IHeldTask, transition: string, ...phases: HeldPhase[]): HeldRecord {
+	private expect(record: IHeldTask, transition: string, phases: readonly HeldPhase[]): HeldRecord {
 		if (!phases.includes(record.phase)) {
 			throw new Error(
 				`HeldTasks.${transition}: a ${record.type} task ${record.phase}, expected ${phases.join(" or ")}`
