@@ -264,11 +264,28 @@ export class TaskRunner {
 		// refused until the outcome is recorded.
 		const reason = this._aborts.decide(task.id);
 		const next = afterAttempt(this.settings, task, outcome, reason);
-		const recorded = await this.record(task, next);
+		// Written here rather than in a function of its own: a task waiting for its settle keeps
+		// one suspended frame less alive (docs/performance.md, "Hot path").
+		const remove = removeOnSettle(next, this.settings.failedRetainFor);
+		let written: boolean | undefined;
+		if (!this._abandoned) {
+			try {
+				written = await this.source.settle(next, remove, undefined);
+			} catch (err) {
+				// A repeat writes only if storage still holds the claim (the failed write may have
+				// committed); undefined once the runner is abandoned.
+				written = await this._retries.after(
+					err,
+					async () => this.source.settle(next, remove, task.dateModified),
+					"settleFailed",
+					task.id
+				);
+			}
+		}
 		// Abandoned (nothing written): the span still ends, but no recorded attempt is counted.
-		telemetry?.end(next, Date.now(), recorded !== undefined);
+		telemetry?.end(next, Date.now(), written !== undefined);
 		this._aborts.forget(task.id);
-		if (!recorded) {
+		if (written === undefined) {
 			// Abandoned: abandon() already released the claim. Releasing it here, possibly after a
 			// later start() claimed the task again, would clear that newer claim's mark, and a
 			// remove() during the newer run would then be written back when it finishes.
@@ -284,37 +301,7 @@ export class TaskRunner {
 			await outcomeNotified;
 		}
 		this.log.log("info", "complete", { id: task.id, type, status: next.status });
-		return recorded.written && next.status === TaskStatus.Pending ? next : undefined;
-	}
-
-	/**
-	 * Write a settled task's outcome, retrying with backoff while the runner lives.
-	 * @param task The task as claimed.
-	 * @param next The task settled by the rules.
-	 * @returns Whether it was written (false: removed while it ran, or the claim was lost), or
-	 * undefined once abandoned.
-	 * @internal
-	 */
-	private async record(
-		task: BackgroundTask,
-		next: BackgroundTask
-	): Promise<{ written: boolean } | undefined> {
-		const remove = removeOnSettle(next, this.settings.failedRetainFor);
-		try {
-			// The first write without the retry loop's closure and frames: it is the one that runs.
-			return this._abandoned
-				? undefined
-				: { written: await this.source.settle(next, remove, undefined) };
-		} catch (err) {
-			// A repeat writes only if storage still holds the claim (the failed write may have
-			// committed).
-			return this._retries.after(
-				err,
-				async () => ({ written: await this.source.settle(next, remove, task.dateModified) }),
-				"settleFailed",
-				task.id
-			);
-		}
+		return written && next.status === TaskStatus.Pending ? next : undefined;
 	}
 
 	/**
