@@ -121,10 +121,8 @@ export class Scheduler {
 			this._lifecycle,
 			this._scans,
 			this._timers,
-			this._work,
 			policy,
 			settings,
-			log,
 			this._paused
 		);
 	}
@@ -334,7 +332,11 @@ export class Scheduler {
 	 */
 	private async drain(): Promise<void> {
 		this._timers.clearAll();
-		await this._timers.race(this._work.settled(), this.settings.shutdownTimeout);
+		// The runs are counted by the runner, the rest of the work by the tracker.
+		await this._timers.race(
+			Promise.all([this._work.settled(), this._lifecycle.runner?.idle()]),
+			this.settings.shutdownTimeout
+		);
 		await this._lifecycle.runner?.abandon();
 		this._timers.clearAll();
 		try {

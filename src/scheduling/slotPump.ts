@@ -3,15 +3,14 @@
 import type { IClaimPolicy } from "../contracts/IClaimPolicy.js";
 import type { QueuedTask } from "../contracts/ITaskSource.js";
 import type { ISchedulerSettings } from "../contracts/schedulerModels.js";
-import type { TaskLog } from "../utils/taskLog.js";
 import type { QueueRegistry } from "./queueRegistry.js";
 import type { QueueScans } from "./queueScans.js";
 import type { SchedulerLifecycle } from "./schedulerLifecycle.js";
 import type { TaskQueue } from "./taskQueue.js";
+import { RunSlot } from "./runSlot.js";
 import type { TaskRunner } from "./taskRunner.js";
 import { toRef, type ITaskRef } from "./taskRef.js";
 import type { Timers } from "./timers.js";
-import type { WorkTracker } from "./workTracker.js";
 
 /**
  * Starts tasks within the slots: each type has `concurrency` slots, and all types share
@@ -56,10 +55,8 @@ export class SlotPump {
 	 * @param lifecycle The scheduler's lifecycle (its session's runner runs the tasks).
 	 * @param scans Refills queues that run low, and wakes types.
 	 * @param timers The timers (the wake-up).
-	 * @param work The background work stop() waits for.
 	 * @param policy How the source claims.
 	 * @param settings The scheduler settings.
-	 * @param log The log.
 	 * @param paused The paused types, whose queues start nothing.
 	 */
 	constructor(
@@ -67,10 +64,8 @@ export class SlotPump {
 		private readonly lifecycle: SchedulerLifecycle,
 		private readonly scans: QueueScans,
 		private readonly timers: Timers,
-		private readonly work: WorkTracker,
 		private readonly policy: IClaimPolicy,
 		private readonly settings: ISchedulerSettings,
-		private readonly log: TaskLog,
 		private readonly paused: ReadonlySet<string>
 	) {}
 
@@ -166,30 +161,17 @@ export class SlotPump {
 	private startNext(queue: TaskQueue, now: number): void {
 		const ref = queue.startNext(now);
 		this._inFlight++;
-		const session = this.lifecycle.session;
 		// Freeing the slot when the handler returns lets the next task start without waiting for
 		// the outcome's record; the claim keeps this task this node's until then. A serial type
 		// keeps its slot to the end, since its next task may be claimed only then.
 		const early = this.policy.freesSlotBeforeRecord && !queue.handler.serial;
-		let released = false;
-		const release = (): void => {
-			if (!released) {
-				released = true;
-				this.release(queue, ref.id, session);
-			}
-		};
-		const ended = (requeue: QueuedTask | undefined): void => {
-			release();
-			this.finished(queue, ref.id, session, requeue);
-		};
 		const runner = this.lifecycle.runner as TaskRunner;
-		this.work.track(
-			runner
-				.run(queue.type, queue.handler, ref.id, this._mayStart, early ? release : undefined)
-				.then(ended, err => {
-					this.log.log("error", "unexpectedError", { id: ref.id }, err);
-					ended(undefined);
-				})
+		runner.run(
+			queue.type,
+			queue.handler,
+			ref.id,
+			this._mayStart,
+			new RunSlot(this, queue, ref.id, this.lifecycle.session, early)
 		);
 	}
 
@@ -200,7 +182,7 @@ export class SlotPump {
 	 * @param session The session the run belongs to.
 	 * @internal
 	 */
-	private release(queue: TaskQueue, id: string, session: number): void {
+	public release(queue: TaskQueue, id: string, session: number): void {
 		// A run of an earlier session (abandoned by stop()) leaves this session's state alone.
 		if (session !== this.lifecycle.session) {
 			return;
@@ -221,7 +203,7 @@ export class SlotPump {
 	 * @param requeue The task, when the run left it pending.
 	 * @internal
 	 */
-	private finished(
+	public finished(
 		queue: TaskQueue,
 		id: string,
 		session: number,

@@ -7,7 +7,7 @@ import { outsideTaskContext } from "../utils/taskContext.js";
 import type { ITaskSource, QueuedTask } from "../contracts/ITaskSource.js";
 import type { TaskLog } from "../utils/taskLog.js";
 import { removeOnSettle } from "../domain/retention.js";
-import { dueAt, type AttemptOutcome } from "../domain/rules.js";
+import { dueAt } from "../domain/rules.js";
 import type { IRegisteredHandler, ISchedulerSettings } from "../contracts/schedulerModels.js";
 import { ClaimSteps } from "./claimSteps.js";
 import { NodeMetrics } from "./nodeMetrics.js";
@@ -16,6 +16,7 @@ import { ProgressWrites } from "./progressWrites.js";
 import { RunAborts } from "./runAborts.js";
 import { StorageRetries } from "./storageRetries.js";
 import { callStateCallback } from "./stateCallback.js";
+import type { IRunSlot } from "./IRunSlot.js";
 import type { Timers } from "./timers.js";
 import { startAttempt, type AttemptTelemetry } from "../telemetry/taskTelemetry.js";
 
@@ -54,20 +55,10 @@ export class TaskRunner {
 	private _running = 0;
 
 	/**
-	 * Called when the last run in progress ends, while abandon() waits for it.
+	 * Called when the last run in progress ends: idle() and abandon() waiting for it.
 	 * @internal
 	 */
-	private _allEnded?: () => void;
-
-	/**
-	 * A run ended (one function for all runs: nothing is allocated per run).
-	 * @internal
-	 */
-	private readonly _runEnded = (): void => {
-		if (--this._running === 0) {
-			this._allEnded?.();
-		}
-	};
+	private readonly _idleWaiters: (() => void)[] = [];
 
 	/**
 	 * When this runner (one start of the scheduler) was created: processing tasks modified before
@@ -134,41 +125,48 @@ export class TaskRunner {
 	}
 
 	/**
-	 * Run one task.
+	 * Run one task. While it waits for its record, a run keeps alive its async frame, its promise
+	 * and its slot, not a chain of closures and promises (docs/performance.md, "Hot path").
 	 * @param type The task type.
 	 * @param handler The handler.
 	 * @param id The task id.
 	 * @param mayStart Whether a new task of the type may still start (false once stop() began or
 	 * while the type is paused).
-	 * @param handlerDone Called once the handler has returned, before its outcome is recorded.
-	 * @returns The task when it is pending and should be queued again (a retry, or a task that was
-	 * not due yet), else undefined.
+	 * @param slot Told when the handler has returned and when the run has ended.
 	 */
 	public run(
 		type: string,
 		handler: IRegisteredHandler,
 		id: string,
 		mayStart: (type: string) => boolean,
-		handlerDone?: () => void
-	): Promise<QueuedTask | undefined> {
+		slot: IRunSlot
+	): void {
+		this._running++;
 		// Outside any handler's context: a run started by a pump that an inline handler's create()
 		// queued must not hand that handler's context to this task's callbacks.
-		const running = outsideTaskContext(() =>
-			this.runTask(type, handler, id, mayStart, handlerDone)
-		);
-		this._running++;
-		running.then(this._runEnded, this._runEnded);
-		return running;
+		// runTask and attempt catch what they meet and end the run themselves: nothing waits for
+		// their promises.
+		void outsideTaskContext(async () => this.runTask(type, handler, id, mayStart, slot));
 	}
 
 	/**
-	 * The body of run().
+	 * Wait until no run of this runner is in progress. No run starts once stop() began, so this
+	 * waits for the end of every run started before it.
+	 */
+	public async idle(): Promise<void> {
+		if (this._running > 0) {
+			await new Promise<void>(resolve => this._idleWaiters.push(resolve));
+		}
+	}
+
+	/**
+	 * The body of run(): the claim, then the attempt, which ends the run itself; or the run's end
+	 * at once when there is nothing to run.
 	 * @param type The task type.
 	 * @param handler The handler.
 	 * @param id The task id.
 	 * @param mayStart Whether a new task of the type may still start.
-	 * @param handlerDone Called once the handler has returned.
-	 * @returns The task when it should be queued again, else undefined.
+	 * @param slot The run's slot.
 	 * @internal
 	 */
 	private async runTask(
@@ -176,8 +174,63 @@ export class TaskRunner {
 		handler: IRegisteredHandler,
 		id: string,
 		mayStart: (type: string) => boolean,
-		handlerDone?: () => void
-	): Promise<QueuedTask | undefined> {
+		slot: IRunSlot
+	): Promise<void> {
+		let started: Awaited<ReturnType<TaskRunner["begin"]>>;
+		try {
+			started = await this.begin(type, handler, id, mayStart);
+		} catch (err) {
+			this.log.log("error", "unexpectedError", { id }, err);
+			started = undefined;
+		}
+		if (started !== undefined && "task" in started) {
+			// Not awaited: this frame and its promise need not stay alive while the record waits.
+			void this.attempt(type, handler, started.task, started.telemetry, slot);
+		} else {
+			this.end(id, slot, started?.pendingLater);
+		}
+	}
+
+	/**
+	 * A run has ended: its slot is told, then idle() and abandon() when it was the last.
+	 * @param id The task id.
+	 * @param slot The run's slot.
+	 * @param requeue The task to queue again, if any.
+	 * @internal
+	 */
+	private end(id: string, slot: IRunSlot, requeue: QueuedTask | undefined): void {
+		try {
+			slot.ended(requeue);
+		} catch (err) {
+			this.log.log("error", "unexpectedError", { id }, err);
+		}
+		if (--this._running === 0) {
+			for (const wake of this._idleWaiters.splice(0)) {
+				wake();
+			}
+		}
+	}
+
+	/**
+	 * A run up to its handler's call: the claim, the rate limit, the claim's callback, "start".
+	 * @param type The task type.
+	 * @param handler The handler.
+	 * @param id The task id.
+	 * @param mayStart Whether a new task of the type may still start.
+	 * @returns The claimed task and its telemetry; or, when it was not claimable now, the task to
+	 * queue again if it is pending for later; undefined when there is nothing to run.
+	 * @internal
+	 */
+	private async begin(
+		type: string,
+		handler: IRegisteredHandler,
+		id: string,
+		mayStart: (type: string) => boolean
+	): Promise<
+		| { task: BackgroundTask; telemetry: AttemptTelemetry | undefined }
+		| { pendingLater: QueuedTask | undefined }
+		| undefined
+	> {
 		// A task the source holds claimed for this instance is taken at once; any other is claimed
 		// in storage.
 		const held = mayStart(type) ? this.source.claimHeld?.(id) : undefined;
@@ -187,7 +240,7 @@ export class TaskRunner {
 		if (!task) {
 			// Not claimable now. If it is still pending for this thread with a due time that moved
 			// (the queue held a stale ref), hand it back to be queued at its real due time.
-			return claim?.pendingLater;
+			return { pendingLater: claim?.pendingLater };
 		}
 		if (this._abandoned) {
 			// The claim completed after stop() gave up: leave the task processing for recovery.
@@ -214,94 +267,97 @@ export class TaskRunner {
 		if (telemetry instanceof Promise) {
 			telemetry = await telemetry;
 		}
-
-		// abort(id) during the claim's callback: the handler is not called.
-		const outcome = await runAttempt(
-			this.executor,
-			handlerJob(this.settings, type, handler, task, telemetry?.carrier),
-			handler.timeout,
-			this._aborts.reasonOf(id)
-		);
-		handlerDone?.();
-		telemetry?.handlerEnded(Date.now());
-		// The last progress the handler reported comes with its outcome; when the outcome has none
-		// (a timeout, a worker that died), the latest that reached this runner is recorded.
-		const reported = this._progress.end(id);
-		const progress = outcome.progress !== undefined ? outcome.progress : reported;
-		if (outcome === NOT_STARTED && this._aborts.reasonOf(id) === undefined) {
-			// stop() ran out of time before the handler was called: the task never ran, so it is not
-			// settled; it stays processing (abandon() releases the claim) for the next start.
-			telemetry?.end(undefined, Date.now());
-			return undefined;
-		}
-		return this.complete(
-			type,
-			handler,
-			progress === undefined ? task : { ...task, progress },
-			outcome,
-			telemetry
-		);
+		return { task, telemetry };
 	}
 
 	/**
-	 * Record a run's outcome and report it.
+	 * The handler's attempt, then its outcome recorded and reported, then the run's end (with the
+	 * task to queue again when it is pending). One function, so that a task waiting for its record
+	 * keeps one suspended frame of the runner alive.
 	 * @param type The task type.
 	 * @param handler The handler.
-	 * @param task The task as claimed.
-	 * @param outcome What the handler's attempt came to.
+	 * @param claimed The task as claimed.
 	 * @param telemetry The attempt's span and measurements, if a provider is registered.
-	 * @returns The task when it is pending and should be queued again, else undefined.
+	 * @param slot The run's slot, told when the handler has returned and when the run ends.
 	 * @internal
 	 */
-	private async complete(
+	private async attempt(
 		type: string,
 		handler: IRegisteredHandler,
-		task: BackgroundTask,
-		outcome: AttemptOutcome,
-		telemetry: AttemptTelemetry | undefined
-	): Promise<QueuedTask | undefined> {
-		// An abort(id) asked before this point wins over the handler's outcome; a later one is
-		// refused until the outcome is recorded.
-		const reason = this._aborts.decide(task.id);
-		const next = afterAttempt(this.settings, task, outcome, reason);
-		// Written here rather than in a function of its own: a task waiting for its settle keeps
-		// one suspended frame less alive (docs/performance.md, "Hot path").
-		const remove = removeOnSettle(next, this.settings.failedRetainFor);
-		let written: boolean | undefined;
-		if (!this._abandoned) {
-			try {
-				written = await this.source.settle(next, remove, undefined);
-			} catch (err) {
-				// A repeat writes only if storage still holds the claim (the failed write may have
-				// committed); undefined once the runner is abandoned.
-				written = await this._retries.after(
-					err,
-					async () => this.source.settle(next, remove, task.dateModified),
-					"settleFailed",
-					task.id
-				);
+		claimed: BackgroundTask,
+		telemetry: AttemptTelemetry | undefined,
+		slot: IRunSlot
+	): Promise<void> {
+		const id = claimed.id;
+		let requeue: QueuedTask | undefined;
+		try {
+			// abort(id) during the claim's callback: the handler is not called.
+			const outcome = await runAttempt(
+				this.executor,
+				handlerJob(this.settings, type, handler, claimed, telemetry?.carrier),
+				handler.timeout,
+				this._aborts.reasonOf(id)
+			);
+			slot.handlerDone();
+			telemetry?.handlerEnded(Date.now());
+			// The last progress the handler reported comes with its outcome; when the outcome has
+			// none (a timeout, a worker that died), the latest that reached this runner is recorded.
+			const reported = this._progress.end(id);
+			const progress = outcome.progress !== undefined ? outcome.progress : reported;
+			if (outcome === NOT_STARTED && this._aborts.reasonOf(id) === undefined) {
+				// stop() ran out of time before the handler was called: the task never ran, so it is
+				// not settled; it stays processing (abandon() releases the claim) for the next start.
+				telemetry?.end(undefined, Date.now());
+				return;
 			}
+			const task = progress === undefined ? claimed : { ...claimed, progress };
+			// An abort(id) asked before this point wins over the handler's outcome; a later one is
+			// refused until the outcome is recorded.
+			const reason = this._aborts.decide(task.id);
+			const next = afterAttempt(this.settings, task, outcome, reason);
+			// Written here rather than in a function of its own: a task waiting for its settle
+			// keeps one suspended frame less alive (docs/performance.md, "Hot path").
+			const remove = removeOnSettle(next, this.settings.failedRetainFor);
+			let written: boolean | undefined;
+			if (!this._abandoned) {
+				try {
+					written = await this.source.settle(next, remove, undefined);
+				} catch (err) {
+					// A repeat writes only if storage still holds the claim (the failed write may
+					// have committed); undefined once the runner is abandoned.
+					written = await this._retries.after(
+						err,
+						async () => this.source.settle(next, remove, task.dateModified),
+						"settleFailed",
+						task.id
+					);
+				}
+			}
+			// Abandoned (nothing written): the span still ends, but no recorded attempt is counted.
+			telemetry?.end(next, Date.now(), written !== undefined);
+			this._aborts.forget(task.id);
+			if (written === undefined) {
+				// Abandoned: abandon() already released the claim. Releasing it here, possibly after
+				// a later start() claimed the task again, would clear that newer claim's mark, and a
+				// remove() during the newer run would then be written back when it finishes.
+				return;
+			}
+			this._claims.delete(task.id);
+			this.metrics.finished(Date.now());
+			// A task removed while it ran is not written back, but its outcome is still reported:
+			// the handler did run, and the callback may be how the caller learns its result. Then
+			// "complete" is logged, as the original does, whatever the status.
+			const outcomeNotified = this.notify(handler, next);
+			if (outcomeNotified) {
+				await outcomeNotified;
+			}
+			this.log.log("info", "complete", { id: task.id, type, status: next.status });
+			requeue = written && next.status === TaskStatus.Pending ? next : undefined;
+		} catch (err) {
+			this.log.log("error", "unexpectedError", { id }, err);
+		} finally {
+			this.end(id, slot, requeue);
 		}
-		// Abandoned (nothing written): the span still ends, but no recorded attempt is counted.
-		telemetry?.end(next, Date.now(), written !== undefined);
-		this._aborts.forget(task.id);
-		if (written === undefined) {
-			// Abandoned: abandon() already released the claim. Releasing it here, possibly after a
-			// later start() claimed the task again, would clear that newer claim's mark, and a
-			// remove() during the newer run would then be written back when it finishes.
-			return undefined;
-		}
-		this._claims.delete(task.id);
-		this.metrics.finished(Date.now());
-		// A task removed while it ran is not written back, but its outcome is still reported: the
-		// handler did run, and the callback may be how the caller learns its result. Then
-		// "complete" is logged, as the original does, whatever the status.
-		const outcomeNotified = this.notify(handler, next);
-		if (outcomeNotified) {
-			await outcomeNotified;
-		}
-		this.log.log("info", "complete", { id: task.id, type, status: next.status });
-		return written && next.status === TaskStatus.Pending ? next : undefined;
 	}
 
 	/**
@@ -333,11 +389,7 @@ export class TaskRunner {
 	 */
 	public async abandon(): Promise<void> {
 		if (!this._abandoned && this.executor.abortAll() > 0 && this._running > 0) {
-			await this.timers.race(
-				new Promise<void>(resolve => (this._allEnded = resolve)),
-				this.settings.abortGrace
-			);
-			this._allEnded = undefined;
+			await this.timers.race(this.idle(), this.settings.abortGrace);
 		}
 		this._abandoned = true;
 		// Release the claims now, while no later start() can have claimed these tasks again: they
