@@ -146,7 +146,7 @@ export class TaskRunner {
 		// queued must not hand that handler's context to this task's callbacks.
 		// runTask and attempt catch what they meet and end the run themselves: nothing waits for
 		// their promises.
-		void outsideTaskContext(async () => this.runTask(type, handler, id, mayStart, slot));
+		void outsideTaskContext(() => this.runTask(type, handler, id, mayStart, slot));
 	}
 
 	/**
