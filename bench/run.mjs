@@ -184,6 +184,13 @@ if (selected.some(s => s.needsPostgres)) {
 		log(
 			`bench: PostgreSQL ${pgServer.settings.server_version} on ${pgServer.host}:${pgServer.port} (fsync ${pgServer.settings.fsync}, synchronous_commit ${pgServer.settings.synchronous_commit})`
 		);
+		// A scenario may ask the new server to sit idle before its first run (pg-node: the first
+		// minute after a start runs slower; docs/performance.md, "Read the medians").
+		const settleMs = Math.max(0, ...selected.map(sc => sc.serverSettleMs ?? 0));
+		if (settleMs > 0) {
+			log(`bench: letting the new server settle for ${settleMs / 1000} s before the first run`);
+			await new Promise(resolve => setTimeout(resolve, settleMs));
+		}
 	} catch (err) {
 		process.env[ENV_ERROR_KEY] = String(err?.message ?? err).split("\n")[0];
 		log(`bench: the PostgreSQL server did not start, its scenarios will fail: ${err?.message}`);
