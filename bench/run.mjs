@@ -5,7 +5,10 @@
 // @twin.org/entity-storage-connector-memory and real worker threads.
 //
 //   node bench/run.mjs [--only a,b] [--jobs id,id] [--runs N] [--scale F] [--parallel N]
-//                      [--out file] [--prof] [--batch] [--list] [--quiet]
+//                      [--out file] [--prof] [--batch] [--list] [--quiet] [--settle S]
+// --settle S lets a new PostgreSQL server sit idle S seconds before the first run, in place of
+// what the selected scenarios ask (pg-node: 60; its first minute runs slower, docs/performance.md).
+// An A/B of builds, one invocation each, may pass --settle 0: each build then meets it alike.
 // --jobs keeps only the selected scenarios' jobs whose ids it names (an A/B of a few workloads of
 // a large scenario); rows of the jobs left out show no value. Unknown names are refused.
 //
@@ -49,7 +52,8 @@ const { values: args } = parseArgs({
 		prof: { type: "boolean", default: false },
 		list: { type: "boolean", default: false },
 		batch: { type: "boolean", default: false },
-		quiet: { type: "boolean", default: false }
+		quiet: { type: "boolean", default: false },
+		settle: { type: "string" }
 	}
 });
 const runs = Math.max(1, Number.parseInt(args.runs, 10));
@@ -186,7 +190,10 @@ if (selected.some(s => s.needsPostgres)) {
 		);
 		// A scenario may ask the new server to sit idle before its first run (pg-node: the first
 		// minute after a start runs slower; docs/performance.md, "Read the medians").
-		const settleMs = Math.max(0, ...selected.map(sc => sc.serverSettleMs ?? 0));
+		const settleMs =
+			args.settle === undefined
+				? Math.max(0, ...selected.map(sc => sc.serverSettleMs ?? 0))
+				: Math.max(0, Number(args.settle) * 1000);
 		if (settleMs > 0) {
 			log(`bench: letting the new server settle for ${settleMs / 1000} s before the first run`);
 			await new Promise(resolve => setTimeout(resolve, settleMs));
