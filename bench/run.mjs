@@ -7,7 +7,7 @@
 //   node bench/run.mjs [--only a,b] [--jobs id,id] [--runs N] [--scale F] [--parallel N]
 //                      [--out file] [--prof] [--batch] [--list] [--quiet] [--settle S]
 // --settle S lets a new PostgreSQL server sit idle S seconds before the first run, in place of
-// what the selected scenarios ask (pg-node: 60; its first minute runs slower, docs/performance.md).
+// what the selected scenarios ask (pg-node: 60, until autovacuum reaches the new databases).
 // An A/B of builds, one invocation each, may pass --settle 0: each build then meets it alike.
 // --jobs keeps only the selected scenarios' jobs whose ids it names (an A/B of a few workloads of
 // a large scenario); rows of the jobs left out show no value. Unknown names are refused.
@@ -188,8 +188,9 @@ if (selected.some(s => s.needsPostgres)) {
 		log(
 			`bench: PostgreSQL ${pgServer.settings.server_version} on ${pgServer.host}:${pgServer.port} (fsync ${pgServer.settings.fsync}, synchronous_commit ${pgServer.settings.synchronous_commit})`
 		);
-		// A scenario may ask the new server to sit idle before its first run (pg-node: the first
-		// minute after a start runs slower; docs/performance.md, "Read the medians").
+		// A scenario may ask the new server to sit idle before its first run (pg-node: autovacuum
+		// reaches a new database only a minute after the start; docs/performance.md, "The server's
+		// first minute").
 		const settleMs =
 			args.settle === undefined
 				? Math.max(0, ...selected.map(sc => sc.serverSettleMs ?? 0))

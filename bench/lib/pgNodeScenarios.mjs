@@ -81,9 +81,10 @@ export function pgNodeScenarios(scale) {
 		{
 			name: "pg-node",
 			needsPostgres: true,
-			// A freshly started server runs the claims of the first minute at about a third of the
-			// speed of later ones, whichever peer comes first (docs/performance.md, "Read the
-			// medians"); a server in a deployment has been up for longer.
+			// Autovacuum first visits a new database about a minute after the server starts, so in that
+			// minute no backlog is analyzed while it is made, and graphile-worker's claims on a table
+			// never analyzed cost three times the CPU (docs/performance.md, "The server's first
+			// minute"); a server in a deployment has been up for longer.
 			serverSettleMs: 60_000,
 			description: `PostgreSQL, one server, default durability, left idle for its first minute: a cold TWIN node. Each run is a fresh process and, for ours (native backend), a fresh table never analyzed: a creator connector (same config, never started, no handler) makes a backlog of ${n} tasks ({ i }) through the public API, create() awaited one by one in ${lanes} parallel lanes (each lane awaits its create before its next one) or createMany() in calls of ${batch} ("createMany-made"), with the job's retainFor (0, -1, 60000); its stop() (a no-op, it never started) and its idle connections closed (checked on the server) before the node starts. Then no ANALYZE, CHECKPOINT, VACUUM or warm-up: a new connector with default settings except executionMode (inline; worker, the default) and concurrency ${concurrency} registers a trivial handler (with or without a state-change callback counting its calls) and is timed from start() until the last task is recorded (no task of the type pending or processing, asked of the claim index; the rows are counted after the window: none left with retainFor 0, every one success when kept). graphile-worker 0.18 the same way: fresh schema, jobs added with WorkerUtils addJob in ${lanes} lanes (or addJobs in calls of ${batch}) before run(), its performance preset (local queue 500, batched completion, concurrentJobs ${concurrency}, pool ${concurrency + 2}, from its connection string), timed from run() until its table has no job left; it deletes completed jobs, so its one rate is compared with every workload of ours (createMany-made against addJobs-made). Client CPU: the whole process, worker threads included`,
 			jobs: [
