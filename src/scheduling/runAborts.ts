@@ -3,13 +3,19 @@
 import type { ITaskExecutor } from "../contracts/ITaskExecutor.js";
 
 /**
- * The aborts asked of one runner's runs (abort(id) on the connector, or another node's, told by
- * the source). An abort asked before a run's outcome is decided fires the handler's signal
+ * One runner's claimed tasks (claimed and not yet recorded) and the aborts asked of their runs
+ * (abort(id) on the connector, or another node's, told by the source). An abort asked before a run's outcome is decided fires the handler's signal
  * (through the executor) and makes the run end cancelled with its reason; once the outcome is
  * being recorded, an abort is refused, so the caller looks at the task again once it is
  * recorded (a retry then pending is cancelled as any pending task).
  */
 export class RunAborts {
+	/**
+	 * The tasks the runner has claimed and not yet recorded.
+	 * @internal
+	 */
+	private readonly _claims = new Set<string>();
+
 	/**
 	 * The reasons of the aborts asked, by task id.
 	 * @internal
@@ -41,7 +47,7 @@ export class RunAborts {
 	 * @param reason The reason.
 	 * @returns True when the run will end cancelled; false once its outcome is decided.
 	 */
-	public ask(id: string, reason: string): boolean {
+	private ask(id: string, reason: string): boolean {
 		if (this._decided.has(id)) {
 			return false;
 		}
@@ -57,7 +63,7 @@ export class RunAborts {
 	 * @param id The task id.
 	 * @param reason The reason.
 	 */
-	public keepForRun(id: string, reason: string): void {
+	private keepForRun(id: string, reason: string): void {
 		this._held.set(id, reason);
 	}
 
@@ -66,6 +72,7 @@ export class RunAborts {
 	 * @param id The task id.
 	 */
 	public claimed(id: string): void {
+		this._claims.add(id);
 		if (this._held.size > 0) {
 			const reason = this._held.get(id);
 			if (reason !== undefined) {
@@ -104,9 +111,49 @@ export class RunAborts {
 	}
 
 	/**
-	 * Forget every run (the runner is abandoned).
+	 * Whether the runner holds the task claimed and its outcome is not recorded yet.
+	 * @param id The task id.
+	 * @returns True if so.
 	 */
-	public clear(): void {
+	public isClaimed(id: string): boolean {
+		return this._claims.has(id);
+	}
+
+	/**
+	 * A run's outcome is recorded: its task is no longer claimed here.
+	 * @param id The task id.
+	 */
+	public recorded(id: string): void {
+		this._claims.delete(id);
+	}
+
+	/**
+	 * abort(id) for the runner: asked of a claimed task's run; kept for a task the source holds
+	 * for this instance whose run has not begun (another node asked); else nothing.
+	 * @param id The task id.
+	 * @param reason The reason.
+	 * @param held The source holds the task for this instance.
+	 * @returns True when the task is claimed here and its outcome not decided yet.
+	 */
+	public request(id: string, reason: string, held: boolean): boolean {
+		if (this._claims.has(id)) {
+			return this.ask(id, reason);
+		}
+		if (held) {
+			this.keepForRun(id, reason);
+		}
+		return false;
+	}
+
+	/**
+	 * Forget every run (the runner is abandoned), each claimed task first given to release.
+	 * @param release Releases a claim.
+	 */
+	public clear(release: (id: string) => void): void {
+		for (const id of this._claims) {
+			release(id);
+		}
+		this._claims.clear();
 		this._decided.clear();
 		this._reasons.clear();
 		this._held.clear();

@@ -14,11 +14,21 @@ import { NodeMetrics } from "./nodeMetrics.js";
 import { afterAttempt, handlerJob, runAttempt } from "./handlerJob.js";
 import { ProgressWrites } from "./progressWrites.js";
 import { RunAborts } from "./runAborts.js";
+import { RunCount } from "./runCount.js";
 import { StorageRetries } from "./storageRetries.js";
 import { callStateCallback } from "./stateCallback.js";
 import type { IRunSlot } from "./IRunSlot.js";
 import type { Timers } from "./timers.js";
 import { startAttempt, type AttemptTelemetry } from "../telemetry/taskTelemetry.js";
+
+/**
+ * What begin() comes to: the claimed task and its telemetry; or, when the task was not claimable
+ * now, the task to queue again if it is pending for later; undefined when there is nothing to run.
+ */
+type Begun =
+	| { task: BackgroundTask; telemetry: AttemptTelemetry | undefined }
+	| { pendingLater: QueuedTask | undefined }
+	| undefined;
 
 /**
  * Runs one task from claim to record: claim (re-read from storage), state-change callback,
@@ -37,28 +47,16 @@ export class TaskRunner {
 	private _abandoned = false;
 
 	/**
-	 * The tasks this runner has claimed and not yet recorded.
-	 * @internal
-	 */
-	private readonly _claims = new Set<string>();
-
-	/**
-	 * The aborts asked of the claimed tasks' runs.
+	 * The tasks this runner has claimed and not yet recorded, and the aborts asked of their runs.
 	 * @internal
 	 */
 	private readonly _aborts: RunAborts;
 
 	/**
-	 * The runs in progress, which abandon() gives abortGrace to end.
+	 * The runs in progress, which stop() waits for and abandon() gives abortGrace to end.
 	 * @internal
 	 */
-	private _running = 0;
-
-	/**
-	 * Called when the last run in progress ends: idle() and abandon() waiting for it.
-	 * @internal
-	 */
-	private readonly _idleWaiters: (() => void)[] = [];
+	private readonly _runs = new RunCount();
 
 	/**
 	 * When this runner (one start of the scheduler) was created: processing tasks modified before
@@ -119,7 +117,7 @@ export class TaskRunner {
 			this._startedAt,
 			() => this._abandoned
 		);
-		this._progress = new ProgressWrites(source, log, id => this._claims.has(id));
+		this._progress = new ProgressWrites(source, log, id => this._aborts.isClaimed(id));
 		this._aborts = new RunAborts(executor);
 		executor.setProgressListener(this._progress.report);
 	}
@@ -141,7 +139,7 @@ export class TaskRunner {
 		mayStart: (type: string) => boolean,
 		slot: IRunSlot
 	): void {
-		this._running++;
+		this._runs.begin();
 		// Outside any handler's context: a run started by a pump that an inline handler's create()
 		// queued must not hand that handler's context to this task's callbacks.
 		// runTask and attempt catch what they meet and end the run themselves: nothing waits for
@@ -154,9 +152,7 @@ export class TaskRunner {
 	 * waits for the end of every run started before it.
 	 */
 	public async idle(): Promise<void> {
-		if (this._running > 0) {
-			await new Promise<void>(resolve => this._idleWaiters.push(resolve));
-		}
+		await this._runs.idle();
 	}
 
 	/**
@@ -176,7 +172,7 @@ export class TaskRunner {
 		mayStart: (type: string) => boolean,
 		slot: IRunSlot
 	): Promise<void> {
-		let started: Awaited<ReturnType<TaskRunner["begin"]>>;
+		let started: Begun;
 		try {
 			started = await this.begin(type, handler, id, mayStart);
 		} catch (err) {
@@ -192,7 +188,7 @@ export class TaskRunner {
 	}
 
 	/**
-	 * A run has ended: its slot is told, then idle() and abandon() when it was the last.
+	 * A run has ended: its slot is told, then the count of runs.
 	 * @param id The task id.
 	 * @param slot The run's slot.
 	 * @param requeue The task to queue again, if any.
@@ -204,11 +200,7 @@ export class TaskRunner {
 		} catch (err) {
 			this.log.log("error", "unexpectedError", { id }, err);
 		}
-		if (--this._running === 0) {
-			for (const wake of this._idleWaiters.splice(0)) {
-				wake();
-			}
-		}
+		this._runs.end();
 	}
 
 	/**
@@ -217,8 +209,7 @@ export class TaskRunner {
 	 * @param handler The handler.
 	 * @param id The task id.
 	 * @param mayStart Whether a new task of the type may still start.
-	 * @returns The claimed task and its telemetry; or, when it was not claimable now, the task to
-	 * queue again if it is pending for later; undefined when there is nothing to run.
+	 * @returns What the run comes to before its handler (Begun).
 	 * @internal
 	 */
 	private async begin(
@@ -226,11 +217,7 @@ export class TaskRunner {
 		handler: IRegisteredHandler,
 		id: string,
 		mayStart: (type: string) => boolean
-	): Promise<
-		| { task: BackgroundTask; telemetry: AttemptTelemetry | undefined }
-		| { pendingLater: QueuedTask | undefined }
-		| undefined
-	> {
+	): Promise<Begun> {
 		// A task the source holds claimed for this instance is taken at once; any other is claimed
 		// in storage.
 		const held = mayStart(type) ? this.source.claimHeld?.(id) : undefined;
@@ -247,7 +234,6 @@ export class TaskRunner {
 			this.source.release(id);
 			return undefined;
 		}
-		this._claims.add(id);
 		this._aborts.claimed(id);
 		if (handler.rateLimit && this.source.claimPolicy.sharesRateLimit) {
 			// The type's rate limit holds across every node, by a counter in the source.
@@ -342,7 +328,7 @@ export class TaskRunner {
 				// remove() during the newer run would then be written back when it finishes.
 				return;
 			}
-			this._claims.delete(task.id);
+			this._aborts.recorded(task.id);
 			this.metrics.finished(Date.now());
 			// A task removed while it ran is not written back, but its outcome is still reported:
 			// the handler did run, and the callback may be how the caller learns its result. Then
@@ -369,16 +355,7 @@ export class TaskRunner {
 	 * @returns True when the task is claimed here and its outcome not decided yet.
 	 */
 	public abort(id: string, reason: string, held = false): boolean {
-		if (this._abandoned) {
-			return false;
-		}
-		if (this._claims.has(id)) {
-			return this._aborts.ask(id, reason);
-		}
-		if (held) {
-			this._aborts.keepForRun(id, reason);
-		}
-		return false;
+		return !this._abandoned && this._aborts.request(id, reason, held);
 	}
 
 	/**
@@ -388,17 +365,13 @@ export class TaskRunner {
 	 * terminate the workers.
 	 */
 	public async abandon(): Promise<void> {
-		if (!this._abandoned && this.executor.abortAll() > 0 && this._running > 0) {
-			await this.timers.race(this.idle(), this.settings.abortGrace);
+		if (!this._abandoned && this.executor.abortAll() > 0 && this._runs.active > 0) {
+			await this.timers.race(this._runs.idle(), this.settings.abortGrace);
 		}
 		this._abandoned = true;
 		// Release the claims now, while no later start() can have claimed these tasks again: they
 		// stay processing in storage and the next start recovers them.
-		for (const id of this._claims) {
-			this.source.release(id);
-		}
-		this._claims.clear();
-		this._aborts.clear();
+		this._aborts.clear(id => this.source.release(id));
 		this.timers.cancelPauses();
 		await this.executor.close();
 	}
