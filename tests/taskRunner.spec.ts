@@ -14,6 +14,8 @@ import type { AttemptOutcome } from "../src/domain/rules.js";
 import type { IRunSlot } from "../src/scheduling/IRunSlot.js";
 import { TaskRunner } from "../src/scheduling/taskRunner.js";
 import { Timers } from "../src/scheduling/timers.js";
+import { waitFor } from "./helpers/harness.js";
+import { taskEntity } from "./helpers/tasks.js";
 import { TaskLog } from "../src/utils/taskLog.js";
 
 const HANDLER: IRegisteredHandler = { module: "m", method: "f", concurrency: 1, serial: false };
@@ -59,19 +61,13 @@ function deferred<T>(): {
  * @returns The task.
  */
 function claimedTask(id: string, retriesRemaining = 0): BackgroundTask {
-	const now = new Date().toISOString();
-	return {
+	return taskEntity({
 		id,
 		type: "job",
-		threadId: "t",
 		status: TaskStatus.Processing,
-		dateCreated: now,
-		dateModified: now,
-		dateNextProcess: now,
 		retryInterval: 10,
-		retriesRemaining,
-		retainFor: 0
-	} as BackgroundTask;
+		retriesRemaining
+	});
 }
 
 /**
@@ -152,17 +148,6 @@ function recordingSlot(ended?: () => void): {
 }
 
 /**
- * Wait until a condition holds, a bounded number of turns.
- * @param condition The condition.
- */
-async function until(condition: () => boolean): Promise<void> {
-	for (let i = 0; i < 1000 && !condition(); i++) {
-		await new Promise(resolve => setImmediate(resolve));
-	}
-	expect(condition()).toBe(true);
-}
-
-/**
  * Whether a promise has settled by the next turn.
  * @param promise The promise.
  * @returns True when it has.
@@ -184,7 +169,7 @@ describe("TaskRunner and its runs' slots", () => {
 		runner.run("job", HANDLER, "a", () => true, slot);
 		const idle = runner.idle();
 		outcomes.get("a")?.resolve({ ok: true, result: 1 });
-		await until(() => settles.length === 1);
+		await waitFor(() => settles.length === 1);
 		expect(heard).toEqual(["handlerDone"]);
 		expect(settles[0].task.status).toBe(TaskStatus.Success);
 		expect(await settledYet(idle)).toBe(false);
@@ -199,7 +184,7 @@ describe("TaskRunner and its runs' slots", () => {
 		const { slot, requeued } = recordingSlot();
 		runner.run("job", HANDLER, "a", () => true, slot);
 		outcomes.get("a")?.resolve({ ok: false, error: { name: "Error", message: "boom" } });
-		await until(() => settles.length === 1);
+		await waitFor(() => settles.length === 1);
 		settles[0].written.resolve(true);
 		await runner.idle();
 		expect(requeued).toHaveLength(1);
@@ -217,9 +202,9 @@ describe("TaskRunner and its runs' slots", () => {
 		const idle = runner.idle();
 		outcomes.get("a")?.resolve({ ok: true });
 		outcomes.get("b")?.resolve({ ok: true });
-		await until(() => settles.length === 2);
+		await waitFor(() => settles.length === 2);
 		settles[0].written.resolve(true);
-		await until(() => a.heard.includes("ended") || b.heard.includes("ended"));
+		await waitFor(() => a.heard.includes("ended") || b.heard.includes("ended"));
 		expect(await settledYet(idle)).toBe(false);
 		settles[1].written.resolve(true);
 		await idle;
@@ -250,7 +235,7 @@ describe("TaskRunner and its runs' slots", () => {
 		});
 		runner.run("job", HANDLER, "a", () => true, slot);
 		outcomes.get("a")?.resolve({ ok: true });
-		await until(() => settles.length === 1);
+		await waitFor(() => settles.length === 1);
 		settles[0].written.resolve(true);
 		await runner.idle();
 		expect(heard).toEqual(["handlerDone", "ended"]);
