@@ -156,6 +156,7 @@ export async function coldNodeNative(params) {
 				await node.start(NODE);
 				started = true;
 			},
+			queueTable: { sql, schema: "public", table },
 			recorded: async () => noActiveTask(sql, table, TYPE),
 			what: "no task of the type to be pending or processing"
 		});

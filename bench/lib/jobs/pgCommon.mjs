@@ -489,19 +489,36 @@ function ranSoFar(counts, n) {
 }
 
 /**
+ * How often autovacuum has analyzed and vacuumed a table so far (pg_stat_user_tables). Whether
+ * the queue's table was analyzed before a cold window changes both peers' claim plans' cost
+ * (docs/performance.md, "The server's first minute").
+ * @param {{ sql: import("postgres").Sql, schema: string, table: string }} queueTable The table.
+ * @returns {Promise<{ analyzes: number, vacuums: number }>} The counts (0 for a table not seen yet).
+ */
+async function autovacuumCounts({ sql, schema, table }) {
+	const [row] =
+		await sql`SELECT autoanalyze_count::int AS analyzes, autovacuum_count::int AS vacuums
+		FROM pg_stat_user_tables WHERE schemaname = ${schema} AND relname = ${table}`;
+	return row ?? { analyzes: 0, vacuums: 0 };
+}
+
+/**
  * The measured window of a cold node (pg-node): from `start()` until every task's handler ran
  * (the per-task counters, checked every 20 ms in this process) and then `recorded()` holds (the
  * table, polled every 20 ms; only once every handler ran, so a count over the table stays out of
  * most of the window's server CPU); bounded to 300 s. CPU as CpuMeter measures it.
- * @param {{ postmasterPid: number, n: number, counts: ArrayLike<number>, start: () => Promise<void>, recorded: () => Promise<boolean>, what: string }} options
- *   The server, the tasks, their run counters, the node's start, the end condition and its name.
+ * @param {{ postmasterPid: number, n: number, counts: ArrayLike<number>, start: () => Promise<void>, recorded: () => Promise<boolean>, what: string, queueTable?: { sql: import("postgres").Sql, schema: string, table: string } }} options
+ *   The server, the tasks, their run counters, the node's start, the end condition and its name,
+ *   and the queue's table, whose autovacuum activity is read before and after the window.
  * @returns {Promise<Record<string, number>>} CpuMeter's measures, startMs (start() resolved),
  *   firstRunMs (a handler had run, to the poll's 20 ms) and allRanMs (every handler ran), from the
- *   start of the window, and secondHalfRunsPerSec (the handlers' rate over the second half of the
- *   runs).
+ *   start of the window, secondHalfRunsPerSec (the handlers' rate over the second half of the
+ *   runs), and with queueTable, autoAnalyzedBefore (1 when autovacuum had analyzed the table
+ *   before the window), autoAnalyzesInWindow and autoVacuumsInWindow.
  */
 export async function coldWindow(options) {
 	const { n, counts } = options;
+	const before = options.queueTable ? await autovacuumCounts(options.queueTable) : undefined;
 	const meter = new CpuMeter(options.postmasterPid);
 	meter.start();
 	const t0 = performance.now();
@@ -527,8 +544,17 @@ export async function coldWindow(options) {
 	);
 	const allRanMs = performance.now() - t0;
 	await waitForAsync(options.recorded, left(), options.what, COLD_POLL_MS);
+	const cpu = meter.stop(n);
+	const after = options.queueTable ? await autovacuumCounts(options.queueTable) : undefined;
 	return {
-		...meter.stop(n),
+		...cpu,
+		...(before && after
+			? {
+					autoAnalyzedBefore: before.analyzes > 0 ? 1 : 0,
+					autoAnalyzesInWindow: after.analyzes - before.analyzes,
+					autoVacuumsInWindow: after.vacuums - before.vacuums
+				}
+			: {}),
 		startMs,
 		firstRunMs: firstRunMs ?? allRanMs,
 		allRanMs,

@@ -72,6 +72,7 @@ export async function coldNodeGraphile(params) {
 					}
 				});
 			},
+			queueTable: { sql: admin, schema, table: "_private_jobs" },
 			recorded: async () => (await jobsLeft({ admin, schema })) === 0,
 			what: "graphile-worker's table to have no job left"
 		});
