@@ -8,6 +8,8 @@ import { cancelled, retriedNow, settled, type AttemptOutcome } from "../../src/d
 import { arrayLiteral } from "../../src/store/postgresql/postgresConnection.js";
 import { PostgresStatements } from "../../src/store/postgresql/postgresStatements.js";
 import { PostgresTaskSource } from "../../src/store/postgresql/postgresTaskSource.js";
+import { settleEntry } from "../../src/store/postgresql/rowMapping.js";
+import { settleParams, sharedFields } from "../../src/store/postgresql/settleShapes.js";
 import { waitFor } from "../helpers/harness.js";
 import { SHORT_LEASE, analyzedPlan, at, newTask, useSources, type ITestSource } from "./helpers.js";
 
@@ -666,6 +668,62 @@ describe("giving back, settling, removing", () => {
 		for (const task of outcomes) {
 			expect(await a.source.get(task.id)).toEqual(task);
 		}
+	});
+
+	test("a value every task of a batch shares goes once and is stored exactly; each task is still looked up by key in a custom plan", async () => {
+		const a = await pg.open();
+		const values: unknown[] = ['say "hi" \\ {a,b} NULL', "NULL", "", true, 0, -1.5e-7];
+		const tasks = values.flatMap((_, v) =>
+			[0, 1, 2].map(k => newTask({ dateNextProcess: at(v * 3 + k), retainFor: -1 }))
+		);
+		await a.source.insertMany(tasks);
+		await a.source.insertMany(
+			Array.from({ length: 3000 }, (_, i) => newTask({ dateNextProcess: at(100 + i) }))
+		);
+		const admin = pg.server().sql;
+		await admin.unsafe(`ANALYZE "${pg.table()}"`);
+		const { tasks: fetched } = await a.source.fetch("native", "main", tasks.length, 0);
+		const claimed = [];
+		for (const task of fetched) {
+			claimed.push((await a.source.claim(task.id, "main", 0)).claimed!);
+		}
+		const now = Date.now();
+		// One batch per value, its three tasks settled in the same tick with the same outcome.
+		for (let v = 0; v < values.length; v++) {
+			const outcomes = claimed
+				.slice(v * 3, v * 3 + 3)
+				.map(task => settled(task, { ok: true, result: values[v] }, now, 1000));
+			expect(outcomes.every(task => task.dateModified === outcomes[0].dateModified)).toBe(true);
+			expect(await Promise.all(outcomes.map(async task => a.source.settle(task, false)))).toEqual([
+				true,
+				true,
+				true
+			]);
+			for (const task of outcomes) {
+				expect(await a.source.get(task.id)).toEqual(task);
+			}
+		}
+		// The statement of such a batch, planned for its values: no sequential scan.
+		const { tasks: more } = await a.source.fetch("native", "main", 64, 0);
+		const entries = [];
+		for (const task of more) {
+			const done = settled(
+				(await a.source.claim(task.id, "main", 0)).claimed!,
+				{ ok: true },
+				now,
+				1000
+			);
+			entries.push(settleEntry(done, a.source.instanceId, task.dateModified, false));
+		}
+		const shared = sharedFields(entries);
+		expect(shared & ~1).not.toBe(0);
+		const plan = await analyzedPlan(
+			admin,
+			new PostgresStatements(pg.table()).settle(true, false, shared),
+			settleParams(entries, shared),
+			"plan_cache_mode = force_custom_plan"
+		);
+		expect(plan.filter(node => node["Node Type"] === "Seq Scan")).toEqual([]);
 	});
 
 	test("a batch of removals alone goes as id arrays, each fenced on its own, each id looked up by key even in a custom plan", async () => {

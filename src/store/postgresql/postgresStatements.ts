@@ -365,14 +365,15 @@ export class PostgresStatements extends PostgresSchemaFacts {
 
 	/**
 	 * Write settled tasks and remove finished ones, fenced, in one statement. The batch is one
-	 * array parameter per field: id, owner, claimedAt, remove, then the settle columns in order
-	 * (rowMapping.settleArrays).
+	 * array parameter per field (id, owner, claimedAt, remove, then the settle columns in order),
+	 * or one value for a field the batch shares (settleShapes.settleParams).
 	 * @param updates Whether the batch has tasks to write.
 	 * @param removals Whether the batch has tasks to remove.
+	 * @param shared The fields sent as one value (settleShapes.sharedFields).
 	 * @returns The statement; it returns the id of each task the fence kept out (usually none).
 	 */
-	public settle(updates: boolean, removals: boolean): string {
-		return settleSql(this._names, updates, removals);
+	public settle(updates: boolean, removals: boolean, shared = 0): string {
+		return settleSql(this._names, updates, removals, shared);
 	}
 
 	/**

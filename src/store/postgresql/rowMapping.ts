@@ -4,8 +4,7 @@ import type { BackgroundTask } from "../../domain/backgroundTask.js";
 import { NUMBER_PROPERTIES } from "../../domain/queueProperties.js";
 import type { QueuedTask } from "../../contracts/ITaskSource.js";
 import type { ISettleEntry } from "./ISettleEntry.js";
-import { arrayLiteral } from "./postgresConnection.js";
-import { JSON_COLUMNS, SETTLE_COLUMNS, TASK_COLUMNS } from "./sql/columns.js";
+import { JSON_COLUMNS, TASK_COLUMNS } from "./sql/columns.js";
 
 /**
  * The entity's columns in table order (sql/columns.ts), re-exported for the readers of rows.
@@ -146,31 +145,6 @@ export function settleEntry(
 		// The last progress reported (by this attempt, or kept from an earlier one), NULL if none.
 		progress: jsonColumnValue(task.progress)
 	};
-}
-
-/**
- * A settle batch as the settle statement's array parameters (settleSql): id, owner, claimedAt and
- * remove, then each settle column, JSONB values as their JSON text.
- * @param entries The settles.
- * @returns The parameters, as array literals.
- */
-export function settleArrays(entries: readonly ISettleEntry[]): string[] {
-	const params = [
-		arrayLiteral(entries.map(e => e.id)),
-		arrayLiteral(entries.map(e => e.owner)),
-		arrayLiteral(entries.map(e => e.claimedAt)),
-		arrayLiteral(entries.map(e => e.remove))
-	];
-	for (const [column, type] of SETTLE_COLUMNS) {
-		params.push(
-			arrayLiteral(
-				entries.map(e =>
-					type === "jsonb" && e[column] !== undefined ? JSON.stringify(e[column]) : e[column]
-				)
-			)
-		);
-	}
-	return params;
 }
 
 /**

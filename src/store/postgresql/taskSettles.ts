@@ -8,8 +8,9 @@ import type { ISettleEntry } from "./ISettleEntry.js";
 import { arrayLiteral } from "./postgresConnection.js";
 import type { PostgresSession } from "./postgresSession.js";
 import type { PostgresStatements } from "./postgresStatements.js";
-import { jsonParameter, settleArrays, settleEntry } from "./rowMapping.js";
+import { jsonParameter, settleEntry } from "./rowMapping.js";
 import { SettleBatch } from "./settleBatch.js";
+import { settleParams, SettleShapes, sharedFields } from "./settleShapes.js";
 import type { StatementRunner } from "./statementRunner.js";
 import type { TableUpkeep } from "./tableUpkeep.js";
 
@@ -25,6 +26,12 @@ export class TaskSettles {
 	 * @internal
 	 */
 	private readonly _batch: SettleBatch;
+
+	/**
+	 * The settle statements by shape.
+	 * @internal
+	 */
+	private readonly _shapes: SettleShapes;
 
 	/**
 	 * Create a new TaskSettles.
@@ -46,6 +53,9 @@ export class TaskSettles {
 		private readonly _upkeep?: TableUpkeep
 	) {
 		this._batch = new SettleBatch(async entries => this.write(entries));
+		this._shapes = new SettleShapes((updates, removals, shared) =>
+			this._statements.settle(updates, removals, shared)
+		);
 	}
 
 	/**
@@ -141,8 +151,9 @@ export class TaskSettles {
 	}
 
 	/**
-	 * Write a batch of settles: one statement of arrays, fenced per task; a batch of removals of
-	 * this instance's claims (the common case, retainFor 0) as two arrays and the owner only.
+	 * Write a batch of settles: one statement of arrays (one value for a field the whole batch
+	 * shares), fenced per task; a batch of removals of this instance's claims (the common case,
+	 * retainFor 0) as two arrays and the owner only.
 	 * @param entries The settles.
 	 * @returns The ids the fence kept out: neither written nor removed.
 	 * @internal
@@ -158,13 +169,12 @@ export class TaskSettles {
 				options
 			);
 		} else {
-			const updates = entries.some(e => !e.remove);
-			const removals = entries.some(e => e.remove);
-			rows = await this._runner.run<{ id: string }[]>(
-				this._statements.settle(updates, removals),
-				settleArrays(entries),
-				options
+			const { text, shared } = this._shapes.statement(
+				entries.some(e => !e.remove),
+				entries.some(e => e.remove),
+				sharedFields(entries)
 			);
+			rows = await this._runner.run<{ id: string }[]>(text, settleParams(entries, shared), options);
 		}
 		this._upkeep?.settled(entries.length - rows.length);
 		return new Set(rows.map(r => r.id));
