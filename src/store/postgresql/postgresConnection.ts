@@ -191,8 +191,8 @@ const BARE_ELEMENT = /^(?:[\w.:+-]{1,3}|[\w.:+-]{5,})$/;
  * pools do not fetch the server's array types (connectionOptions), so postgres.js cannot serialise
  * a JavaScript array itself. Strings are quoted with backslash escapes unless they are bare
  * (BARE_ELEMENT), numbers written as they are, booleans as t and f, undefined and null as NULL.
- * The elements are joined once: a settle writes up to seventeen such arrays, and concatenating their
- * elements one by one allocated about three times as much (docs/performance.md).
+ * The elements are joined once: a settle writes up to seventeen such arrays, and concatenating
+ * their elements one by one allocated about three times as much (docs/performance.md).
  * @param values The elements.
  * @returns The literal.
  */
