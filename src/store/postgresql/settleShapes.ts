@@ -2,7 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0.
 import type { ISettleEntry } from "./ISettleEntry.js";
 import { arrayLiteral } from "./postgresConnection.js";
-import { SETTLE_FIELDS } from "./sql/settle.js";
+import { isSharedField, SETTLE_FIELDS } from "./sql/settle.js";
 
 /**
  * The most statement shapes (which fields are shared) one instance uses: a batch of any other
@@ -71,7 +71,7 @@ export function settleParams(entries: readonly ISettleEntry[], shared: number): 
 	const scalars: (string | null)[] = [];
 	for (let i = 0; i < SETTLE_FIELDS.length; i++) {
 		const [name, type] = SETTLE_FIELDS[i];
-		if (i > 0 && (shared & (1 << i)) !== 0) {
+		if (isSharedField(shared, i)) {
 			const value = fieldValue(entries[0], name, type);
 			scalars.push(
 				value === null ? null : typeof value === "boolean" ? (value ? "t" : "f") : String(value)

@@ -27,6 +27,17 @@ export const SETTLE_FIELDS: readonly (readonly [name: string, type: string])[] =
 ];
 
 /**
+ * Whether a settle field is sent as one value for the whole batch: its bit is set in shared (the
+ * id never is).
+ * @param shared The shared fields, bit i for SETTLE_FIELDS[i].
+ * @param i The field's index.
+ * @returns True if so.
+ */
+export function isSharedField(shared: number, i: number): boolean {
+	return i > 0 && (shared & (1 << i)) !== 0;
+}
+
+/**
  * Write settled tasks and remove finished ones in one statement, each fenced by lease owner,
  * status processing and the claim's dateModified, so a node that lost its lease cannot write over
  * the new owner's claim or result; returns the ids the fence kept out. The batch is one array per
@@ -50,7 +61,7 @@ export function settleSql(n: ISqlNames, updates: boolean, removals: boolean, sha
 	const scalars: [name: string, type: string][] = [];
 	for (let i = 0; i < SETTLE_FIELDS.length; i++) {
 		const [name, type] = SETTLE_FIELDS[i];
-		if (i > 0 && (shared & (1 << i)) !== 0) {
+		if (isSharedField(shared, i)) {
 			scalars.push([name, type]);
 		} else {
 			arrays.push(`(SELECT $${arrays.length + 1}::${elementType(type)}[])`);
