@@ -33,6 +33,17 @@ function fetchArgs(type: string): [types: string, args: string] {
 }
 
 /**
+ * The parameters of a fetch run with values.
+ * @param type The type.
+ * @param limit How many tasks at most.
+ * @param owner The claim's owner.
+ * @returns The parameters.
+ */
+function fetchValues(type: string, limit: number, owner = "owner"): unknown[] {
+	return [type, "main", limit, new Date().toISOString(), owner, 30000];
+}
+
+/**
  * Whether a plan (EXPLAIN JSON text) reads the claim index in claim order: no sort, no scan of
  * the table.
  * @param plan The plan.
@@ -156,16 +167,39 @@ describe("the claim's plan", () => {
 		// Run: the batch of 500 is read from the index without stepping over retained rows (their
 		// due date is NULL, last in the index) and without filtering any out.
 		const statements = new PostgresStatements(pg.table());
-		const nodes = await analyzedPlan(admin(), statements.fetch, [
-			"busy",
-			"main",
-			500,
-			new Date().toISOString(),
-			"owner",
-			30000
-		]);
+		const nodes = await analyzedPlan(admin(), statements.fetch, fetchValues("busy", 500));
 		const scan = nodes.find(n => n["Index Name"] === `${pg.table()}_claim_due`);
 		expect(scan?.["Actual Rows"]).toBe(500);
 		expect(scan?.["Rows Removed by Filter"] ?? 0).toBe(0);
 	}, 180_000);
+
+	test("reads the database clock once a statement, not once for each row it passes or takes", async () => {
+		const { source } = await pg.open();
+		await source.insertMany(Array.from({ length: 1_000 }, () => newTask({ type: "clock" })));
+		const statements = new PostgresStatements(pg.table());
+		const claim = async (limit: number, owner: string): Promise<void> => {
+			await admin().unsafe(
+				statements.fetch,
+				fetchValues("clock", limit, owner) as postgres.ParameterOrJSON<never>[]
+			);
+		};
+		// 300 tasks processing under live leases, ahead of the pending ones in the claim index.
+		await claim(300, "first");
+		const nodes = await analyzedPlan(admin(), statements.fetch, fetchValues("clock", 200));
+		const scan = nodes.find(n => n["Index Name"] === `${pg.table()}_claim_due`);
+		expect(scan?.["Rows Removed by Filter"]).toBe(300);
+		expect(scan?.["Actual Rows"]).toBe(200);
+		// The lease test compares with a parameter of the plan (an InitPlan's value).
+		expect(String(scan?.Filter)).not.toContain("clock_timestamp");
+		expect(String(scan?.Filter)).toMatch(/"leaseExpires" < \$\d+/);
+		// Every task one claim takes gets the same lease end.
+		await claim(200, "second");
+		const rows = await admin().unsafe(
+			`SELECT "leaseOwner" AS owner, count(*)::int AS claimed, count(DISTINCT "leaseExpires")::int AS ends FROM "${pg.table()}" WHERE "type" = 'clock' AND "status" = 'processing' GROUP BY 1 ORDER BY 1`
+		);
+		expect(rows.map(r => ({ ...r }))).toEqual([
+			{ owner: "first", claimed: 300, ends: 1 },
+			{ owner: "second", claimed: 200, ends: 1 }
+		]);
+	}, 60_000);
 });
