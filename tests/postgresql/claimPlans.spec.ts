@@ -21,6 +21,17 @@ function admin(): postgres.Sql {
 }
 
 /**
+ * The parameters of a fetch run with values.
+ * @param type The type.
+ * @param limit How many tasks at most.
+ * @param owner The claim's owner.
+ * @returns The parameters.
+ */
+function fetchValues(type: string, limit: number, owner = "owner"): (string | number)[] {
+	return [type, "main", limit, new Date().toISOString(), owner, 30000];
+}
+
+/**
  * The parameters of a fetch of 500 due tasks of a type, as PREPARE types and SQL literals.
  * @param type The type.
  * @returns Types and arguments.
@@ -28,19 +39,10 @@ function admin(): postgres.Sql {
 function fetchArgs(type: string): [types: string, args: string] {
 	return [
 		"text, text, integer, text, text, bigint",
-		`'${type}', 'main', 500, '${new Date().toISOString()}', 'owner', 30000`
+		fetchValues(type, 500)
+			.map(v => (typeof v === "number" ? String(v) : `'${v}'`))
+			.join(", ")
 	];
-}
-
-/**
- * The parameters of a fetch run with values.
- * @param type The type.
- * @param limit How many tasks at most.
- * @param owner The claim's owner.
- * @returns The parameters.
- */
-function fetchValues(type: string, limit: number, owner = "owner"): unknown[] {
-	return [type, "main", limit, new Date().toISOString(), owner, 30000];
 }
 
 /**
@@ -180,10 +182,7 @@ describe("the claim's plan", () => {
 		await source.insertMany(Array.from({ length: 1_000 }, () => newTask({ type: "clock" })));
 		const statements = new PostgresStatements(pg.table());
 		const claim = async (limit: number, owner: string): Promise<void> => {
-			await admin().unsafe(
-				statements.fetch,
-				fetchValues("clock", limit, owner) as postgres.ParameterOrJSON<never>[]
-			);
+			await admin().unsafe(statements.fetch, fetchValues("clock", limit, owner));
 		};
 		// 300 tasks processing under live leases, ahead of the pending ones in the claim index.
 		await claim(300, "first");
