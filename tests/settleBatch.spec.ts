@@ -1,7 +1,7 @@
 // SettleBatch without a server: when a batch goes out, and what it holds.
 import { describe, expect, test } from "vitest";
 import type { ISettleEntry } from "../src/store/postgresql/ISettleEntry.js";
-import { SettleBatch } from "../src/store/postgresql/settleBatch.js";
+import { SettleBatch, type ISettleWaiter } from "../src/store/postgresql/settleBatch.js";
 
 /**
  * A write the test ends when it wants, with the ids it was given.
@@ -126,5 +126,41 @@ describe("SettleBatch", () => {
 		expect(writes.map(w => w.ids)).toEqual([["a", "b"], ["c"]]);
 		writes[1].end();
 		expect(await c).toBe(true);
+	});
+
+	test("a waiter whose method throws does not keep the others of its batch from their outcome, nor the next batch from going out", async () => {
+		const { batch, writes } = batchOfHeldWrites();
+		const heard: string[] = [];
+		const waiter = (id: string, broken: boolean): ISettleWaiter => ({
+			entry: entry(id),
+			written: written => {
+				heard.push(`${id} ${written}`);
+				if (broken) {
+					throw new Error("waiter broke");
+				}
+			},
+			failed: err => {
+				heard.push(`${id} ${(err as Error).message}`);
+				if (broken) {
+					throw new Error("waiter broke");
+				}
+			}
+		});
+		batch.wait(waiter("a", true));
+		batch.wait(waiter("b", false));
+		await turn();
+		batch.wait(waiter("c", true));
+		batch.wait(waiter("d", false));
+		expect(heard).toEqual([]);
+		writes[0].end(["b"]);
+		await turn();
+		expect(heard).toEqual(["a true", "b false"]);
+		expect(writes.map(w => w.ids)).toEqual([
+			["a", "b"],
+			["c", "d"]
+		]);
+		writes[1].fail(new Error("connection lost"));
+		await turn();
+		expect(heard).toEqual(["a true", "b false", "c connection lost", "d connection lost"]);
 	});
 });

@@ -7,7 +7,7 @@ import { TaskStatus } from "@twin.org/background-task-models";
 import { describe, expect, test } from "vitest";
 import type { IClaimPolicy } from "../src/contracts/IClaimPolicy.js";
 import type { IHandlerJob, ITaskExecutor } from "../src/contracts/ITaskExecutor.js";
-import type { ITaskSource, QueuedTask } from "../src/contracts/ITaskSource.js";
+import type { ISettleDone, ITaskSource, QueuedTask } from "../src/contracts/ITaskSource.js";
 import type { IRegisteredHandler, ISchedulerSettings } from "../src/contracts/schedulerModels.js";
 import type { BackgroundTask } from "../src/domain/backgroundTask.js";
 import type { AttemptOutcome } from "../src/domain/rules.js";
@@ -243,4 +243,134 @@ describe("TaskRunner and its runs' slots", () => {
 			"slot broke"
 		]);
 	});
+
+	test("over a source with settleThen, the first write goes there and the run ends when the source tells its outcome", async () => {
+		const { runner, source, outcomes, firsts, repeats } = setUpSettleThen([claimedTask("a")]);
+		const { slot, heard } = recordingSlot();
+		runner.run("job", HANDLER, "a", () => true, slot);
+		const idle = runner.idle();
+		outcomes.get("a")?.resolve({ ok: true, result: 1 });
+		await waitFor(() => firsts.length === 1);
+		expect(firsts[0].task.status).toBe(TaskStatus.Success);
+		expect(firsts[0].remove).toBe(true);
+		expect(heard).toEqual(["handlerDone"]);
+		expect(await settledYet(idle)).toBe(false);
+		firsts[0].done.settled(true);
+		await idle;
+		expect(heard).toEqual(["handlerDone", "ended"]);
+		expect(repeats).toHaveLength(0);
+		expect(source.settleCalls).toBe(0);
+	});
+
+	test("a first write that fails, or a settleThen that throws, is repeated through settle() with the claim's dateModified", async () => {
+		const a = claimedTask("a");
+		const b = claimedTask("b");
+		const { runner, outcomes, firsts, repeats, logged } = setUpSettleThen([a, b], id => {
+			if (id === "b") {
+				throw new Error("source broke");
+			}
+		});
+		const slotA = recordingSlot();
+		const slotB = recordingSlot();
+		runner.run("job", HANDLER, "a", () => true, slotA.slot);
+		runner.run("job", HANDLER, "b", () => true, slotB.slot);
+		outcomes.get("a")?.resolve({ ok: true });
+		outcomes.get("b")?.resolve({ ok: true });
+		await waitFor(() => firsts.length === 2);
+		firsts.find(f => f.task.id === "a")?.done.failed(new Error("connection lost"));
+		// The repeat waits the first backoff (StorageRetries), then asks settle() with the fence.
+		await waitFor(() => repeats.length === 2);
+		expect(repeats.map(r => [r.task.id, r.claimedAt]).sort()).toEqual([
+			["a", a.dateModified],
+			["b", b.dateModified]
+		]);
+		for (const repeat of repeats) {
+			repeat.written.resolve(true);
+		}
+		await runner.idle();
+		expect([slotA.heard, slotB.heard]).toEqual([
+			["handlerDone", "ended"],
+			["handlerDone", "ended"]
+		]);
+		expect(
+			logged
+				.filter(e => e.message === "settleFailed")
+				.map(e => [e.data?.id, e.error?.message])
+				.sort()
+		).toEqual([
+			["a", "connection lost"],
+			["b", "source broke"]
+		]);
+	});
 });
+
+/**
+ * A runner over a source with settleThen: each first write is held for the test to tell its
+ * outcome; a repeat (settle() with claimedAt) waits for the test too.
+ * @param tasks The tasks held claimed.
+ * @param onFirst Runs at each first write, with the task id (to throw, say).
+ * @returns The runner, the source, the first writes and repeats so far, the handlers' outcomes,
+ * the log entries.
+ */
+function setUpSettleThen(
+	tasks: BackgroundTask[],
+	onFirst?: (id: string) => void
+): {
+	runner: TaskRunner;
+	source: { settleCalls: number };
+	firsts: { task: BackgroundTask; remove: boolean; done: ISettleDone }[];
+	repeats: {
+		task: BackgroundTask;
+		claimedAt: string | undefined;
+		written: ReturnType<typeof deferred<boolean>>;
+	}[];
+	outcomes: Map<string, ReturnType<typeof deferred<AttemptOutcome>>>;
+	logged: ILogEntry[];
+} {
+	const base = setUp(tasks);
+	const byId = new Map(tasks.map(t => [t.id, t]));
+	const firsts: { task: BackgroundTask; remove: boolean; done: ISettleDone }[] = [];
+	const repeats: {
+		task: BackgroundTask;
+		claimedAt: string | undefined;
+		written: ReturnType<typeof deferred<boolean>>;
+	}[] = [];
+	const counts = { settleCalls: 0 };
+	const source = {
+		claimPolicy: { sharesRateLimit: false } as IClaimPolicy,
+		claimHeld: (id: string) => byId.get(id),
+		settle: async (task: BackgroundTask, _remove: boolean, claimedAt?: string) => {
+			counts.settleCalls++;
+			const written = deferred<boolean>();
+			repeats.push({ task, claimedAt, written });
+			return written.promise;
+		},
+		settleThen: (task: BackgroundTask, remove: boolean, done: ISettleDone) => {
+			firsts.push({ task, remove, done });
+			onFirst?.(task.id);
+		},
+		release: () => {}
+	} as unknown as ITaskSource;
+	const executor: ITaskExecutor = {
+		setProgressListener: () => {},
+		run: async (job: IHandlerJob) =>
+			(base.outcomes.get(job.taskId as string) as ReturnType<typeof deferred<AttemptOutcome>>)
+				.promise,
+		abortAll: () => 0,
+		abort: () => false,
+		close: async () => {}
+	};
+	const log = new TaskLog("test", {
+		log: async (entry: ILogEntry) => {
+			base.logged.push(entry);
+		}
+	});
+	return {
+		runner: new TaskRunner(source, executor, SETTINGS, log, new Timers()),
+		source: counts,
+		firsts,
+		repeats,
+		outcomes: base.outcomes,
+		logged: base.logged
+	};
+}

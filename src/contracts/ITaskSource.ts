@@ -39,6 +39,23 @@ export interface IClaimResult {
 }
 
 /**
+ * Who hears how a settle went (ITaskSource.settleThen).
+ */
+export interface ISettleDone {
+	/**
+	 * The settle is recorded: what settle() would resolve with.
+	 * @param written False when nothing was written because the task was removed or the claim lost.
+	 */
+	settled(written: boolean): void;
+
+	/**
+	 * The settle failed: what settle() would reject with. The caller repeats it with claimedAt.
+	 * @param err The failure.
+	 */
+	failed(err: unknown): void;
+}
+
+/**
  * Where tasks live: the one seam between the scheduler and storage.
  *
  * The scheduler asks a source for a batch of one type's due tasks (`fetch`), claims each one
@@ -147,6 +164,17 @@ export interface ITaskSource {
 	 * @returns False when nothing was written because the task was removed or the claim lost.
 	 */
 	settle(task: BackgroundTask, remove: boolean, claimedAt?: string): Promise<boolean>;
+
+	/**
+	 * settle() of a first write (not a repeat), its outcome told to `done` rather than through a
+	 * promise, and never during this call: a task waiting for its record then keeps no promise or
+	 * suspended frame alive (docs/performance.md, "Hot path"). A source without it is settled
+	 * through settle().
+	 * @param task The settled task (rules applied).
+	 * @param remove True to remove it rather than write it.
+	 * @param done Told whether it was written (settle()'s result), or why it failed.
+	 */
+	settleThen?(task: BackgroundTask, remove: boolean, done: ISettleDone): void;
 
 	/**
 	 * Write the progress a running handler reported onto its task, fenced like a settle: only

@@ -1,6 +1,5 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
-import { TaskStatus } from "@twin.org/background-task-models";
 import type { BackgroundTask } from "../domain/backgroundTask.js";
 import { NOT_STARTED, type ITaskExecutor } from "../contracts/ITaskExecutor.js";
 import { outsideTaskContext } from "../utils/taskContext.js";
@@ -18,6 +17,8 @@ import { RunCount } from "./runCount.js";
 import { StorageRetries } from "./storageRetries.js";
 import { callStateCallback } from "./stateCallback.js";
 import type { IRunSlot } from "./IRunSlot.js";
+import { RunRecord } from "./runRecord.js";
+import { RunRecorder } from "./runRecorder.js";
 import type { Timers } from "./timers.js";
 import { startAttempt, type AttemptTelemetry } from "../telemetry/taskTelemetry.js";
 
@@ -78,6 +79,12 @@ export class TaskRunner {
 	private readonly _progress: ProgressWrites;
 
 	/**
+	 * The steps after a handler's outcome: its settle, its report, the run's end.
+	 * @internal
+	 */
+	private readonly _recorder: RunRecorder;
+
+	/**
 	 * The claim and the rate limit's wait, before a handler starts.
 	 * @internal
 	 */
@@ -119,12 +126,22 @@ export class TaskRunner {
 		);
 		this._progress = new ProgressWrites(source, log, id => this._aborts.isClaimed(id));
 		this._aborts = new RunAborts(executor);
+		this._recorder = new RunRecorder(
+			source,
+			this._retries,
+			this._aborts,
+			metrics,
+			log,
+			() => this._abandoned,
+			(handler, task) => this.notify(handler, task),
+			(id, slot, requeue) => this.end(id, slot, requeue)
+		);
 		executor.setProgressListener(this._progress.report);
 	}
 
 	/**
-	 * Run one task. While it waits for its record, a run keeps alive its async frame, its promise
-	 * and its slot, not a chain of closures and promises (docs/performance.md, "Hot path").
+	 * Run one task. While it waits for its record, a run keeps alive its RunRecord and its slot, not
+	 * a suspended async frame or a chain of closures and promises (docs/performance.md, "Hot path").
 	 * @param type The task type.
 	 * @param handler The handler.
 	 * @param id The task id.
@@ -257,9 +274,9 @@ export class TaskRunner {
 	}
 
 	/**
-	 * The handler's attempt, then its outcome recorded and reported, then the run's end (with the
-	 * task to queue again when it is pending). One function, so that a task waiting for its record
-	 * keeps one suspended frame of the runner alive.
+	 * The handler's attempt, then its outcome handed to the RunRecorder as a RunRecord, which
+	 * writes it, reports it and ends the run. Only the handler is awaited here: a task waiting for
+	 * its record keeps its RunRecord alive, not this frame.
 	 * @param type The task type.
 	 * @param handler The handler.
 	 * @param claimed The task as claimed.
@@ -275,7 +292,7 @@ export class TaskRunner {
 		slot: IRunSlot
 	): Promise<void> {
 		const id = claimed.id;
-		let requeue: QueuedTask | undefined;
+		let record: RunRecord | undefined;
 		try {
 			// abort(id) during the claim's callback: the handler is not called.
 			const outcome = await runAttempt(
@@ -294,55 +311,30 @@ export class TaskRunner {
 				// stop() ran out of time before the handler was called: the task never ran, so it is
 				// not settled; it stays processing (abandon() releases the claim) for the next start.
 				telemetry?.end(undefined, Date.now());
-				return;
+			} else {
+				const task = progress === undefined ? claimed : { ...claimed, progress };
+				// An abort(id) asked before this point wins over the handler's outcome; a later one is
+				// refused until the outcome is recorded.
+				const next = afterAttempt(this.settings, task, outcome, this._aborts.decide(id));
+				const remove = removeOnSettle(next, this.settings.failedRetainFor);
+				record = new RunRecord(
+					this._recorder,
+					type,
+					handler,
+					next,
+					task.dateModified,
+					remove,
+					telemetry,
+					slot
+				);
 			}
-			const task = progress === undefined ? claimed : { ...claimed, progress };
-			// An abort(id) asked before this point wins over the handler's outcome; a later one is
-			// refused until the outcome is recorded.
-			const reason = this._aborts.decide(task.id);
-			const next = afterAttempt(this.settings, task, outcome, reason);
-			// Written here rather than in a function of its own: a task waiting for its settle
-			// keeps one suspended frame less alive (docs/performance.md, "Hot path").
-			const remove = removeOnSettle(next, this.settings.failedRetainFor);
-			let written: boolean | undefined;
-			if (!this._abandoned) {
-				try {
-					written = await this.source.settle(next, remove, undefined);
-				} catch (err) {
-					// A repeat writes only if storage still holds the claim (the failed write may
-					// have committed); undefined once the runner is abandoned.
-					written = await this._retries.after(
-						err,
-						async () => this.source.settle(next, remove, task.dateModified),
-						"settleFailed",
-						task.id
-					);
-				}
-			}
-			// Abandoned (nothing written): the span still ends, but no recorded attempt is counted.
-			telemetry?.end(next, Date.now(), written !== undefined);
-			this._aborts.forget(task.id);
-			if (written === undefined) {
-				// Abandoned: abandon() already released the claim. Releasing it here, possibly after
-				// a later start() claimed the task again, would clear that newer claim's mark, and a
-				// remove() during the newer run would then be written back when it finishes.
-				return;
-			}
-			this._aborts.recorded(task.id);
-			this.metrics.finished(Date.now());
-			// A task removed while it ran is not written back, but its outcome is still reported:
-			// the handler did run, and the callback may be how the caller learns its result. Then
-			// "complete" is logged, as the original does, whatever the status.
-			const outcomeNotified = this.notify(handler, next);
-			if (outcomeNotified) {
-				await outcomeNotified;
-			}
-			this.log.log("info", "complete", { id: task.id, type, status: next.status });
-			requeue = written && next.status === TaskStatus.Pending ? next : undefined;
 		} catch (err) {
 			this.log.log("error", "unexpectedError", { id }, err);
-		} finally {
-			this.end(id, slot, requeue);
+		}
+		if (record === undefined) {
+			this.end(id, slot, undefined);
+		} else {
+			this._recorder.write(record);
 		}
 	}
 

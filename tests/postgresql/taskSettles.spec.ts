@@ -9,6 +9,9 @@ import type { PostgresStatements } from "../../src/store/postgresql/postgresStat
 import type { StatementRunner } from "../../src/store/postgresql/statementRunner.js";
 import { TaskSettles } from "../../src/store/postgresql/taskSettles.js";
 import { newTask } from "./helpers.js";
+import type { ISettleDone } from "../../src/contracts/ITaskSource.js";
+import type { TaskLog } from "../../src/utils/taskLog.js";
+import { waitFor } from "../helpers/harness.js";
 
 describe("TaskSettles", () => {
 	test("a repeated settle whose check of the first write fails puts the task back to running; the next repeat ends it", async () => {
@@ -47,5 +50,48 @@ describe("TaskSettles", () => {
 		expect(await settles.settle(done, false, claimed.dateModified)).toBe(true);
 		expect(held.get(claimed.id)).toBeUndefined();
 		expect(reads).toBe(2);
+	});
+
+	test("settleThen tells its outcome only after it returns: written, not held here, or on a closed runner", async () => {
+		const held = new HeldTasks();
+		const claimed = newTask({ status: TaskStatus.Processing });
+		held.add(claimed, "me", 0, false);
+		let open = true;
+		const runner = {
+			assertOpen: () => {
+				if (!open) {
+					throw new Error("closed");
+				}
+			},
+			run: async () => []
+		} as unknown as StatementRunner;
+		const statements = { settle: () => "settle" } as unknown as PostgresStatements;
+		const session = { owner: "me", settled: () => {} } as unknown as PostgresSession;
+		const warned: string[] = [];
+		const log = {
+			log: (level: string, message: string) => warned.push(`${level} ${message}`)
+		} as unknown as TaskLog;
+		const settles = new TaskSettles(runner, statements, session, held, async () => undefined, log);
+		const told: string[] = [];
+		const done = (name: string): ISettleDone => ({
+			settled: written => told.push(`${name} ${written}`),
+			failed: err => told.push(`${name} ${(err as Error).message}`)
+		});
+
+		settles.settleThen({ ...claimed, status: TaskStatus.Success }, true, done("held"));
+		settles.settleThen(newTask({ status: TaskStatus.Success }), true, done("other"));
+		expect(told).toEqual([]);
+		expect(held.get(claimed.id)?.phase).toBe("settling");
+		await waitFor(() => told.length === 2);
+		// The task not held here is told at once (a microtask); the held one once its batch is written.
+		expect(told).toEqual(["other false", "held true"]);
+		expect(warned).toEqual(["warn settleNotHeld"]);
+		expect(held.get(claimed.id)).toBeUndefined();
+
+		open = false;
+		settles.settleThen(newTask({ status: TaskStatus.Success }), true, done("closed"));
+		expect(told).toHaveLength(2);
+		await waitFor(() => told.length === 3);
+		expect(told[2]).toBe("closed closed");
 	});
 });

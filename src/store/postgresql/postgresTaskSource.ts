@@ -5,7 +5,12 @@ import type { ITaskPage, ITaskQuery } from "../../contracts/ITaskQuery.js";
 import type { BackgroundTask } from "../../domain/backgroundTask.js";
 import type { IPostgreSqlBackendConfig } from "../../models/IPostgreSqlBackendConfig.js";
 import type { TaskLog } from "../../utils/taskLog.js";
-import type { IClaimResult, ITaskSource, QueuedTask } from "../../contracts/ITaskSource.js";
+import type {
+	IClaimResult,
+	ISettleDone,
+	ITaskSource,
+	QueuedTask
+} from "../../contracts/ITaskSource.js";
 import { NATIVE_CLAIM_POLICY } from "./nativeClaimPolicy.js";
 import { resolvePostgresConfig, validatePostgresConfig } from "../../config/postgresConfig.js";
 import type { IPostgresParts } from "./IPostgresParts.js";
@@ -183,6 +188,16 @@ export class PostgresTaskSource implements ITaskSource {
 	 */
 	public settle(task: BackgroundTask, remove: boolean, claimedAt?: string): Promise<boolean> {
 		return this._parts.settles.settle(task, remove, claimedAt);
+	}
+
+	/**
+	 * settle() of a first write, its outcome told to `done` (ITaskSource.settleThen).
+	 * @param task The settled task.
+	 * @param remove True to remove it.
+	 * @param done Told the outcome.
+	 */
+	public settleThen(task: BackgroundTask, remove: boolean, done: ISettleDone): void {
+		this._parts.settles.settleThen(task, remove, done);
 	}
 
 	/**

@@ -3,13 +3,45 @@
 import type { ISettleEntry } from "./ISettleEntry.js";
 
 /**
- * A settle waiting in a batch, with its caller's promise.
+ * A settle waiting in a batch: its entry, and who hears how its batch went. An object rather than
+ * a promise, so a task waiting for its record keeps one small object alive instead of a promise,
+ * its two resolving functions and their context (docs/performance.md, "Hot path").
  */
-type Waiting = {
-	entry: ISettleEntry;
-	resolve: (written: boolean) => void;
-	reject: (err: unknown) => void;
-};
+export interface ISettleWaiter {
+	/**
+	 * The entry to write.
+	 */
+	readonly entry: ISettleEntry;
+
+	/**
+	 * The batch was written.
+	 * @param written True when the row was written or removed, false when the fence kept it out.
+	 */
+	written(written: boolean): void;
+
+	/**
+	 * The batch's write failed.
+	 * @param err The failure.
+	 */
+	failed(err: unknown): void;
+}
+
+/**
+ * A waiter that settles a promise, for add().
+ */
+class PromiseWaiter implements ISettleWaiter {
+	/**
+	 * Create a new PromiseWaiter.
+	 * @param entry The entry.
+	 * @param written Resolves the promise.
+	 * @param failed Rejects the promise.
+	 */
+	constructor(
+		public readonly entry: ISettleEntry,
+		public readonly written: (written: boolean) => void,
+		public readonly failed: (err: unknown) => void
+	) {}
+}
 
 /**
  * Collects settles and writes them together: the settles that arrive while the event loop runs
@@ -23,7 +55,7 @@ export class SettleBatch {
 	 * The batches not yet written, oldest first.
 	 * @internal
 	 */
-	private readonly _queued: Map<string, Waiting>[] = [];
+	private readonly _queued: Map<string, ISettleWaiter>[] = [];
 
 	/**
 	 * The write in flight.
@@ -52,14 +84,23 @@ export class SettleBatch {
 	public add(entry: ISettleEntry): Promise<boolean> {
 		// Not async: the promise made here is the caller's, with no second one wrapping it.
 		return new Promise<boolean>((resolve, reject) => {
-			let batch = this._queued[this._queued.length - 1];
-			if (!batch || batch.has(entry.id)) {
-				batch = new Map();
-				this._queued.push(batch);
-			}
-			batch.set(entry.id, { entry, resolve, reject });
-			this.schedule();
+			this.wait(new PromiseWaiter(entry, resolve, reject));
 		});
+	}
+
+	/**
+	 * Queue a settle whose outcome goes to a waiter: once its batch is written, or failed, the
+	 * waiter's method is called (never during this call).
+	 * @param waiter The waiter.
+	 */
+	public wait(waiter: ISettleWaiter): void {
+		let batch = this._queued[this._queued.length - 1];
+		if (!batch || batch.has(waiter.entry.id)) {
+			batch = new Map();
+			this._queued.push(batch);
+		}
+		batch.set(waiter.entry.id, waiter);
+		this.schedule();
 	}
 
 	/**
@@ -105,12 +146,21 @@ export class SettleBatch {
 			.then(
 				keptOut => {
 					for (const w of waiting) {
-						w.resolve(!keptOut.has(w.entry.id));
+						try {
+							w.written(!keptOut.has(w.entry.id));
+						} catch {
+							// A waiter catches its own failures (TaskSettles logs them): this only keeps one
+							// waiter's bug from denying the others their outcome.
+						}
 					}
 				},
 				err => {
 					for (const w of waiting) {
-						w.reject(err);
+						try {
+							w.failed(err);
+						} catch {
+							// As above.
+						}
 					}
 				}
 			)

@@ -3,13 +3,15 @@
 import type { BackgroundTask } from "../../domain/backgroundTask.js";
 import { isFinal } from "../../domain/rules.js";
 import type { TaskLog } from "../../utils/taskLog.js";
+import type { ISettleDone } from "../../contracts/ITaskSource.js";
 import type { HeldTasks } from "./heldTasks.js";
 import type { ISettleEntry } from "./ISettleEntry.js";
 import { arrayLiteral } from "./postgresConnection.js";
 import type { PostgresSession } from "./postgresSession.js";
 import type { PostgresStatements } from "./postgresStatements.js";
-import { jsonParameter, settleEntry } from "./rowMapping.js";
+import { jsonParameter } from "./rowMapping.js";
 import { SettleBatch } from "./settleBatch.js";
+import { TaskSettle, type ISettleParts } from "./taskSettle.js";
 import { settleParams, SettleShapes, sharedFields } from "./settleShapes.js";
 import type { StatementRunner } from "./statementRunner.js";
 import type { TableUpkeep } from "./tableUpkeep.js";
@@ -26,6 +28,12 @@ export class TaskSettles {
 	 * @internal
 	 */
 	private readonly _batch: SettleBatch;
+
+	/**
+	 * What each settle in flight uses of this.
+	 * @internal
+	 */
+	private readonly _parts: ISettleParts;
 
 	/**
 	 * The settle statements by shape.
@@ -53,6 +61,13 @@ export class TaskSettles {
 		private readonly _upkeep?: TableUpkeep
 	) {
 		this._batch = new SettleBatch(async entries => this.write(entries));
+		this._parts = {
+			batch: this._batch,
+			held: _held,
+			session: _session,
+			log: _log,
+			alreadySettled: async (task, remove) => this.alreadySettled(task, remove)
+		};
 		this._shapes = new SettleShapes((updates, removals, shared) =>
 			this._statements.settle(updates, removals, shared)
 		);
@@ -65,52 +80,65 @@ export class TaskSettles {
 	 * @param claimedAt The claim's dateModified when this repeats a failed write.
 	 * @returns False when the task was removed or the lease lost to another instance.
 	 */
-	public async settle(task: BackgroundTask, remove: boolean, claimedAt?: string): Promise<boolean> {
-		this._runner.assertOpen();
-		const current = this._held.get(task.id);
-		// A waiting record is not this run's: a fetch took the task again, as its next run, while
-		// a settle to pending was written (HeldTasks.runsHere), and this is that settle's repeat.
-		const held = current?.phase === "waiting" ? undefined : current;
-		if (held?.phase === "removed") {
-			this._held.delete(task.id);
-			return false;
-		}
-		let fence = claimedAt ?? held?.claimedAt;
-		if (fence === undefined) {
-			this._log?.log("warn", "settleNotHeld", { id: task.id, type: task.type });
-			return false;
-		}
-		const owner = held?.owner ?? this._session.owner;
-		if (held) {
-			this._held.beginSettle(held, remove || isFinal(task.status));
-		}
-		let written: boolean;
+	public settle(task: BackgroundTask, remove: boolean, claimedAt?: string): Promise<boolean> {
+		return new Promise<boolean>((resolve, reject) => {
+			this.begin(task, remove, claimedAt, { settled: resolve, failed: reject });
+		});
+	}
+
+	/**
+	 * settle() of a first write, its outcome told to `done` (ITaskSource.settleThen).
+	 * @param task The settled task.
+	 * @param remove True to remove it.
+	 * @param done Told the outcome, never during this call.
+	 */
+	public settleThen(task: BackgroundTask, remove: boolean, done: ISettleDone): void {
+		this.begin(task, remove, undefined, done);
+	}
+
+	/**
+	 * The body of settle() and settleThen(): the held record's check, then a TaskSettle that
+	 * writes and tells `done`. An outcome known at once is told from a microtask, as a promise's
+	 * would be.
+	 * @param task The settled task.
+	 * @param remove True to remove it.
+	 * @param claimedAt The claim's dateModified when this repeats a failed write.
+	 * @param done Told the outcome.
+	 * @internal
+	 */
+	private begin(
+		task: BackgroundTask,
+		remove: boolean,
+		claimedAt: string | undefined,
+		done: ISettleDone
+	): void {
 		try {
-			written = await this._batch.add(settleEntry(task, owner, fence, remove));
-			if (!written && claimedAt !== undefined) {
-				// A repeat of a write that failed: the failed one may have committed before it threw.
-				written = await this.alreadySettled(task, remove);
+			this._runner.assertOpen();
+			const current = this._held.get(task.id);
+			// A waiting record is not this run's: a fetch took the task again, as its next run, while
+			// a settle to pending was written (HeldTasks.runsHere), and this is that settle's repeat.
+			const held = current?.phase === "waiting" ? undefined : current;
+			if (held?.phase === "removed") {
+				this._held.delete(task.id);
+				queueMicrotask(() => done.settled(false));
+				return;
 			}
-			while (!written && held && held.claimedAt !== fence && this._held.get(task.id) === held) {
-				// A fetch of this instance took the task again while this settle waited (its lease
-				// had lapsed), so the old claim's fence kept the write out: write under the new one.
-				fence = held.claimedAt;
-				written = await this._batch.add(settleEntry(task, owner, fence, remove));
+			const fence = claimedAt ?? held?.claimedAt;
+			if (fence === undefined) {
+				this._log?.log("warn", "settleNotHeld", { id: task.id, type: task.type });
+				queueMicrotask(() => done.settled(false));
+				return;
 			}
-		} catch (err) {
-			// The caller repeats the settle: the task goes back to where it was meanwhile (else a
-			// failed read would leave it settling, its lease renewed, until close).
+			const owner = held?.owner ?? this._session.owner;
 			if (held) {
-				this._held.settleFailed(held);
+				this._held.beginSettle(held, remove || isFinal(task.status));
 			}
-			throw err;
+			this._batch.wait(
+				new TaskSettle(this._parts, task, remove, held, fence, owner, claimedAt !== undefined, done)
+			);
+		} catch (err) {
+			queueMicrotask(() => done.failed(err));
 		}
-		const standing = held ? this._held.endSettle(task.id, held) : "held";
-		if (!written && standing === "held") {
-			this._log?.log("warn", "leaseLost", { id: task.id, type: task.type });
-		}
-		this._session.settled(task.type);
-		return written;
 	}
 
 	/**
