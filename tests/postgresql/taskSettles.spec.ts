@@ -94,4 +94,37 @@ describe("TaskSettles", () => {
 		await waitFor(() => told.length === 3);
 		expect(told[2]).toBe("closed closed");
 	});
+
+	test("a settle whose entry cannot be built fails as a failed write does: told after it returns, the task running again", async () => {
+		const held = new HeldTasks();
+		const claimed = newTask({ status: TaskStatus.Processing });
+		held.add(claimed, "me", 0, false);
+		const runner = { assertOpen: () => {}, run: async () => [] } as unknown as StatementRunner;
+		const statements = { settle: () => "settle" } as unknown as PostgresStatements;
+		const session = { owner: "me", settled: () => {} } as unknown as PostgresSession;
+		const settles = new TaskSettles(
+			runner,
+			statements,
+			session,
+			held,
+			async () => undefined,
+			undefined
+		);
+		const broken = { ...claimed, status: TaskStatus.Success };
+		Object.defineProperty(broken, "result", {
+			enumerable: true,
+			get: () => {
+				throw new Error("result unreadable");
+			}
+		});
+		const told: string[] = [];
+		settles.settleThen(broken, false, {
+			settled: written => told.push(`settled ${written}`),
+			failed: err => told.push(`failed ${(err as Error).message}`)
+		});
+		expect(told).toEqual([]);
+		await waitFor(() => told.length === 1);
+		expect(told).toEqual(["failed result unreadable"]);
+		expect(held.get(claimed.id)?.phase).toBe("running");
+	});
 });

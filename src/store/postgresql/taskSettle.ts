@@ -54,9 +54,9 @@ export interface ISettleParts {
  */
 export class TaskSettle implements ISettleWaiter {
 	/**
-	 * The entry being written.
+	 * The entry being written (set by start()).
 	 */
-	public entry: ISettleEntry;
+	public entry!: ISettleEntry;
 
 	/**
 	 * A repeat's read of the stored task was made.
@@ -65,7 +65,7 @@ export class TaskSettle implements ISettleWaiter {
 	private _checked = false;
 
 	/**
-	 * Create a settle, its entry the first write (queued by the caller).
+	 * Create a settle; start() queues its first write.
 	 * @param _parts The TaskSettles' parts.
 	 * @param _task The settled task.
 	 * @param _remove Whether it removes the task.
@@ -84,8 +84,20 @@ export class TaskSettle implements ISettleWaiter {
 		private readonly _owner: string,
 		private readonly _repeat: boolean,
 		private readonly _done: ISettleDone
-	) {
-		this.entry = settleEntry(_task, _owner, _fence, _remove);
+	) {}
+
+	/**
+	 * Queue the first write. An entry that cannot be built fails the settle as a failed write does
+	 * (the held task goes back to where it was), from a microtask.
+	 */
+	public start(): void {
+		try {
+			this.entry = settleEntry(this._task, this._owner, this._fence, this._remove);
+		} catch (err) {
+			queueMicrotask(() => this.failed(err));
+			return;
+		}
+		this._parts.batch.wait(this);
 	}
 
 	/**

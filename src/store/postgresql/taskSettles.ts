@@ -133,9 +133,16 @@ export class TaskSettles {
 			if (held) {
 				this._held.beginSettle(held, remove || isFinal(task.status));
 			}
-			this._batch.wait(
-				new TaskSettle(this._parts, task, remove, held, fence, owner, claimedAt !== undefined, done)
-			);
+			new TaskSettle(
+				this._parts,
+				task,
+				remove,
+				held,
+				fence,
+				owner,
+				claimedAt !== undefined,
+				done
+			).start();
 		} catch (err) {
 			queueMicrotask(() => done.failed(err));
 		}
