@@ -41,6 +41,18 @@ function entry(id: string): ISettleEntry {
 }
 
 /**
+ * Queue a settle and wait for its outcome as a promise.
+ * @param batch The batch.
+ * @param settle The entry.
+ * @returns True when written, false when the fence kept it out; rejects when the write failed.
+ */
+async function add(batch: SettleBatch, settle: ISettleEntry): Promise<boolean> {
+	return new Promise<boolean>((resolve, reject) => {
+		batch.wait({ entry: settle, written: resolve, failed: reject });
+	});
+}
+
+/**
  * Let the event loop run a turn: setImmediate callbacks and the microtasks before them.
  */
 async function turn(): Promise<void> {
@@ -50,8 +62,8 @@ async function turn(): Promise<void> {
 describe("SettleBatch", () => {
 	test("a settle that finds nothing in flight is written on the next turn, with the others of that turn", async () => {
 		const { batch, writes } = batchOfHeldWrites();
-		const written = batch.add(entry("a"));
-		batch.add(entry("b"));
+		const written = add(batch, entry("a"));
+		add(batch, entry("b"));
 		expect(writes).toHaveLength(0);
 		await turn();
 		expect(writes.map(w => w.ids)).toEqual([["a", "b"]]);
@@ -61,10 +73,10 @@ describe("SettleBatch", () => {
 
 	test("the settles that arrive while a write is in flight go out together as soon as it ends", async () => {
 		const { batch, writes } = batchOfHeldWrites();
-		const first = batch.add(entry("a"));
+		const first = add(batch, entry("a"));
 		await turn();
-		const b = batch.add(entry("b"));
-		const c = batch.add(entry("c"));
+		const b = add(batch, entry("b"));
+		const c = add(batch, entry("c"));
 		await turn();
 		expect(writes).toHaveLength(1);
 		writes[0].end();
@@ -78,9 +90,9 @@ describe("SettleBatch", () => {
 
 	test("drain() writes what is queued at once and resolves only when every settle is written", async () => {
 		const { batch, writes } = batchOfHeldWrites();
-		batch.add(entry("a"));
+		add(batch, entry("a"));
 		await turn();
-		const b = batch.add(entry("b"));
+		const b = add(batch, entry("b"));
 		let drained = false;
 		const draining = batch.drain().then(() => (drained = true));
 		writes[0].end();
@@ -94,7 +106,7 @@ describe("SettleBatch", () => {
 
 	test("drain() on a batch with nothing in flight writes it without waiting for the next turn", async () => {
 		const { batch, writes } = batchOfHeldWrites();
-		const a = batch.add(entry("a"));
+		const a = add(batch, entry("a"));
 		const draining = batch.drain();
 		expect(writes.map(w => w.ids)).toEqual([["a"]]);
 		writes[0].end();
@@ -104,8 +116,8 @@ describe("SettleBatch", () => {
 
 	test("a second settle of the same task waits for the next batch", async () => {
 		const { batch, writes } = batchOfHeldWrites();
-		batch.add(entry("a"));
-		batch.add(entry("a"));
+		add(batch, entry("a"));
+		add(batch, entry("a"));
 		await turn();
 		expect(writes.map(w => w.ids)).toEqual([["a"]]);
 		writes[0].end();
@@ -115,10 +127,10 @@ describe("SettleBatch", () => {
 
 	test("a failed write rejects every settle of its batch, and the next batch is still written", async () => {
 		const { batch, writes } = batchOfHeldWrites();
-		const a = batch.add(entry("a"));
-		const b = batch.add(entry("b"));
+		const a = add(batch, entry("a"));
+		const b = add(batch, entry("b"));
 		await turn();
-		const c = batch.add(entry("c"));
+		const c = add(batch, entry("c"));
 		writes[0].fail(new Error("connection lost"));
 		await expect(a).rejects.toThrow("connection lost");
 		await expect(b).rejects.toThrow("connection lost");

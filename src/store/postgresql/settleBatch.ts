@@ -27,23 +27,6 @@ export interface ISettleWaiter {
 }
 
 /**
- * A waiter that settles a promise, for add().
- */
-class PromiseWaiter implements ISettleWaiter {
-	/**
-	 * Create a new PromiseWaiter.
-	 * @param entry The entry.
-	 * @param written Resolves the promise.
-	 * @param failed Rejects the promise.
-	 */
-	constructor(
-		public readonly entry: ISettleEntry,
-		public readonly written: (written: boolean) => void,
-		public readonly failed: (err: unknown) => void
-	) {}
-}
-
-/**
  * Collects settles and writes them together: the settles that arrive while the event loop runs
  * one turn (or while the previous batch is being written) go out as one statement. Settles of
  * many tasks finishing together then cost one round trip, and under load the batches grow on
@@ -77,20 +60,8 @@ export class SettleBatch {
 	constructor(private readonly write: (entries: ISettleEntry[]) => Promise<Set<string>>) {}
 
 	/**
-	 * Queue a settle.
-	 * @param entry The entry.
-	 * @returns True when the row was written or removed, false when the fence kept it out.
-	 */
-	public add(entry: ISettleEntry): Promise<boolean> {
-		// Not async: the promise made here is the caller's, with no second one wrapping it.
-		return new Promise<boolean>((resolve, reject) => {
-			this.wait(new PromiseWaiter(entry, resolve, reject));
-		});
-	}
-
-	/**
-	 * Queue a settle whose outcome goes to a waiter: once its batch is written, or failed, the
-	 * waiter's method is called (never during this call).
+	 * Queue a settle: once its batch is written, or failed, the waiter's method is called (never
+	 * during this call).
 	 * @param waiter The waiter.
 	 */
 	public wait(waiter: ISettleWaiter): void {

@@ -87,8 +87,9 @@ export class TaskSettle implements ISettleWaiter {
 	) {}
 
 	/**
-	 * Queue the first write. An entry that cannot be built fails the settle as a failed write does
-	 * (the held task goes back to where it was), from a microtask.
+	 * Queue a write under the current fence (the first, or again under a new claim). An entry that
+	 * cannot be built fails the settle as a failed write does (the held task goes back to where it
+	 * was), from a microtask.
 	 */
 	public start(): void {
 		try {
@@ -125,8 +126,7 @@ export class TaskSettle implements ISettleWaiter {
 				// A fetch of this instance took the task again while this settle waited (its lease
 				// had lapsed), so the old claim's fence kept the write out: write under the new one.
 				this._fence = held.claimedAt;
-				this.entry = settleEntry(this._task, this._owner, this._fence, this._remove);
-				this._parts.batch.wait(this);
+				this.start();
 				return;
 			}
 		} catch (err) {
