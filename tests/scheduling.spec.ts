@@ -471,3 +471,53 @@ describe.each(MODES)("scheduling in %s mode", executionMode => {
 		expect(starts(files.log)).toEqual(["r", "q", "c"]);
 	});
 });
+
+describe("a quick handler in worker mode", () => {
+	test("its runs wait in the workers beyond its type's concurrency, its calls at once never more", async () => {
+		const warm = scratch();
+		openGate(warm.gate);
+		const { connector, start } = createConnector({
+			executionMode: "worker",
+			maxWorkers: 2,
+			concurrency: 2
+		});
+		await connector.registerHandler("quick", HANDLERS, "gated");
+		await start();
+		// Calls that return at once teach the pool that the handler is quick.
+		const warmIds: string[] = [];
+		for (let i = 0; i < 20; i++) {
+			const payload = { id: `w${i}`, log: warm.log, gate: warm.gate };
+			warmIds.push(await connector.create("quick", payload, { retainFor: -1 }));
+		}
+		for (const id of warmIds) {
+			await waitForStatus(connector, id, [TaskStatus.Success]);
+		}
+		// Now each call waits for a closed gate: each worker holds one call, and the runs begun
+		// beyond concurrency 2 wait in the workers' messages.
+		const held = scratch();
+		const ids: string[] = [];
+		for (let i = 0; i < 24; i++) {
+			const payload = { id: `h${i}`, log: held.log, gate: held.gate };
+			ids.push(await connector.create("quick", payload, { retainFor: -1 }));
+		}
+		await waitForStarts(held.log, 2);
+		const running = await waitFor(
+			async () => {
+				const now = (await connector.getStatistics()).running;
+				return now > 2 ? now : undefined;
+			},
+			10000,
+			"runs beyond concurrency"
+		);
+		expect(running).toBeLessThanOrEqual(2 * 8);
+		expect(starts(held.log)).toHaveLength(2);
+		openGate(held.gate);
+		for (const id of ids) {
+			expect((await waitForStatus(connector, id, [TaskStatus.Success])).result).toMatchObject({
+				id: expect.any(String)
+			});
+		}
+		expect(maxRunning(held.log)).toBe(2);
+		expect(maxRunning(warm.log)).toBeLessThanOrEqual(2);
+	});
+});

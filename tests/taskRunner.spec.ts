@@ -374,3 +374,38 @@ function setUpSettleThen(
 		logged: base.logged
 	};
 }
+
+describe("TaskRunner.slotDepth", () => {
+	/**
+	 * A runner whose executor answers slotDepth with a fixed depth, or has no slotDepth.
+	 * @param depth The executor's answer, or undefined for none.
+	 * @returns The runner.
+	 */
+	function runnerWith(depth: number | undefined): TaskRunner {
+		const executor: ITaskExecutor = {
+			setProgressListener: () => {},
+			run: async () => ({ ok: true }) as AttemptOutcome,
+			abortAll: () => 0,
+			abort: () => false,
+			close: async () => {},
+			...(depth === undefined ? {} : { slotDepth: () => depth })
+		};
+		const log = new TaskLog("test", { log: async () => {} });
+		return new TaskRunner({} as ITaskSource, executor, SETTINGS, log, new Timers());
+	}
+
+	test("is the executor's answer for a plain type, and 1 when the executor has none", () => {
+		const wide = { ...HANDLER, concurrency: 8 };
+		expect(runnerWith(8).slotDepth(wide)).toBe(8);
+		expect(runnerWith(undefined).slotDepth(wide)).toBe(1);
+		expect(runnerWith(0).slotDepth(wide)).toBe(1);
+	});
+
+	test("is 1 for a serial or rate-limited type whatever the executor says", () => {
+		const runner = runnerWith(8);
+		expect(runner.slotDepth({ ...HANDLER, concurrency: 8, serial: true })).toBe(1);
+		expect(
+			runner.slotDepth({ ...HANDLER, concurrency: 8, rateLimit: { max: 10, per: 1000 } })
+		).toBe(1);
+	});
+});

@@ -16,9 +16,15 @@ import { NOT_STARTED, type IHandlerJob } from "../src/contracts/ITaskExecutor.js
 import type { AttemptOutcome } from "../src/domain/rules.js";
 import { InlineExecutor } from "../src/execution/inlineExecutor.js";
 import {
+	InProcessRouting,
+	registerInProcessHandler,
+	unregisterInProcessHandler
+} from "../src/execution/inProcessHandlers.js";
+import {
 	MAX_JOBS_PER_MESSAGE,
 	MESSAGE_BUDGET_MS,
 	QUICK_HANDLER_MS,
+	QUICK_SLOT_DEPTH,
 	WorkerPoolExecutor
 } from "../src/execution/workerPoolExecutor.js";
 import { waitFor } from "./helpers/harness.js";
@@ -459,6 +465,53 @@ describe("worker pool executor: several jobs of a quick handler in one message",
 			} finally {
 				await executor.close();
 			}
+		}
+	});
+});
+
+describe("worker pool executor: slotDepth", () => {
+	test("QUICK_SLOT_DEPTH for a quick handler without a timeout whose concurrency is at least maxWorkers and 2, else 1", async () => {
+		const executor = new WorkerPoolExecutor({ maxWorkers: 2 });
+		const quick = { module: HANDLERS, method: "echo" };
+		// Not measured yet: not quick.
+		expect(executor.slotDepth({ ...quick, concurrency: 8 })).toBe(1);
+		(executor as unknown as IExecutorInternals)._quick.learn(job("echo"), { ok: true, ms: 0.05 });
+		expect(executor.slotDepth({ ...quick, concurrency: 8 })).toBe(QUICK_SLOT_DEPTH);
+		expect(executor.slotDepth({ ...quick, concurrency: 2 })).toBe(QUICK_SLOT_DEPTH);
+		expect(executor.slotDepth({ ...quick, concurrency: 1 })).toBe(1);
+		expect(executor.slotDepth({ ...quick, concurrency: 8, timeout: 1000 })).toBe(1);
+		(executor as unknown as IExecutorInternals)._quick.learn(job("slow"), { ok: true, ms: 5 });
+		expect(executor.slotDepth({ module: HANDLERS, method: "slow", concurrency: 8 })).toBe(1);
+
+		// More workers than the type's concurrency: its messages could run more calls at once.
+		const wide = new WorkerPoolExecutor({ maxWorkers: 4 });
+		(wide as unknown as IExecutorInternals)._quick.learn(job("echo"), { ok: true, ms: 0.05 });
+		expect(wide.slotDepth({ ...quick, concurrency: 3 })).toBe(1);
+		expect(wide.slotDepth({ ...quick, concurrency: 4 })).toBe(QUICK_SLOT_DEPTH);
+
+		// Once aborted (stop()), nothing more waits in messages.
+		executor.abortAll();
+		expect(executor.slotDepth({ ...quick, concurrency: 8 })).toBe(1);
+		await executor.close();
+		await wide.close();
+	});
+
+	test("in-process routing: 1 for a function of this process, the inner executor's otherwise", async () => {
+		const inner = new WorkerPoolExecutor({ maxWorkers: 2 });
+		(inner as unknown as IExecutorInternals)._quick.learn(job("echo"), { ok: true, ms: 0.05 });
+		const routing = new InProcessRouting(inner);
+		const specifier = registerInProcessHandler(async () => undefined);
+		try {
+			expect(routing.slotDepth({ module: specifier, method: "run", concurrency: 8 })).toBe(1);
+			expect(routing.slotDepth({ module: HANDLERS, method: "echo", concurrency: 8 })).toBe(
+				QUICK_SLOT_DEPTH
+			);
+			expect(
+				new InProcessRouting(new InlineExecutor()).slotDepth({ ...job("echo"), concurrency: 8 })
+			).toBe(1);
+		} finally {
+			unregisterInProcessHandler(specifier);
+			await routing.close();
 		}
 	});
 });

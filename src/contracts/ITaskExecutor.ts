@@ -73,6 +73,31 @@ export interface IHandlerJob {
 export type ProgressListener = (taskId: string, progress: string) => void;
 
 /**
+ * What slotDepth() is asked about: a registered handler and its type's limits.
+ */
+export interface ISlotDepthHandler {
+	/**
+	 * The handler's module.
+	 */
+	module: string;
+
+	/**
+	 * The handler's method.
+	 */
+	method: string;
+
+	/**
+	 * The most of the type's tasks that may run at once.
+	 */
+	concurrency: number;
+
+	/**
+	 * The handler's timeout, ms, if it has one.
+	 */
+	timeout?: number;
+}
+
+/**
  * Runs handlers. Knows nothing about tasks or storage: a job in, an outcome out, never a throw.
  */
 export interface ITaskExecutor {
@@ -82,6 +107,16 @@ export interface ITaskExecutor {
 	 * @param listener The listener.
 	 */
 	setProgressListener(listener: ProgressListener): void;
+
+	/**
+	 * How many runs of a handler may be in flight for each slot of its type (its concurrency): more
+	 * than 1 only where the executor itself keeps the handler's calls running at once within the
+	 * type's concurrency however many of its runs wait (worker mode: a quick handler's jobs wait in
+	 * a message and run there one after another). Absent: 1.
+	 * @param handler The handler, with its type's concurrency and timeout.
+	 * @returns The runs a slot, at least 1.
+	 */
+	slotDepth?(handler: ISlotDepthHandler): number;
 
 	/**
 	 * Run one handler call.

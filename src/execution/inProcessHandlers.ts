@@ -1,7 +1,12 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
 import { randomUUID } from "node:crypto";
-import type { ITaskExecutor, IHandlerJob, ProgressListener } from "../contracts/ITaskExecutor.js";
+import type {
+	IHandlerJob,
+	ISlotDepthHandler,
+	ITaskExecutor,
+	ProgressListener
+} from "../contracts/ITaskExecutor.js";
 import type { AttemptOutcome } from "../domain/rules.js";
 import { failure } from "./outcomes.js";
 
@@ -96,6 +101,16 @@ export class InProcessRouting implements ITaskExecutor {
 		} catch (err) {
 			return err instanceof Error ? failure(err.name, err.message) : failure("Error", String(err));
 		}
+	}
+
+	/**
+	 * The inner executor's depth for a module handler; 1 for a function of this process, whose
+	 * calls run here at once.
+	 * @param handler The handler and its type's limits.
+	 * @returns The runs a slot.
+	 */
+	public slotDepth(handler: ISlotDepthHandler): number {
+		return isInProcessModule(handler.module) ? 1 : (this._inner.slotDepth?.(handler) ?? 1);
 	}
 
 	/**

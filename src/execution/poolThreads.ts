@@ -18,9 +18,10 @@ export const DEFAULT_WORKER_IDLE_TIMEOUT_MS = 30_000;
 
 /**
  * Slots of the shared array in which workers mark the jobs they start (by job number modulo its
- * size): far more than the jobs that can be in flight at once (globalLimit).
+ * size): more than the jobs that can be in flight at once (globalLimit, and QUICK_SLOT_DEPTH
+ * times as many quick ones: at most 256 workers * 4 * 9 = 9,216).
  */
-const STARTED_MARKS = 4096;
+const STARTED_MARKS = 16_384;
 
 /**
  * Options for the worker pool.

@@ -14,7 +14,14 @@ export const QUICK_HANDLER_MS = 1;
 /**
  * The most jobs sent to a worker in one message.
  */
-export const MAX_JOBS_PER_MESSAGE = 8;
+export const MAX_JOBS_PER_MESSAGE = 64;
+
+/**
+ * The runs of a quick handler that may be in flight for each slot of its type, in worker mode
+ * (WorkerPoolExecutor.slotDepth): they wait in messages, and a message's jobs run one after the
+ * other, so each wake-up of a worker carries up to this many times more jobs.
+ */
+export const QUICK_SLOT_DEPTH = 8;
 
 /**
  * The expected run time of one message's jobs, ms: a message holds no more of a handler's jobs
@@ -137,7 +144,7 @@ export class QuickJobs {
 	 * @param job The job.
 	 * @returns True if quick.
 	 */
-	public isQuick(job: IHandlerJob): boolean {
+	public isQuick(job: Pick<IHandlerJob, "module" | "method">): boolean {
 		return this.costOf(job) < QUICK_HANDLER_MS;
 	}
 
@@ -146,7 +153,7 @@ export class QuickJobs {
 	 * @param job The job.
 	 * @returns The average.
 	 */
-	public costOf(job: IHandlerJob): number {
+	public costOf(job: Pick<IHandlerJob, "module" | "method">): number {
 		return this._costs.get(job.module)?.get(job.method) ?? QUICK_HANDLER_MS;
 	}
 

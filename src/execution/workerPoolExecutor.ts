@@ -4,19 +4,25 @@ import {
 	DEFAULT_ABORT_GRACE_MS,
 	NOT_STARTED,
 	type IHandlerJob,
+	type ISlotDepthHandler,
 	type ITaskExecutor,
 	type ProgressListener
 } from "../contracts/ITaskExecutor.js";
 import type { AttemptOutcome } from "../domain/rules.js";
 import { fromWorker, timedOut, workerFailure } from "./outcomes.js";
 import { PoolThreads, type IPoolTask, type IWorkerPoolOptions } from "./poolThreads.js";
-import { QuickJobs, type IQuickEntry } from "./quickJobs.js";
+import { QUICK_SLOT_DEPTH, QuickJobs, type IQuickEntry } from "./quickJobs.js";
 import { TaskAborts, Terminator, type IPoolRun } from "./taskAborts.js";
 import { runTimed, runUntimed } from "./timedRun.js";
 import { WorkerSlots } from "./workerSlots.js";
 
 export { DEFAULT_WORKER_IDLE_TIMEOUT_MS, type IWorkerPoolOptions } from "./poolThreads.js";
-export { MAX_JOBS_PER_MESSAGE, MESSAGE_BUDGET_MS, QUICK_HANDLER_MS } from "./quickJobs.js";
+export {
+	MAX_JOBS_PER_MESSAGE,
+	MESSAGE_BUDGET_MS,
+	QUICK_HANDLER_MS,
+	QUICK_SLOT_DEPTH
+} from "./quickJobs.js";
 
 /**
  * The executor's lifecycle: open until abortAll() (aborted: no handler starts any more) or
@@ -108,6 +114,25 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 	 */
 	public setProgressListener(listener: ProgressListener): void {
 		this._progress = listener;
+	}
+
+	/**
+	 * How many runs of a handler may be in flight for each slot of its type: QUICK_SLOT_DEPTH for a
+	 * quick handler without a timeout whose type's concurrency is at least maxWorkers (and 2), else
+	 * 1. The pool never has more messages and lone jobs out than maxWorkers, and a message runs
+	 * its jobs one after the other, so such a type's calls running at once stay within its
+	 * concurrency however many of its runs wait in messages; each wake-up of a worker then carries
+	 * up to that many more jobs (docs/design.md, "Quick jobs queued in a worker").
+	 * @param handler The handler and its type's limits.
+	 * @returns The runs a slot.
+	 */
+	public slotDepth(handler: ISlotDepthHandler): number {
+		return this._phase === "open" &&
+			handler.timeout === undefined &&
+			handler.concurrency >= Math.max(2, this.options.maxWorkers) &&
+			this._quick.isQuick(handler)
+			? QUICK_SLOT_DEPTH
+			: 1;
 	}
 
 	/**

@@ -23,13 +23,15 @@ export class RunSlot implements IRunSlot {
 	 * @param id The task id.
 	 * @param session The scheduler's session the run belongs to.
 	 * @param early Whether the slot is freed when the handler returns, before the record.
+	 * @param deep Whether the run was started beyond its type's concurrency (SlotPump).
 	 */
 	constructor(
 		private readonly pump: SlotPump,
 		private readonly queue: TaskQueue,
 		private readonly id: string,
 		private readonly session: number,
-		private readonly early: boolean
+		private readonly early: boolean,
+		private readonly deep: boolean
 	) {}
 
 	/**
@@ -57,7 +59,7 @@ export class RunSlot implements IRunSlot {
 	private release(): void {
 		if (!this._released) {
 			this._released = true;
-			this.pump.release(this.queue, this.id, this.session);
+			this.pump.release(this.queue, this.id, this.session, this.deep);
 		}
 	}
 }

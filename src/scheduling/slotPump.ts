@@ -15,7 +15,10 @@ import type { Timers } from "./timers.js";
 /**
  * Starts tasks within the slots: each type has `concurrency` slots, and all types share
  * `globalLimit` in-flight tasks (four times the worker count in worker mode, so a worker never waits
- * for the main thread's storage work). The pump fills free slots round-robin, one task per type
+ * for the main thread's storage work). A slot may hold more than one run where the executor says
+ * so (TaskRunner.slotDepth: a quick handler in worker mode, whose jobs wait in messages and run one
+ * after the other); such runs count against `globalLimit` times that depth, apart from the others,
+ * so a quick type's backlog never holds back another type's starts. The pump fills free slots round-robin, one task per type
  * per round, so a busy type never starves another, and skips paused types; it then arms the one
  * wake-up timer for the earliest future start and has the queues that run low refilled.
  *
@@ -30,10 +33,17 @@ export class SlotPump {
 	private _next = 0;
 
 	/**
-	 * Tasks taken from a queue and not yet finished, all types, this session.
+	 * Tasks taken from a queue and not yet finished, all types, this session, but those started
+	 * beyond their type's concurrency.
 	 * @internal
 	 */
 	private _inFlight = 0;
+
+	/**
+	 * Tasks started beyond their type's concurrency (a slot's depth) and not yet finished.
+	 * @internal
+	 */
+	private _deepInFlight = 0;
 
 	/**
 	 * A pump is queued as a microtask.
@@ -74,6 +84,7 @@ export class SlotPump {
 	 */
 	public reset(): void {
 		this._inFlight = 0;
+		this._deepInFlight = 0;
 	}
 
 	/**
@@ -130,18 +141,26 @@ export class SlotPump {
 	 */
 	private fillSlots(now: number): number {
 		const limit = this.settings.globalLimit;
+		const runner = this.lifecycle.runner as TaskRunner;
 		let wakeAt = Number.POSITIVE_INFINITY;
 		let startedOne = true;
-		while (startedOne && this._inFlight < limit) {
+		while (startedOne) {
 			startedOne = false;
 			const count = this.queues.all.length;
-			for (let i = 0; i < count && this._inFlight < limit; i++) {
+			for (let i = 0; i < count; i++) {
 				const queue = this.queues.all[(this._next + i) % count];
-				const readyAt = this.paused.has(queue.type)
-					? Number.POSITIVE_INFINITY
-					: queue.readyAt(now, this.settings.taskInterval);
+				if (this.paused.has(queue.type)) {
+					continue;
+				}
+				const depth = runner.slotDepth(queue.handler);
+				// A run beyond the type's concurrency is a deep one, limited apart.
+				const deep = depth > 1 && queue.runningCount >= queue.handler.concurrency;
+				if (deep ? this._deepInFlight >= limit * depth : this._inFlight >= limit) {
+					continue;
+				}
+				const readyAt = queue.readyAt(now, this.settings.taskInterval, depth);
 				if (readyAt <= now) {
-					this.startNext(queue, now);
+					this.startNext(queue, now, deep);
 					startedOne = true;
 				} else {
 					wakeAt = Math.min(wakeAt, readyAt);
@@ -158,9 +177,13 @@ export class SlotPump {
 	 * @param now The current time.
 	 * @internal
 	 */
-	private startNext(queue: TaskQueue, now: number): void {
+	private startNext(queue: TaskQueue, now: number, deep: boolean): void {
 		const ref = queue.startNext(now);
-		this._inFlight++;
+		if (deep) {
+			this._deepInFlight++;
+		} else {
+			this._inFlight++;
+		}
 		// Freeing the slot when the handler returns lets the next task start without waiting for
 		// the outcome's record; the claim keeps this task this node's until then. A serial type
 		// keeps its slot to the end, since its next task may be claimed only then.
@@ -171,7 +194,7 @@ export class SlotPump {
 			queue.handler,
 			ref.id,
 			this._mayStart,
-			new RunSlot(this, queue, ref.id, this.lifecycle.session, early)
+			new RunSlot(this, queue, ref.id, this.lifecycle.session, early, deep)
 		);
 	}
 
@@ -180,15 +203,20 @@ export class SlotPump {
 	 * @param queue The queue the run came from.
 	 * @param id The task id.
 	 * @param session The session the run belongs to.
+	 * @param deep Whether the run was started beyond its type's concurrency.
 	 * @internal
 	 */
-	public release(queue: TaskQueue, id: string, session: number): void {
+	public release(queue: TaskQueue, id: string, session: number, deep: boolean): void {
 		// A run of an earlier session (abandoned by stop()) leaves this session's state alone.
 		if (session !== this.lifecycle.session) {
 			return;
 		}
 		queue.finish(id);
-		this._inFlight--;
+		if (deep) {
+			this._deepInFlight--;
+		} else {
+			this._inFlight--;
+		}
 		this.schedulePump();
 	}
 

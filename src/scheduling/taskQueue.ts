@@ -163,10 +163,11 @@ export class TaskQueue {
 	 * slot is taken.
 	 * @param now The current time, epoch ms.
 	 * @param taskInterval The least gap between two starts, ms.
+	 * @param depth The runs in flight a slot may hold (the executor's slotDepth), 1 by default.
 	 * @returns The time, epoch ms.
 	 */
-	public readyAt(now: number, taskInterval: number): number {
-		if (this._running.size >= this._handler.concurrency) {
+	public readyAt(now: number, taskInterval: number, depth = 1): number {
+		if (this._running.size >= this._handler.concurrency * depth) {
 			return Number.POSITIVE_INFINITY;
 		}
 		const next = this._queued.peek(now);

@@ -165,6 +165,19 @@ export class TaskRunner {
 	}
 
 	/**
+	 * How many runs of a type may be in flight for each of its slots: 1 for a serial or rate-limited
+	 * type, else what the executor allows (ITaskExecutor.slotDepth).
+	 * @param handler The type's handler.
+	 * @returns The runs a slot, at least 1.
+	 */
+	public slotDepth(handler: IRegisteredHandler): number {
+		if (handler.serial || handler.rateLimit !== undefined) {
+			return 1;
+		}
+		return Math.max(1, this.executor.slotDepth?.(handler) ?? 1);
+	}
+
+	/**
 	 * Wait until no run of this runner is in progress. No run starts once stop() began, so this
 	 * waits for the end of every run started before it.
 	 */
