@@ -28,7 +28,7 @@ import {
 	WorkerPoolExecutor
 } from "../src/execution/workerPoolExecutor.js";
 import { waitFor } from "./helpers/harness.js";
-import { HANDLERS, scratch } from "./fixtures/support.js";
+import { HANDLERS, openGate, readLog, scratch } from "./fixtures/support.js";
 
 const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
 const CHILD = fileURLToPath(new URL("./fixtures/worker-threads-child.mjs", import.meta.url));
@@ -252,6 +252,35 @@ describe("worker pool executor: abort(taskId)", () => {
 				error: { name: "AbortError", message: "early" }
 			});
 			expect(await executor.run(job("echo"), 5000)).toMatchObject({ ok: true });
+		} finally {
+			await executor.close();
+		}
+	});
+
+	test("a job aborted while it waits in a message behind another never calls its handler", async () => {
+		const files = scratch();
+		const executor = new WorkerPoolExecutor({ maxWorkers: 1, abortGrace: 100 });
+		// Known to be quick, so the three go in one message and run one after the other.
+		(executor as unknown as IExecutorInternals)._quick.learn(job("gated"), { ok: true, ms: 0.05 });
+		try {
+			const runs = ["a", "b", "c"].map(id =>
+				executor.run({
+					...job("gated", { id, log: files.log, gate: files.gate }),
+					taskId: id
+				})
+			);
+			// "a" holds the worker at the gate; "b" and "c" wait behind it in the message.
+			await waitFor(() => readLog(files.log).includes("start a"), 10000, "a started");
+			expect(executor.abort("b", "not needed")).toBe(true);
+			openGate(files.gate);
+			const [a, b, c] = await Promise.all(runs);
+			expect(a.ok).toBe(true);
+			expect(b === NOT_STARTED || (!b.ok && b.error.name === "AbortError")).toBe(true);
+			expect(c.ok).toBe(true);
+			expect(readLog(files.log).filter(line => line.startsWith("start "))).toEqual([
+				"start a",
+				"start c"
+			]);
 		} finally {
 			await executor.close();
 		}
