@@ -18,9 +18,10 @@ import type { Timers } from "./timers.js";
  * for the main thread's storage work). A slot may hold more than one run where the executor says
  * so (TaskRunner.slotDepth: a quick handler in worker mode, whose jobs wait in messages and run one
  * after the other); such runs count against `globalLimit` times that depth, apart from the others,
- * so a quick type's backlog never holds back another type's starts. The pump fills free slots round-robin, one task per type
- * per round, so a busy type never starves another, and skips paused types; it then arms the one
- * wake-up timer for the earliest future start and has the queues that run low refilled.
+ * so a quick type's backlog never holds back another type's starts. The pump fills free slots
+ * round-robin, one task per type per round, so a busy type never starves another, and skips paused
+ * types; it then arms the one wake-up timer for the earliest future start and has the queues that
+ * run low refilled.
  *
  * In worker mode a claimed task may wait briefly for a free worker (the executor hands jobs to
  * the pool only as workers free up); its timeout starts when its handler starts.
