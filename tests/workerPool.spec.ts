@@ -66,6 +66,16 @@ async function learnQuick(executor: WorkerPoolExecutor, make: () => IHandlerJob)
 }
 
 /**
+ * Tell the executor a handler's calls take ms on average, as if its workers had reported it.
+ * @param executor The executor.
+ * @param method The handler's method in HANDLERS.
+ * @param ms The average, ms.
+ */
+function measured(executor: WorkerPoolExecutor, method: string, ms: number): void {
+	(executor as unknown as IExecutorInternals)._quick.learn(job(method), { ok: true, ms });
+}
+
+/**
  * Watch the messages the executor sends to its pool (created by then).
  * @param executor The executor.
  * @returns The spy on the pool's run().
@@ -261,7 +271,7 @@ describe("worker pool executor: abort(taskId)", () => {
 		const files = scratch();
 		const executor = new WorkerPoolExecutor({ maxWorkers: 1, abortGrace: 100 });
 		// Known to be quick, so the three go in one message and run one after the other.
-		(executor as unknown as IExecutorInternals)._quick.learn(job("gated"), { ok: true, ms: 0.05 });
+		measured(executor, "gated", 0.05);
 		try {
 			const runs = ["a", "b", "c"].map(id =>
 				executor.run({
@@ -504,17 +514,17 @@ describe("worker pool executor: slotDepth", () => {
 		const quick = { module: HANDLERS, method: "echo" };
 		// Not measured yet: not quick.
 		expect(executor.slotDepth({ ...quick, concurrency: 8 })).toBe(1);
-		(executor as unknown as IExecutorInternals)._quick.learn(job("echo"), { ok: true, ms: 0.05 });
+		measured(executor, "echo", 0.05);
 		expect(executor.slotDepth({ ...quick, concurrency: 8 })).toBe(QUICK_SLOT_DEPTH);
 		expect(executor.slotDepth({ ...quick, concurrency: 2 })).toBe(QUICK_SLOT_DEPTH);
 		expect(executor.slotDepth({ ...quick, concurrency: 1 })).toBe(1);
 		expect(executor.slotDepth({ ...quick, concurrency: 8, timeout: 1000 })).toBe(1);
-		(executor as unknown as IExecutorInternals)._quick.learn(job("slow"), { ok: true, ms: 5 });
+		measured(executor, "slow", 5);
 		expect(executor.slotDepth({ module: HANDLERS, method: "slow", concurrency: 8 })).toBe(1);
 
 		// More workers than the type's concurrency: its messages could run more calls at once.
 		const wide = new WorkerPoolExecutor({ maxWorkers: 4 });
-		(wide as unknown as IExecutorInternals)._quick.learn(job("echo"), { ok: true, ms: 0.05 });
+		measured(wide, "echo", 0.05);
 		expect(wide.slotDepth({ ...quick, concurrency: 3 })).toBe(1);
 		expect(wide.slotDepth({ ...quick, concurrency: 4 })).toBe(QUICK_SLOT_DEPTH);
 
@@ -527,7 +537,7 @@ describe("worker pool executor: slotDepth", () => {
 
 	test("in-process routing: 1 for a function of this process, the inner executor's otherwise", async () => {
 		const inner = new WorkerPoolExecutor({ maxWorkers: 2 });
-		(inner as unknown as IExecutorInternals)._quick.learn(job("echo"), { ok: true, ms: 0.05 });
+		measured(inner, "echo", 0.05);
 		const routing = new InProcessRouting(inner);
 		const specifier = registerInProcessHandler(async () => undefined);
 		try {

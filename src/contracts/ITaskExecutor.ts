@@ -1,6 +1,7 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
 import type { AttemptOutcome } from "../domain/rules.js";
+import type { IRegisteredHandler } from "./schedulerModels.js";
 
 /**
  * One handler call: what to import and what to pass it.
@@ -75,27 +76,10 @@ export type ProgressListener = (taskId: string, progress: string) => void;
 /**
  * What slotDepth() is asked about: a registered handler and its type's limits.
  */
-export interface ISlotDepthHandler {
-	/**
-	 * The handler's module.
-	 */
-	module: string;
-
-	/**
-	 * The handler's method.
-	 */
-	method: string;
-
-	/**
-	 * The most of the type's tasks that may run at once.
-	 */
-	concurrency: number;
-
-	/**
-	 * The handler's timeout, ms, if it has one.
-	 */
-	timeout?: number;
-}
+export type ISlotDepthHandler = Pick<
+	IRegisteredHandler,
+	"module" | "method" | "concurrency" | "timeout"
+>;
 
 /**
  * Runs handlers. Knows nothing about tasks or storage: a job in, an outcome out, never a throw.
