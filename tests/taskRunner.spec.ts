@@ -396,16 +396,16 @@ describe("TaskRunner.slotDepth", () => {
 
 	test("is the executor's answer for a plain type, and 1 when the executor has none", () => {
 		const wide = { ...HANDLER, concurrency: 8 };
-		expect(runnerWith(8).slotDepth(wide)).toBe(8);
-		expect(runnerWith(undefined).slotDepth(wide)).toBe(1);
-		expect(runnerWith(0).slotDepth(wide)).toBe(1);
+		expect(runnerWith(8).slotDepth(wide, "t")).toBe(8);
+		expect(runnerWith(undefined).slotDepth(wide, "t")).toBe(1);
+		expect(runnerWith(0).slotDepth(wide, "t")).toBe(1);
 	});
 
 	test("is 1 for a serial or rate-limited type whatever the executor says", () => {
 		const runner = runnerWith(8);
-		expect(runner.slotDepth({ ...HANDLER, concurrency: 8, serial: true })).toBe(1);
+		expect(runner.slotDepth({ ...HANDLER, concurrency: 8, serial: true }, "t")).toBe(1);
 		expect(
-			runner.slotDepth({ ...HANDLER, concurrency: 8, rateLimit: { max: 10, per: 1000 } })
+			runner.slotDepth({ ...HANDLER, concurrency: 8, rateLimit: { max: 10, per: 1000 } }, "t")
 		).toBe(1);
 	});
 });

@@ -509,28 +509,27 @@ describe("worker pool executor: several jobs of a quick handler in one message",
 });
 
 describe("worker pool executor: slotDepth", () => {
-	test("QUICK_SLOT_DEPTH for a quick handler without a timeout whose concurrency is at least maxWorkers and 2, else 1", async () => {
+	test("QUICK_SLOT_DEPTH for a quick handler without a timeout whose concurrency is at least 2, else 1", async () => {
 		const executor = new WorkerPoolExecutor({ maxWorkers: 2 });
 		const quick = { module: HANDLERS, method: "echo" };
 		// Not measured yet: not quick.
-		expect(executor.slotDepth({ ...quick, concurrency: 8 })).toBe(1);
+		expect(executor.slotDepth({ ...quick, concurrency: 8 }, "t")).toBe(1);
 		measured(executor, "echo", 0.05);
-		expect(executor.slotDepth({ ...quick, concurrency: 8 })).toBe(QUICK_SLOT_DEPTH);
-		expect(executor.slotDepth({ ...quick, concurrency: 2 })).toBe(QUICK_SLOT_DEPTH);
-		expect(executor.slotDepth({ ...quick, concurrency: 1 })).toBe(1);
-		expect(executor.slotDepth({ ...quick, concurrency: 8, timeout: 1000 })).toBe(1);
+		expect(executor.slotDepth({ ...quick, concurrency: 8 }, "t")).toBe(QUICK_SLOT_DEPTH);
+		expect(executor.slotDepth({ ...quick, concurrency: 2 }, "t")).toBe(QUICK_SLOT_DEPTH);
+		expect(executor.slotDepth({ ...quick, concurrency: 1 }, "t")).toBe(1);
+		expect(executor.slotDepth({ ...quick, concurrency: 8, timeout: 1000 }, "t")).toBe(1);
 		measured(executor, "slow", 5);
-		expect(executor.slotDepth({ module: HANDLERS, method: "slow", concurrency: 8 })).toBe(1);
+		expect(executor.slotDepth({ module: HANDLERS, method: "slow", concurrency: 8 }, "t")).toBe(1);
 
-		// More workers than the type's concurrency: its messages could run more calls at once.
+		// More workers than the type's concurrency: its messages in workers are limited to it.
 		const wide = new WorkerPoolExecutor({ maxWorkers: 4 });
 		measured(wide, "echo", 0.05);
-		expect(wide.slotDepth({ ...quick, concurrency: 3 })).toBe(1);
-		expect(wide.slotDepth({ ...quick, concurrency: 4 })).toBe(QUICK_SLOT_DEPTH);
+		expect(wide.slotDepth({ ...quick, concurrency: 2 }, "t")).toBe(QUICK_SLOT_DEPTH);
 
 		// Once aborted (stop()), nothing more waits in messages.
 		executor.abortAll();
-		expect(executor.slotDepth({ ...quick, concurrency: 8 })).toBe(1);
+		expect(executor.slotDepth({ ...quick, concurrency: 8 }, "t")).toBe(1);
 		await executor.close();
 		await wide.close();
 	});
@@ -541,12 +540,15 @@ describe("worker pool executor: slotDepth", () => {
 		const routing = new InProcessRouting(inner);
 		const specifier = registerInProcessHandler(async () => undefined);
 		try {
-			expect(routing.slotDepth({ module: specifier, method: "run", concurrency: 8 })).toBe(1);
-			expect(routing.slotDepth({ module: HANDLERS, method: "echo", concurrency: 8 })).toBe(
+			expect(routing.slotDepth({ module: specifier, method: "run", concurrency: 8 }, "t")).toBe(1);
+			expect(routing.slotDepth({ module: HANDLERS, method: "echo", concurrency: 8 }, "t")).toBe(
 				QUICK_SLOT_DEPTH
 			);
 			expect(
-				new InProcessRouting(new InlineExecutor()).slotDepth({ ...job("echo"), concurrency: 8 })
+				new InProcessRouting(new InlineExecutor()).slotDepth(
+					{ ...job("echo"), concurrency: 8 },
+					"t"
+				)
 			).toBe(1);
 		} finally {
 			unregisterInProcessHandler(specifier);

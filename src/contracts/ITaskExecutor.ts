@@ -98,9 +98,10 @@ export interface ITaskExecutor {
 	 * type's concurrency however many of its runs wait (worker mode: a quick handler's jobs wait in
 	 * a message and run there one after another). Absent: 1.
 	 * @param handler The handler, with its type's concurrency and timeout.
+	 * @param type The task type (its jobs carry it).
 	 * @returns The runs a slot, at least 1.
 	 */
-	slotDepth?(handler: ISlotDepthHandler): number;
+	slotDepth?(handler: ISlotDepthHandler, type: string): number;
 
 	/**
 	 * Run one handler call.

@@ -107,10 +107,11 @@ export class InProcessRouting implements ITaskExecutor {
 	 * The inner executor's depth for a module handler; 1 for a function of this process, whose
 	 * calls run here at once.
 	 * @param handler The handler and its type's limits.
+	 * @param type The task type.
 	 * @returns The runs a slot.
 	 */
-	public slotDepth(handler: ISlotDepthHandler): number {
-		return isInProcessModule(handler.module) ? 1 : (this._inner.slotDepth?.(handler) ?? 1);
+	public slotDepth(handler: ISlotDepthHandler, type: string): number {
+		return isInProcessModule(handler.module) ? 1 : (this._inner.slotDepth?.(handler, type) ?? 1);
 	}
 
 	/**

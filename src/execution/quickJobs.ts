@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0.
 import type { IHandlerJob } from "../contracts/ITaskExecutor.js";
 import type { AttemptOutcome } from "../domain/rules.js";
+import { MessageLimits } from "./messageLimits.js";
 import { fromWorker } from "./outcomes.js";
 import type { IPoolTask, PoolThreads, WorkerEnvelope } from "./poolThreads.js";
 
@@ -66,7 +67,12 @@ export class QuickJobs {
 	 * Jobs of quick handlers waiting to be sent, first come first served.
 	 * @internal
 	 */
-	private readonly _waiting: IQuickEntry[] = [];
+	private _waiting: IQuickEntry[] = [];
+
+	/**
+	 * How many messages holding each type's jobs may be in a worker at once.
+	 */
+	public readonly limits = new MessageLimits();
 
 	/**
 	 * The average time each handler's calls take in a worker, ms, by module then method.
@@ -75,19 +81,16 @@ export class QuickJobs {
 	private readonly _costs = new Map<string, Map<string, number>>();
 
 	/**
-	 * The first job waiting, if any.
+	 * The first job waiting that a message may take now (its type's limit allows it), if any.
 	 * @returns The entry.
 	 */
 	public get first(): IQuickEntry | undefined {
-		return this._waiting[0];
-	}
-
-	/**
-	 * Whether jobs are waiting.
-	 * @returns True if any.
-	 */
-	public get any(): boolean {
-		return this._waiting.length > 0;
+		for (const entry of this._waiting) {
+			if (this.limits.allows(entry.job.type)) {
+				return entry;
+			}
+		}
+		return undefined;
 	}
 
 	/**
@@ -116,26 +119,61 @@ export class QuickJobs {
 	}
 
 	/**
-	 * Take the next message's jobs: the first ones in order of arrival, up to MAX_JOBS_PER_MESSAGE
-	 * and MESSAGE_BUDGET_MS of expected run time by their handlers' averages (at least one; a job
-	 * marked alone goes alone).
-	 * @returns The jobs.
+	 * Take the next message's jobs: the first ones in order of arrival that their types' limits
+	 * allow, up to MAX_JOBS_PER_MESSAGE and MESSAGE_BUDGET_MS of expected run time by their
+	 * handlers' averages (at least one; a job marked alone goes alone). The message counts as out
+	 * for each of its types until messageEnded().
+	 * @returns The jobs; none when no job waiting may go now.
 	 */
 	public takeMessage(): IQuickEntry[] {
-		const share = Math.min(MAX_JOBS_PER_MESSAGE, this._waiting.length);
-		let count = 1;
-		if (!this._waiting[0].alone) {
-			let expected = this.costOf(this._waiting[0].job);
-			while (count < share && !this._waiting[count].alone) {
-				const cost = this.costOf(this._waiting[count].job);
-				if (expected + cost > MESSAGE_BUDGET_MS) {
-					break;
-				}
-				expected += cost;
-				count++;
+		const taken: IQuickEntry[] = [];
+		const types = new Set<string>();
+		const left: IQuickEntry[] = [];
+		let expected = 0;
+		let i = 0;
+		for (; i < this._waiting.length && taken.length < MAX_JOBS_PER_MESSAGE; i++) {
+			const entry = this._waiting[i];
+			const type = entry.job.type;
+			if (!this.limits.allows(type, types)) {
+				left.push(entry);
+				continue;
+			}
+			const cost = this.costOf(entry.job);
+			if (taken.length > 0 && (entry.alone || expected + cost > MESSAGE_BUDGET_MS)) {
+				break;
+			}
+			taken.push(entry);
+			if (type !== undefined) {
+				types.add(type);
+			}
+			expected += cost;
+			if (entry.alone) {
+				i++;
+				break;
 			}
 		}
-		return this._waiting.splice(0, count);
+		if (left.length === 0) {
+			this._waiting.splice(0, i);
+		} else {
+			this._waiting = left.concat(this._waiting.slice(i));
+		}
+		this.limits.sent(types);
+		return taken;
+	}
+
+	/**
+	 * A message from takeMessage() was answered, failed, or never sent: it no longer counts as
+	 * out for its types.
+	 * @param entries Its jobs.
+	 */
+	public messageEnded(entries: readonly IQuickEntry[]): void {
+		const types = new Set<string>();
+		for (const entry of entries) {
+			if (entry.job.type !== undefined) {
+				types.add(entry.job.type);
+			}
+		}
+		this.limits.ended(types);
 	}
 
 	/**
@@ -198,6 +236,7 @@ export class QuickJobs {
 			entries.length === 1 ? entries[0].job : { batch: entries.map(entry => entry.job) };
 		return threads.pool.run(message).then(
 			(answer: WorkerEnvelope | WorkerEnvelope[]) => {
+				this.messageEnded(entries);
 				const envelopes =
 					entries.length === 1 ? [answer as WorkerEnvelope] : (answer as WorkerEnvelope[]);
 				for (let i = 0; i < entries.length; i++) {
@@ -205,7 +244,10 @@ export class QuickJobs {
 					entries[i].resolve(fromWorker(envelopes[i]));
 				}
 			},
-			err => this.failed(threads, entries, err, mayResend, workerFailure)
+			err => {
+				this.messageEnded(entries);
+				this.failed(threads, entries, err, mayResend, workerFailure);
+			}
 		);
 	}
 

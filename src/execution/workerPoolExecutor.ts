@@ -118,21 +118,27 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 
 	/**
 	 * How many runs of a handler may be in flight for each slot of its type: QUICK_SLOT_DEPTH for a
-	 * quick handler without a timeout whose type's concurrency is at least maxWorkers (and 2), else
-	 * 1. The pool never has more messages and lone jobs out than maxWorkers, and a message runs
-	 * its jobs one after the other, so such a type's calls running at once stay within its
-	 * concurrency however many of its runs wait in messages; each wake-up of a worker then carries
-	 * up to that many more jobs (docs/design.md, "Quick jobs queued in a worker").
+	 * quick handler without a timeout whose type's concurrency is at least 2, else 1. Such a type's
+	 * jobs then always go in messages, at most its concurrency of them in workers at once
+	 * (MessageLimits), and a message runs its jobs one after the other, so its calls running at
+	 * once stay within its concurrency however many of its runs wait in messages; each wake-up of
+	 * a worker then carries up to that many more jobs (docs/design.md, "Quick jobs queued in a
+	 * worker").
 	 * @param handler The handler and its type's limits.
+	 * @param type The task type.
 	 * @returns The runs a slot.
 	 */
-	public slotDepth(handler: ISlotDepthHandler): number {
-		return this._phase === "open" &&
-			handler.timeout === undefined &&
-			handler.concurrency >= Math.max(2, this.options.maxWorkers) &&
-			this._quick.isQuick(handler)
-			? QUICK_SLOT_DEPTH
-			: 1;
+	public slotDepth(handler: ISlotDepthHandler, type: string): number {
+		if (
+			this._phase !== "open" ||
+			handler.timeout !== undefined ||
+			handler.concurrency < 2 ||
+			!this._quick.isQuick(handler)
+		) {
+			return 1;
+		}
+		this._quick.limits.limit(type, handler.concurrency);
+		return QUICK_SLOT_DEPTH;
 	}
 
 	/**
@@ -184,7 +190,11 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 	): Promise<AttemptOutcome> {
 		this._inFlight++;
 		try {
-			if (timeoutMs === undefined && this._phase === "open" && this._quick.isQuick(job)) {
+			if (
+				timeoutMs === undefined &&
+				this._phase === "open" &&
+				(this._quick.isQuick(job) || this._quick.limits.isLimited(job.type))
+			) {
 				return await new Promise<AttemptOutcome>(resolve => {
 					this._quick.push({ job: job as IQuickEntry["job"], seq: this._slots.arrive(), resolve });
 					this.scheduleDispatch();
@@ -290,7 +300,7 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 		this._dispatching = true;
 		queueMicrotask(() => {
 			this._dispatching = false;
-			while (this._quick.any && this._slots.takeFree()) {
+			while (this._quick.first !== undefined && this._slots.takeFree()) {
 				this.sendQuick();
 			}
 		});
@@ -305,7 +315,8 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 	private sendQuick(): void {
 		const entries = this._quick.takeMessage();
 		const threads = this.threads();
-		if (!threads || this._phase === "aborted") {
+		if (entries.length === 0 || !threads || this._phase === "aborted") {
+			this._quick.messageEnded(entries);
 			for (const entry of entries) {
 				entry.resolve(threads ? NOT_STARTED : this.closedFailure());
 			}
@@ -319,7 +330,13 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 				() => this._phase === "open",
 				err => this.workerFailure(err)
 			)
-			.finally(() => this._slots.release());
+			.finally(() => {
+				this._slots.release();
+				if (this._quick.limits.held()) {
+					// Jobs their type's limit held back may go now, to other free workers too.
+					this.scheduleDispatch();
+				}
+			});
 	}
 
 	/**

@@ -153,7 +153,7 @@ export class SlotPump {
 				if (this.paused.has(queue.type)) {
 					continue;
 				}
-				const depth = runner.slotDepth(queue.handler);
+				const depth = runner.slotDepth(queue.handler, queue.type);
 				// A run beyond the type's concurrency is a deep one, limited apart.
 				const deep = depth > 1 && queue.runningCount >= queue.handler.concurrency;
 				if (deep ? this._deepInFlight >= limit * depth : this._inFlight >= limit) {

@@ -168,13 +168,14 @@ export class TaskRunner {
 	 * How many runs of a type may be in flight for each of its slots: 1 for a serial or rate-limited
 	 * type, else what the executor allows (ITaskExecutor.slotDepth).
 	 * @param handler The type's handler.
+	 * @param type The task type.
 	 * @returns The runs a slot, at least 1.
 	 */
-	public slotDepth(handler: IRegisteredHandler): number {
+	public slotDepth(handler: IRegisteredHandler, type: string): number {
 		if (handler.serial || handler.rateLimit !== undefined) {
 			return 1;
 		}
-		return Math.max(1, this.executor.slotDepth?.(handler) ?? 1);
+		return Math.max(1, this.executor.slotDepth?.(handler, type) ?? 1);
 	}
 
 	/**
