@@ -488,8 +488,8 @@ describe("a quick handler in worker mode", () => {
 			openGate(open.gate);
 			/**
 			 * Calls that return at once, which teach the pool that the handler is quick: its average
-			 * starts at the first call (the module's import included) and loses a fifth of the excess
-			 * with each call after it.
+			 * starts at the first call (the module's import not counted) and loses a fifth of the
+			 * excess with each call after it, so one call starved by the machine's load raises it.
 			 * @param n How many.
 			 */
 			const warmUp = async (n: number): Promise<void> => {

@@ -152,6 +152,23 @@ function withProgress(envelope, context) {
 }
 
 /**
+ * Make a handler ready to call: its module imported and the function resolved, so that a worker
+ * can time the call alone. A failure is left for the call to report.
+ * @param {string} specifier The module specifier.
+ * @param {string} method The method name.
+ * @returns {Promise<void> | undefined} Undefined when the handler is ready already.
+ */
+export function prepare(specifier, method) {
+	if (handlers.get(specifier)?.get(method) !== undefined) {
+		return undefined;
+	}
+	return resolveHandler(specifier, method).then(
+		() => undefined,
+		() => undefined
+	);
+}
+
+/**
  * Find the handler function: an export name, or Export.member for a static method.
  * @param {string} specifier The module specifier.
  * @param {string} method The method name.
