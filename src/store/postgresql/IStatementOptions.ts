@@ -32,4 +32,10 @@ export interface IStatementOptions {
 	 * (StatementRunner.bounded) and the name is the statementTimedOut error's `what`.
 	 */
 	deadline?: string;
+
+	/**
+	 * The deadline times this, for a unit of several statements that each may take it (a
+	 * createMany's chunks); 1 by default.
+	 */
+	deadlineScale?: number;
 }

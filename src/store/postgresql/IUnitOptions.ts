@@ -12,10 +12,10 @@ export interface IUnitOptions<T> extends IStatementOptions {
 	transaction?: boolean;
 
 	/**
-	 * For a create repeated after a lost connection: the lost attempt may have committed before
-	 * its answer was lost, and then the repeat fails on the primary key (the ids are the
-	 * create's own, so nothing is stored twice). Says whether the create is stored, and what to
-	 * return then.
+	 * For a create repeated after a lost connection or its deadline: the lost attempt may have
+	 * committed before its answer was lost, and then the repeat fails on the primary key (the ids
+	 * are the create's own, so nothing is stored twice). Says whether the create is stored, and
+	 * what to return then.
 	 */
 	ifStored?: () => Promise<{ value: T } | undefined>;
 }

@@ -81,7 +81,7 @@ export class StatementRunner {
 	): Promise<postgres.RowList<R>> {
 		return this.repeating(options, async () => {
 			const sql = options.on ? this.sessionPool(options.on) : await this._pools.db();
-			return this.bounded(sql.unsafe<R>(statement, asParams(params), PREPARED), options.deadline);
+			return this.bounded(sql.unsafe<R>(statement, asParams(params), PREPARED), options);
 		});
 	}
 
@@ -100,7 +100,7 @@ export class StatementRunner {
 		return this.repeating(options, async () => {
 			const sql = options.on ? this.sessionPool(options.on) : await this._pools.db();
 			const query = sql.unsafe<unknown[][]>(statement, asParams(params), PREPARED).values();
-			return this.bounded(query, options.deadline) as Promise<unknown[][]>;
+			return this.bounded(query, options) as Promise<unknown[][]>;
 		});
 	}
 
@@ -118,10 +118,12 @@ export class StatementRunner {
 			options,
 			async () => {
 				const sql = options.on ? this.sessionPool(options.on) : await this._pools.db();
+				// The unit's statement in flight, which its deadline cancels.
+				const current: ICancellable = {};
 				const done = options.transaction
-					? transaction(sql, async tx => work(runOn(tx)))
-					: work(runOn(sql));
-				return this.bounded(done, options.deadline);
+					? transaction(sql, async tx => work(runOn(tx, current)))
+					: work(runOn(sql, current));
+				return this.bounded(done, options, current);
 			},
 			options.ifStored
 		);
@@ -159,7 +161,12 @@ export class StatementRunner {
 						return stored.value;
 					}
 				}
-				const lost = isConnectionGone(err) || code === "ECONNREFUSED";
+				// A create's statement left unanswered past its deadline is repeated as a lost one is:
+				// the repeat finds what the first attempt may have stored (ifStored).
+				const lost =
+					isConnectionGone(err) ||
+					code === "ECONNREFUSED" ||
+					(ifStored !== undefined && isTimedOut(err));
 				if (!lost || attempt === REPEAT_PAUSES_MS.length) {
 					throw err;
 				}
@@ -176,20 +183,28 @@ export class StatementRunner {
 	 * completion is harmless are given one: claims are leased (an unregistered one expires and is
 	 * claimed again), settles are fenced (a repeat writes nothing), a late renewal only extends a
 	 * lease, and a late unclaim gives back tasks this instance has already dropped.
+	 * A create is given one too: repeated after it, it finds what the first attempt may have
+	 * stored (IUnitOptions.ifStored), so it is stored once.
 	 * @param query The query.
-	 * @param what The statement's name, for the error; undefined: not bounded.
+	 * @param options The statement's deadline name (undefined: not bounded) and scale.
+	 * @param current For a unit, its statement in flight, cancelled instead of the query.
 	 * @returns The query's result.
 	 * @internal
 	 */
-	private async bounded<T>(query: Promise<T>, what: string | undefined): Promise<T> {
+	private async bounded<T>(
+		query: Promise<T>,
+		options: Pick<IStatementOptions, "deadline" | "deadlineScale">,
+		current?: ICancellable
+	): Promise<T> {
+		const what = options.deadline;
 		if (what === undefined) {
 			return query;
 		}
-		const deadline = this._deadlineMs;
+		const deadline = this._deadlineMs * (options.deadlineScale ?? 1);
 		let timer: NodeJS.Timeout | undefined;
 		const expired = new Promise<never>((_, reject) => {
 			timer = setTimeout(() => {
-				(query as { cancel?: () => void }).cancel?.();
+				(current ? current.query : (query as ICancellable["query"]))?.cancel?.();
 				reject(new GeneralError(this._source, "statementTimedOut", { what, ms: deadline }));
 			}, deadline);
 		});
@@ -217,13 +232,36 @@ export class StatementRunner {
 }
 
 /**
+ * A unit's statement in flight, if any: a postgres.js query can be cancelled.
+ */
+interface ICancellable {
+	/**
+	 * The query.
+	 */
+	query?: { cancel?: () => void };
+}
+
+/**
+ * Whether an error is a statement's deadline passing (StatementRunner.bounded).
+ * @param err The error.
+ * @returns True if so.
+ */
+function isTimedOut(err: unknown): boolean {
+	return err instanceof GeneralError && err.message.endsWith(".statementTimedOut");
+}
+
+/**
  * A statement runner on a pool or a transaction.
  * @param sql The pool or transaction.
+ * @param current Where the statement in flight is kept, for the unit's deadline to cancel.
  * @returns The runner.
  */
-function runOn(sql: postgres.Sql | postgres.TransactionSql): RunStatement {
-	return async <R extends unknown[]>(statement: string, params: StatementParams) =>
-		sql.unsafe<R>(statement, asParams(params), PREPARED);
+function runOn(sql: postgres.Sql | postgres.TransactionSql, current: ICancellable): RunStatement {
+	return async <R extends unknown[]>(statement: string, params: StatementParams) => {
+		const query = sql.unsafe<R>(statement, asParams(params), PREPARED);
+		current.query = query;
+		return query;
+	};
 }
 
 /**

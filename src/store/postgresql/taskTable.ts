@@ -86,7 +86,11 @@ export class TaskTable {
 				await run(this._statements.insert, values);
 				return task.id;
 			},
-			{ idempotent: true, ifStored: async () => this.storedAs(task.id, task.id) }
+			{
+				idempotent: true,
+				deadline: "create",
+				ifStored: async () => this.storedAs(task.id, task.id)
+			}
 		);
 	}
 
@@ -146,6 +150,8 @@ export class TaskTable {
 			{
 				idempotent: true,
 				transaction: chunks.length > 1,
+				deadline: "createMany",
+				deadlineScale: chunks.length,
 				ifStored: async () => this.storedAs(tasks[0].id, undefined)
 			}
 		);
