@@ -1,6 +1,5 @@
 // Copyright 2026 the contributors.
 // SPDX-License-Identifier: Apache-2.0.
-import { availableParallelism } from "node:os";
 import { isMainThread, threadId } from "node:worker_threads";
 import { Is, Validation, type IValidationFailure } from "@twin.org/core";
 import type { IEntityStorageBackgroundTaskConnectorConfig } from "../models/IEntityStorageBackgroundTaskConnectorConfig.js";
@@ -10,6 +9,7 @@ import { resolvePostgresConfig, validatePostgresConfig } from "./postgresConfig.
 import { DEFAULT_RETRY_MAX_INTERVAL, RetryBackoff } from "../domain/retry.js";
 import type { ISchedulerSettings } from "../contracts/schedulerModels.js";
 import { DEFAULT_ABORT_GRACE_MS } from "../contracts/ITaskExecutor.js";
+import { defaultMaxWorkers, MAX_WORKERS } from "./cpuQuota.js";
 
 /**
  * Tasks read per storage scan: large enough that a backlog costs far less than one query per
@@ -85,7 +85,7 @@ const INTEGER_BOUNDS: {
 	cleanupInterval: [1000, MAX_TIMER_MS],
 	concurrency: [1],
 	// Each worker costs memory and a thread when busy: more than this is a mistake, not a setting.
-	maxWorkers: [1, 256],
+	maxWorkers: [1, MAX_WORKERS],
 	taskTimeout: [1, MAX_TIMER_MS],
 	shutdownTimeout: [0, MAX_TIMER_MS],
 	abortGrace: [0, MAX_TIMER_MS],
@@ -185,7 +185,7 @@ export function resolveConfig(
 	config: IEntityStorageBackgroundTaskConnectorConfig = {}
 ): IResolvedConfig {
 	const executionMode = config.executionMode ?? ExecutionMode.Worker;
-	const maxWorkers = config.maxWorkers ?? availableParallelism();
+	const maxWorkers = config.maxWorkers ?? defaultMaxWorkers();
 	return {
 		namespace,
 		// The native backend leases its claims, so every node keeps the original's thread id.

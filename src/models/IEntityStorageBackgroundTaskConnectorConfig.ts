@@ -91,8 +91,9 @@ export interface IEntityStorageBackgroundTaskConnectorConfig {
 	concurrency?: number;
 
 	/**
-	 * Worker threads shared by all types, integer >= 1.
-	 * @default os.availableParallelism()
+	 * Worker threads shared by all types, integer from 1 to 256.
+	 * @default os.availableParallelism(), no more than the CPU quota of the process's Linux control
+	 * group (a container's CPU limit), rounded down; at most 256
 	 */
 	maxWorkers?: number;
 
