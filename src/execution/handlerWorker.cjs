@@ -229,13 +229,6 @@ async function runInWorker(job) {
 	}
 	runner ??= load();
 	const mod = await runner;
-	// The handler's module is imported before the clock starts: what makes a handler quick is its
-	// calls' time, and each new worker's first import would otherwise hold its average above
-	// QUICK_HANDLER_MS for a score of calls.
-	const preparing = mod.prepare(job.module, job.method);
-	if (preparing !== undefined) {
-		await preparing;
-	}
 	// Registered before the runner posts "started" (after which a timeout's message may come);
 	// the flag covers a stop() whose message came before this job was registered.
 	const abort = new mod.JobAbort();
@@ -249,6 +242,14 @@ async function runInWorker(job) {
 		}
 	}
 	try {
+		// The handler's module is imported before the clock starts (an abort meanwhile reaches the
+		// job, registered above): what makes a handler quick is its calls' time, and each new
+		// worker's first import would otherwise hold its average above QUICK_HANDLER_MS for a
+		// score of calls.
+		const preparing = mod.prepare(job.module, job.method);
+		if (preparing !== undefined) {
+			await preparing;
+		}
 		const start = performance.now();
 		const envelope = await mod.default(job, abort, started, postProgress);
 		if (envelope !== null && typeof envelope === "object") {
