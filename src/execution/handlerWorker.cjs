@@ -189,11 +189,11 @@ module.exports = async function runJobs(message) {
 	if (Array.isArray(message.batch)) {
 		const envelopes = [];
 		for (const job of message.batch) {
-			envelopes.push(await timed(job));
+			envelopes.push(await markAndRun(job));
 		}
 		return envelopes;
 	}
-	return timed(message);
+	return markAndRun(message);
 };
 
 /**
@@ -201,7 +201,7 @@ module.exports = async function runJobs(message) {
  * @param {{ jobId: number, started?: unknown }} job The job.
  * @returns {Promise<any>} The runner's envelope, with ms when the handler was run.
  */
-async function timed(job) {
+async function markAndRun(job) {
 	if (startedMarks !== undefined) {
 		Atomics.store(startedMarks, job.jobId % startedMarks.length, job.jobId | 0);
 	}

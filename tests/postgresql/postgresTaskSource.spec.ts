@@ -1103,6 +1103,27 @@ describe("outage", () => {
 	});
 });
 
+/**
+ * The parts of an open source these tests reach into: its session's pool, whose unsafe() they
+ * replace to leave a statement unanswered, and the texts of its statements.
+ * @param source The source.
+ * @returns The session's pool and the statements.
+ */
+function sessionParts(source: unknown): {
+	session: { unsafe: (...a: unknown[]) => unknown };
+	statements: { [name: string]: string };
+} {
+	const parts = (
+		source as {
+			_parts: {
+				pools: { session: { unsafe: (...a: unknown[]) => unknown } };
+				statements: { [name: string]: string };
+			};
+		}
+	)._parts;
+	return { session: parts.pools.session, statements: parts.statements };
+}
+
 describe("a statement the client never answers", () => {
 	test("a settle left pending by the client fails at its deadline (cancelled), and the retry writes the outcome once", async () => {
 		const { source } = await pg.open(
@@ -1117,12 +1138,7 @@ describe("a statement the client never answers", () => {
 
 		// The settle statement is sent and never answered, as postgres.js can leave a query when
 		// the server ends its connection at the wrong moment (porsager/postgres#708, #1195).
-		const pools = (
-			source as unknown as {
-				_parts: { pools: { session: { unsafe: (...a: unknown[]) => unknown } } };
-			}
-		)._parts.pools;
-		const session = pools.session;
+		const { session } = sessionParts(source);
 		const unsafe = session.unsafe.bind(session);
 		let cancelled = 0;
 		session.unsafe = (text: unknown, ...rest: unknown[]) => {
@@ -1158,20 +1174,12 @@ describe("a statement the client never answers", () => {
 		"a create left pending by the client (its statement %s) is repeated at its deadline and stored once",
 		async (_what, commits) => {
 			const { source } = await pg.open({}, { statementDeadline: 1200 });
-			const internals = (
-				source as unknown as {
-					_parts: {
-						pools: { session: { unsafe: (...a: unknown[]) => unknown } };
-						statements: { insert: string };
-					};
-				}
-			)._parts;
-			const session = internals.pools.session;
+			const { session, statements } = sessionParts(source);
 			const unsafe = session.unsafe.bind(session);
 			let hung = 0;
 			let cancelled = 0;
 			session.unsafe = (text: unknown, ...rest: unknown[]) => {
-				if (text === internals.statements.insert && hung === 0) {
+				if (text === statements.insert && hung === 0) {
 					hung++;
 					if (commits) {
 						// The server runs it; only its answer never arrives.
@@ -1210,19 +1218,11 @@ describe("a statement the client never answers", () => {
 		const task = newTask({ type: "hung" });
 		await source.insert(task);
 		await source.claim(task.id, "main", 0);
-		const internals = (
-			source as unknown as {
-				_parts: {
-					pools: { session: { unsafe: (...a: unknown[]) => unknown } };
-					statements: { heartbeat: string };
-				};
-			}
-		)._parts;
-		const session = internals.pools.session;
+		const { session, statements } = sessionParts(source);
 		const unsafe = session.unsafe.bind(session);
 		let hung = 0;
 		session.unsafe = (text: unknown, ...rest: unknown[]) => {
-			if (text === internals.statements.heartbeat && hung === 0) {
+			if (text === statements.heartbeat && hung === 0) {
 				hung++;
 				return new Promise(() => {});
 			}
