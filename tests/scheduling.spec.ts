@@ -473,84 +473,118 @@ describe.each(MODES)("scheduling in %s mode", executionMode => {
 });
 
 describe("a quick handler in worker mode", () => {
+	type Held = { ids: string[]; log: string; gate: string };
+
+	/**
+	 * A started worker-mode connector at concurrency 2 whose "quick" type has more runs in flight
+	 * than its concurrency: two calls hold the workers at a closed gate and the others wait in the
+	 * workers' messages behind them.
+	 * @param maxWorkers The pool's workers.
+	 * @returns The connector, the held tasks, and how to let them finish (asserting no more than 2
+	 * calls at once in the log).
+	 */
+	async function holdBeyondConcurrency(maxWorkers: number): Promise<{
+		connector: ReturnType<typeof createConnector>["connector"];
+		held: Held;
+		release: (held: Held) => Promise<void>;
+	}> {
+		const { connector, start } = createConnector({
+			executionMode: "worker",
+			maxWorkers,
+			concurrency: 2
+		});
+		await connector.registerHandler("quick", HANDLERS, "gated");
+		await start();
+		const open = scratch();
+		openGate(open.gate);
+		/**
+		 * Calls that return at once, which teach the pool that the handler is quick: its average
+		 * starts at the first call (the module's import not counted) and loses a fifth of the
+		 * excess with each call after it, so one call starved by the machine's load raises it.
+		 * @param n How many.
+		 */
+		const warmUp = async (n: number): Promise<void> => {
+			const warmIds: string[] = [];
+			for (let i = 0; i < n; i++) {
+				warmIds.push(await connector.create("quick", { gate: open.gate }, { retainFor: -1 }));
+			}
+			for (const id of warmIds) {
+				await waitForStatus(connector, id, [TaskStatus.Success]);
+			}
+		};
+		/**
+		 * Tasks whose calls wait for a closed gate; the runs that begin beyond concurrency 2 wait
+		 * in the workers' messages behind the two calls that hold the workers.
+		 * @returns Their ids and where they log.
+		 */
+		const holdSome = async (): Promise<Held> => {
+			const files = scratch();
+			const ids: string[] = [];
+			for (let i = 0; i < 24; i++) {
+				const payload = { id: `h${i}`, log: files.log, gate: files.gate };
+				ids.push(await connector.create("quick", payload, { retainFor: -1 }));
+			}
+			await waitForStarts(files.log, 2);
+			return { ids, log: files.log, gate: files.gate };
+		};
+		const release = async (done: Held): Promise<void> => {
+			openGate(done.gate);
+			for (const id of done.ids) {
+				await waitForStatus(connector, id, [TaskStatus.Success]);
+			}
+			expect(maxRunning(done.log)).toBe(2);
+		};
+		// Whether the pool has measured the handler quick when the held tasks arrive depends on
+		// how the machine treated the warm-up's calls (one starved call raises the average), so a
+		// run that begins no more than 2 is released, warmed up again and tried again, up to 3
+		// times. The invariant, no more than 2 calls at once, is asserted every time.
+		let running = 0;
+		let startsThen: string[] = [];
+		let held: Held = { ids: [], log: "", gate: "" };
+		for (let attempt = 0; attempt < 3 && running <= 2; attempt++) {
+			await warmUp(80);
+			held = await holdSome();
+			running =
+				(await waitFor(
+					async () => {
+						const now = (await connector.getStatistics()).running;
+						return now > 2 ? now : undefined;
+					},
+					3000,
+					"runs beyond concurrency"
+				).catch(() => undefined)) ?? 0;
+			startsThen = starts(held.log);
+			if (running <= 2) {
+				await release(held);
+			}
+		}
+		expect(running).toBeGreaterThan(2);
+		expect(running).toBeLessThanOrEqual(2 * 8);
+		expect(startsThen).toHaveLength(2);
+		return { connector, held, release };
+	}
+
 	// With 4 workers the type's messages, not the worker count, keep its calls at once to 2.
 	test.each([2, 4])(
 		"its runs wait in the workers beyond its type's concurrency, its calls at once never more (%i workers)",
 		async maxWorkers => {
-			const { connector, start } = createConnector({
-				executionMode: "worker",
-				maxWorkers,
-				concurrency: 2
-			});
-			await connector.registerHandler("quick", HANDLERS, "gated");
-			await start();
-			const open = scratch();
-			openGate(open.gate);
-			/**
-			 * Calls that return at once, which teach the pool that the handler is quick: its average
-			 * starts at the first call (the module's import not counted) and loses a fifth of the
-			 * excess with each call after it, so one call starved by the machine's load raises it.
-			 * @param n How many.
-			 */
-			const warmUp = async (n: number): Promise<void> => {
-				const warmIds: string[] = [];
-				for (let i = 0; i < n; i++) {
-					warmIds.push(await connector.create("quick", { gate: open.gate }, { retainFor: -1 }));
-				}
-				for (const id of warmIds) {
-					await waitForStatus(connector, id, [TaskStatus.Success]);
-				}
-			};
-			/**
-			 * Tasks whose calls wait for a closed gate; the runs that begin beyond concurrency 2 wait
-			 * in the workers' messages behind the two calls that hold the workers.
-			 * @returns Their ids and where they log.
-			 */
-			const holdSome = async (): Promise<{ ids: string[]; log: string; gate: string }> => {
-				const held = scratch();
-				const ids: string[] = [];
-				for (let i = 0; i < 24; i++) {
-					const payload = { id: `h${i}`, log: held.log, gate: held.gate };
-					ids.push(await connector.create("quick", payload, { retainFor: -1 }));
-				}
-				await waitForStarts(held.log, 2);
-				return { ids, log: held.log, gate: held.gate };
-			};
-			const release = async (held: { ids: string[]; log: string; gate: string }): Promise<void> => {
-				openGate(held.gate);
-				for (const id of held.ids) {
-					await waitForStatus(connector, id, [TaskStatus.Success]);
-				}
-				expect(maxRunning(held.log)).toBe(2);
-			};
-			// Whether the pool has measured the handler quick when the held tasks arrive depends on
-			// how the machine treated the warm-up's calls (one starved call raises the average), so a
-			// run that begins no more than 2 is released, warmed up again and tried again, up to 3
-			// times. The invariant, no more than 2 calls at once, is asserted every time.
-			let running = 0;
-			let startsThen: string[] = [];
-			let held = { ids: [] as string[], log: "", gate: "" };
-			for (let attempt = 0; attempt < 3 && running <= 2; attempt++) {
-				await warmUp(80);
-				held = await holdSome();
-				running =
-					(await waitFor(
-						async () => {
-							const now = (await connector.getStatistics()).running;
-							return now > 2 ? now : undefined;
-						},
-						3000,
-						"runs beyond concurrency"
-					).catch(() => undefined)) ?? 0;
-				startsThen = starts(held.log);
-				if (running <= 2) {
-					await release(held);
-				}
-			}
-			expect(running).toBeGreaterThan(2);
-			expect(running).toBeLessThanOrEqual(2 * 8);
-			expect(startsThen).toHaveLength(2);
+			const { held, release } = await holdBeyondConcurrency(maxWorkers);
 			await release(held);
 		}
 	);
+
+	// A handler with a timeout gets no depth and its jobs go alone, outside the type's message
+	// count; the runs it begins while the deep ones drain must still keep the calls at once to 2.
+	test("registered again with a timeout while its runs wait in the workers, its calls at once never pass its concurrency", async () => {
+		const { connector, held, release } = await holdBeyondConcurrency(4);
+		await connector.registerHandler("quick", HANDLERS, "gated", undefined, { timeout: 60_000 });
+		const timed: string[] = [];
+		for (let i = 0; i < 8; i++) {
+			const payload = { id: `t${i}`, log: held.log, gate: held.gate };
+			timed.push(await connector.create("quick", payload, { retainFor: -1 }));
+		}
+		expect(starts(held.log)).toHaveLength(2);
+		await release({ ...held, ids: [...held.ids, ...timed] });
+		expect(starts(held.log)).toHaveLength(held.ids.length + timed.length);
+	});
 });
