@@ -476,24 +476,36 @@ describe("a quick handler in worker mode", () => {
 	type Held = { ids: string[]; log: string; gate: string };
 
 	/**
-	 * A started worker-mode connector at concurrency 2 whose "quick" type has more runs in flight
-	 * than its concurrency: two calls hold the workers at a closed gate and the others wait in the
+	 * A started worker-mode connector whose "quick" type has more runs in flight than its
+	 * concurrency: that many calls hold the workers at a closed gate and the others wait in the
 	 * workers' messages behind them.
 	 * @param maxWorkers The pool's workers.
-	 * @returns The connector, the held tasks, and how to let them finish (asserting no more than 2
-	 * calls at once in the log).
+	 * @param concurrency The type's concurrency.
+	 * @returns The connector, the held tasks, the ids in the order their runs began (reported
+	 * `processing`), and how to let them finish (asserting no more than concurrency calls at once
+	 * in the log).
 	 */
-	async function holdBeyondConcurrency(maxWorkers: number): Promise<{
+	async function holdBeyondConcurrency(
+		maxWorkers: number,
+		concurrency: number
+	): Promise<{
 		connector: ReturnType<typeof createConnector>["connector"];
 		held: Held;
+		begun: string[];
 		release: (held: Held) => Promise<void>;
 	}> {
 		const { connector, start } = createConnector({
 			executionMode: "worker",
 			maxWorkers,
-			concurrency: 2
+			concurrency
 		});
-		await connector.registerHandler("quick", HANDLERS, "gated");
+		const begun: string[] = [];
+		await connector.registerHandler("quick", HANDLERS, "gated", async task => {
+			const id = (task.payload as { id?: string } | undefined)?.id;
+			if (task.status === TaskStatus.Processing && id !== undefined) {
+				begun.push(id);
+			}
+		});
 		await start();
 		const open = scratch();
 		openGate(open.gate);
@@ -513,8 +525,8 @@ describe("a quick handler in worker mode", () => {
 			}
 		};
 		/**
-		 * Tasks whose calls wait for a closed gate; the runs that begin beyond concurrency 2 wait
-		 * in the workers' messages behind the two calls that hold the workers.
+		 * Tasks whose calls wait for a closed gate; the runs that begin beyond the concurrency wait
+		 * in the workers' messages behind the calls that hold the workers.
 		 * @returns Their ids and where they log.
 		 */
 		const holdSome = async (): Promise<Held> => {
@@ -524,7 +536,7 @@ describe("a quick handler in worker mode", () => {
 				const payload = { id: `h${i}`, log: files.log, gate: files.gate };
 				ids.push(await connector.create("quick", payload, { retainFor: -1 }));
 			}
-			await waitForStarts(files.log, 2);
+			await waitForStarts(files.log, concurrency);
 			return { ids, log: files.log, gate: files.gate };
 		};
 		const release = async (done: Held): Promise<void> => {
@@ -532,51 +544,62 @@ describe("a quick handler in worker mode", () => {
 			for (const id of done.ids) {
 				await waitForStatus(connector, id, [TaskStatus.Success]);
 			}
-			expect(maxRunning(done.log)).toBe(2);
+			expect(maxRunning(done.log)).toBe(concurrency);
 		};
 		// Whether the pool has measured the handler quick when the held tasks arrive depends on
 		// how the machine treated the warm-up's calls (one starved call raises the average), so a
-		// run that begins no more than 2 is released, warmed up again and tried again, up to 3
-		// times. The invariant, no more than 2 calls at once, is asserted every time.
+		// run that begins no more than the concurrency is released, warmed up again and tried again,
+		// up to 3 times. The invariant, no more calls at once than the concurrency, is asserted
+		// every time.
 		let running = 0;
 		let startsThen: string[] = [];
 		let held: Held = { ids: [], log: "", gate: "" };
-		for (let attempt = 0; attempt < 3 && running <= 2; attempt++) {
+		for (let attempt = 0; attempt < 3 && running <= concurrency; attempt++) {
 			await warmUp(80);
 			held = await holdSome();
 			running =
 				(await waitFor(
 					async () => {
 						const now = (await connector.getStatistics()).running;
-						return now > 2 ? now : undefined;
+						return now > concurrency ? now : undefined;
 					},
 					3000,
 					"runs beyond concurrency"
 				).catch(() => undefined)) ?? 0;
 			startsThen = starts(held.log);
-			if (running <= 2) {
+			if (running <= concurrency) {
 				await release(held);
 			}
 		}
-		expect(running).toBeGreaterThan(2);
-		expect(running).toBeLessThanOrEqual(2 * 8);
-		expect(startsThen).toHaveLength(2);
-		return { connector, held, release };
+		expect(running).toBeGreaterThan(concurrency);
+		expect(running).toBeLessThanOrEqual(concurrency * 8);
+		expect(startsThen).toHaveLength(concurrency);
+		return { connector, held, begun, release };
 	}
 
 	// With 4 workers the type's messages, not the worker count, keep its calls at once to 2.
 	test.each([2, 4])(
 		"its runs wait in the workers beyond its type's concurrency, its calls at once never more (%i workers)",
 		async maxWorkers => {
-			const { held, release } = await holdBeyondConcurrency(maxWorkers);
+			const { held, release } = await holdBeyondConcurrency(maxWorkers, 2);
 			await release(held);
 		}
 	);
 
+	// At concurrency 1 (the default) the type's one message at a time runs its jobs in the order
+	// their runs began, so the calls keep the type's order and never overlap.
+	test("at concurrency 1 its runs wait in a worker too, called one at a time in the order they began", async () => {
+		const { held, begun, release } = await holdBeyondConcurrency(2, 1);
+		await release(held);
+		const heldIds = new Set(starts(held.log));
+		expect(heldIds.size).toBe(held.ids.length);
+		expect(starts(held.log)).toEqual(begun.filter(id => heldIds.has(id)));
+	});
+
 	// A handler with a timeout gets no depth and its jobs go alone, outside the type's message
 	// count; the runs it begins while the deep ones drain must still keep the calls at once to 2.
 	test("registered again with a timeout while its runs wait in the workers, its calls at once never pass its concurrency", async () => {
-		const { connector, held, release } = await holdBeyondConcurrency(4);
+		const { connector, held, release } = await holdBeyondConcurrency(4, 2);
 		await connector.registerHandler("quick", HANDLERS, "gated", undefined, { timeout: 60_000 });
 		const timed: string[] = [];
 		for (let i = 0; i < 8; i++) {

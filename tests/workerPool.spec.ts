@@ -528,7 +528,7 @@ describe("worker pool executor: several jobs of a quick handler in one message",
 });
 
 describe("worker pool executor: slotDepth", () => {
-	test("QUICK_SLOT_DEPTH for a quick handler without a timeout whose concurrency is at least 2, else 1", async () => {
+	test("QUICK_SLOT_DEPTH for a quick handler without a timeout, whatever its concurrency, else 1", async () => {
 		const executor = new WorkerPoolExecutor({ maxWorkers: 2 });
 		const quick = { module: HANDLERS, method: "echo" };
 		// Not measured yet: not quick.
@@ -536,7 +536,7 @@ describe("worker pool executor: slotDepth", () => {
 		measured(executor, "echo", 0.05);
 		expect(executor.slotDepth({ ...quick, concurrency: 8 }, "t")).toBe(QUICK_SLOT_DEPTH);
 		expect(executor.slotDepth({ ...quick, concurrency: 2 }, "t")).toBe(QUICK_SLOT_DEPTH);
-		expect(executor.slotDepth({ ...quick, concurrency: 1 }, "t")).toBe(1);
+		expect(executor.slotDepth({ ...quick, concurrency: 1 }, "t")).toBe(QUICK_SLOT_DEPTH);
 		expect(executor.slotDepth({ ...quick, concurrency: 8, timeout: 1000 }, "t")).toBe(1);
 		measured(executor, "slow", 5);
 		expect(executor.slotDepth({ module: HANDLERS, method: "slow", concurrency: 8 }, "t")).toBe(1);

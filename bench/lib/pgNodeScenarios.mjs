@@ -71,6 +71,17 @@ export function pgNodeScenarios(scale) {
 			peer: "pg-node-graphile-addjob"
 		});
 	}
+	// The default concurrency, 1: what a node runs when neither its config nor its handler's
+	// registration sets one. Beside the issue's workloads at concurrency 8, so no target; its
+	// ratio is to graphile-worker at concurrency 8 as well.
+	ours.push({
+		id: "pg-node-worker-r0-c1",
+		label: "native worker, retainFor 0, concurrency 1 (the default)",
+		mode: "worker",
+		params: { mode: "worker", retainFor: 0, callback: false, build: "create", concurrency: 1 },
+		peer: "pg-node-graphile-addjob",
+		untargeted: true
+	});
 	const graphile = [
 		{ id: "pg-node-graphile-addjob", label: "graphile-worker, addJob-made", build: "addJob" },
 		{ id: "pg-node-graphile-addjobs", label: "graphile-worker, addJobs-made", build: "addJobs" }
@@ -86,7 +97,7 @@ export function pgNodeScenarios(scale) {
 			// never analyzed cost three times the CPU (docs/performance.md, "The server's first
 			// minute"); a server in a deployment has been up for longer.
 			serverSettleMs: 60_000,
-			description: `PostgreSQL, one server, default durability, left idle for its first minute: a cold TWIN node. Each run is a fresh process and, for ours (native backend), a fresh table never analyzed: a creator connector (same config, never started, no handler) makes a backlog of ${n} tasks ({ i }) through the public API, create() awaited one by one in ${lanes} parallel lanes (each lane awaits its create before its next one) or createMany() in calls of ${batch} ("createMany-made"), with the job's retainFor (0, -1, 60000); its stop() (a no-op, it never started) and its idle connections closed (checked on the server) before the node starts. Then no ANALYZE, CHECKPOINT, VACUUM or warm-up: a new connector with default settings except executionMode (inline; worker, the default) and concurrency ${concurrency} registers a trivial handler (with or without a state-change callback counting its calls) and is timed from start() until the last task is recorded (no task of the type pending or processing, asked of the claim index; the rows are counted after the window: none left with retainFor 0, every one success when kept). graphile-worker 0.18 the same way: fresh schema, jobs added with WorkerUtils addJob in ${lanes} lanes (or addJobs in calls of ${batch}) before run(), its performance preset (local queue 500, batched completion, concurrentJobs ${concurrency}, pool ${concurrency + 2}, from its connection string), timed from run() until its table has no job left; it deletes completed jobs, so its one rate is compared with every workload of ours (createMany-made against addJobs-made). Client CPU: the whole process, worker threads included`,
+			description: `PostgreSQL, one server, default durability, left idle for its first minute: a cold TWIN node. Each run is a fresh process and, for ours (native backend), a fresh table never analyzed: a creator connector (same config, never started, no handler) makes a backlog of ${n} tasks ({ i }) through the public API, create() awaited one by one in ${lanes} parallel lanes (each lane awaits its create before its next one) or createMany() in calls of ${batch} ("createMany-made"), with the job's retainFor (0, -1, 60000); its stop() (a no-op, it never started) and its idle connections closed (checked on the server) before the node starts. Then no ANALYZE, CHECKPOINT, VACUUM or warm-up: a new connector with default settings except executionMode (inline; worker, the default) and concurrency ${concurrency} (one worker-mode job at the default concurrency, 1) registers a trivial handler (with or without a state-change callback counting its calls) and is timed from start() until the last task is recorded (no task of the type pending or processing, asked of the claim index; the rows are counted after the window: none left with retainFor 0, every one success when kept). graphile-worker 0.18 the same way: fresh schema, jobs added with WorkerUtils addJob in ${lanes} lanes (or addJobs in calls of ${batch}) before run(), its performance preset (local queue 500, batched completion, concurrentJobs ${concurrency}, pool ${concurrency + 2}, from its connection string), timed from run() until its table has no job left; it deletes completed jobs, so its one rate is compared with every workload of ours (createMany-made against addJobs-made). Client CPU: the whole process, worker threads included`,
 			jobs: [
 				...graphile.map(g => ({
 					id: g.id,
@@ -112,7 +123,7 @@ export function pgNodeScenarios(scale) {
 						`${o.label} / ${o.peer === "pg-node-graphile-addjobs" ? "graphile-worker addJobs-made" : "graphile-worker"}`,
 						[o.id, "tasksPerSec"],
 						[o.peer, "tasksPerSec"],
-						TARGETS[o.mode]
+						o.untargeted ? undefined : TARGETS[o.mode]
 					)
 				),
 				row(

@@ -118,7 +118,8 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 
 	/**
 	 * How many runs of a handler may be in flight for each slot of its type: QUICK_SLOT_DEPTH for a
-	 * quick handler without a timeout whose type's concurrency is at least 2, else 1. Such a type's
+	 * quick handler without a timeout, else 1; at concurrency 1 too, since its one message at a
+	 * time runs the jobs in the order they began (docs/design.md). Such a type's
 	 * jobs then always go in messages, at most its concurrency of them in workers at once
 	 * (MessageLimits), and a message runs its jobs one after the other, so its calls running at
 	 * once stay within its concurrency however many of its runs wait in messages; each wake-up of
@@ -129,12 +130,7 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 	 * @returns The runs a slot.
 	 */
 	public slotDepth(handler: ISlotDepthHandler, type: string): number {
-		if (
-			this._phase !== "open" ||
-			handler.timeout !== undefined ||
-			handler.concurrency < 2 ||
-			!this._quick.isQuick(handler)
-		) {
+		if (this._phase !== "open" || handler.timeout !== undefined || !this._quick.isQuick(handler)) {
 			return 1;
 		}
 		this._quick.limits.limit(type, handler.concurrency);
