@@ -69,14 +69,14 @@ function load() {
 
 /**
  * The abort side of this worker, when the pool gave it one.
- * @type {{ flag: Int32Array, running: Map<number, { abort: (reason: unknown) => void }>, early: Map<number, string> } | undefined}
+ * @type {{ flag: Int32Array, marks: Int32Array | undefined, running: Map<number, { abort: (reason: unknown) => void }> } | undefined}
  */
 const aborts = listenForAborts(workerData);
 
 /**
  * Open the pool's abort channel.
  * @param {any} data The worker's workerData.
- * @returns {{ flag: Int32Array, running: Map<number, { abort: (reason: unknown) => void }>, early: Map<number, string> } | undefined}
+ * @returns {{ flag: Int32Array, marks: Int32Array | undefined, running: Map<number, { abort: (reason: unknown) => void }> } | undefined}
  *   The abort flag (non-zero once stop() aborted everything) and the abort state (a JobAbort of
  *   handlerWorker.mjs) of each job running here.
  */
@@ -84,7 +84,16 @@ function listenForAborts(data) {
 	if (typeof data?.abortChannel !== "string" || !(data.abortFlag instanceof SharedArrayBuffer)) {
 		return undefined;
 	}
-	const state = { flag: new Int32Array(data.abortFlag), running: new Map(), early: new Map() };
+	const state = {
+		flag: new Int32Array(data.abortFlag),
+		// Where the pool marks the jobs abort(taskId) ended, by job number modulo its length
+		// (PoolThreads.abortTask), before it posts the abort: a job marked there is not started.
+		marks:
+			data.abortedMarks instanceof SharedArrayBuffer
+				? new Int32Array(data.abortedMarks)
+				: undefined,
+		running: new Map()
+	};
 	const channel = new BroadcastChannel(data.abortChannel);
 	channel.onmessage = event => {
 		const message = event.data;
@@ -93,17 +102,8 @@ function listenForAborts(data) {
 				abort.abort(stopReason());
 			}
 		} else if (typeof message?.abort === "number" && typeof message.reason === "string") {
-			// abort(taskId): a job not registered yet (its message still on its way to this worker)
-			// is remembered by its number, which is never reused, so it never calls its handler.
-			const running = state.running.get(message.abort);
-			if (running !== undefined) {
-				running.abort(abortReason(message.reason));
-			} else {
-				state.early.set(message.abort, message.reason);
-				if (state.early.size > EARLY_ABORTS) {
-					state.early.delete(state.early.keys().next().value);
-				}
-			}
+			// abort(taskId): a job not registered here yet is kept from starting by its mark.
+			state.running.get(message.abort)?.abort(abortReason(message.reason));
 		} else if (typeof message?.abort === "number") {
 			state.running.get(message.abort)?.abort(timeoutReason(message.timeoutMs));
 		}
@@ -111,12 +111,6 @@ function listenForAborts(data) {
 	channel.unref();
 	return state;
 }
-
-/**
- * How many aborts of jobs not (yet) running here a worker remembers: every worker hears every
- * abort, and only the one the job goes to ever needs it, within moments.
- */
-const EARLY_ABORTS = 64;
 
 /**
  * The signal's reason for abort(taskId).
@@ -236,9 +230,14 @@ async function runInWorker(job) {
 		aborts.running.set(jobId, abort);
 		if (Atomics.load(aborts.flag, 0) !== 0) {
 			abort.abort(stopReason());
-		} else if (aborts.early.size > 0 && aborts.early.has(jobId)) {
-			abort.abort(abortReason(aborts.early.get(jobId)));
-			aborts.early.delete(jobId);
+		} else if (
+			aborts.marks !== undefined &&
+			Atomics.load(aborts.marks, jobId % aborts.marks.length) === (jobId | 0)
+		) {
+			// abort(taskId) before it started, whether or not its message on the channel was heard
+			// yet (that comes on a later turn of this event loop): never started, so the reason,
+			// which only a handler would read, is not needed.
+			abort.abort(abortReason("aborted"));
 		}
 	}
 	try {

@@ -121,6 +121,14 @@ export class PoolThreads {
 	private readonly _startedMarks: Int32Array;
 
 	/**
+	 * Where abortTask() marks the jobs it aborts (STARTED_MARKS slots), read by a worker before it
+	 * starts a job, so that a job aborted while it waits in a message never starts, however late
+	 * the worker hears the channel.
+	 * @internal
+	 */
+	private readonly _abortedMarks: Int32Array;
+
+	/**
 	 * The number of the last job handed to the pool, its key on the abort channel.
 	 * @internal
 	 */
@@ -147,6 +155,7 @@ export class PoolThreads {
 		const progressName = `@twin-fast/background-task-connector-entity-storage/progress/${id}`;
 		const flag = new SharedArrayBuffer(4);
 		const started = new SharedArrayBuffer(4 * STARTED_MARKS);
+		const aborted = new SharedArrayBuffer(4 * STARTED_MARKS);
 		this._channel = new BroadcastChannel(name);
 		this._channel.unref();
 		this._progress = new BroadcastChannel(progressName);
@@ -159,6 +168,7 @@ export class PoolThreads {
 		this._progress.unref();
 		this._abortFlag = new Int32Array(flag);
 		this._startedMarks = new Int32Array(started);
+		this._abortedMarks = new Int32Array(aborted);
 		this.pool = new Piscina({
 			filename: POOL_WORKER_URL.href,
 			minThreads: 0,
@@ -172,6 +182,7 @@ export class PoolThreads {
 				abortChannel: name,
 				abortFlag: flag,
 				startedMarks: started,
+				abortedMarks: aborted,
 				progressChannel: progressName
 			}
 		});
@@ -233,6 +244,9 @@ export class PoolThreads {
 	 * @param reason The reason, the signal's message.
 	 */
 	public abortTask(jobId: number, reason: string): void {
+		// The mark first, as abortAll's flag: the channel's message reaches a worker on a later
+		// turn of its event loop, which may start the job (the next in its message) before it.
+		Atomics.store(this._abortedMarks, jobId % STARTED_MARKS, jobId | 0);
 		this._channel.postMessage({ abort: jobId, reason });
 	}
 
