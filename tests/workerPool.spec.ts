@@ -443,8 +443,10 @@ describe("worker pool executor: several jobs of a quick handler in one message",
 		const executor = new WorkerPoolExecutor({ maxWorkers: 1 });
 		try {
 			expect(await executor.run(echo())).toEqual({ ok: true, result: { a: 1 } });
-			// Learned from the first call alone: under 1 ms, where the import took 500.
-			expect((executor as unknown as IExecutorInternals)._quick.isQuick(echo())).toBe(true);
+			// Learned from the first call alone, without the import's 500 ms. Not asserted as quick
+			// (under 1 ms): a first call in a fresh worker on a loaded machine can take longer (seen
+			// once in the suite), and the bound here only has to tell the call from the import.
+			expect((executor as unknown as IExecutorInternals)._quick.costOf(echo())).toBeLessThan(250);
 		} finally {
 			await executor.close();
 		}
