@@ -35,9 +35,7 @@ export class MessageLimits {
 	 * @param concurrency Its concurrency.
 	 */
 	public limit(type: string, concurrency: number): void {
-		if (this._limits.get(type) !== concurrency) {
-			this._limits.set(type, concurrency);
-		}
+		this._limits.set(type, concurrency);
 	}
 
 	/**

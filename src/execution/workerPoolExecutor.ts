@@ -118,13 +118,12 @@ export class WorkerPoolExecutor implements ITaskExecutor {
 
 	/**
 	 * How many runs of a handler may be in flight for each slot of its type: QUICK_SLOT_DEPTH for a
-	 * quick handler without a timeout, else 1; at concurrency 1 too, since its one message at a
-	 * time runs the jobs in the order they began (docs/design.md). Such a type's
-	 * jobs then always go in messages, at most its concurrency of them in workers at once
-	 * (MessageLimits), and a message runs its jobs one after the other, so its calls running at
-	 * once stay within its concurrency however many of its runs wait in messages; each wake-up of
-	 * a worker then carries up to that many more jobs (docs/design.md, "Quick jobs queued in a
-	 * worker").
+	 * quick handler without a timeout, whatever its concurrency, else 1. Such a type's jobs then
+	 * always go in messages, at most its concurrency of them in workers at once (MessageLimits),
+	 * and a message runs its jobs one after the other in the order they began, so its calls
+	 * running at once stay within its concurrency (at 1, in the type's order) however many of its
+	 * runs wait in messages; each wake-up of a worker then carries up to that many more jobs
+	 * (docs/design.md, "Quick jobs queued in a worker").
 	 * @param handler The handler and its type's limits.
 	 * @param type The task type.
 	 * @returns The runs a slot.
