@@ -1,9 +1,11 @@
 // The native backend's claims on a backlog: two in flight at once, each of at most half the local
-// queue, on a connection of their own within maxConnections (TaskFeed.CLAIMS_IN_FLIGHT,
-// PostgresPools.claims).
+// queue, on a connection of their own within maxConnections that the settles share
+// (TaskFeed.CLAIMS_IN_FLIGHT, PostgresPools.scheduler).
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { EntityStorageBackgroundTaskConnector } from "../../src/index.js";
+import type { IStatementOptions } from "../../src/store/postgresql/IStatementOptions.js";
 import { PostgresTaskSource } from "../../src/store/postgresql/postgresTaskSource.js";
+import { StatementRunner } from "../../src/store/postgresql/statementRunner.js";
 import { waitFor } from "../helpers/harness.js";
 import { useSources } from "./helpers.js";
 
@@ -99,6 +101,30 @@ describe("claims on a backlog (native backend)", () => {
 		expect(Math.max(...seen.limits)).toBeLessThanOrEqual(10);
 		expect(seen.waiting).toBeLessThanOrEqual(20);
 		expect(seen.connections).toBeGreaterThanOrEqual(2);
+		expect(seen.connections).toBeLessThanOrEqual(3 + 1);
+	});
+
+	test("claims and settles both run on the scheduler's connection, not the session's pool", async () => {
+		// Which pool each batch claim ("fetch") and settle batch ("settle") was sent to.
+		const pools: { [what: string]: Set<string> } = { fetch: new Set(), settle: new Set() };
+		const record = (options: IStatementOptions): void => {
+			if (options.deadline !== undefined && options.deadline in pools) {
+				pools[options.deadline].add(options.on ?? "default");
+			}
+		};
+		for (const method of ["run", "values"] as const) {
+			const original = StatementRunner.prototype[method] as (...args: unknown[]) => unknown;
+			vi.spyOn(StatementRunner.prototype, method).mockImplementation(function (
+				this: StatementRunner,
+				...args: unknown[]
+			) {
+				record(args[2] as IStatementOptions);
+				return original.apply(this, args);
+			} as never);
+		}
+		const seen = await runBacklog(3, 200);
+		expect([...pools.fetch]).toEqual(["scheduler"]);
+		expect([...pools.settle]).toEqual(["scheduler"]);
 		expect(seen.connections).toBeLessThanOrEqual(3 + 1);
 	});
 

@@ -272,8 +272,10 @@ describe("leases", () => {
 
 	/**
 	 * A settle that waits in a batch, not yet sent, while the task's lease lapses (as behind a
-	 * late heartbeat) and the source's next fetch takes the task again: the first settle's write
-	 * waits on a row lock the test holds, so the task's settle waits for the next batch.
+	 * late heartbeat) and the source's next fetch takes the task again: the first settle's write is
+	 * held before it reaches the server, as a slow write would be, so the task's settle waits for
+	 * the next batch. (Claims and settles share one connection: a write held on the server, on a
+	 * row lock, would hold the fetch behind it too.)
 	 * @param outcome The task's attempt outcome.
 	 * @returns The source, the task, what the second fetch returned and what the settle resolved to.
 	 */
@@ -292,39 +294,32 @@ describe("leases", () => {
 		expect((await a.source.fetch("native", "main", 10, 0)).tasks.length).toBe(2);
 		const firstClaim = (await a.source.claim(first.id, "main", 0)).claimed!;
 		const claim = (await a.source.claim(task.id, "main", 0)).claimed!;
-		const sql = pg.server().sql;
-		let unlock = (): void => {};
-		const unlocked = new Promise<void>(resolve => (unlock = resolve));
-		let locked = (): void => {};
-		const isLocked = new Promise<void>(resolve => (locked = resolve));
-		const lockHeld = sql.begin(async tx => {
-			await tx.unsafe(`SELECT 1 FROM "${pg.table()}" WHERE "id" = $1 FOR UPDATE`, [first.id]);
-			locked();
-			await unlocked;
-		});
-		await isLocked;
+		const { scheduler } = sessionParts(a.source);
+		const unsafe = scheduler.unsafe.bind(scheduler);
+		let release = (): void => {};
+		const released = new Promise<void>(resolve => (release = resolve));
+		let held = false;
+		scheduler.unsafe = (text: unknown, ...rest: unknown[]) => {
+			if (!held && typeof text === "string" && text.startsWith("WITH s AS")) {
+				held = true;
+				return released.then(() => unsafe(text, ...rest));
+			}
+			return unsafe(text, ...rest);
+		};
 		try {
 			const firstSettle = a.source.settle(settled(firstClaim, { ok: true }, Date.now(), 0), false);
-			await waitFor(
-				async () =>
-					(
-						await sql.unsafe(
-							`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%unnest%'`
-						)
-					).length > 0,
-				5000,
-				"the first settle to wait on the lock"
-			);
+			await waitFor(() => held, 5000, "the first settle's write to be sent");
 			const settle = a.source.settle(settled(claim, outcome, Date.now(), 0), false);
-			await sql.unsafe(`UPDATE "${pg.table()}" SET "leaseExpires" = 0 WHERE "id" = $1`, [task.id]);
+			await pg
+				.server()
+				.sql.unsafe(`UPDATE "${pg.table()}" SET "leaseExpires" = 0 WHERE "id" = $1`, [task.id]);
 			const again = await a.source.fetch("native", "main", 10, 0);
-			unlock();
-			await lockHeld;
+			release();
 			expect(await firstSettle).toBe(true);
 			return { a, task, fetched: again.tasks.map(t => t.id), written: await settle };
 		} finally {
-			unlock();
-			await lockHeld;
+			release();
+			scheduler.unsafe = unsafe;
 		}
 	}
 
@@ -1104,29 +1099,38 @@ describe("outage", () => {
 });
 
 /**
- * The parts of an open source these tests reach into: its session's pool, whose unsafe() they
- * replace to leave a statement unanswered, and the texts of its statements.
+ * The parts of an open source these tests reach into: its session's pool and its scheduler's
+ * connection (claims and settles), whose unsafe() they replace to leave a statement unanswered,
+ * and the texts of its statements.
  * @param source The source.
- * @returns The session's pool and the statements.
+ * @returns The session's pool, the scheduler's connection and the statements.
  */
 function sessionParts(source: unknown): {
 	session: { unsafe: (...a: unknown[]) => unknown };
+	scheduler: { unsafe: (...a: unknown[]) => unknown };
 	statements: { [name: string]: string };
 } {
 	const parts = (
 		source as {
 			_parts: {
-				pools: { session: { unsafe: (...a: unknown[]) => unknown } };
+				pools: {
+					session: { unsafe: (...a: unknown[]) => unknown };
+					scheduler: { unsafe: (...a: unknown[]) => unknown };
+				};
 				statements: { [name: string]: string };
 			};
 		}
 	)._parts;
-	return { session: parts.pools.session, statements: parts.statements };
+	return {
+		session: parts.pools.session,
+		scheduler: parts.pools.scheduler,
+		statements: parts.statements
+	};
 }
 
 describe("a statement the client never answers", () => {
-	test("a settle left pending by the client fails at its deadline (cancelled), and the retry writes the outcome once", async () => {
-		const { source } = await pg.open(
+	test("a settle left pending by the client fails at its deadline (cancelled), the connection it waits on is replaced, and the retry writes the outcome once", async () => {
+		const { source, entries } = await pg.open(
 			{ leaseTimeout: 1000, heartbeatInterval: 300 },
 			{ statementDeadline: 1200 }
 		);
@@ -1137,19 +1141,20 @@ describe("a statement the client never answers", () => {
 		const outcome = settled(claimedTask, { ok: true, result: 1 }, Date.now(), 1000);
 
 		// The settle statement is sent and never answered, as postgres.js can leave a query when
-		// the server ends its connection at the wrong moment (porsager/postgres#708, #1195).
-		const { session } = sessionParts(source);
-		const unsafe = session.unsafe.bind(session);
+		// the server ends its connection at the wrong moment (porsager/postgres#708, #1195); every
+		// later statement on that connection then waits behind the lost answer.
+		const { scheduler } = sessionParts(source);
 		let cancelled = 0;
-		session.unsafe = (text: unknown, ...rest: unknown[]) => {
-			if (typeof text === "string" && text.startsWith("WITH s AS")) {
-				const never = new Promise(() => {}) as Promise<unknown> & { cancel: () => void };
-				never.cancel = () => {
-					cancelled++;
-				};
-				return never;
+		let sentAfter = 0;
+		scheduler.unsafe = (text: unknown) => {
+			if (typeof text === "string" && !text.startsWith("WITH s AS")) {
+				sentAfter++;
 			}
-			return unsafe(text, ...rest);
+			const never = new Promise(() => {}) as Promise<unknown> & { cancel: () => void };
+			never.cancel = () => {
+				cancelled++;
+			};
+			return never;
 		};
 		const started = Date.now();
 		await expect(source.settle(outcome, removeOnSettle(outcome))).rejects.toMatchObject({
@@ -1159,13 +1164,20 @@ describe("a statement the client never answers", () => {
 		// Not before the deadline (in production the lease timeout, at least 5 s).
 		expect(Date.now() - started).toBeGreaterThanOrEqual(1150);
 		expect(cancelled).toBe(1);
+		// The scheduler's connection was replaced, and said so.
+		expect(sessionParts(source).scheduler).not.toBe(scheduler);
+		expect(entries.map(e => e.message)).toContain("schedulerRenewed");
 
-		// The runner repeats the write, fenced by the claim: it lands once.
-		session.unsafe = unsafe;
+		// The runner repeats the write, fenced by the claim: on the new connection it lands once,
+		// and claims go there too.
 		expect(await source.settle(outcome, removeOnSettle(outcome), claimedTask.dateModified)).toBe(
 			true
 		);
 		expect((await source.get(task.id))?.status).toBe(TaskStatus.Success);
+		const next = newTask({ type: "hung" });
+		await source.insert(next);
+		expect((await source.fetch("hung", "main", 10, 0)).tasks.map(t => t.id)).toEqual([next.id]);
+		expect(sentAfter).toBe(0);
 	}, 20000);
 	test.each([
 		["never reached the server", false],

@@ -21,11 +21,12 @@ export interface IStatementOptions {
 	repeat?: false;
 
 	/**
-	 * The pool: "session" or "claims" (the claims' own connection, else the session's pool) for
-	 * what only an open session may do, refused with notOpen while none is; by default the
-	 * session's pool while one is open, else the pool that connects on first use.
+	 * The pool: "session" or "scheduler" (the connection of the scheduler's claims and settles,
+	 * else the session's pool) for what only an open session may do, refused with notOpen while
+	 * none is; by default the session's pool while one is open, else the pool that connects on
+	 * first use.
 	 */
-	on?: "session" | "claims";
+	on?: "session" | "scheduler";
 
 	/**
 	 * The statement's name: when given, the wait for it is bounded by the statement deadline

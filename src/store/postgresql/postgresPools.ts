@@ -17,10 +17,12 @@ const IDLE_TIMEOUT_S = 2;
  * The connections of the native backend:
  * - while a session is open (start() to stop()): a pool of maxConnections and the LISTEN
  *   connection, kept open. With maxConnections of 2 or more, one of the pool's connections is the
- *   claims' own (claims): the claims of a type in flight together queue on it and the server runs
- *   them one after another, each as soon as the one before has committed, rather than side by
- *   side, where each locked and skipped the other's rows (SKIP LOCKED), which costs more server
- *   CPU per task (see docs/performance.md);
+ *   scheduler's own (scheduler), for its claims and settles: the claims of a type in flight
+ *   together queue on it and the server runs them one after another, each as soon as the one
+ *   before has committed, rather than side by side, where each locked and skipped the other's
+ *   rows (SKIP LOCKED), which costs more server CPU per task; and one server process runs the
+ *   claims and the settles, which costs both sides less CPU per task than two side by side
+ *   (see docs/performance.md);
  * - while none is (the connector creates, reads and changes tasks before start() and after
  *   stop()): a small pool that connects on first use and closes its connections when idle, so it
  *   never keeps the process alive.
@@ -35,10 +37,10 @@ export class PostgresPools {
 	private _session?: postgres.Sql;
 
 	/**
-	 * The session's connection for claims, when the pool has room for one of its own.
+	 * The session's connection for claims and settles, when the pool has room for one of its own.
 	 * @internal
 	 */
-	private _claims?: postgres.Sql;
+	private _scheduler?: postgres.Sql;
 
 	/**
 	 * The LISTEN connection of the session.
@@ -77,12 +79,12 @@ export class PostgresPools {
 	}
 
 	/**
-	 * The connection for claims while a session is open: its own, or the session's pool when
-	 * maxConnections is 1.
+	 * The connection for claims and settles while a session is open: its own, or the session's
+	 * pool when maxConnections is 1.
 	 * @returns The pool or undefined.
 	 */
-	public get claims(): postgres.Sql | undefined {
-		return this._claims ?? this._session;
+	public get scheduler(): postgres.Sql | undefined {
+		return this._scheduler ?? this._session;
 	}
 
 	/**
@@ -93,10 +95,12 @@ export class PostgresPools {
 	public async openSession(onNotify: (payload: string) => void): Promise<void> {
 		await this.closeIdle();
 		const options = connectionOptions(this.config, this.connectTimeout);
-		const ownClaims = this.config.maxConnections > 1;
-		const sql = postgres(ownClaims ? { ...options, max: this.config.maxConnections - 1 } : options);
+		const ownScheduler = this.config.maxConnections > 1;
+		const sql = postgres(
+			ownScheduler ? { ...options, max: this.config.maxConnections - 1 } : options
+		);
 		// Connects on its first claim.
-		const claims = ownClaims ? postgres({ ...options, max: 1 }) : undefined;
+		const scheduler = ownScheduler ? postgres({ ...options, max: 1 }) : undefined;
 		const listener = new PostgresListener(options, this.channel, onNotify);
 		try {
 			// Each on a connection of its own, so a node's start waits for the longer of the two,
@@ -113,12 +117,35 @@ export class PostgresPools {
 		} catch (err) {
 			await listener.stop().catch(() => undefined);
 			await sql.end({ timeout: 1 }).catch(() => undefined);
-			await claims?.end({ timeout: 1 }).catch(() => undefined);
+			await scheduler?.end({ timeout: 1 }).catch(() => undefined);
 			throw this.clearError(err);
 		}
 		this._session = sql;
-		this._claims = claims;
+		this._scheduler = scheduler;
 		this._listener = listener;
+	}
+
+	/**
+	 * Replace the scheduler's connection after a statement on it passed its deadline. postgres.js
+	 * can leave a connection waiting for good for an answer the server will never send, after the
+	 * server ended it at the wrong moment (porsager/postgres#708, #1195), and on a pool of one
+	 * connection every later claim and settle would queue behind that answer. The old pool is
+	 * destroyed, so what still waits on it fails now and its callers repeat it on the new one. With
+	 * maxConnections 1 the scheduler's connection is the session's pool, and that is replaced.
+	 * @param stale The pool the late statement ran on: nothing is done when it is not the
+	 * scheduler's any more (replaced already, or the session closed).
+	 */
+	public renewScheduler(stale: postgres.Sql): void {
+		const options = connectionOptions(this.config, this.connectTimeout);
+		if (this._scheduler === stale) {
+			this._scheduler = postgres({ ...options, max: 1 });
+		} else if (this._scheduler === undefined && this._session === stale) {
+			this._session = postgres(options);
+		} else {
+			return;
+		}
+		this.log?.log("warn", "schedulerRenewed", {});
+		stale.end({ timeout: 0 }).catch(() => undefined);
 	}
 
 	/**
@@ -126,15 +153,15 @@ export class PostgresPools {
 	 */
 	public async closeSession(): Promise<void> {
 		const sql = this._session;
-		const claims = this._claims;
+		const scheduler = this._scheduler;
 		const listener = this._listener;
 		this._session = undefined;
-		this._claims = undefined;
+		this._scheduler = undefined;
 		this._listener = undefined;
 		await listener?.stop().catch(() => undefined);
 		await Promise.all([
 			sql?.end({ timeout: 2 }).catch(() => undefined),
-			claims?.end({ timeout: 2 }).catch(() => undefined)
+			scheduler?.end({ timeout: 2 }).catch(() => undefined)
 		]);
 	}
 

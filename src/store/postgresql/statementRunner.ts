@@ -81,7 +81,7 @@ export class StatementRunner {
 	): Promise<postgres.RowList<R>> {
 		return this.repeating(options, async () => {
 			const sql = options.on ? this.sessionPool(options.on) : await this._pools.db();
-			return this.bounded(sql.unsafe<R>(statement, asParams(params), PREPARED), options);
+			return this.bounded(sql.unsafe<R>(statement, asParams(params), PREPARED), options, sql);
 		});
 	}
 
@@ -100,7 +100,7 @@ export class StatementRunner {
 		return this.repeating(options, async () => {
 			const sql = options.on ? this.sessionPool(options.on) : await this._pools.db();
 			const query = sql.unsafe<unknown[][]>(statement, asParams(params), PREPARED).values();
-			return this.bounded(query, options) as Promise<unknown[][]>;
+			return this.bounded(query, options, sql) as Promise<unknown[][]>;
 		});
 	}
 
@@ -123,7 +123,7 @@ export class StatementRunner {
 				const done = options.transaction
 					? transaction(sql, async tx => work(runOn(tx, current)))
 					: work(runOn(sql, current));
-				return this.bounded(done, options, current);
+				return this.bounded(done, options, sql, current);
 			},
 			options.ifStored
 		);
@@ -184,9 +184,13 @@ export class StatementRunner {
 	 * claimed again), settles are fenced (a repeat writes nothing), a late renewal only extends a
 	 * lease, and a late unclaim gives back tasks this instance has already dropped.
 	 * A create is given one too: repeated after it, it finds what the first attempt may have
-	 * stored (IUnitOptions.ifStored), so it is stored once.
+	 * stored (IUnitOptions.ifStored), so it is stored once. A late statement on the scheduler's
+	 * connection, or one that failed there because connecting timed out, has that connection
+	 * replaced (PostgresPools.renewScheduler): the claims and settles behind it would otherwise
+	 * wait on it too.
 	 * @param query The query.
 	 * @param options The statement's deadline name (undefined: not bounded) and scale.
+	 * @param pool The pool the statement runs on.
 	 * @param current For a unit, its statement in flight, cancelled instead of the query.
 	 * @returns The query's result.
 	 * @internal
@@ -194,6 +198,7 @@ export class StatementRunner {
 	private async bounded<T>(
 		query: Promise<T>,
 		options: Pick<IStatementOptions, "deadline" | "deadlineScale">,
+		pool: postgres.Sql,
 		current?: ICancellable
 	): Promise<T> {
 		const what = options.deadline;
@@ -205,25 +210,33 @@ export class StatementRunner {
 		const expired = new Promise<never>((_, reject) => {
 			timer = setTimeout(() => {
 				(current ? current.query : (query as ICancellable["query"]))?.cancel?.();
+				this._pools.renewScheduler(pool);
 				reject(new GeneralError(this._source, "statementTimedOut", { what, ms: deadline }));
 			}, deadline);
 		});
 		try {
 			return await Promise.race([query, expired]);
+		} catch (err) {
+			// A connection that timed out connecting after a server restart was seen to time out
+			// again on each attempt, while a new one connected at once (docs/reliability.md).
+			if ((err as { code?: unknown }).code === "CONNECT_TIMEOUT") {
+				this._pools.renewScheduler(pool);
+			}
+			throw err;
 		} finally {
 			clearTimeout(timer);
 		}
 	}
 
 	/**
-	 * The session's pool, or its claims' connection.
+	 * The session's pool, or its scheduler's connection.
 	 * @param on Which.
 	 * @returns The pool.
 	 * @throws GeneralError notOpen when no session is open.
 	 * @internal
 	 */
-	private sessionPool(on: "session" | "claims"): postgres.Sql {
-		const sql = on === "claims" ? this._pools.claims : this._pools.session;
+	private sessionPool(on: "session" | "scheduler"): postgres.Sql {
+		const sql = on === "scheduler" ? this._pools.scheduler : this._pools.session;
 		if (!sql) {
 			throw new GeneralError(this._source, "notOpen");
 		}

@@ -305,7 +305,7 @@ export class TaskClaims {
 	}
 
 	/**
-	 * Run the batch claim (statements.fetch) on the claims' connection, its rows read as values.
+	 * Run the batch claim (statements.fetch) on the scheduler's connection, its rows read as values.
 	 * @param params The statement's parameters.
 	 * @returns The claimed tasks.
 	 * @internal
@@ -313,7 +313,7 @@ export class TaskClaims {
 	private async claimBatch(params: (string | number)[]): Promise<BackgroundTask[]> {
 		const rows = await this._runner.values(this._statements.fetch, params, {
 			idempotent: false,
-			on: "claims",
+			on: "scheduler",
 			deadline: "fetch"
 		});
 		return rows.map(fromValues);

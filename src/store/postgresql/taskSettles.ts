@@ -195,7 +195,9 @@ export class TaskSettles {
 	 */
 	private async write(entries: ISettleEntry[]): Promise<Set<string>> {
 		const owner = this._session.owner;
-		const options = { idempotent: false, on: "session", deadline: "settle" } as const;
+		// On the claims' connection too: one server process runs both (docs/performance.md, "Claims and
+		// settles on one connection").
+		const options = { idempotent: false, on: "scheduler", deadline: "settle" } as const;
 		let rows;
 		if (entries.every(e => e.remove && e.owner === owner)) {
 			rows = await this._runner.run<{ id: string }[]>(
