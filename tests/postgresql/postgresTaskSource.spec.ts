@@ -1180,6 +1180,39 @@ describe("a statement the client never answers", () => {
 		expect(sentAfter).toBe(0);
 	}, 20000);
 	test.each([
+		["its own connection", 10],
+		["the session's pool, with maxConnections 1", 1]
+	])(
+		"a claim that fails because connecting timed out has the scheduler's connection (%s) replaced, and the next claim runs on the new one",
+		async (_what, maxConnections) => {
+			const { source, entries } = await pg.open({ maxConnections });
+			const task = newTask({ type: "reconnect" });
+			await source.insert(task);
+			// As postgres.js fails a statement whose connection timed out connecting; after a server
+			// restart such a connection was seen to time out again on every attempt.
+			const { scheduler } = sessionParts(source);
+			let sent = 0;
+			scheduler.unsafe = () => {
+				sent++;
+				const failed = Promise.reject(
+					Object.assign(new Error("write CONNECT_TIMEOUT"), { code: "CONNECT_TIMEOUT" })
+				);
+				// A claim reads its rows as values().
+				return Object.assign(failed, { values: () => failed });
+			};
+			await expect(source.fetch("reconnect", "main", 10, 0)).rejects.toMatchObject({
+				code: "CONNECT_TIMEOUT"
+			});
+			expect(sent).toBe(1);
+			expect(sessionParts(source).scheduler).not.toBe(scheduler);
+			expect(entries.map(e => e.message)).toEqual(["schedulerRenewed"]);
+			expect((await source.fetch("reconnect", "main", 10, 0)).tasks.map(t => t.id)).toEqual([
+				task.id
+			]);
+			expect(sent).toBe(1);
+		}
+	);
+	test.each([
 		["never reached the server", false],
 		["committed before its answer was lost", true]
 	])(
