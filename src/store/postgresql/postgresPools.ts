@@ -126,14 +126,16 @@ export class PostgresPools {
 	}
 
 	/**
-	 * Replace the scheduler's connection after a statement on it passed its deadline. postgres.js
-	 * can leave a connection waiting for good for an answer the server will never send, after the
-	 * server ended it at the wrong moment (porsager/postgres#708, #1195), and on a pool of one
-	 * connection every later claim and settle would queue behind that answer. The old pool is
-	 * destroyed, so what still waits on it fails now and its callers repeat it on the new one. With
-	 * maxConnections 1 the scheduler's connection is the session's pool, and that is replaced.
-	 * @param stale The pool the late statement ran on: nothing is done when it is not the
-	 * scheduler's any more (replaced already, or the session closed).
+	 * Replace the scheduler's connection after a statement on it passed its deadline, or failed
+	 * because connecting timed out. postgres.js can leave a connection waiting for good for an
+	 * answer the server will never send, after the server ended it at the wrong moment
+	 * (porsager/postgres#708, #1195), or time out connecting on every attempt after a restart
+	 * (docs/reliability.md); on a pool of one connection every later claim and settle would queue
+	 * behind it. The old pool is destroyed, so what still waits on it fails now and its callers
+	 * repeat it on the new one. With maxConnections 1 the scheduler's connection is the session's
+	 * pool, and that is replaced.
+	 * @param stale The pool the statement ran on: nothing is done when it is not the scheduler's
+	 * any more (replaced already, or the session closed).
 	 */
 	public renewScheduler(stale: postgres.Sql): void {
 		const options = connectionOptions(this.config, this.connectTimeout);
