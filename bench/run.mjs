@@ -6,11 +6,16 @@
 //
 //   node bench/run.mjs [--only a,b] [--jobs id,id] [--runs N] [--scale F] [--parallel N]
 //                      [--out file] [--prof] [--batch] [--list] [--quiet] [--settle S]
+//                      [--variant JSON]
 // --settle S lets a new PostgreSQL server sit idle S seconds before the first run, in place of
 // what the selected scenarios ask (pg-node: 60, until autovacuum reaches the new databases).
 // An A/B of builds, one invocation each, may pass --settle 0: each build then meets it alike.
 // --jobs keeps only the selected scenarios' jobs whose ids it names (an A/B of a few workloads of
 // a large scenario); rows of the jobs left out show no value. Unknown names are refused.
+// --variant '{"env":{...},"postgresql":{...}}' runs each selected job twice a run, as itself and as
+// "<id>-v", whose child process gets the env entries and whose native connectors the postgresql
+// entries (an A/B of a setting, or of a switch a throw-away build reads, with the runs of both
+// sides interleaved in one invocation on one server); a job's runs cap is lifted then.
 //
 // Every run of every job is a fresh child process (bench/lib/child.mjs), so scenarios cannot
 // contaminate each other's heap, JIT state or RSS, and the parent can check that each child exits
@@ -53,7 +58,8 @@ const { values: args } = parseArgs({
 		list: { type: "boolean", default: false },
 		batch: { type: "boolean", default: false },
 		quiet: { type: "boolean", default: false },
-		settle: { type: "string" }
+		settle: { type: "string" },
+		variant: { type: "string" }
 	}
 });
 const runs = Math.max(1, Number.parseInt(args.runs, 10));
@@ -111,13 +117,33 @@ const jobIds = names(args.jobs);
 checkKnown("job(s) of the selected scenarios", jobIds, [
 	...new Set(selected.flatMap(s => s.jobs.map(j => j.id)))
 ]);
+const variant = args.variant === undefined ? undefined : JSON.parse(args.variant);
+if (variant && args.batch) {
+	throw new Error("--variant needs a process a run: not with --batch");
+}
 const jobs = new Map();
 for (const scenario of selected) {
+	const variants = [];
 	for (const job of scenario.jobs) {
 		if (!jobs.has(job.id) && (!jobIds || jobIds.includes(job.id))) {
-			jobs.set(job.id, { ...job, runCount: Math.min(runs, job.maxRuns ?? runs), runs: [] });
+			const runCount = variant ? runs : Math.min(runs, job.maxRuns ?? runs);
+			jobs.set(job.id, { ...job, runCount, runs: [] });
+			if (variant) {
+				const twin = {
+					...job,
+					id: `${job.id}-v`,
+					env: variant.env,
+					params: { ...job.params, postgresql: variant.postgresql },
+					runCount,
+					runs: []
+				};
+				jobs.set(twin.id, twin);
+				variants.push({ ...twin, runs: undefined, runCount: undefined });
+			}
 		}
 	}
+	// The twins join the scenario's jobs, so the report lists them.
+	scenario.jobs.push(...variants);
 }
 // A queue entry is one child process: one job, or with --batch (the smoke test: quick, no
 // isolation, numbers not comparable) every job of a run that needs no process of its own.
@@ -239,6 +265,47 @@ for (const server of storeServers.values()) {
 }
 rmSync(tmp, { recursive: true, force: true });
 
+/**
+ * Each job against its --variant twin, run by run (the pairs ran one after the other).
+ * @param {Map<string, object>} all The jobs.
+ * @returns {object[]} A summary a job.
+ */
+function variantPairs(all) {
+	const median = values => {
+		const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+		const mid = Math.floor(sorted.length / 2);
+		return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+	};
+	const metric = (job, key) => job.runs.map(r => (r.ok ? r.metrics?.[key] : Number.NaN));
+	const pairs = [];
+	for (const job of all.values()) {
+		const twin = all.get(`${job.id}-v`);
+		if (!twin) {
+			continue;
+		}
+		const base = metric(job, "tasksPerSec");
+		const other = metric(twin, "tasksPerSec");
+		const n = Math.min(base.length, other.length);
+		const ratios = base.slice(0, n).map((b, i) => other[i] / b);
+		const cpu = j =>
+			["hostCpuUsPerTask", "serverCpuUsPerTask"]
+				.map(key => round(median(metric(j, key))))
+				.join(" / ");
+		pairs.push({
+			id: job.id,
+			base: base.map(v => Math.round(v)),
+			twin: other.map(v => Math.round(v)),
+			baseMedian: Math.round(median(base)),
+			twinMedian: Math.round(median(other)),
+			pairRatio: round(median(ratios)),
+			ahead: ratios.filter(r => r > 1).length,
+			pairs: n,
+			cpu: `${cpu(job)} -> ${cpu(twin)}`
+		});
+	}
+	return pairs;
+}
+
 const agg = new Aggregates(jobs);
 const output = {
 	generatedAt: new Date(started).toISOString(),
@@ -307,6 +374,18 @@ console.log();
 console.log(
 	renderTable(["scenario", "metric", "median", "min", "max", "target", "result", "runs"], tableRows)
 );
+if (variant) {
+	output.variant = { given: variant, pairs: variantPairs(jobs) };
+	console.log();
+	console.log(
+		`Variant ${args.variant}, run by run against its job (tasks/s; client / server CPU a task, us):`
+	);
+	for (const p of output.variant.pairs) {
+		console.log(
+			`  ${p.id}: ${p.base.join(" / ")} -> ${p.twin.join(" / ")}; medians ${p.baseMedian} -> ${p.twinMedian} (pair ratio ${p.pairRatio}, variant ahead in ${p.ahead} of ${p.pairs}); CPU ${p.cpu}`
+		);
+	}
+}
 console.log();
 console.log(
 	`Reference (original implementation, ${REFERENCE.source}): ${REFERENCE.tasksPerSecWithTaskInterval1} tasks/s with taskInterval 1, ${REFERENCE.tasksPerSecWithDefaults} tasks/s with its defaults.`

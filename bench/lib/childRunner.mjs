@@ -35,7 +35,8 @@ export function runChild(group, tag, options) {
 		const jobsJson = JSON.stringify(group.map(job => ({ kind: job.kind, params: job.params })));
 		const child = spawn(process.execPath, [...nodeArgs, CHILD, jobsJson, resultFile], {
 			stdio: ["ignore", "pipe", "inherit"],
-			cwd: ROOT
+			cwd: ROOT,
+			env: { ...process.env, ...group[0].env }
 		});
 		let doneAt;
 		let killedFor;

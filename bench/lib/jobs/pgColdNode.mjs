@@ -111,7 +111,8 @@ export async function coldNodeNative(params) {
 	const database = server.databases.native;
 	const table = uniqueName("bg_cold");
 	const config = { executionMode: params.mode, concurrency: params.concurrency };
-	const postgresql = nativeConfig(server, table);
+	// A --variant's entries (bench/run.mjs) over the defaults.
+	const postgresql = { ...nativeConfig(server, table), ...params.postgresql };
 	// Published before any connector of this process starts a worker pool.
 	const counts = perTaskCounters(n);
 	// A node's engine, so each job carries clone data of a node's size (engineStandIn.mjs).
