@@ -1,7 +1,9 @@
 // The phases of a held task (HeldTasks) and the statement runner's repeat rule (StatementRunner),
 // without a server.
+import type postgres from "postgres";
 import { describe, expect, test } from "vitest";
 import type { BackgroundTask } from "../../src/domain/backgroundTask.js";
+import { ConnectionSet } from "../../src/store/postgresql/connectionSet.js";
 import { HeldTasks } from "../../src/store/postgresql/heldTasks.js";
 import type { PostgresPools } from "../../src/store/postgresql/postgresPools.js";
 import { StatementRunner } from "../../src/store/postgresql/statementRunner.js";
@@ -120,7 +122,10 @@ describe("StatementRunner", () => {
 				return Promise.reject(Object.assign(new Error("gone"), { code: "CONNECTION_CLOSED" }));
 			}
 		};
-		const pools = { session: undefined, db: async () => sql } as unknown as PostgresPools;
+		const pools = {
+			session: undefined,
+			db: async () => new ConnectionSet([sql as unknown as postgres.Sql])
+		} as unknown as PostgresPools;
 		return { runner: new StatementRunner("PostgresTaskSource", pools, 1000), sent: () => sent };
 	}
 

@@ -1099,24 +1099,28 @@ describe("outage", () => {
 });
 
 /**
- * The parts of an open source these tests reach into: its session's pool and its scheduler's
- * connection (claims and settles), whose unsafe() they replace to leave a statement unanswered,
- * and the texts of its statements.
+ * A client of a connection, whose unsafe() these tests replace.
+ */
+interface IClient {
+	unsafe: (...a: unknown[]) => unknown;
+}
+
+/**
+ * The parts of an open source these tests reach into: its session's connections and its
+ * scheduler's connection (claims and settles), whose unsafe() they replace to leave a statement
+ * unanswered, and the texts of its statements.
  * @param source The source.
- * @returns The session's pool, the scheduler's connection and the statements.
+ * @returns The session's clients, the scheduler's connection and the statements.
  */
 function sessionParts(source: unknown): {
-	session: { unsafe: (...a: unknown[]) => unknown };
-	scheduler: { unsafe: (...a: unknown[]) => unknown };
+	session: { clients: IClient[] };
+	scheduler: IClient;
 	statements: { [name: string]: string };
 } {
 	const parts = (
 		source as {
 			_parts: {
-				pools: {
-					session: { unsafe: (...a: unknown[]) => unknown };
-					scheduler: { unsafe: (...a: unknown[]) => unknown };
-				};
+				pools: { session: { clients: IClient[] }; scheduler: IClient };
 				statements: { [name: string]: string };
 			};
 		}
@@ -1127,6 +1131,42 @@ function sessionParts(source: unknown): {
 		statements: parts.statements
 	};
 }
+
+/**
+ * Replace unsafe() of each client by a hook given the original.
+ * @param clients The clients.
+ * @param hook The hook: the client's own unsafe, then the statement's text and the rest.
+ */
+function hookUnsafe(
+	clients: IClient[],
+	hook: (unsafe: (...a: unknown[]) => unknown, text: unknown, ...rest: unknown[]) => unknown
+): void {
+	for (const client of clients) {
+		const unsafe = client.unsafe.bind(client);
+		client.unsafe = (text: unknown, ...rest: unknown[]) => hook(unsafe, text, ...rest);
+	}
+}
+
+describe("the session's connections", () => {
+	test.each([
+		[10, 9],
+		[3, 2],
+		[1, 1]
+	])(
+		"with maxConnections %i, the session's pool is %i clients of one connection each, and claims run on a client of their own or, with one, on the session's",
+		async (maxConnections, clientCount) => {
+			const { source } = await pg.open({ maxConnections });
+			const { session, scheduler } = sessionParts(source);
+			const max = (client: unknown): unknown =>
+				(client as { options: { max: number } }).options.max;
+			// A client of several connections lets its queue of busy connections grow with every
+			// statement sent while all are busy (connectionSet.ts).
+			expect(session.clients.map(max)).toEqual(Array.from({ length: clientCount }, () => 1));
+			expect(max(scheduler)).toBe(1);
+			expect(session.clients.includes(scheduler)).toBe(maxConnections === 1);
+		}
+	);
+});
 
 describe("a statement the client never answers", () => {
 	test("a settle left pending by the client fails at its deadline (cancelled), the connection it waits on is replaced, and the retry writes the outcome once", async () => {
@@ -1220,10 +1260,9 @@ describe("a statement the client never answers", () => {
 		async (_what, commits) => {
 			const { source } = await pg.open({}, { statementDeadline: 1200 });
 			const { session, statements } = sessionParts(source);
-			const unsafe = session.unsafe.bind(session);
 			let hung = 0;
 			let cancelled = 0;
-			session.unsafe = (text: unknown, ...rest: unknown[]) => {
+			hookUnsafe(session.clients, (unsafe, text, ...rest) => {
 				if (text === statements.insert && hung === 0) {
 					hung++;
 					if (commits) {
@@ -1240,7 +1279,7 @@ describe("a statement the client never answers", () => {
 					return never;
 				}
 				return unsafe(text, ...rest);
-			};
+			});
 			const task = newTask({ type: "hung-create" });
 			const started = Date.now();
 			// Before, such a create never returned (seen once in tests/multinode/restart.spec.ts).
@@ -1264,15 +1303,14 @@ describe("a statement the client never answers", () => {
 		await source.insert(task);
 		await source.claim(task.id, "main", 0);
 		const { session, statements } = sessionParts(source);
-		const unsafe = session.unsafe.bind(session);
 		let hung = 0;
-		session.unsafe = (text: unknown, ...rest: unknown[]) => {
+		hookUnsafe(session.clients, (unsafe, text, ...rest) => {
 			if (text === statements.heartbeat && hung === 0) {
 				hung++;
 				return new Promise(() => {});
 			}
 			return unsafe(text, ...rest);
-		};
+		});
 		const leaseExpires = async (): Promise<number> => {
 			const [row] = await pg
 				.server()

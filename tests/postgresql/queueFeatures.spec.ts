@@ -93,9 +93,10 @@ async function indexNames(): Promise<string[]> {
  * @returns The pool.
  */
 async function poolOf(source: PostgresTaskSource): Promise<postgres.Sql> {
-	return (
-		source as unknown as { _parts: { pools: { db(): Promise<postgres.Sql> } } }
-	)._parts.pools.db();
+	const pools = (
+		source as unknown as { _parts: { pools: { db(): Promise<{ first: postgres.Sql }> } } }
+	)._parts.pools;
+	return (await pools.db()).first;
 }
 
 /**

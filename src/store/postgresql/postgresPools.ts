@@ -4,6 +4,7 @@ import { GeneralError } from "@twin.org/core";
 import postgres from "postgres";
 import type { TaskLog } from "../../utils/taskLog.js";
 import type { IResolvedPostgresConfig } from "../../config/IResolvedPostgresConfig.js";
+import { ConnectionSet } from "./connectionSet.js";
 import { connectionError, connectionOptions } from "./postgresConnection.js";
 import { PostgresListener } from "./postgresListener.js";
 import { ensureTable } from "./postgresSchema.js";
@@ -15,8 +16,8 @@ const IDLE_TIMEOUT_S = 2;
 
 /**
  * The connections of the native backend:
- * - while a session is open (start() to stop()): a pool of maxConnections and the LISTEN
- *   connection, kept open. With maxConnections of 2 or more, one of the pool's connections is the
+ * - while a session is open (start() to stop()): maxConnections connections and the LISTEN
+ *   connection, kept open. With maxConnections of 2 or more, one of the connections is the
  *   scheduler's own (scheduler), for its claims and settles: the claims of a type in flight
  *   together queue on it and the server runs them one after another, each as soon as the one
  *   before has committed, rather than side by side, where each locked and skipped the other's
@@ -26,15 +27,16 @@ const IDLE_TIMEOUT_S = 2;
  * - while none is (the connector creates, reads and changes tasks before start() and after
  *   stop()): a small pool that connects on first use and closes its connections when idle, so it
  *   never keeps the process alive.
- * Each new pool first makes the table ready; a connection that fails gives connectFailed naming
- * host, port, user and database, never the password.
+ * Each pool is a ConnectionSet of clients of one connection each (why: connectionSet.ts). Each new
+ * pool first makes the table ready; a connection that fails gives connectFailed naming host,
+ * port, user and database, never the password.
  */
 export class PostgresPools {
 	/**
 	 * The session's pool.
 	 * @internal
 	 */
-	private _session?: postgres.Sql;
+	private _session?: ConnectionSet;
 
 	/**
 	 * The session's connection for claims and settles, when the pool has room for one of its own.
@@ -52,7 +54,7 @@ export class PostgresPools {
 	 * The pool used while no session is open, and its table check.
 	 * @internal
 	 */
-	private _idle?: { sql: postgres.Sql; ready: Promise<void> };
+	private _idle?: { set: ConnectionSet; ready: Promise<void> };
 
 	/**
 	 * Create a new PostgresPools.
@@ -74,7 +76,7 @@ export class PostgresPools {
 	 * The session's pool, while a session is open.
 	 * @returns The pool or undefined.
 	 */
-	public get session(): postgres.Sql | undefined {
+	public get session(): ConnectionSet | undefined {
 		return this._session;
 	}
 
@@ -84,7 +86,7 @@ export class PostgresPools {
 	 * @returns The pool or undefined.
 	 */
 	public get scheduler(): postgres.Sql | undefined {
-		return this._scheduler ?? this._session;
+		return this._scheduler ?? this._session?.first;
 	}
 
 	/**
@@ -96,9 +98,7 @@ export class PostgresPools {
 		await this.closeIdle();
 		const options = connectionOptions(this.config, this.connectTimeout);
 		const ownScheduler = this.config.maxConnections > 1;
-		const sql = postgres(
-			ownScheduler ? { ...options, max: this.config.maxConnections - 1 } : options
-		);
+		const set = connections(options, this.config.maxConnections - (ownScheduler ? 1 : 0));
 		// Connects on its first claim.
 		const scheduler = ownScheduler ? postgres({ ...options, max: 1 }) : undefined;
 		const listener = new PostgresListener(options, this.channel, onNotify);
@@ -106,7 +106,7 @@ export class PostgresPools {
 			// Each on a connection of its own, so a node's start waits for the longer of the two,
 			// not for both in turn; a failed table check is the error reported.
 			const [table, listening] = await Promise.allSettled([
-				this.prepareTable(sql),
+				this.prepareTable(set.first),
 				listener.start()
 			]);
 			for (const settled of [table, listening]) {
@@ -116,11 +116,11 @@ export class PostgresPools {
 			}
 		} catch (err) {
 			await listener.stop().catch(() => undefined);
-			await sql.end({ timeout: 1 }).catch(() => undefined);
+			await set.end({ timeout: 1 });
 			await scheduler?.end({ timeout: 1 }).catch(() => undefined);
 			throw this.clearError(err);
 		}
-		this._session = sql;
+		this._session = set;
 		this._scheduler = scheduler;
 		this._listener = listener;
 	}
@@ -133,17 +133,21 @@ export class PostgresPools {
 	 * (docs/reliability.md); on a pool of one connection every later claim and settle would queue
 	 * behind it. The old pool is destroyed, so what still waits on it fails now and its callers
 	 * repeat it on the new one. With maxConnections 1 the scheduler's connection is the session's
-	 * pool, and that is replaced.
+	 * only one, and that is replaced.
 	 * @param stale The pool the statement ran on: nothing is done when it is not the scheduler's
 	 * any more (replaced already, or the session closed).
 	 */
 	public renewScheduler(stale: postgres.Sql): void {
 		const options = connectionOptions(this.config, this.connectTimeout);
+		const fresh = postgres({ ...options, max: 1 });
 		if (this._scheduler === stale) {
-			this._scheduler = postgres({ ...options, max: 1 });
-		} else if (this._scheduler === undefined && this._session === stale) {
-			this._session = postgres(options);
-		} else {
+			this._scheduler = fresh;
+		} else if (
+			this._scheduler !== undefined ||
+			this._session?.first !== stale ||
+			!this._session.replace(stale, fresh)
+		) {
+			fresh.end({ timeout: 0 }).catch(() => undefined);
 			return;
 		}
 		this.log?.log("warn", "schedulerRenewed", {});
@@ -154,7 +158,7 @@ export class PostgresPools {
 	 * Close the session: UNLISTEN, end its pool (in-flight statements get a short time to finish).
 	 */
 	public async closeSession(): Promise<void> {
-		const sql = this._session;
+		const set = this._session;
 		const scheduler = this._scheduler;
 		const listener = this._listener;
 		this._session = undefined;
@@ -162,7 +166,7 @@ export class PostgresPools {
 		this._listener = undefined;
 		await listener?.stop().catch(() => undefined);
 		await Promise.all([
-			sql?.end({ timeout: 2 }).catch(() => undefined),
+			set?.end({ timeout: 2 }),
 			scheduler?.end({ timeout: 2 }).catch(() => undefined)
 		]);
 	}
@@ -173,7 +177,7 @@ export class PostgresPools {
 	public async closeIdle(): Promise<void> {
 		const idle = this._idle;
 		this._idle = undefined;
-		await idle?.sql.end({ timeout: 1 }).catch(() => undefined);
+		await idle?.set.end({ timeout: 1 });
 	}
 
 	/**
@@ -191,28 +195,27 @@ export class PostgresPools {
 	 * @returns The pool.
 	 * @throws GeneralError connectFailed when the first connection fails.
 	 */
-	public async db(): Promise<postgres.Sql> {
+	public async db(): Promise<ConnectionSet> {
 		if (this._session) {
 			return this._session;
 		}
 		if (!this._idle) {
-			const sql = postgres({
-				...connectionOptions(this.config, this.connectTimeout),
-				max: Math.min(2, this.config.maxConnections),
-				idle_timeout: IDLE_TIMEOUT_S
-			});
-			const ready = this.prepareTable(sql).catch(async err => {
-				if (this._idle?.sql === sql) {
+			const set = connections(
+				{ ...connectionOptions(this.config, this.connectTimeout), idle_timeout: IDLE_TIMEOUT_S },
+				Math.min(2, this.config.maxConnections)
+			);
+			const ready = this.prepareTable(set.first).catch(async err => {
+				if (this._idle?.set === set) {
 					this._idle = undefined;
 				}
-				await sql.end({ timeout: 1 }).catch(() => undefined);
+				await set.end({ timeout: 1 });
 				throw this.clearError(err);
 			});
-			this._idle = { sql, ready };
+			this._idle = { set, ready };
 		}
 		const idle = this._idle;
 		await idle.ready;
-		return idle.sql;
+		return idle.set;
 	}
 
 	/**
@@ -242,4 +245,14 @@ export class PostgresPools {
 			? err
 			: connectionError(this.source, "connectFailed", this.config, err, this.connectTimeout);
 	}
+}
+
+/**
+ * A pool of clients of one connection each.
+ * @param options The connection options.
+ * @param count How many connections.
+ * @returns The pool.
+ */
+function connections(options: postgres.Options<{}>, count: number): ConnectionSet {
+	return new ConnectionSet(Array.from({ length: count }, () => postgres({ ...options, max: 1 })));
 }

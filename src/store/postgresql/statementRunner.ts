@@ -64,7 +64,7 @@ export class StatementRunner {
 	 * @throws GeneralError notOpen when no session is open.
 	 */
 	public assertOpen(): void {
-		this.sessionPool("session");
+		this.openOnly(this._pools.session);
 	}
 
 	/**
@@ -79,10 +79,11 @@ export class StatementRunner {
 		params: StatementParams,
 		options: IStatementOptions
 	): Promise<postgres.RowList<R>> {
-		return this.repeating(options, async () => {
-			const sql = options.on ? this.sessionPool(options.on) : await this._pools.db();
-			return this.bounded(sql.unsafe<R>(statement, asParams(params), PREPARED), options, sql);
-		});
+		return this.repeating(options, async () =>
+			this.onPool(options.on, async sql =>
+				this.bounded(sql.unsafe<R>(statement, asParams(params), PREPARED), options, sql)
+			)
+		);
 	}
 
 	/**
@@ -97,11 +98,12 @@ export class StatementRunner {
 		params: StatementParams,
 		options: IStatementOptions
 	): Promise<unknown[][]> {
-		return this.repeating(options, async () => {
-			const sql = options.on ? this.sessionPool(options.on) : await this._pools.db();
-			const query = sql.unsafe<unknown[][]>(statement, asParams(params), PREPARED).values();
-			return this.bounded(query, options, sql) as Promise<unknown[][]>;
-		});
+		return this.repeating(options, async () =>
+			this.onPool(options.on, async sql => {
+				const query = sql.unsafe<unknown[][]>(statement, asParams(params), PREPARED).values();
+				return this.bounded(query, options, sql) as Promise<unknown[][]>;
+			})
+		);
 	}
 
 	/**
@@ -116,15 +118,15 @@ export class StatementRunner {
 	): Promise<T> {
 		return this.repeating(
 			options,
-			async () => {
-				const sql = options.on ? this.sessionPool(options.on) : await this._pools.db();
-				// The unit's statement in flight, which its deadline cancels.
-				const current: ICancellable = {};
-				const done = options.transaction
-					? transaction(sql, async tx => work(runOn(tx, current)))
-					: work(runOn(sql, current));
-				return this.bounded(done, options, sql, current);
-			},
+			async () =>
+				this.onPool(options.on, async sql => {
+					// The unit's statement in flight, which its deadline cancels.
+					const current: ICancellable = {};
+					const done = options.transaction
+						? transaction(sql, async tx => work(runOn(tx, current)))
+						: work(runOn(sql, current));
+					return this.bounded(done, options, sql, current);
+				}),
 			options.ifStored
 		);
 	}
@@ -229,18 +231,37 @@ export class StatementRunner {
 	}
 
 	/**
-	 * The session's pool, or its scheduler's connection.
+	 * Run work on the scheduler's connection, or on a connection of the session's pool (of the
+	 * pool used while no session is open, when on is undefined).
 	 * @param on Which.
-	 * @returns The pool.
+	 * @param work The work, given the connection's client.
+	 * @returns What work returned.
+	 * @throws GeneralError notOpen when a session's connection is asked for and none is open.
+	 * @internal
+	 */
+	private async onPool<T>(
+		on: IStatementOptions["on"],
+		work: (sql: postgres.Sql) => Promise<T>
+	): Promise<T> {
+		if (on === "scheduler") {
+			return work(this.openOnly(this._pools.scheduler));
+		}
+		const set = on === "session" ? this.openOnly(this._pools.session) : await this._pools.db();
+		return set.use(work);
+	}
+
+	/**
+	 * A session's part, refused when no session is open.
+	 * @param part The part, undefined when no session is open.
+	 * @returns The part.
 	 * @throws GeneralError notOpen when no session is open.
 	 * @internal
 	 */
-	private sessionPool(on: "session" | "scheduler"): postgres.Sql {
-		const sql = on === "scheduler" ? this._pools.scheduler : this._pools.session;
-		if (!sql) {
+	private openOnly<T>(part: T | undefined): T {
+		if (part === undefined) {
 			throw new GeneralError(this._source, "notOpen");
 		}
-		return sql;
+		return part;
 	}
 }
 
