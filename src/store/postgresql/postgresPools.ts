@@ -138,17 +138,16 @@ export class PostgresPools {
 	 * any more (replaced already, or the session closed).
 	 */
 	public renewScheduler(stale: postgres.Sql): void {
-		const options = connectionOptions(this.config, this.connectTimeout);
-		const fresh = postgres({ ...options, max: 1 });
-		if (this._scheduler === stale) {
-			this._scheduler = fresh;
-		} else if (
-			this._scheduler !== undefined ||
-			this._session?.first !== stale ||
-			!this._session.replace(stale, fresh)
-		) {
-			fresh.end({ timeout: 0 }).catch(() => undefined);
+		// With maxConnections 1, the session's only client.
+		const shared = this._scheduler === undefined ? this._session : undefined;
+		if (this._scheduler !== stale && shared?.first !== stale) {
 			return;
+		}
+		const fresh = postgres({ ...connectionOptions(this.config, this.connectTimeout), max: 1 });
+		if (shared) {
+			shared.replace(stale, fresh);
+		} else {
+			this._scheduler = fresh;
 		}
 		this.log?.log("warn", "schedulerRenewed", {});
 		stale.end({ timeout: 0 }).catch(() => undefined);
