@@ -289,7 +289,8 @@ function variantPairs(all) {
 		const ratios = base.slice(0, n).map((b, i) => other[i] / b);
 		const cpu = j =>
 			["hostCpuUsPerTask", "serverCpuUsPerTask"]
-				.map(key => round(median(metric(j, key))))
+				.map(key => median(metric(j, key)))
+				.map(v => (Number.isFinite(v) ? round(v) : "-"))
 				.join(" / ");
 		pairs.push({
 			id: job.id,

@@ -256,3 +256,86 @@ describe("benchmark suite smoke run", () => {
 		}
 	});
 });
+
+describe("bench/run.mjs --variant", () => {
+	/**
+	 * Run the inline scenario twice at a tiny size with a variant.
+	 * @param variant The variant's JSON.
+	 * @returns The results JSON.
+	 */
+	async function runVariant(variant: object): Promise<{
+		scenarios: { inline: { jobs: { [id: string]: { runs: number; errors: string[] } } } };
+		variant: {
+			given: object;
+			pairs: {
+				id: string;
+				base: number[];
+				twin: number[];
+				pairRatio: number;
+				ahead: number;
+				pairs: number;
+			}[];
+		};
+	}> {
+		const variantDir = mkdtempSync(join(tmpdir(), "twin-bench-variant-"));
+		try {
+			const out = join(variantDir, "results.json");
+			await promisify(execFile)(
+				process.execPath,
+				[
+					"bench/run.mjs",
+					"--only",
+					"inline",
+					"--scale",
+					"0.002",
+					"--runs",
+					"2",
+					"--quiet",
+					"--out",
+					out,
+					"--variant",
+					JSON.stringify(variant)
+				],
+				{ cwd: ROOT, timeout: 60_000 }
+			);
+			return JSON.parse(readFileSync(out, "utf8"));
+		} finally {
+			rmSync(variantDir, { recursive: true, force: true });
+		}
+	}
+
+	test("runs each job beside its twin, run by run, and reports each pair", async () => {
+		const results = await runVariant({ env: { TWIN_BENCH_VARIANT_TEST: "1" } });
+		const jobs = results.scenarios.inline.jobs;
+		expect(Object.keys(jobs).sort()).toEqual(["inline", "inline-v"]);
+		expect(jobs.inline.runs).toBe(2);
+		expect(jobs["inline-v"].runs).toBe(2);
+		expect(results.variant.given).toEqual({ env: { TWIN_BENCH_VARIANT_TEST: "1" } });
+		const [pair] = results.variant.pairs;
+		expect(pair).toMatchObject({ id: "inline", pairs: 2 });
+		const ratios = pair.base.map((b, i) => pair.twin[i] / b).sort((a, b) => a - b);
+		expect(pair.pairRatio).toBeCloseTo((ratios[0] + ratios[1]) / 2, 2);
+		expect(pair.ahead).toBe(ratios.filter(r => r > 1).length);
+	}, 60_000);
+
+	test("gives its environment to the twin's process only", async () => {
+		// A module that is not there: a process given it fails before it runs anything.
+		const results = await runVariant({
+			env: { NODE_OPTIONS: `--require=${join(tmpdir(), "twin-no-such-module.cjs")}` }
+		});
+		const jobs = results.scenarios.inline.jobs;
+		expect(jobs.inline.errors).toEqual([]);
+		expect(jobs["inline-v"].errors).toHaveLength(2);
+		expect(jobs["inline-v"].errors[0]).toContain("no result");
+	}, 60_000);
+
+	test("is refused with --batch, whose runs share a process", async () => {
+		await expect(
+			promisify(execFile)(
+				process.execPath,
+				["bench/run.mjs", "--only", "inline", "--batch", "--variant", "{}"],
+				{ cwd: ROOT, timeout: 30_000 }
+			)
+		).rejects.toThrow("--variant needs a process a run");
+	});
+});
