@@ -99,14 +99,22 @@ function median(scenario: string, metric: string): number {
 	return row(scenario, metric).median as number;
 }
 
+/**
+ * Run bench/run.mjs with arguments.
+ * @param args Its arguments.
+ * @param timeout The longest it may take, ms.
+ * @returns Its output.
+ */
+async function runBench(args: string[], timeout: number): Promise<{ stdout: string }> {
+	return promisify(execFile)(process.execPath, ["bench/run.mjs", ...args], { cwd: ROOT, timeout });
+}
+
 describe("benchmark suite smoke run", () => {
 	beforeAll(async () => {
 		dir = mkdtempSync(join(tmpdir(), "twin-bench-smoke-"));
 		const out = join(dir, "results.json");
-		await promisify(execFile)(
-			process.execPath,
+		await runBench(
 			[
-				"bench/run.mjs",
 				"--scale",
 				"0.002",
 				"--runs",
@@ -120,7 +128,7 @@ describe("benchmark suite smoke run", () => {
 				"--only",
 				[...SCENARIOS, ...PG_SCENARIOS].join(",")
 			],
-			{ cwd: ROOT, timeout: 90_000 }
+			90_000
 		);
 		results = JSON.parse(readFileSync(out, "utf8")) as IResults;
 	}, 120_000);
@@ -280,10 +288,8 @@ describe("bench/run.mjs --variant", () => {
 		const variantDir = mkdtempSync(join(tmpdir(), "twin-bench-variant-"));
 		try {
 			const out = join(variantDir, "results.json");
-			await promisify(execFile)(
-				process.execPath,
+			await runBench(
 				[
-					"bench/run.mjs",
 					"--only",
 					"inline",
 					"--scale",
@@ -296,7 +302,7 @@ describe("bench/run.mjs --variant", () => {
 					"--variant",
 					JSON.stringify(variant)
 				],
-				{ cwd: ROOT, timeout: 60_000 }
+				60_000
 			);
 			return JSON.parse(readFileSync(out, "utf8"));
 		} finally {
@@ -331,11 +337,7 @@ describe("bench/run.mjs --variant", () => {
 
 	test("is refused with --batch, whose runs share a process", async () => {
 		await expect(
-			promisify(execFile)(
-				process.execPath,
-				["bench/run.mjs", "--only", "inline", "--batch", "--variant", "{}"],
-				{ cwd: ROOT, timeout: 30_000 }
-			)
+			runBench(["--only", "inline", "--batch", "--variant", "{}"], 30_000)
 		).rejects.toThrow("--variant needs a process a run");
 	});
 });
