@@ -42,7 +42,14 @@ import {
 import { describe, jobSummary, measuredBuild, sanityRow, writeResults } from "./lib/report.mjs";
 import { REFERENCE, scenarios } from "./lib/scenarios.mjs";
 import { SERVERS, startBenchServer } from "./lib/storeServers.mjs";
-import { Aggregates, evaluateRow, formatValue, renderTable, round } from "./lib/stats.mjs";
+import {
+	Aggregates,
+	evaluateRow,
+	formatValue,
+	renderTable,
+	round,
+	summarize
+} from "./lib/stats.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -133,12 +140,10 @@ for (const scenario of selected) {
 					...job,
 					id: `${job.id}-v`,
 					env: variant.env,
-					params: { ...job.params, postgresql: variant.postgresql },
-					runCount,
-					runs: []
+					params: { ...job.params, postgresql: variant.postgresql }
 				};
-				jobs.set(twin.id, twin);
-				variants.push({ ...twin, runs: undefined, runCount: undefined });
+				jobs.set(twin.id, { ...twin, runCount, runs: [] });
+				variants.push(twin);
 			}
 		}
 	}
@@ -271,11 +276,7 @@ rmSync(tmp, { recursive: true, force: true });
  * @returns {object[]} A summary a job.
  */
 function variantPairs(all) {
-	const median = values => {
-		const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
-		const mid = Math.floor(sorted.length / 2);
-		return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-	};
+	const median = values => summarize(values).median;
 	const metric = (job, key) => job.runs.map(r => (r.ok ? r.metrics?.[key] : Number.NaN));
 	const pairs = [];
 	for (const job of all.values()) {

@@ -239,15 +239,18 @@ export class StatementRunner {
 	 * @throws GeneralError notOpen when a session's connection is asked for and none is open.
 	 * @internal
 	 */
-	private async onPool<T>(
+	private onPool<T>(
 		on: IStatementOptions["on"],
 		work: (sql: postgres.Sql) => Promise<T>
 	): Promise<T> {
+		// Not async: the claims and settles, on the scheduler's connection, take no promise more.
 		if (on === "scheduler") {
 			return work(this.openOnly(this._pools.scheduler));
 		}
-		const set = on === "session" ? this.openOnly(this._pools.session) : await this._pools.db();
-		return set.use(work);
+		if (on === "session") {
+			return this.openOnly(this._pools.session).use(work);
+		}
+		return this._pools.db().then(async set => set.use(work));
 	}
 
 	/**
